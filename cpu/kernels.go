@@ -1,0 +1,12 @@
+package cpu
+
+// kernels holds the backend's reusable kernel state (task structs handed to the pool,
+// packing buffers), so that running an op allocates nothing.
+type kernels struct {
+	b *Backend
+}
+
+func (k *kernels) init(b *Backend) { k.b = b }
+
+// describe names the kernel variants in use, for Backend.Describe.
+func (k *kernels) describe() string { return "pure Go" }

@@ -1,0 +1,451 @@
+package device
+
+import (
+	"fmt"
+	"math"
+)
+
+// The Check functions validate an op's arguments before a backend runs it. Every backend
+// calls them first, so that a shape mistake gives the same error on every device, and
+// kernels may assume consistent arguments.
+
+func need(op, name string, b Buffer, dt DType, n int) error {
+	if b == nil {
+		return fmt.Errorf("device: %s: %s is nil", op, name)
+	}
+	if b.DType() != dt {
+		return fmt.Errorf("device: %s: %s is %s, want %s", op, name, b.DType(), dt)
+	}
+	if b.Len() != n {
+		return fmt.Errorf("device: %s: %s has %d elements, want %d", op, name, b.Len(), n)
+	}
+	return nil
+}
+
+func needAtLeast(op, name string, b Buffer, n int) error {
+	if b == nil {
+		return fmt.Errorf("device: %s: %s is nil", op, name)
+	}
+	if b.DType() != Float32 {
+		return fmt.Errorf("device: %s: %s is %s, want float32", op, name, b.DType())
+	}
+	if b.Len() < n {
+		return fmt.Errorf("device: %s: %s has %d elements, needs at least %d", op, name, b.Len(), n)
+	}
+	return nil
+}
+
+func positive(op string, names string, vals ...int) error {
+	for _, v := range vals {
+		if v <= 0 {
+			return fmt.Errorf("device: %s: sizes %s must be positive, got %v", op, names, vals)
+		}
+	}
+	return nil
+}
+
+func sameLen(op string, a, b Buffer, an, bn string) error {
+	if a == nil || b == nil {
+		return fmt.Errorf("device: %s: %s or %s is nil", op, an, bn)
+	}
+	if a.Len() != b.Len() {
+		return fmt.Errorf("device: %s: %s has %d elements but %s has %d", op, an, a.Len(), bn, b.Len())
+	}
+	return nil
+}
+
+// CheckView validates View(b, off, n).
+func CheckView(b Buffer, off, n int) error {
+	if b == nil {
+		return fmt.Errorf("device: view of a nil buffer")
+	}
+	if off < 0 || n < 0 || off+n > b.Len() {
+		return fmt.Errorf("device: view [%d, %d) is outside a buffer of %d elements", off, off+n, b.Len())
+	}
+	return nil
+}
+
+// CheckTransfer validates a host transfer of n elements of type dt to or from b.
+func CheckTransfer(op string, b Buffer, dt DType, n int) error {
+	return need(op, "buffer", b, dt, n)
+}
+
+// CheckCopy validates Copy(dst, src).
+func CheckCopy(dst, src Buffer) error {
+	if err := sameLen("copy", dst, src, "dst", "src"); err != nil {
+		return err
+	}
+	if dst.DType() != src.DType() {
+		return fmt.Errorf("device: copy: dst is %s but src is %s", dst.DType(), src.DType())
+	}
+	return nil
+}
+
+// Batches is the number of products a GemmArgs describes: Batch, or 1 when Batch is 0.
+func (g GemmArgs) Batches() int {
+	if g.Batch == 0 {
+		return 1
+	}
+	return g.Batch
+}
+
+// CheckGemm validates Gemm's arguments: positive sizes, operands long enough for every
+// product of the batch.
+func CheckGemm(g GemmArgs) error {
+	if err := positive("gemm", "M, N, K", g.M, g.N, g.K); err != nil {
+		return err
+	}
+	nb := g.Batches()
+	if nb < 0 || g.StrideA < 0 || g.StrideB < 0 || g.StrideC < 0 {
+		return fmt.Errorf("device: gemm: batch %d and strides (%d, %d, %d) must not be negative", g.Batch, g.StrideA, g.StrideB, g.StrideC)
+	}
+	if nb > 1 && g.StrideC < g.M*g.N {
+		return fmt.Errorf("device: gemm: StrideC %d is smaller than one M×N = %d×%d result: batched results would overlap", g.StrideC, g.M, g.N)
+	}
+	last := nb - 1
+	if err := needAtLeast("gemm", "A", g.A, last*g.StrideA+g.M*g.K); err != nil {
+		return fmt.Errorf("%w (M=%d K=%d batch=%d)", err, g.M, g.K, nb)
+	}
+	if err := needAtLeast("gemm", "B", g.B, last*g.StrideB+g.K*g.N); err != nil {
+		return fmt.Errorf("%w (K=%d N=%d batch=%d)", err, g.K, g.N, nb)
+	}
+	if err := needAtLeast("gemm", "C", g.C, last*g.StrideC+g.M*g.N); err != nil {
+		return fmt.Errorf("%w (M=%d N=%d batch=%d)", err, g.M, g.N, nb)
+	}
+	return nil
+}
+
+// CheckUnary validates Unary(op, x, y, p).
+func CheckUnary(op UnaryOp, x, y Buffer) error {
+	if op > GELU {
+		return fmt.Errorf("device: unary: unknown op %d", op)
+	}
+	name := "unary " + op.String()
+	if x == nil {
+		return fmt.Errorf("device: %s: x is nil", name)
+	}
+	if err := need(name, "x", x, Float32, x.Len()); err != nil {
+		return err
+	}
+	return need(name, "y", y, Float32, x.Len())
+}
+
+// CheckUnaryBackward validates UnaryBackward(op, x, y, dy, dx, p).
+func CheckUnaryBackward(op UnaryOp, x, y, dy, dx Buffer) error {
+	if err := CheckUnary(op, x, y); err != nil {
+		return err
+	}
+	name := "unary backward " + op.String()
+	if err := need(name, "dy", dy, Float32, x.Len()); err != nil {
+		return err
+	}
+	return need(name, "dx", dx, Float32, x.Len())
+}
+
+// CheckSoftmax validates Softmax(x, y, rows, cols); SoftmaxBackward passes (y, dy) and dx.
+func CheckSoftmax(op string, x, y Buffer, rows, cols int, more ...Buffer) error {
+	if err := positive(op, "rows, cols", rows, cols); err != nil {
+		return err
+	}
+	for i, b := range append([]Buffer{x, y}, more...) {
+		if err := need(op, fmt.Sprintf("operand %d", i+1), b, Float32, rows*cols); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckBinary validates Binary(op, a, b, c).
+func CheckBinary(op BinaryOp, a, b, c Buffer) error {
+	if op > Div {
+		return fmt.Errorf("device: binary: unknown op %d", op)
+	}
+	name := "binary " + op.String()
+	if a == nil {
+		return fmt.Errorf("device: %s: a is nil", name)
+	}
+	if err := need(name, "b", b, Float32, a.Len()); err != nil {
+		return err
+	}
+	return need(name, "c", c, Float32, a.Len())
+}
+
+// CheckBroadcast validates Broadcast(op, x, v, y, s).
+func CheckBroadcast(op BinaryOp, x, v, y Buffer, s Shape3) error {
+	if op > Div {
+		return fmt.Errorf("device: broadcast: unknown op %d", op)
+	}
+	name := "broadcast " + op.String()
+	if err := positive(name, "Outer, Mid, Inner", s.Outer, s.Mid, s.Inner); err != nil {
+		return err
+	}
+	if err := need(name, "x", x, Float32, s.Len()); err != nil {
+		return err
+	}
+	if err := need(name, "v", v, Float32, s.Mid); err != nil {
+		return err
+	}
+	return need(name, "y", y, Float32, s.Len())
+}
+
+// CheckAxpby validates Axpby(alpha, x, beta, y).
+func CheckAxpby(x, y Buffer) error {
+	if x == nil {
+		return fmt.Errorf("device: axpby: x is nil")
+	}
+	if err := need("axpby", "x", x, Float32, x.Len()); err != nil {
+		return err
+	}
+	return need("axpby", "y", y, Float32, x.Len())
+}
+
+// CheckReduce validates Reduce(op, x, y, s).
+func CheckReduce(op ReduceOp, x, y Buffer, s Shape3) error {
+	if op > SumSquares {
+		return fmt.Errorf("device: reduce: unknown op %d", op)
+	}
+	name := "reduce " + op.String()
+	if err := positive(name, "Outer, Mid, Inner", s.Outer, s.Mid, s.Inner); err != nil {
+		return err
+	}
+	if err := need(name, "x", x, Float32, s.Len()); err != nil {
+		return err
+	}
+	dt := Float32
+	if op == ArgMax {
+		dt = Int32
+	}
+	return need(name, "y", y, dt, s.Outer*s.Inner)
+}
+
+// CheckLoss validates Loss (backward false) or LossBackward (backward true).
+func CheckLoss(a LossArgs, backward bool) error {
+	if a.Op > MSE {
+		return fmt.Errorf("device: loss: unknown op %d", a.Op)
+	}
+	name := "loss " + a.Op.String()
+	if backward {
+		name = "loss backward " + a.Op.String()
+	}
+	if err := positive(name, "Rows, Cols", a.Rows, a.Cols); err != nil {
+		return err
+	}
+	n := a.Rows * a.Cols
+	if err := need(name, "Input", a.Input, Float32, n); err != nil {
+		return err
+	}
+	switch a.Op {
+	case SoftmaxCrossEntropy, CrossEntropy:
+		if err := need(name, "Labels", a.Labels, Int32, a.Rows); err != nil {
+			return err
+		}
+		if a.Op == SoftmaxCrossEntropy {
+			if err := need(name, "Probs", a.Probs, Float32, n); err != nil {
+				return err
+			}
+		}
+	case MSE:
+		if err := need(name, "Target", a.Target, Float32, n); err != nil {
+			return err
+		}
+		if a.Correct != nil && !backward {
+			return fmt.Errorf("device: %s: Correct is only defined for the cross-entropy losses", name)
+		}
+	}
+	if backward {
+		return need(name, "Grad", a.Grad, Float32, n)
+	}
+	if err := need(name, "Loss", a.Loss, Float32, a.Rows); err != nil {
+		return err
+	}
+	if a.Correct != nil {
+		return need(name, "Correct", a.Correct, Float32, a.Rows)
+	}
+	return nil
+}
+
+// CheckUpdate validates Update(op, h, param, grad, m, v).
+func CheckUpdate(op OptOp, h Hyper, param, grad, m, v Buffer) error {
+	if op > AdamW {
+		return fmt.Errorf("device: update: unknown optimizer %d", op)
+	}
+	name := "update " + op.String()
+	if param == nil {
+		return fmt.Errorf("device: %s: param is nil", name)
+	}
+	n := param.Len()
+	if err := need(name, "param", param, Float32, n); err != nil {
+		return err
+	}
+	if err := need(name, "grad", grad, Float32, n); err != nil {
+		return err
+	}
+	if op != SGD {
+		if err := need(name, "m", m, Float32, n); err != nil {
+			return err
+		}
+	}
+	if op == Adam || op == AdamW {
+		if err := need(name, "v", v, Float32, n); err != nil {
+			return err
+		}
+		if h.Step < 1 {
+			return fmt.Errorf("device: %s: Step must be >= 1, got %d", name, h.Step)
+		}
+	}
+	if !finite(h.LR) || !finite(h.Momentum) || !finite(h.Beta1) || !finite(h.Beta2) || !finite(h.Eps) || !finite(h.WeightDecay) {
+		return fmt.Errorf("device: %s: hyper-parameters must be finite, got %+v", name, h)
+	}
+	return nil
+}
+
+func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// CheckDropout validates DropoutMask(mask, rate, …).
+func CheckDropout(mask Buffer, rate float32) error {
+	if mask == nil {
+		return fmt.Errorf("device: dropout: mask is nil")
+	}
+	if err := need("dropout", "mask", mask, Float32, mask.Len()); err != nil {
+		return err
+	}
+	if !(rate >= 0 && rate < 1) {
+		return fmt.Errorf("device: dropout: rate must be in [0, 1), got %v", rate)
+	}
+	return nil
+}
+
+// CheckGather validates Gather(dst, src, idx, rowLen, scale).
+func CheckGather(dst, src, idx Buffer, rowLen int) error {
+	if dst == nil || src == nil || idx == nil {
+		return fmt.Errorf("device: gather: dst, src and idx must not be nil")
+	}
+	if rowLen <= 0 {
+		return fmt.Errorf("device: gather: rowLen must be positive, got %d", rowLen)
+	}
+	if idx.DType() != Int32 {
+		return fmt.Errorf("device: gather: idx is %s, want int32", idx.DType())
+	}
+	switch {
+	case src.DType() == Int32 && dst.DType() == Int32:
+	case (src.DType() == Float32 || src.DType() == Uint8) && dst.DType() == Float32:
+	default:
+		return fmt.Errorf("device: gather: cannot gather %s rows into %s", src.DType(), dst.DType())
+	}
+	if src.Len()%rowLen != 0 {
+		return fmt.Errorf("device: gather: src has %d elements, not a whole number of rows of %d", src.Len(), rowLen)
+	}
+	if dst.Len() != idx.Len()*rowLen {
+		return fmt.Errorf("device: gather: dst has %d elements, want %d rows of %d", dst.Len(), idx.Len(), rowLen)
+	}
+	return nil
+}
+
+// CheckGeom validates a ConvGeom: positive sizes and at least one window.
+func CheckGeom(op string, g ConvGeom) error {
+	if err := positive(op, "N, C, H, W, KH, KW, StrideH, StrideW", g.N, g.C, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW); err != nil {
+		return err
+	}
+	if g.PadH < 0 || g.PadW < 0 {
+		return fmt.Errorf("device: %s: padding must not be negative, got %d×%d", op, g.PadH, g.PadW)
+	}
+	if g.H+2*g.PadH < g.KH || g.W+2*g.PadW < g.KW {
+		return fmt.Errorf("device: %s: window %d×%d is larger than the padded input %d×%d", op, g.KH, g.KW, g.H+2*g.PadH, g.W+2*g.PadW)
+	}
+	return nil
+}
+
+// CheckIm2Col validates Im2Col(x, col, g) and Col2Im(col, x, g).
+func CheckIm2Col(op string, x, col Buffer, g ConvGeom) error {
+	if err := CheckGeom(op, g); err != nil {
+		return err
+	}
+	if err := need(op, "image", x, Float32, g.N*g.C*g.H*g.W); err != nil {
+		return err
+	}
+	return need(op, "col", col, Float32, g.N*g.ColRows()*g.OutH()*g.OutW())
+}
+
+// CheckPool validates Pool (dy, dx nil) and PoolBackward.
+func CheckPool(op PoolOp, x, y, dy, dx Buffer, g ConvGeom, backward bool) error {
+	if op > AvgPool {
+		return fmt.Errorf("device: pool: unknown op %d", op)
+	}
+	name := op.String()
+	if err := CheckGeom(name, g); err != nil {
+		return err
+	}
+	if g.PadH*2 > g.KH || g.PadW*2 > g.KW {
+		return fmt.Errorf("device: %s: padding %d×%d must be at most half the window %d×%d", name, g.PadH, g.PadW, g.KH, g.KW)
+	}
+	in, out := g.N*g.C*g.H*g.W, g.N*g.C*g.OutH()*g.OutW()
+	if err := need(name, "x", x, Float32, in); err != nil {
+		return err
+	}
+	if err := need(name, "y", y, Float32, out); err != nil {
+		return err
+	}
+	if !backward {
+		return nil
+	}
+	if err := need(name, "dy", dy, Float32, out); err != nil {
+		return err
+	}
+	return need(name, "dx", dx, Float32, in)
+}
+
+// CheckBatchNorm validates BatchNorm (backward false) or BatchNormBackward.
+func CheckBatchNorm(a BatchNormArgs, backward bool) error {
+	name := "batchnorm"
+	if backward {
+		name = "batchnorm backward"
+	}
+	if err := positive(name, "N, C, Inner", a.N, a.C, a.Inner); err != nil {
+		return err
+	}
+	if !(a.Eps > 0) || !finite(a.Eps) {
+		return fmt.Errorf("device: %s: Eps must be positive, got %v", name, a.Eps)
+	}
+	if backward && !a.Training {
+		return fmt.Errorf("device: %s: only defined for training mode", name)
+	}
+	if a.Training && a.N*a.Inner < 2 {
+		return fmt.Errorf("device: %s: training needs more than one value per channel, got N=%d Inner=%d", name, a.N, a.Inner)
+	}
+	type operand struct {
+		name string
+		b    Buffer
+		n    int
+	}
+	n, c := a.N*a.C*a.Inner, a.C
+	ops := []operand{{"X", a.X, n}, {"Gamma", a.Gamma, c}, {"Beta", a.Beta, c}}
+	if a.Training {
+		ops = append(ops, operand{"SaveMean", a.SaveMean, c}, operand{"SaveInvStd", a.SaveInvStd, c})
+	}
+	if backward {
+		ops = append(ops, operand{"DY", a.DY, n}, operand{"DX", a.DX, n}, operand{"DGamma", a.DGamma, c}, operand{"DBeta", a.DBeta, c})
+	} else {
+		ops = append(ops, operand{"Y", a.Y, n}, operand{"RunMean", a.RunMean, c}, operand{"RunVar", a.RunVar, c})
+	}
+	for _, o := range ops {
+		if err := need(name, o.name, o.b, Float32, o.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckAugment validates Augment(x, y, a).
+func CheckAugment(x, y Buffer, a AugmentArgs) error {
+	if err := positive("augment", "N, C, H, W", a.N, a.C, a.H, a.W); err != nil {
+		return err
+	}
+	if a.MaxShift < 0 || a.MaxShift >= a.H || a.MaxShift >= a.W {
+		return fmt.Errorf("device: augment: MaxShift %d must be in [0, min(H, W)) for %d×%d images", a.MaxShift, a.H, a.W)
+	}
+	n := a.N * a.C * a.H * a.W
+	if err := need("augment", "x", x, Float32, n); err != nil {
+		return err
+	}
+	return need("augment", "y", y, Float32, n)
+}

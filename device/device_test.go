@@ -1,0 +1,133 @@
+package device_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gputrain/gputrain/device"
+)
+
+// Known-answer vectors for Philox4x32-10 from the Random123 distribution (kat_vectors).
+func TestPhiloxKnownAnswers(t *testing.T) {
+	cases := []struct {
+		ctr  [4]uint32
+		key  [2]uint32
+		want [4]uint32
+	}{
+		{[4]uint32{0, 0, 0, 0}, [2]uint32{0, 0}, [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+		{[4]uint32{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, [2]uint32{0xffffffff, 0xffffffff},
+			[4]uint32{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+		{[4]uint32{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, [2]uint32{0xa4093822, 0x299f31d0},
+			[4]uint32{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, device.Philox4x32(c.ctr, c.key), "ctr %08x key %08x", c.ctr, c.key)
+	}
+}
+
+func TestPhiloxStreamLayout(t *testing.T) {
+	const seed, off = 0x1234_5678_9abc_def0, 77
+	for i := 0; i < 9; i++ {
+		blk := device.PhiloxBlock(seed, off+uint64(i/4))
+		assert.Equal(t, blk[i%4], device.PhiloxUint32(seed, off, i), "element %d", i)
+	}
+	assert.Equal(t, uint64(0), device.PhiloxBlocks(0))
+	assert.Equal(t, uint64(1), device.PhiloxBlocks(4))
+	assert.Equal(t, uint64(2), device.PhiloxBlocks(5))
+}
+
+func TestDropThresholdKeepsOneMinusRate(t *testing.T) {
+	for _, rate := range []float32{0, 0.1, 0.5, 0.9} {
+		th := device.DropThreshold(rate)
+		kept := 0
+		const n = 200000
+		for i := 0; i < n; i++ {
+			if device.PhiloxUint32(42, 0, i)>>8 >= th {
+				kept++
+			}
+		}
+		assert.InDelta(t, 1-rate, float64(kept)/n, 0.005, "rate %v", rate)
+	}
+	assert.Equal(t, float32(2), device.DropScale(0.5))
+}
+
+func TestAdamStepSize(t *testing.T) {
+	h := device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Step: 1}
+	// t=1: lr*sqrt(1-0.999)/(1-0.9)
+	assert.InEpsilon(t, 1e-3*math.Sqrt(0.001)/0.1, float64(h.AdamStepSize()), 1e-6)
+	h.Step = 10000
+	assert.InDelta(t, 1e-3, float64(h.AdamStepSize()), 1e-6)
+}
+
+func TestConvGeom(t *testing.T) {
+	g := device.ConvGeom{N: 2, C: 3, H: 28, W: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}
+	assert.Equal(t, 28, g.OutH())
+	assert.Equal(t, 28, g.OutW())
+	assert.Equal(t, 75, g.ColRows())
+	g.StrideH, g.PadH = 2, 0
+	assert.Equal(t, 12, g.OutH())
+	require.NoError(t, device.CheckGeom("conv", g))
+	g.KW = 40
+	assert.ErrorContains(t, device.CheckGeom("conv", g), "window 5×40 is larger than the padded input")
+}
+
+type fakeBuf struct {
+	n  int
+	dt device.DType
+}
+
+func (f fakeBuf) Len() int            { return f.n }
+func (f fakeBuf) DType() device.DType { return f.dt }
+
+func TestCheckGemmNamesTheOperand(t *testing.T) {
+	f := func(n int) device.Buffer { return fakeBuf{n, device.Float32} }
+	g := device.GemmArgs{M: 2, N: 3, K: 4, A: f(8), B: f(12), C: f(6)}
+	require.NoError(t, device.CheckGemm(g))
+	g.B = f(11)
+	assert.ErrorContains(t, device.CheckGemm(g), "gemm: B has 11 elements, needs at least 12")
+	g.B = fakeBuf{12, device.Int32}
+	assert.ErrorContains(t, device.CheckGemm(g), "B is int32, want float32")
+	g = device.GemmArgs{M: 2, N: 3, K: 4, A: f(8), B: f(12 * 5), C: f(6 * 5), Batch: 5, StrideB: 12, StrideC: 6}
+	require.NoError(t, device.CheckGemm(g))
+	g.StrideC = 5
+	assert.ErrorContains(t, device.CheckGemm(g), "would overlap")
+	g.M = 0
+	assert.ErrorContains(t, device.CheckGemm(g), "must be positive")
+}
+
+func TestCheckLossNeedsLabels(t *testing.T) {
+	f := func(n int) device.Buffer { return fakeBuf{n, device.Float32} }
+	a := device.LossArgs{Op: device.SoftmaxCrossEntropy, Rows: 4, Cols: 10, Input: f(40), Probs: f(40), Loss: f(4)}
+	assert.ErrorContains(t, device.CheckLoss(a, false), "Labels is nil")
+	a.Labels = fakeBuf{4, device.Int32}
+	require.NoError(t, device.CheckLoss(a, false))
+	assert.ErrorContains(t, device.CheckLoss(a, true), "Grad is nil")
+}
+
+func TestRegistry(t *testing.T) {
+	device.Register("test-broken", -100, func(device.Options) (device.Backend, error) {
+		return nil, errors.New("no such hardware")
+	})
+	_, err := device.Open("test-broken", device.Options{})
+	assert.ErrorContains(t, err, "cannot open test-broken: no such hardware")
+	_, err = device.Open("tpu", device.Options{})
+	assert.ErrorContains(t, err, `unknown device "tpu"`)
+	_, err = device.Open("auto", device.Options{})
+	assert.ErrorContains(t, err, "no backend could be opened")
+	_, err = device.Open("auto", device.Options{Threads: -1})
+	assert.ErrorContains(t, err, "threads must be >= 0")
+	assert.Panics(t, func() { device.Register("test-broken", 0, nil) })
+	assert.Panics(t, func() { device.Register("auto", 0, nil) })
+	assert.Contains(t, device.Names(), "test-broken")
+}
+
+func TestUnsupportedErrorIsNamed(t *testing.T) {
+	var err error = &device.UnsupportedError{Backend: "cuda", Op: "pool avg_pool"}
+	var u *device.UnsupportedError
+	require.True(t, errors.As(err, &u))
+	assert.Equal(t, "device: cuda backend does not support pool avg_pool", err.Error())
+}

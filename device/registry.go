@@ -1,0 +1,119 @@
+package device
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Options configure a backend when it is opened.
+type Options struct {
+	// Threads is the number of CPU threads the cpu backend's kernels use; 0 means one per
+	// core. Backends that do not compute on the CPU take no notice of it.
+	Threads int
+}
+
+// Opener makes a backend. It returns an error when the backend cannot run here (no
+// driver, no GPU, not compiled in).
+type Opener func(Options) (Backend, error)
+
+type entry struct {
+	name     string
+	priority int
+	open     Opener
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]entry{}
+)
+
+// ErrNotCompiled is what opening a backend gives when this binary was built without it.
+var ErrNotCompiled = errors.New("this binary was built without CUDA support (build with -tags cuda)")
+
+// UnsupportedError is returned by a backend for an op (or an op variant) it does not
+// implement. No backend falls back to another one.
+type UnsupportedError struct {
+	Backend string // "cpu", "cuda"
+	Op      string // "unary gelu", "pool avg_pool", …
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("device: %s backend does not support %s", e.Backend, e.Op)
+}
+
+// Register makes a backend available to Open under name. "auto" tries registered backends
+// from the highest priority down and takes the first that opens. Register panics if name
+// is taken or is "auto": that is a programming error in a backend package's init.
+func Register(name string, priority int, open Opener) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if name == "auto" || name == "" {
+		panic("device: Register: reserved name " + fmt.Sprintf("%q", name))
+	}
+	if _, ok := registry[name]; ok {
+		panic("device: Register: backend " + name + " registered twice")
+	}
+	registry[name] = entry{name: name, priority: priority, open: open}
+}
+
+// Names lists the registered backends, highest priority first.
+func Names() []string {
+	var names []string
+	for _, e := range sorted() {
+		names = append(names, e.name)
+	}
+	return names
+}
+
+func sorted() []entry {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	es := make([]entry, 0, len(registry))
+	for _, e := range registry {
+		es = append(es, e)
+	}
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].priority != es[j].priority {
+			return es[i].priority > es[j].priority
+		}
+		return es[i].name < es[j].name
+	})
+	return es
+}
+
+// Open returns the backend registered under name, or for "auto" the first of the
+// registered backends (by priority) that opens on this machine. Its error names the
+// backend and why it could not be opened.
+func Open(name string, opts Options) (Backend, error) {
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("device: threads must be >= 0, got %d", opts.Threads)
+	}
+	if name == "auto" {
+		var reasons []string
+		for _, e := range sorted() {
+			b, err := e.open(opts)
+			if err == nil {
+				return b, nil
+			}
+			reasons = append(reasons, e.name+": "+err.Error())
+		}
+		if len(reasons) == 0 {
+			return nil, errors.New("device: no backend is registered (import github.com/gputrain/gputrain/cpu)")
+		}
+		return nil, fmt.Errorf("device: no backend could be opened (%s)", strings.Join(reasons, "; "))
+	}
+	registryMu.Lock()
+	e, ok := registry[name]
+	registryMu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("device: unknown device %q (registered: %s, or auto)", name, strings.Join(Names(), ", "))
+	}
+	b, err := e.open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("device: cannot open %s: %w", name, err)
+	}
+	return b, nil
+}
