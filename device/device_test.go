@@ -57,8 +57,9 @@ func TestDropThresholdKeepsOneMinusRate(t *testing.T) {
 
 func TestAdamStepSize(t *testing.T) {
 	h := device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Step: 1}
-	// t=1: lr*sqrt(1-0.999)/(1-0.9)
-	assert.InEpsilon(t, 1e-3*math.Sqrt(0.001)/0.1, float64(h.AdamStepSize()), 1e-6)
+	// t=1: lr*sqrt(1-β2)/(1-β1), from the float32 hyper-parameters
+	lr, b1, b2 := float64(float32(1e-3)), float64(float32(0.9)), float64(float32(0.999))
+	assert.InEpsilon(t, lr*math.Sqrt(1-b2)/(1-b1), float64(h.AdamStepSize()), 1e-6)
 	h.Step = 10000
 	assert.InDelta(t, 1e-3, float64(h.AdamStepSize()), 1e-6)
 }
