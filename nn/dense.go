@@ -1,0 +1,201 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/tensor"
+)
+
+// Dense is a fully connected layer on (batch, In) inputs:
+//
+//	z = x·Wᵀ + b,  y = Act(z)
+//
+// with W of shape (Units, In) and b of shape (Units), as PyTorch's nn.Linear stores them.
+// W starts Glorot-uniform (U(±√(6/(In+Units))), Keras' default) and b at zero.
+type Dense struct {
+	Units int
+	Act   Activation
+	Slope float32 // LeakyReLU's negative slope; 0 means DefaultLeakySlope
+
+	ctx          *Context
+	in           int
+	w, b         *Param
+	x            *tensor.Tensor
+	n            int
+	z, y, dz, dx *batchBuf
+}
+
+// NewDense returns a Dense layer of units outputs followed by act.
+func NewDense(units int, act Activation) *Dense { return &Dense{Units: units, Act: act} }
+
+// Kind implements Layer.
+func (d *Dense) Kind() string { return "dense" }
+
+// Modules implements Layer: Linear, plus the activation if there is one.
+func (d *Dense) Modules() int {
+	if d.Act == Linear {
+		return 1
+	}
+	return 2
+}
+
+// Params implements Layer.
+func (d *Dense) Params() []*Param { return []*Param{d.w, d.b} }
+
+// Weight is W, of shape (Units, In).
+func (d *Dense) Weight() *Param { return d.w }
+
+// Bias is b, of shape (Units).
+func (d *Dense) Bias() *Param { return d.b }
+
+func (d *Dense) slope() float32 {
+	if d.Slope == 0 {
+		return DefaultLeakySlope
+	}
+	return d.Slope
+}
+
+// Build implements Layer: in must be one-dimensional (In).
+func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("nn: dense: input shape %v, want one dimension (add a Flatten layer)", in)
+	}
+	if d.Units <= 0 {
+		return nil, fmt.Errorf("nn: dense: units must be positive, got %d", d.Units)
+	}
+	if d.Act > Softmax {
+		return nil, fmt.Errorf("nn: dense: unknown activation %d", d.Act)
+	}
+	d.ctx, d.in = ctx, in[0]
+	w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
+	var err error
+	if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {
+		return nil, err
+	}
+	if d.b, err = newParam(ctx.Dev, "bias", true, make([]float32, d.Units), d.Units); err != nil {
+		return nil, err
+	}
+	out := tensor.Shape{d.Units}
+	for _, p := range []**batchBuf{&d.z, &d.dz} {
+		if *p, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
+			return nil, err
+		}
+	}
+	d.y, d.dx = d.z, nil
+	if d.Act != Linear {
+		if d.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
+			return nil, err
+		}
+	}
+	d.dx = nil // allocated on the first Backward that needs it: a first layer never does
+	return out, nil
+}
+
+// Forward implements Layer.
+func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	n, err := checkInput("dense", x, tensor.Shape{d.in}, d.ctx.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	z, err := d.z.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	y, err := d.y.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	dev := d.ctx.Dev
+	d.x, d.n = x, n
+	// z (n×Units) = x (n×In) · Wᵀ (In×Units)
+	if err := dev.Gemm(device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1,
+		A: x.Buffer(), B: d.w.Value.Buffer(), C: z.Buffer()}); err != nil {
+		return nil, fmt.Errorf("nn: dense forward: %w", err)
+	}
+	if err := dev.Broadcast(device.Add, z.Buffer(), d.b.Value.Buffer(), z.Buffer(), device.Shape3{Outer: n, Mid: d.Units, Inner: 1}); err != nil {
+		return nil, fmt.Errorf("nn: dense forward: %w", err)
+	}
+	if d.Act != Linear {
+		if err := d.Act.forward(dev, z, y, d.slope()); err != nil {
+			return nil, fmt.Errorf("nn: dense forward: %w", err)
+		}
+	}
+	return y, nil
+}
+
+// Backward implements Layer.
+func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if d.Act == Linear {
+		return d.backwardLogits(dy, needDX)
+	}
+	z, _ := d.z.rows(d.n)
+	y, _ := d.y.rows(d.n)
+	dz, err := d.dz.rows(d.n)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Act.backward(d.ctx.Dev, z, y, dy, dz, d.slope()); err != nil {
+		return nil, fmt.Errorf("nn: dense backward: %w", err)
+	}
+	return d.backwardLogits(dz, needDX)
+}
+
+func (d *Dense) logits() *tensor.Tensor {
+	z, _ := d.z.rows(d.n)
+	return z
+}
+
+// backwardLogits is the backward pass from dz = dL/dz.
+func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if dz == nil || dz.Len() != d.n*d.Units {
+		return nil, fmt.Errorf("nn: dense backward: gradient %v, want (%d, %d)", shapeOf(dz), d.n, d.Units)
+	}
+	dev := d.ctx.Dev
+	// dW (Units×In) = dzᵀ (Units×n) · x (n×In)
+	if err := dev.Gemm(device.GemmArgs{TransA: true, M: d.Units, N: d.in, K: d.n, Alpha: 1,
+		A: dz.Buffer(), B: d.x.Buffer(), C: d.w.Grad.Buffer()}); err != nil {
+		return nil, fmt.Errorf("nn: dense backward: %w", err)
+	}
+	// db (Units) = sum over the batch of dz
+	if err := dev.Reduce(device.Sum, dz.Buffer(), d.b.Grad.Buffer(), device.Shape3{Outer: 1, Mid: d.n, Inner: d.Units}); err != nil {
+		return nil, fmt.Errorf("nn: dense backward: %w", err)
+	}
+	if !needDX {
+		return nil, nil
+	}
+	if d.dx == nil {
+		var err error
+		if d.dx, err = newBatchBuf(dev, device.Float32, d.ctx.MaxBatch, tensor.Shape{d.in}); err != nil {
+			return nil, err
+		}
+	}
+	dx, err := d.dx.rows(d.n)
+	if err != nil {
+		return nil, err
+	}
+	// dx (n×In) = dz (n×Units) · W (Units×In)
+	if err := dev.Gemm(device.GemmArgs{M: d.n, N: d.in, K: d.Units, Alpha: 1,
+		A: dz.Buffer(), B: d.w.Value.Buffer(), C: dx.Buffer()}); err != nil {
+		return nil, fmt.Errorf("nn: dense backward: %w", err)
+	}
+	return dx, nil
+}
+
+func shapeOf(t *tensor.Tensor) tensor.Shape {
+	if t == nil {
+		return nil
+	}
+	return t.Shape()
+}
+
+// GlorotUniform draws n weights from U(-l, l) with l = √(6/(fanIn+fanOut)).
+func GlorotUniform(rng interface{ Float64() float64 }, fanIn, fanOut, n int) []float32 {
+	limit := math.Sqrt(6 / float64(fanIn+fanOut))
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32((2*rng.Float64() - 1) * limit)
+	}
+	return w
+}

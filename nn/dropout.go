@@ -1,0 +1,160 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/tensor"
+)
+
+// Dropout zeroes each input element with probability Rate during training and scales the
+// others by 1/(1-Rate) (inverted dropout); at inference it is the identity.
+//
+// Its mask comes from the backend's Philox stream keyed by the model seed plus the
+// layer's index, at an offset derived from the model's step counter: every backend draws
+// the same mask for the same step, and a resumed run draws what an uninterrupted one would.
+type Dropout struct {
+	Rate float32
+
+	ctx      *Context
+	seed     uint64
+	in       tensor.Shape
+	perStep  uint64
+	mask, y  *batchBuf
+	dx       *batchBuf
+	n        int
+	training bool
+}
+
+// NewDropout returns a dropout layer.
+func NewDropout(rate float32) *Dropout { return &Dropout{Rate: rate} }
+
+// Kind implements Layer.
+func (l *Dropout) Kind() string { return "dropout" }
+
+// Modules implements Layer.
+func (l *Dropout) Modules() int { return 1 }
+
+// Params implements Layer: dropout has none.
+func (l *Dropout) Params() []*Param { return nil }
+
+// Build implements Layer.
+func (l *Dropout) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	if !(l.Rate >= 0 && l.Rate < 1) {
+		return nil, fmt.Errorf("nn: dropout: rate must be in [0, 1), got %v", l.Rate)
+	}
+	l.ctx, l.in = ctx, in.Clone()
+	l.seed = ctx.Seed + uint64(ctx.Layer)
+	l.perStep = device.PhiloxBlocks(ctx.MaxBatch * in.Len())
+	var err error
+	for _, p := range []**batchBuf{&l.mask, &l.y, &l.dx} {
+		if *p, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, in); err != nil {
+			return nil, err
+		}
+	}
+	return in.Clone(), nil
+}
+
+// Forward implements Layer.
+func (l *Dropout) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	n, err := checkInput("dropout", x, l.in, l.ctx.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	l.n, l.training = n, train && l.Rate > 0
+	if !l.training {
+		return x, nil
+	}
+	mask, _ := l.mask.rows(n)
+	y, err := l.y.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	dev := l.ctx.Dev
+	if err := dev.DropoutMask(mask.Buffer(), l.Rate, l.seed, l.ctx.Step*l.perStep); err != nil {
+		return nil, fmt.Errorf("nn: dropout forward: %w", err)
+	}
+	if err := dev.Binary(device.Mul, x.Buffer(), mask.Buffer(), y.Buffer()); err != nil {
+		return nil, fmt.Errorf("nn: dropout forward: %w", err)
+	}
+	return y, nil
+}
+
+// Backward implements Layer: dx = dy * mask.
+func (l *Dropout) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if !needDX {
+		return nil, nil
+	}
+	if !l.training {
+		return dy, nil
+	}
+	mask, _ := l.mask.rows(l.n)
+	dx, err := l.dx.rows(l.n)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.ctx.Dev.Binary(device.Mul, dy.Buffer(), mask.Buffer(), dx.Buffer()); err != nil {
+		return nil, fmt.Errorf("nn: dropout backward: %w", err)
+	}
+	return dx, nil
+}
+
+// Flatten reshapes each example to one dimension: (batch, d1, d2, …) → (batch, d1*d2*…).
+// It copies nothing.
+type Flatten struct {
+	in   tensor.Shape
+	ctx  *Context
+	outs map[*tensor.Tensor]*tensor.Tensor
+}
+
+// NewFlatten returns a Flatten layer.
+func NewFlatten() *Flatten { return &Flatten{} }
+
+// Kind implements Layer.
+func (l *Flatten) Kind() string { return "flatten" }
+
+// Modules implements Layer.
+func (l *Flatten) Modules() int { return 1 }
+
+// Params implements Layer.
+func (l *Flatten) Params() []*Param { return nil }
+
+// Build implements Layer.
+func (l *Flatten) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	l.ctx, l.in = ctx, in.Clone()
+	l.outs = map[*tensor.Tensor]*tensor.Tensor{}
+	return tensor.Shape{in.Len()}, nil
+}
+
+// reshaped returns t viewed with per-example shape per, cached by t so that repeated
+// batches allocate nothing.
+func (l *Flatten) reshaped(t *tensor.Tensor, per tensor.Shape) (*tensor.Tensor, error) {
+	if v, ok := l.outs[t]; ok {
+		return v, nil
+	}
+	v, err := t.Reshape(append([]int{t.Dim(0)}, per...)...)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.outs) > 64 { // inputs that change every batch: keep the cache bounded
+		clear(l.outs)
+	}
+	l.outs[t] = v
+	return v, nil
+}
+
+// Forward implements Layer.
+func (l *Flatten) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	if _, err := checkInput("flatten", x, l.in, l.ctx.MaxBatch); err != nil {
+		return nil, err
+	}
+	return l.reshaped(x, tensor.Shape{l.in.Len()})
+}
+
+// Backward implements Layer.
+func (l *Flatten) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if !needDX {
+		return nil, nil
+	}
+	return l.reshaped(dy, l.in)
+}

@@ -1,0 +1,167 @@
+package train
+
+import (
+	"fmt"
+
+	gt "gorgonia.org/tensor"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/tensor"
+)
+
+// Result is a model's mean loss and accuracy over a data set (Accuracy is 0 for losses
+// that do not classify).
+type Result struct {
+	Loss     float64
+	Accuracy float64
+	Examples int
+}
+
+// Evaluate computes the model's mean loss and accuracy on d, in inference mode (no
+// dropout, running batch-norm statistics), in batches of BatchSize.
+func (t *Trainer) Evaluate(d Dataset) (Result, error) {
+	if d.X == nil || len(d.X.Shape()) < 2 {
+		return Result{}, fmt.Errorf("train: evaluation data X must have shape (examples, features…)")
+	}
+	if err := t.Build(tensor.Shape(d.X.Shape()[1:])); err != nil {
+		return Result{}, err
+	}
+	set, err := upload(t.Dev, "evaluation", d, t.Model.InputShape(), t.Model.OutputShape(), t.classes())
+	if err != nil {
+		return Result{}, err
+	}
+	defer set.free()
+	if err := set.batches(t.Dev, 0, set.n, t.batchSize()); err != nil {
+		return Result{}, err
+	}
+	return t.evaluate(set)
+}
+
+// evaluate runs inference over the batches of set and averages loss and accuracy.
+func (t *Trainer) evaluate(set *deviceSet) (Result, error) {
+	if err := t.evalM.reset(t.Dev); err != nil {
+		return Result{}, err
+	}
+	n := 0
+	for _, order := range set.orderV {
+		rows := order.Len()
+		idx, err := t.idx.rows(rows)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := t.Dev.Copy(idx.Buffer(), order.Buffer()); err != nil {
+			return Result{}, err
+		}
+		x, y, err := t.gather(set, rows)
+		if err != nil {
+			return Result{}, err
+		}
+		out, err := t.Model.Forward(x, false)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := t.Loss.Forward(out, t.Model.Logits(), y)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := t.accumulate(res, t.evalM); err != nil {
+			return Result{}, err
+		}
+		n += rows
+	}
+	loss, correct, err := t.evalM.read(t.Dev)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Loss: loss / float64(n), Accuracy: correct / float64(n), Examples: n}, nil
+}
+
+// Predict returns the model's outputs for the examples of x (shape (N, features…), as
+// Dataset.X): an (N, outputs…) Float32 array, class probabilities for a softmax model.
+func (t *Trainer) Predict(x *gt.Dense) (*gt.Dense, error) {
+	if x == nil || len(x.Shape()) < 2 {
+		return nil, fmt.Errorf("train: Predict: X must have shape (examples, features…)")
+	}
+	if err := t.Build(tensor.Shape(x.Shape()[1:])); err != nil {
+		return nil, err
+	}
+	n := x.Shape()[0]
+	// Upload with dummy labels: Predict needs no targets.
+	var y *gt.Dense
+	if t.Loss.Classifies() {
+		y = gt.New(gt.WithShape(n), gt.WithBacking(make([]int32, n)))
+	} else {
+		y = gt.New(gt.WithShape(append([]int{n}, t.Model.OutputShape()...)...), gt.WithBacking(make([]float32, n*t.Model.OutputShape().Len())))
+	}
+	set, err := upload(t.Dev, "prediction", Dataset{X: x, Y: y}, t.Model.InputShape(), t.Model.OutputShape(), t.classes())
+	if err != nil {
+		return nil, err
+	}
+	defer set.free()
+	bs := t.batchSize()
+	if err := set.batches(t.Dev, 0, n, bs); err != nil {
+		return nil, err
+	}
+	per := t.Model.OutputShape().Len()
+	out := make([]float32, n*per)
+	for b, order := range set.orderV {
+		rows := order.Len()
+		idx, _ := t.idx.rows(rows)
+		if err := t.Dev.Copy(idx.Buffer(), order.Buffer()); err != nil {
+			return nil, err
+		}
+		xb, _, err := t.gather(set, rows)
+		if err != nil {
+			return nil, err
+		}
+		yb, err := t.Model.Forward(xb, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.Dev.ReadFloat32(out[b*bs*per:b*bs*per+rows*per], yb.Buffer()); err != nil {
+			return nil, err
+		}
+	}
+	return gt.New(gt.WithShape(append([]int{n}, t.Model.OutputShape()...)...), gt.WithBacking(out)), nil
+}
+
+// rowsBuf is a (max, per) workspace with cached views of its first rows, also reshaped
+// to a per-example shape.
+type rowsBuf struct {
+	full   *tensor.Tensor
+	views  map[int]*tensor.Tensor
+	shapes map[int]*tensor.Tensor
+}
+
+func newRowsBuf(dev device.Backend, dt device.DType, max, per int) (*rowsBuf, error) {
+	t, err := tensor.New(dev, dt, max, per)
+	if err != nil {
+		return nil, err
+	}
+	return &rowsBuf{full: t, views: map[int]*tensor.Tensor{}, shapes: map[int]*tensor.Tensor{}}, nil
+}
+
+func (b *rowsBuf) rows(n int) (*tensor.Tensor, error) {
+	if v, ok := b.views[n]; ok {
+		return v, nil
+	}
+	v, err := b.full.Rows(0, n)
+	if err != nil {
+		return nil, err
+	}
+	b.views[n] = v
+	return v, nil
+}
+
+// shaped returns the first n rows viewed as (n, per...).
+func (b *rowsBuf) shaped(n int, per tensor.Shape) (*tensor.Tensor, error) {
+	if v, ok := b.shapes[n]; ok && v.Shape()[1:].Equal(per) {
+		return v, nil
+	}
+	v, err := b.full.View(0, append([]int{n}, per...)...)
+	if err != nil {
+		return nil, err
+	}
+	b.shapes[n] = v
+	return v, nil
+}

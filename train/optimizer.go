@@ -1,0 +1,177 @@
+package train
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/tensor"
+)
+
+// Optimizer updates a model's trainable parameters from their gradients.
+type Optimizer interface {
+	// Name is "sgd", "momentum", "adam" or "adamw".
+	Name() string
+	// Step applies one update to every trainable parameter of params (those with a Grad).
+	// The list must be the same, in the same order, at every step.
+	Step(dev device.Backend, params []*nn.Param) error
+	// LearningRate is the current learning rate.
+	LearningRate() float32
+	// SetLearningRate changes the learning rate from the next Step on (schedules use it).
+	SetLearningRate(lr float32)
+	// Iterations is the number of steps taken.
+	Iterations() int
+}
+
+// Optim is the engine's optimizer: one device.OptOp with its hyper-parameters and the
+// per-parameter state (momentum m, second moment v) it keeps on the device.
+type Optim struct {
+	Op    device.OptOp
+	Hyper device.Hyper
+	// L2 adds L2*w to every weight's gradient before the update (classic L2 weight
+	// decay, as PyTorch's weight_decay; the same as adding L2/2·‖w‖² to the loss).
+	// Parameters named "*.bias" are not decayed.
+	L2 float32
+
+	slots []slot
+	steps int
+}
+
+type slot struct {
+	param *nn.Param
+	m, v  *tensor.Tensor
+}
+
+// NewSGD is plain gradient descent with Keras' default learning rate 0.01.
+func NewSGD() *Optim { return &Optim{Op: device.SGD, Hyper: device.Hyper{LR: 0.01}} }
+
+// NewMomentum is SGD with momentum 0.9 (Keras' SGD with momentum=0.9; learning rate 0.01).
+func NewMomentum() *Optim {
+	return &Optim{Op: device.Momentum, Hyper: device.Hyper{LR: 0.01, Momentum: 0.9}}
+}
+
+// NewAdam is Adam with Keras' defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
+func NewAdam() *Optim {
+	return &Optim{Op: device.Adam, Hyper: device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}}
+}
+
+// NewAdamW is AdamW with Keras' defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7, weight decay 0.004.
+func NewAdamW() *Optim {
+	return &Optim{Op: device.AdamW, Hyper: device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, WeightDecay: 0.004}}
+}
+
+// NewOptimizer returns the named optimizer ("sgd", "momentum", "adam", "adamw") with Keras'
+// defaults, and the learning rate lr when lr > 0.
+func NewOptimizer(name string, lr float32) (*Optim, error) {
+	var o *Optim
+	switch strings.ToLower(name) {
+	case "sgd":
+		o = NewSGD()
+	case "momentum":
+		o = NewMomentum()
+	case "adam":
+		o = NewAdam()
+	case "adamw":
+		o = NewAdamW()
+	default:
+		return nil, fmt.Errorf("train: unknown optimizer %q (want sgd, momentum, adam or adamw)", name)
+	}
+	if lr < 0 {
+		return nil, fmt.Errorf("train: learning rate must be positive, got %v", lr)
+	}
+	if lr > 0 {
+		o.Hyper.LR = lr
+	}
+	return o, nil
+}
+
+// Name implements Optimizer.
+func (o *Optim) Name() string { return o.Op.String() }
+
+// LearningRate implements Optimizer.
+func (o *Optim) LearningRate() float32 { return o.Hyper.LR }
+
+// SetLearningRate implements Optimizer.
+func (o *Optim) SetLearningRate(lr float32) { o.Hyper.LR = lr }
+
+// Iterations implements Optimizer.
+func (o *Optim) Iterations() int { return o.steps }
+
+// Step implements Optimizer.
+func (o *Optim) Step(dev device.Backend, params []*nn.Param) error {
+	if o.slots == nil {
+		if err := o.init(dev, params); err != nil {
+			return err
+		}
+	}
+	h := o.Hyper
+	h.Step = o.steps + 1
+	i := 0
+	for _, p := range params {
+		if !p.Trainable() {
+			continue
+		}
+		if i >= len(o.slots) || o.slots[i].param != p {
+			return fmt.Errorf("train: %s: parameter list changed since the first step (at %s)", o.Name(), p.Name)
+		}
+		s := &o.slots[i]
+		i++
+		if o.L2 != 0 && !strings.HasSuffix(p.Name, ".bias") {
+			// grad += L2 * w
+			if err := dev.Axpby(o.L2, p.Value.Buffer(), 1, p.Grad.Buffer()); err != nil {
+				return fmt.Errorf("train: %s: L2 on %s: %w", o.Name(), p.Name, err)
+			}
+		}
+		if err := dev.Update(o.Op, h, p.Value.Buffer(), p.Grad.Buffer(), bufOf(s.m), bufOf(s.v)); err != nil {
+			return fmt.Errorf("train: %s update of %s: %w", o.Name(), p.Name, err)
+		}
+	}
+	o.steps++
+	return nil
+}
+
+func bufOf(t *tensor.Tensor) device.Buffer {
+	if t == nil {
+		return nil
+	}
+	return t.Buffer()
+}
+
+// init allocates the optimizer's state for every trainable parameter.
+func (o *Optim) init(dev device.Backend, params []*nn.Param) error {
+	for _, p := range params {
+		if !p.Trainable() {
+			continue
+		}
+		s := slot{param: p}
+		var err error
+		if o.Op != device.SGD {
+			if s.m, err = tensor.Zeros(dev, p.Value.Shape()...); err != nil {
+				return err
+			}
+		}
+		if o.Op == device.Adam || o.Op == device.AdamW {
+			if s.v, err = tensor.Zeros(dev, p.Value.Shape()...); err != nil {
+				return err
+			}
+		}
+		o.slots = append(o.slots, s)
+	}
+	return nil
+}
+
+// State lists the optimizer's tensors by name ("0.weight.m", "0.weight.v"), for checkpoints.
+// It is empty before the first Step.
+func (o *Optim) State() []*nn.Param {
+	var out []*nn.Param
+	for _, s := range o.slots {
+		if s.m != nil {
+			out = append(out, &nn.Param{Name: s.param.Name + ".m", Value: s.m})
+		}
+		if s.v != nil {
+			out = append(out, &nn.Param{Name: s.param.Name + ".v", Value: s.v})
+		}
+	}
+	return out
+}
