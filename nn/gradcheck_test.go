@@ -124,6 +124,35 @@ func TestActivationGradients(t *testing.T) {
 	}
 }
 
+func TestConv2DGradients(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		l    *nn.Conv2D
+	}{
+		{"3x3", &nn.Conv2D{Filters: 3, Kernel: 3, Act: nn.Tanh}},
+		{"stride2_pad1", &nn.Conv2D{Filters: 2, Kernel: 3, Stride: 2, Padding: 1, Act: nn.Linear}},
+		{"1x1_relu", &nn.Conv2D{Filters: 4, Kernel: 1, Act: nn.ReLU}},
+	} {
+		t.Run(c.name, func(t *testing.T) { checkLayer(t, c.l, tensor.Shape{2, 6, 5}, 3, 1) })
+	}
+}
+
+func TestPoolGradients(t *testing.T) {
+	t.Run("max", func(t *testing.T) { checkLayer(t, nn.NewMaxPool2D(2), tensor.Shape{2, 4, 6}, 2, 10) })
+	t.Run("max_overlapping", func(t *testing.T) {
+		checkLayer(t, &nn.Pool2D{Op: device.MaxPool, Size: 3, Stride: 2, Padding: 1}, tensor.Shape{1, 5, 5}, 2, 10)
+	})
+	t.Run("avg", func(t *testing.T) { checkLayer(t, nn.NewAvgPool2D(2), tensor.Shape{3, 4, 4}, 2, 1) })
+	t.Run("avg_padded", func(t *testing.T) {
+		checkLayer(t, &nn.Pool2D{Op: device.AvgPool, Size: 3, Stride: 1, Padding: 1}, tensor.Shape{2, 4, 3}, 2, 1)
+	})
+}
+
+func TestBatchNormGradients(t *testing.T) {
+	t.Run("images", func(t *testing.T) { checkLayer(t, nn.NewBatchNorm(), tensor.Shape{3, 4, 4}, 4, 2) })
+	t.Run("features", func(t *testing.T) { checkLayer(t, nn.NewBatchNorm(), tensor.Shape{5}, 6, 2) })
+}
+
 func TestDropoutGradient(t *testing.T) {
 	checkLayer(t, nn.NewDropout(0.4), tensor.Shape{4, 5}, 3, 1)
 }

@@ -1,0 +1,443 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/tensor"
+)
+
+// Conv2D is a 2-D convolution over (C, H, W) examples (NCHW batches):
+//
+//	z[n,f,i,j] = b[f] + Σ_{c,u,v} W[f,c,u,v] · xpad[n, c, i*Stride+u, j*Stride+v],  y = Act(z)
+//
+// with W of shape (Filters, C, Kernel, Kernel) and b of shape (Filters), as PyTorch's
+// nn.Conv2d stores them, and xpad the input with Padding zeros on every side. The output
+// is (Filters, OH, OW) with OH = (H + 2*Padding - Kernel)/Stride + 1. W starts
+// Glorot-uniform with fan-in C·K² and fan-out Filters·K² (Keras' default), b at zero.
+//
+// It runs as im2col + one strided batched GEMM per pass.
+type Conv2D struct {
+	Filters int
+	Kernel  int
+	Stride  int // 0 means 1
+	Padding int
+	Act     Activation
+	Slope   float32 // LeakyReLU's negative slope; 0 means DefaultLeakySlope
+
+	ctx      *Context
+	in       tensor.Shape
+	g        device.ConvGeom // for MaxBatch; N is set per batch
+	w, b     *Param
+	x        *tensor.Tensor
+	n        int
+	col      *batchBuf // (N, C*K*K, OH*OW)
+	z, y, dz *batchBuf // (N, F, OH, OW)
+	dx       *batchBuf // (N, C, H, W)
+	dwBatch  *batchBuf // (N, F, C*K*K): per-example weight gradients, summed into W.Grad
+	dbTmp    *batchBuf // (N, F)
+}
+
+// NewConv2D returns a convolution of filters kernel×kernel filters, stride 1, no padding.
+func NewConv2D(filters, kernel int, act Activation) *Conv2D {
+	return &Conv2D{Filters: filters, Kernel: kernel, Act: act}
+}
+
+// Kind implements Layer.
+func (l *Conv2D) Kind() string { return "conv2d" }
+
+// Modules implements Layer: Conv2d, plus the activation if there is one.
+func (l *Conv2D) Modules() int {
+	if l.Act == Linear {
+		return 1
+	}
+	return 2
+}
+
+// Params implements Layer.
+func (l *Conv2D) Params() []*Param { return []*Param{l.w, l.b} }
+
+func (l *Conv2D) stride() int {
+	if l.Stride == 0 {
+		return 1
+	}
+	return l.Stride
+}
+
+func (l *Conv2D) slope() float32 {
+	if l.Slope == 0 {
+		return DefaultLeakySlope
+	}
+	return l.Slope
+}
+
+// Build implements Layer: in must be (C, H, W).
+func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("nn: conv2d: input shape %v, want (channels, height, width)", in)
+	}
+	if l.Filters <= 0 || l.Kernel <= 0 || l.Stride < 0 || l.Padding < 0 {
+		return nil, fmt.Errorf("nn: conv2d: filters %d and kernel %d must be positive, stride %d and padding %d not negative",
+			l.Filters, l.Kernel, l.Stride, l.Padding)
+	}
+	if l.Act > Softmax || l.Act == Softmax {
+		return nil, fmt.Errorf("nn: conv2d: activation %v is not elementwise", l.Act)
+	}
+	l.ctx, l.in = ctx, in.Clone()
+	l.g = device.ConvGeom{N: ctx.MaxBatch, C: in[0], H: in[1], W: in[2], KH: l.Kernel, KW: l.Kernel,
+		StrideH: l.stride(), StrideW: l.stride(), PadH: l.Padding, PadW: l.Padding}
+	if err := device.CheckGeom("nn: conv2d", l.g); err != nil {
+		return nil, err
+	}
+	ckk, ohw := l.g.ColRows(), l.g.OutH()*l.g.OutW()
+	out := tensor.Shape{l.Filters, l.g.OutH(), l.g.OutW()}
+	w := GlorotUniform(ctx.RNG, ckk, l.Filters*l.Kernel*l.Kernel, l.Filters*ckk)
+	var err error
+	if l.w, err = newParam(ctx.Dev, "weight", true, w, l.Filters, in[0], l.Kernel, l.Kernel); err != nil {
+		return nil, err
+	}
+	if l.b, err = newParam(ctx.Dev, "bias", true, make([]float32, l.Filters), l.Filters); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		b   **batchBuf
+		per tensor.Shape
+	}{{&l.col, tensor.Shape{ckk, ohw}}, {&l.z, out}, {&l.dz, out}, {&l.dwBatch, tensor.Shape{l.Filters, ckk}},
+		{&l.dbTmp, tensor.Shape{l.Filters}}} {
+		if *p.b, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, p.per); err != nil {
+			return nil, err
+		}
+	}
+	l.y = l.z
+	if l.Act != Linear {
+		if l.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Forward implements Layer.
+func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	n, err := checkInput("conv2d", x, l.in, l.ctx.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	col, _ := l.col.rows(n)
+	z, _ := l.z.rows(n)
+	y, err := l.y.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	dev, g := l.ctx.Dev, l.g
+	g.N = n
+	l.x, l.n = x, n
+	ckk, ohw := g.ColRows(), g.OutH()*g.OutW()
+	if err := dev.Im2Col(x.Buffer(), col.Buffer(), g); err != nil {
+		return nil, fmt.Errorf("nn: conv2d forward: %w", err)
+	}
+	// z_n (F×OHW) = W (F×CKK) · col_n (CKK×OHW), for each example n
+	if err := dev.Gemm(device.GemmArgs{M: l.Filters, N: ohw, K: ckk, Alpha: 1, A: l.w.Value.Buffer(), B: col.Buffer(), C: z.Buffer(),
+		Batch: n, StrideA: 0, StrideB: ckk * ohw, StrideC: l.Filters * ohw}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d forward: %w", err)
+	}
+	if err := dev.Broadcast(device.Add, z.Buffer(), l.b.Value.Buffer(), z.Buffer(), device.Shape3{Outer: n, Mid: l.Filters, Inner: ohw}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d forward: %w", err)
+	}
+	if l.Act != Linear {
+		if err := l.Act.forward(dev, z, y, l.slope()); err != nil {
+			return nil, fmt.Errorf("nn: conv2d forward: %w", err)
+		}
+	}
+	return y, nil
+}
+
+// Backward implements Layer.
+func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	dev, g, n := l.ctx.Dev, l.g, l.n
+	g.N = n
+	ckk, ohw := g.ColRows(), g.OutH()*g.OutW()
+	dz := dy
+	if l.Act != Linear {
+		z, _ := l.z.rows(n)
+		y, _ := l.y.rows(n)
+		dz, _ = l.dz.rows(n)
+		if err := l.Act.backward(dev, z, y, dy, dz, l.slope()); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
+	}
+	col, _ := l.col.rows(n)
+	dwb, _ := l.dwBatch.rows(n)
+	dbt, _ := l.dbTmp.rows(n)
+	// dW_n (F×CKK) = dz_n (F×OHW) · col_nᵀ (OHW×CKK); dW = Σ_n dW_n
+	if err := dev.Gemm(device.GemmArgs{TransB: true, M: l.Filters, N: ckk, K: ohw, Alpha: 1, A: dz.Buffer(), B: col.Buffer(), C: dwb.Buffer(),
+		Batch: n, StrideA: l.Filters * ohw, StrideB: ckk * ohw, StrideC: l.Filters * ckk}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	}
+	if err := dev.Reduce(device.Sum, dwb.Buffer(), l.w.Grad.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters * ckk}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	}
+	// db[f] = Σ_n Σ_p dz[n,f,p]
+	if err := dev.Reduce(device.Sum, dz.Buffer(), dbt.Buffer(), device.Shape3{Outer: n * l.Filters, Mid: ohw, Inner: 1}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	}
+	if err := dev.Reduce(device.Sum, dbt.Buffer(), l.b.Grad.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	}
+	if !needDX {
+		return nil, nil
+	}
+	if l.dx == nil {
+		var err error
+		if l.dx, err = newBatchBuf(dev, device.Float32, l.ctx.MaxBatch, l.in); err != nil {
+			return nil, err
+		}
+	}
+	dx, err := l.dx.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	// dcol_n (CKK×OHW) = Wᵀ (CKK×F) · dz_n (F×OHW); the col buffer is reused for it
+	if err := dev.Gemm(device.GemmArgs{TransA: true, M: ckk, N: ohw, K: l.Filters, Alpha: 1, A: l.w.Value.Buffer(), B: dz.Buffer(), C: col.Buffer(),
+		Batch: n, StrideA: 0, StrideB: l.Filters * ohw, StrideC: ckk * ohw}); err != nil {
+		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	}
+	if err := dev.Col2Im(col.Buffer(), dx.Buffer(), g); err != nil {
+		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	}
+	return dx, nil
+}
+
+// Pool2D is max or average pooling over Size×Size windows every Stride pixels of
+// (C, H, W) examples (PyTorch's MaxPool2d / AvgPool2d; average pooling counts padding
+// as zeros).
+type Pool2D struct {
+	Op      device.PoolOp
+	Size    int
+	Stride  int // 0 means Size
+	Padding int
+
+	ctx *Context
+	in  tensor.Shape
+	g   device.ConvGeom
+	x   *tensor.Tensor
+	n   int
+	y   *batchBuf
+	dx  *batchBuf
+}
+
+// NewMaxPool2D returns max pooling over size×size windows with stride size.
+func NewMaxPool2D(size int) *Pool2D { return &Pool2D{Op: device.MaxPool, Size: size} }
+
+// NewAvgPool2D returns average pooling over size×size windows with stride size.
+func NewAvgPool2D(size int) *Pool2D { return &Pool2D{Op: device.AvgPool, Size: size} }
+
+// Kind implements Layer.
+func (l *Pool2D) Kind() string { return l.Op.String() + "2d" }
+
+// Modules implements Layer.
+func (l *Pool2D) Modules() int { return 1 }
+
+// Params implements Layer: pooling has none.
+func (l *Pool2D) Params() []*Param { return nil }
+
+// Build implements Layer: in must be (C, H, W).
+func (l *Pool2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("nn: %s: input shape %v, want (channels, height, width)", l.Kind(), in)
+	}
+	if l.Size <= 0 || l.Stride < 0 || l.Padding < 0 || l.Op > device.AvgPool {
+		return nil, fmt.Errorf("nn: %s: size %d must be positive, stride %d and padding %d not negative", l.Kind(), l.Size, l.Stride, l.Padding)
+	}
+	s := l.Stride
+	if s == 0 {
+		s = l.Size
+	}
+	l.ctx, l.in = ctx, in.Clone()
+	l.g = device.ConvGeom{N: ctx.MaxBatch, C: in[0], H: in[1], W: in[2], KH: l.Size, KW: l.Size, StrideH: s, StrideW: s, PadH: l.Padding, PadW: l.Padding}
+	if err := device.CheckGeom("nn: "+l.Kind(), l.g); err != nil {
+		return nil, err
+	}
+	out := tensor.Shape{in[0], l.g.OutH(), l.g.OutW()}
+	var err error
+	if l.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
+		return nil, err
+	}
+	if l.dx, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, in); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Forward implements Layer.
+func (l *Pool2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	n, err := checkInput(l.Kind(), x, l.in, l.ctx.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	y, err := l.y.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	g := l.g
+	g.N = n
+	l.x, l.n = x, n
+	if err := l.ctx.Dev.Pool(l.Op, x.Buffer(), y.Buffer(), g); err != nil {
+		return nil, fmt.Errorf("nn: %s forward: %w", l.Kind(), err)
+	}
+	return y, nil
+}
+
+// Backward implements Layer.
+func (l *Pool2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if !needDX {
+		return nil, nil
+	}
+	g := l.g
+	g.N = l.n
+	y, _ := l.y.rows(l.n)
+	dx, err := l.dx.rows(l.n)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.ctx.Dev.PoolBackward(l.Op, l.x.Buffer(), y.Buffer(), dy.Buffer(), dx.Buffer(), g); err != nil {
+		return nil, fmt.Errorf("nn: %s backward: %w", l.Kind(), err)
+	}
+	return dx, nil
+}
+
+// BatchNorm normalises each channel over the batch (and, for (C, H, W) examples, over
+// the pixels): PyTorch's BatchNorm1d on (F) examples and BatchNorm2d on (C, H, W).
+// Training uses the batch statistics and updates the running ones with Momentum
+// (PyTorch's convention, default 0.1); inference uses the running statistics. Its
+// parameters are weight (γ, ones) and bias (β, zeros); running_mean and running_var are
+// state.
+type BatchNorm struct {
+	Momentum float32 // 0 means 0.1
+	Eps      float32 // 0 means 1e-5
+
+	ctx                  *Context
+	in                   tensor.Shape
+	c, inner             int
+	gamma, beta          *Param
+	runMean, runVar      *Param
+	saveMean, saveInvStd *tensor.Tensor
+	x                    *tensor.Tensor
+	n                    int
+	y, dx                *batchBuf
+}
+
+// NewBatchNorm returns a batch normalisation layer with PyTorch's defaults.
+func NewBatchNorm() *BatchNorm { return &BatchNorm{} }
+
+// Kind implements Layer.
+func (l *BatchNorm) Kind() string { return "batchnorm" }
+
+// Modules implements Layer.
+func (l *BatchNorm) Modules() int { return 1 }
+
+// Params implements Layer.
+func (l *BatchNorm) Params() []*Param { return []*Param{l.gamma, l.beta, l.runMean, l.runVar} }
+
+func (l *BatchNorm) hyper() (momentum, eps float32) {
+	momentum, eps = l.Momentum, l.Eps
+	if momentum == 0 {
+		momentum = 0.1
+	}
+	if eps == 0 {
+		eps = 1e-5
+	}
+	return
+}
+
+// Build implements Layer: in is (features) or (C, H, W).
+func (l *BatchNorm) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	switch len(in) {
+	case 1:
+		l.c, l.inner = in[0], 1
+	case 3:
+		l.c, l.inner = in[0], in[1]*in[2]
+	default:
+		return nil, fmt.Errorf("nn: batchnorm: input shape %v, want (features) or (channels, height, width)", in)
+	}
+	if m, e := l.hyper(); !(m > 0 && m <= 1) || !(e > 0) || math.IsInf(float64(e), 0) {
+		return nil, fmt.Errorf("nn: batchnorm: momentum %v must be in (0, 1] and eps %v positive", m, e)
+	}
+	l.ctx, l.in = ctx, in.Clone()
+	ones := make([]float32, l.c)
+	for i := range ones {
+		ones[i] = 1
+	}
+	var err error
+	if l.gamma, err = newParam(ctx.Dev, "weight", true, ones, l.c); err != nil {
+		return nil, err
+	}
+	if l.beta, err = newParam(ctx.Dev, "bias", true, make([]float32, l.c), l.c); err != nil {
+		return nil, err
+	}
+	if l.runMean, err = newParam(ctx.Dev, "running_mean", false, make([]float32, l.c), l.c); err != nil {
+		return nil, err
+	}
+	if l.runVar, err = newParam(ctx.Dev, "running_var", false, ones, l.c); err != nil {
+		return nil, err
+	}
+	if l.saveMean, err = tensor.Zeros(ctx.Dev, l.c); err != nil {
+		return nil, err
+	}
+	if l.saveInvStd, err = tensor.Zeros(ctx.Dev, l.c); err != nil {
+		return nil, err
+	}
+	if l.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, in); err != nil {
+		return nil, err
+	}
+	if l.dx, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, in); err != nil {
+		return nil, err
+	}
+	return in.Clone(), nil
+}
+
+func (l *BatchNorm) args(n int, training bool) device.BatchNormArgs {
+	m, e := l.hyper()
+	return device.BatchNormArgs{N: n, C: l.c, Inner: l.inner, Training: training, Momentum: m, Eps: e,
+		Gamma: l.gamma.Value.Buffer(), Beta: l.beta.Value.Buffer(), RunMean: l.runMean.Value.Buffer(), RunVar: l.runVar.Value.Buffer(),
+		SaveMean: l.saveMean.Buffer(), SaveInvStd: l.saveInvStd.Buffer()}
+}
+
+// Forward implements Layer. In training mode the batch must hold more than one value
+// per channel.
+func (l *BatchNorm) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	n, err := checkInput("batchnorm", x, l.in, l.ctx.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	y, err := l.y.rows(n)
+	if err != nil {
+		return nil, err
+	}
+	l.x, l.n = x, n
+	a := l.args(n, train)
+	a.X, a.Y = x.Buffer(), y.Buffer()
+	if err := l.ctx.Dev.BatchNorm(a); err != nil {
+		return nil, fmt.Errorf("nn: batchnorm forward: %w", err)
+	}
+	return y, nil
+}
+
+// Backward implements Layer (after a training-mode Forward).
+func (l *BatchNorm) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	dx, err := l.dx.rows(l.n)
+	if err != nil {
+		return nil, err
+	}
+	a := l.args(l.n, true)
+	a.X, a.DY, a.DX = l.x.Buffer(), dy.Buffer(), dx.Buffer()
+	a.DGamma, a.DBeta = l.gamma.Grad.Buffer(), l.beta.Grad.Buffer()
+	if err := l.ctx.Dev.BatchNormBackward(a); err != nil {
+		return nil, fmt.Errorf("nn: batchnorm backward: %w", err)
+	}
+	if !needDX {
+		return nil, nil
+	}
+	return dx, nil
+}
