@@ -9,6 +9,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -30,6 +31,10 @@ type Trainer struct {
 	BatchSize int
 	// Seed draws the initial weights, the shuffles and the dropout masks.
 	Seed uint64
+	// ClipNorm, when positive, rescales the gradients before each update so that their
+	// global L2 norm (over every trainable parameter) is at most ClipNorm. It reads one
+	// value per parameter back from the device each step.
+	ClipNorm float32
 
 	built   bool
 	xb, yb  *rowsBuf // the batch gathered from the data set
@@ -38,6 +43,13 @@ type Trainer struct {
 	evalM   *metrics // evaluation sums
 	stepFns map[int]func() error
 	cur     step
+
+	progress  Progress       // where the next Fit starts (Resume)
+	pos       Progress       // where the running Fit is
+	hist      *History       // the running Fit's history
+	normBuf   *tensor.Tensor // ClipNorm's per-parameter squared norms
+	normViews []*tensor.Tensor
+	norms     []float32
 }
 
 // step is what the recorded step function reads: the batch size and data set of the
@@ -49,6 +61,7 @@ type step struct {
 
 // Config configures Fit.
 type Config struct {
+	// Epochs is the epoch Fit ends after (counting epochs trained before a Resume).
 	Epochs int
 	// ValidationSplit holds out the last fraction of the examples (before shuffling, as
 	// Keras does) for validation. Ignored when Validation is given.
@@ -58,12 +71,26 @@ type Config struct {
 	// NoShuffle keeps the examples in order; by default each epoch draws a new order
 	// from the Trainer's seed and the epoch number.
 	NoShuffle bool
-	// OnEpoch, when set, is called after each epoch with its statistics.
+	// Callbacks are told of every epoch and batch, in order; they may stop training.
+	Callbacks []Callback
+	// OnEpoch, when set, is called after each epoch with its statistics (a shorthand
+	// for a Callback with only OnEpochEnd).
 	OnEpoch func(EpochStats)
+	// CheckEvery is how many steps pass between reads of the running loss: each read
+	// checks that the loss is finite and gives callbacks the running mean. 0 means 25;
+	// reads wait for the device, so GPU runs want them rare.
+	CheckEvery int
+	// Context, when set, interrupts training when it is done: Fit returns after the step
+	// in progress with an error wrapping ErrInterrupted, and Progress tells where it
+	// stopped, so that a checkpoint can be saved and training resumed.
+	Context context.Context
 }
 
 // ErrNotFinite is wrapped by Fit's error when the training loss becomes NaN or infinite.
 var ErrNotFinite = errors.New("loss is not finite")
+
+// ErrInterrupted is wrapped by Fit's error when Config.Context ends.
+var ErrInterrupted = errors.New("training interrupted")
 
 func (t *Trainer) batchSize() int {
 	if t.BatchSize == 0 {
@@ -130,15 +157,22 @@ func (t *Trainer) classes() int {
 	return 0
 }
 
-// Fit trains the model on d for cfg.Epochs epochs and returns the per-epoch history.
-// It stops with an error wrapping ErrNotFinite if the training loss becomes NaN or
-// infinite; the history up to the last finite epoch is returned with it.
+// Fit trains the model on d until epoch cfg.Epochs and returns the per-epoch history.
+// After Resume it continues from the saved position, with the saved history.
+//
+// It stops early, returning the history so far, when a callback returns ErrStop (no
+// error), when the training loss becomes NaN or infinite (an error wrapping
+// ErrNotFinite that names the epoch and steps), or when cfg.Context ends (an error
+// wrapping ErrInterrupted).
 func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	if cfg.Epochs <= 0 {
 		return nil, fmt.Errorf("train: epochs must be positive, got %d", cfg.Epochs)
 	}
 	if !(cfg.ValidationSplit >= 0 && cfg.ValidationSplit < 1) {
 		return nil, fmt.Errorf("train: validation split must be in [0, 1), got %v", cfg.ValidationSplit)
+	}
+	if cfg.CheckEvery < 0 {
+		return nil, fmt.Errorf("train: CheckEvery must not be negative, got %d", cfg.CheckEvery)
 	}
 	if d.X == nil || len(d.X.Shape()) < 2 {
 		return nil, fmt.Errorf("train: training data X must have shape (examples, features…)")
@@ -167,9 +201,6 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 			return nil, fmt.Errorf("train: validation split %v of %d examples leaves an empty training or validation set", cfg.ValidationSplit, set.n)
 		}
 	}
-	if nTrain == 0 {
-		return nil, fmt.Errorf("train: no training examples")
-	}
 	bs := t.batchSize()
 	if err := set.batches(t.Dev, 0, nTrain, bs); err != nil {
 		return nil, err
@@ -177,63 +208,147 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	var valSet *deviceSet
 	if valLo < val.n {
 		// The validation batches run over their own index buffer; when the validation
-		// examples are the tail of the training upload, share its memory.
+		// examples are the tail of the training upload, they share its memory.
 		valSet = &deviceSet{n: val.n, rowLen: val.rowLen, x: val.x, y: val.y, yLen: val.yLen, scale: val.scale}
 		if err := valSet.batches(t.Dev, valLo, val.n, bs); err != nil {
 			return nil, err
 		}
 		defer valSet.order.Free()
 	}
+	callbacks := cfg.Callbacks
+	if cfg.OnEpoch != nil {
+		callbacks = append(append([]Callback(nil), callbacks...), EpochFunc(cfg.OnEpoch))
+	}
+	checkEvery := cfg.CheckEvery
+	if checkEvery == 0 {
+		checkEvery = 25
+	}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
 
-	hist := &History{Loss: t.Loss.Name(), Classifies: t.Loss.Classifies()}
+	p := t.progress
+	t.progress = Progress{}
+	if p.Epoch == 0 {
+		p.Epoch = 1
+	}
+	if p.Batch > len(set.orderV) {
+		return nil, fmt.Errorf("train: resuming at batch %d of epoch %d, but an epoch has only %d batches (was the data or batch size changed?)",
+			p.Batch, p.Epoch, len(set.orderV))
+	}
+	hist := p.History
+	hist.Loss, hist.Classifies = t.Loss.Name(), t.Loss.Classifies()
+	t.hist = &hist
+	fail := func(err error) (*History, error) {
+		for _, c := range callbacks {
+			c.OnTrainEnd(t.hist, err)
+		}
+		return t.hist, err
+	}
+	for _, c := range callbacks {
+		if err := c.OnTrainBegin(t); err != nil {
+			return fail(err)
+		}
+	}
 	ids := make([]int32, nTrain)
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum = p.Epoch+1, 0, 0, 0 {
 		start := time.Now()
+		t.pos = p
 		if !cfg.NoShuffle {
-			rng := rand.New(rand.NewPCG(t.Seed, uint64(epoch)))
+			rng := rand.New(rand.NewPCG(t.Seed, uint64(p.Epoch)))
 			for i := range ids {
 				ids[i] = int32(i)
 			}
 			rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 			if err := t.Dev.WriteInt32(set.order.Buffer(), ids); err != nil {
-				return hist, err
+				return fail(err)
 			}
 		}
-		if err := t.fitM.reset(t.Dev); err != nil {
-			return hist, err
+		if err := t.fitM.set(t.Dev, p.LossSum, p.CorrectSum); err != nil {
+			return fail(err)
 		}
-		for _, order := range set.orderV {
-			if err := t.trainBatch(set, order); err != nil {
-				return hist, fmt.Errorf("train: epoch %d: %w", epoch, err)
+		if err := each(callbacks, func(c Callback) error { return c.OnEpochBegin(p.Epoch) }); err != nil {
+			if errors.Is(err, ErrStop) {
+				break
+			}
+			return fail(err)
+		}
+		stopped := false
+		first := p.Batch
+		for b := first; b < len(set.orderV); b++ {
+			if cfg.Context.Err() != nil {
+				t.pos.Batch = b
+				return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, len(set.orderV), ErrInterrupted))
+			}
+			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1}
+			if err := each(callbacks, func(c Callback) error { return c.OnBatchBegin(bi) }); err != nil {
+				return fail(err)
+			}
+			if err := t.trainBatch(set, set.orderV[b]); err != nil {
+				return fail(fmt.Errorf("train: epoch %d, batch %d: %w", p.Epoch, b+1, err))
+			}
+			t.pos.Batch = b + 1
+			if (b+1)%checkEvery == 0 || b+1 == len(set.orderV) {
+				loss, correct, err := t.fitM.read(t.Dev)
+				if err != nil {
+					return fail(err)
+				}
+				seen := float64(min((b+1)*bs, nTrain)) // only the last batch is partial
+				bi.Loss, bi.Accuracy, bi.Known = loss/seen, correct/seen, true
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					lo := max(first, b+1-checkEvery) + 1
+					return fail(fmt.Errorf("train: epoch %d, batches %d to %d (steps %d to %d): %w (%v)", p.Epoch, lo, b+1,
+						t.Optimizer.Iterations()-(b+1-lo), t.Optimizer.Iterations(), ErrNotFinite, loss))
+				}
+				t.pos.LossSum, t.pos.CorrectSum = loss, correct
+			}
+			if err := each(callbacks, func(c Callback) error { return c.OnBatchEnd(bi) }); err != nil {
+				if errors.Is(err, ErrStop) {
+					stopped = true
+					break
+				}
+				return fail(err)
 			}
 		}
-		lossSum, correct, err := t.fitM.read(t.Dev)
-		if err != nil {
-			return hist, fmt.Errorf("train: epoch %d: %w", epoch, err)
+		if stopped {
+			break
 		}
 		trainSeconds := time.Since(start).Seconds()
-		es := EpochStats{Epoch: epoch, Loss: lossSum / float64(nTrain), Accuracy: correct / float64(nTrain),
+		es := EpochStats{Epoch: p.Epoch, Loss: t.pos.LossSum / float64(nTrain), Accuracy: t.pos.CorrectSum / float64(nTrain),
 			Examples: nTrain, LearningRate: float64(t.Optimizer.LearningRate())}
-		if math.IsNaN(es.Loss) || math.IsInf(es.Loss, 0) {
-			return hist, fmt.Errorf("train: epoch %d (steps %d to %d): %w (%v)", epoch,
-				t.Optimizer.Iterations()-len(set.orderV)+1, t.Optimizer.Iterations(), ErrNotFinite, es.Loss)
-		}
 		if valSet != nil {
 			r, err := t.evaluate(valSet)
 			if err != nil {
-				return hist, fmt.Errorf("train: epoch %d validation: %w", epoch, err)
+				return fail(fmt.Errorf("train: epoch %d validation: %w", p.Epoch, err))
 			}
 			es.ValLoss, es.ValAccuracy, es.HasValidation = r.Loss, r.Accuracy, true
 		}
 		es.Seconds = time.Since(start).Seconds()
 		es.TrainSeconds = trainSeconds
 		es.SamplesPerSecond = float64(nTrain) / es.Seconds
-		hist.Epochs = append(hist.Epochs, es)
-		if cfg.OnEpoch != nil {
-			cfg.OnEpoch(es)
+		t.hist.Epochs = append(t.hist.Epochs, es)
+		t.pos = Progress{Epoch: p.Epoch + 1}
+		if err := each(callbacks, func(c Callback) error { return c.OnEpochEnd(es) }); err != nil {
+			if errors.Is(err, ErrStop) {
+				break
+			}
+			return fail(err)
 		}
 	}
-	return hist, nil
+	for _, c := range callbacks {
+		c.OnTrainEnd(t.hist, nil)
+	}
+	return t.hist, nil
+}
+
+// each calls f for every callback and returns the first error.
+func each(cs []Callback, f func(Callback) error) error {
+	for _, c := range cs {
+		if err := f(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // trainBatch runs one training step on the examples whose indices order holds.
@@ -284,6 +399,11 @@ func (t *Trainer) runStep(set *deviceSet, rows int) error {
 	}
 	if err := t.Model.Backward(grad, fromLogits); err != nil {
 		return err
+	}
+	if t.ClipNorm > 0 {
+		if err := t.clip(); err != nil {
+			return err
+		}
 	}
 	return t.Optimizer.Step(t.Dev, t.Model.Params())
 }
@@ -356,6 +476,11 @@ func newMetrics(dev device.Backend) (*metrics, error) {
 
 // reset zeroes the sums.
 func (m *metrics) reset(dev device.Backend) error { return dev.Fill(m.all.Buffer(), 0) }
+
+// set sets the running sums (to continue a resumed epoch).
+func (m *metrics) set(dev device.Backend, loss, correct float64) error {
+	return dev.WriteFloat32(m.all.Buffer(), []float32{float32(loss), float32(correct), 0, 0})
+}
 
 // read returns the loss and correct sums (one read, which waits for the device).
 func (m *metrics) read(dev device.Backend) (loss, correct float64, err error) {

@@ -22,6 +22,14 @@ type Optimizer interface {
 	SetLearningRate(lr float32)
 	// Iterations is the number of steps taken.
 	Iterations() int
+	// SetIterations sets the step count (when resuming from a checkpoint).
+	SetIterations(n int)
+	// State lists the optimizer's per-parameter tensors by name ("0.weight.m"), for
+	// checkpoints. Allocate builds them before the first Step, so that a checkpoint can
+	// be loaded into them.
+	State() []*nn.Param
+	// Allocate creates the state for params (Step does on its first call).
+	Allocate(dev device.Backend, params []*nn.Param) error
 }
 
 // Optim is the engine's optimizer: one device.OptOp with its hyper-parameters and the
@@ -98,10 +106,13 @@ func (o *Optim) SetLearningRate(lr float32) { o.Hyper.LR = lr }
 // Iterations implements Optimizer.
 func (o *Optim) Iterations() int { return o.steps }
 
+// SetIterations implements Optimizer.
+func (o *Optim) SetIterations(n int) { o.steps = n }
+
 // Step implements Optimizer.
 func (o *Optim) Step(dev device.Backend, params []*nn.Param) error {
 	if o.slots == nil {
-		if err := o.init(dev, params); err != nil {
+		if err := o.Allocate(dev, params); err != nil {
 			return err
 		}
 	}
@@ -138,8 +149,11 @@ func bufOf(t *tensor.Tensor) device.Buffer {
 	return t.Buffer()
 }
 
-// init allocates the optimizer's state for every trainable parameter.
-func (o *Optim) init(dev device.Backend, params []*nn.Param) error {
+// Allocate implements Optimizer: it creates the zeroed state of every trainable parameter.
+func (o *Optim) Allocate(dev device.Backend, params []*nn.Param) error {
+	if o.slots != nil {
+		return nil
+	}
 	for _, p := range params {
 		if !p.Trainable() {
 			continue
@@ -161,8 +175,7 @@ func (o *Optim) init(dev device.Backend, params []*nn.Param) error {
 	return nil
 }
 
-// State lists the optimizer's tensors by name ("0.weight.m", "0.weight.v"), for checkpoints.
-// It is empty before the first Step.
+// State implements Optimizer.
 func (o *Optim) State() []*nn.Param {
 	var out []*nn.Param
 	for _, s := range o.slots {

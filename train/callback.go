@@ -1,0 +1,165 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/tensor"
+)
+
+// ErrStop is what a callback returns to end training early without an error: Fit
+// finishes after the current batch (from OnBatchEnd) or epoch (from OnEpochBegin or
+// OnEpochEnd) and returns the history so far.
+var ErrStop = errors.New("train: stop requested")
+
+// Callback is told of training's progress by Fit, and may steer it: change the
+// optimizer's learning rate, snapshot or restore weights, or return ErrStop. Any other
+// error ends Fit with that error. Embed NopCallback to implement only some methods.
+type Callback interface {
+	// OnTrainBegin is called once, before the first batch, with the Trainer.
+	OnTrainBegin(t *Trainer) error
+	OnEpochBegin(epoch int) error
+	OnBatchBegin(b BatchStats) error
+	// OnBatchEnd receives the running loss and accuracy of the epoch when Fit read them
+	// (b.Known), every Config.CheckEvery batches and at the last batch.
+	OnBatchEnd(b BatchStats) error
+	OnEpochEnd(e EpochStats) error
+	// OnTrainEnd is called once at the end, with the error Fit returns (nil if none).
+	OnTrainEnd(h *History, err error)
+}
+
+// BatchStats locate a training step; Loss and Accuracy are the epoch's running means
+// so far, set when Known.
+type BatchStats struct {
+	Epoch   int
+	Batch   int // 1-based, within the epoch
+	Batches int // in the epoch
+	Step    int // optimizer step, 1-based over the whole run
+	Known   bool
+	Loss    float64
+	// Accuracy is 0 for losses that do not classify.
+	Accuracy float64
+}
+
+// NopCallback implements Callback with methods that do nothing.
+type NopCallback struct{}
+
+func (NopCallback) OnTrainBegin(*Trainer) error   { return nil }
+func (NopCallback) OnEpochBegin(int) error        { return nil }
+func (NopCallback) OnBatchBegin(BatchStats) error { return nil }
+func (NopCallback) OnBatchEnd(BatchStats) error   { return nil }
+func (NopCallback) OnEpochEnd(EpochStats) error   { return nil }
+func (NopCallback) OnTrainEnd(*History, error)    {}
+
+// EpochFunc is a Callback that calls f after each epoch.
+type EpochFunc func(EpochStats)
+
+func (f EpochFunc) OnTrainBegin(*Trainer) error   { return nil }
+func (f EpochFunc) OnEpochBegin(int) error        { return nil }
+func (f EpochFunc) OnBatchBegin(BatchStats) error { return nil }
+func (f EpochFunc) OnBatchEnd(BatchStats) error   { return nil }
+func (f EpochFunc) OnEpochEnd(e EpochStats) error { f(e); return nil }
+func (f EpochFunc) OnTrainEnd(*History, error)    {}
+
+// Progress is the training loop's own state: where it is and what it has measured. A
+// checkpoint saves it next to the weights and the optimizer's state, so that Fit can go
+// on where it stopped (Resume).
+type Progress struct {
+	// Epoch is the epoch in progress, 1-based; Batch the batches of it already trained.
+	Epoch int `json:"epoch"`
+	Batch int `json:"batch"`
+	// LossSum and CorrectSum are the sums over the batches trained in Epoch.
+	LossSum    float64 `json:"loss_sum"`
+	CorrectSum float64 `json:"correct_sum"`
+	// ModelStep is the model's step counter (dropout and augmentation offsets).
+	ModelStep uint64 `json:"model_step"`
+	// OptimizerSteps is the optimizer's step count (Adam's bias correction).
+	OptimizerSteps int `json:"optimizer_steps"`
+	// History holds the epochs completed.
+	History History `json:"history"`
+}
+
+// Progress returns the state of the Fit in progress, or of the last one: the position
+// after the last completed step, with the optimizer's and model's counters. Call it
+// from a callback or after Fit returns (for example after an interruption).
+func (t *Trainer) Progress() Progress {
+	p := t.pos
+	if t.hist != nil {
+		p.History = *t.hist
+		p.History.Epochs = append([]EpochStats(nil), t.hist.Epochs...)
+	}
+	if t.Optimizer != nil {
+		p.OptimizerSteps = t.Optimizer.Iterations()
+	}
+	if t.Model != nil && t.Model.Built() {
+		p.ModelStep = t.Model.Context().Step
+	}
+	return p
+}
+
+// Resume makes the next Fit continue from p: it sets the optimizer's and model's
+// counters now (build the model and load the weights and optimizer state first) and
+// the position and history for Fit.
+func (t *Trainer) Resume(p Progress) error {
+	if p.Epoch < 1 || p.Batch < 0 || p.OptimizerSteps < 0 {
+		return fmt.Errorf("train: resume: bad position epoch %d batch %d steps %d", p.Epoch, p.Batch, p.OptimizerSteps)
+	}
+	if !t.Model.Built() {
+		return fmt.Errorf("train: resume: build the model first")
+	}
+	t.Optimizer.SetIterations(p.OptimizerSteps)
+	t.Model.Context().Step = p.ModelStep
+	t.progress = p
+	return nil
+}
+
+// clip rescales every gradient by min(1, ClipNorm/‖g‖) with ‖g‖ the global L2 norm.
+func (t *Trainer) clip() error {
+	params := t.Model.Params()
+	if t.normBuf == nil {
+		var err error
+		if t.normBuf, err = tensor.Zeros(t.Dev, len(params)); err != nil {
+			return err
+		}
+		t.norms = make([]float32, len(params))
+		for i := range params {
+			v, err := t.normBuf.View(i, 1)
+			if err != nil {
+				return err
+			}
+			t.normViews = append(t.normViews, v)
+		}
+	}
+	for i, p := range params {
+		if !p.Trainable() {
+			continue
+		}
+		if err := t.Dev.Reduce(device.SumSquares, p.Grad.Buffer(), t.normViews[i].Buffer(), device.Shape3{Outer: 1, Mid: p.Grad.Len(), Inner: 1}); err != nil {
+			return err
+		}
+	}
+	if err := t.Dev.ReadFloat32(t.norms, t.normBuf.Buffer()); err != nil {
+		return err
+	}
+	sum := 0.0
+	for i, p := range params {
+		if p.Trainable() {
+			sum += float64(t.norms[i])
+		}
+	}
+	norm := math.Sqrt(sum)
+	if norm <= float64(t.ClipNorm) || norm == 0 || math.IsNaN(norm) {
+		return nil
+	}
+	scale := float32(float64(t.ClipNorm) / norm)
+	for _, p := range params {
+		if p.Trainable() {
+			if err := t.Dev.Axpby(0, p.Grad.Buffer(), scale, p.Grad.Buffer()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
