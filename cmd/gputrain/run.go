@@ -1,0 +1,256 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/train"
+	"github.com/gputrain/gputrain/train/data"
+
+	// The backends register themselves with the device registry.
+	_ "github.com/gputrain/gputrain/cpu"
+	_ "github.com/gputrain/gputrain/device/cuda"
+)
+
+// options are the parsed flags.
+type options struct {
+	device    string
+	epochs    int
+	batch     int
+	lr        float64
+	optimizer string
+	hidden    []int
+	valSplit  float64
+	seed      uint64
+	threads   int
+	dataDir   string
+	limit     int
+	json      bool
+}
+
+// usageError is a bad flag or argument: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func parseFlags(args []string, stdout io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("gputrain", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.device, "device", "auto", "device to train on: auto (the best present), cpu or cuda")
+	fs.IntVar(&o.epochs, "epochs", 10, "number of epochs")
+	fs.IntVar(&o.batch, "batch", 32, "batch size")
+	fs.Float64Var(&o.lr, "lr", 0, "learning rate (0: the optimizer's Keras default)")
+	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum, adam or adamw")
+	hidden := fs.String("hidden", "128,64", "hidden layer widths, comma-separated (ReLU); empty for none")
+	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training set held out for validation (the last examples)")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed for weights, shuffling and dropout")
+	fs.IntVar(&o.threads, "threads", 0, "CPU threads for the cpu device (0: all cores)")
+	fs.StringVar(&o.dataDir, "data", "data/mnist", "folder holding the four MNIST IDX files (gzip or raw)")
+	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
+	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: gputrain [flags]")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
+	}
+	var err error
+	if o.hidden, err = parseWidths(*hidden); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.epochs <= 0:
+		return nil, usageError{fmt.Sprintf("-epochs must be positive, got %d", o.epochs)}
+	case o.batch <= 0:
+		return nil, usageError{fmt.Sprintf("-batch must be positive, got %d", o.batch)}
+	case o.lr < 0:
+		return nil, usageError{fmt.Sprintf("-lr must not be negative, got %v", o.lr)}
+	case !(o.valSplit >= 0 && o.valSplit < 1):
+		return nil, usageError{fmt.Sprintf("-val-split must be in [0, 1), got %v", o.valSplit)}
+	case o.limit < 0:
+		return nil, usageError{fmt.Sprintf("-limit must not be negative, got %d", o.limit)}
+	case o.threads < 0:
+		return nil, usageError{fmt.Sprintf("-threads must not be negative, got %d", o.threads)}
+	}
+	return o, nil
+}
+
+func parseWidths(s string) ([]int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, usageError{fmt.Sprintf("-hidden: %q is not a positive layer width (want e.g. 128,64)", f)}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// report is the -json output.
+type report struct {
+	Device           string             `json:"device"`
+	DeviceInfo       string             `json:"device_info"`
+	Epochs           int                `json:"epochs"`
+	Batch            int                `json:"batch"`
+	Optimizer        string             `json:"optimizer"`
+	LearningRate     float64            `json:"lr"`
+	Hidden           []int              `json:"hidden"`
+	Seed             uint64             `json:"seed"`
+	Threads          int                `json:"threads,omitempty"`
+	TrainExamples    int                `json:"train_examples"`
+	TestAccuracy     float64            `json:"test_accuracy"`
+	TestLoss         float64            `json:"test_loss"`
+	EpochSeconds     []float64          `json:"epoch_seconds"`
+	MedianEpochSec   float64            `json:"median_epoch_seconds"`
+	SamplesPerSecond float64            `json:"samples_per_second"`
+	History          []train.EpochStats `json:"history"`
+	Diagnosis        string             `json:"diagnosis"`
+}
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gputrain: %v\n", err)
+		return 2
+	}
+	if err := train1(o, stdout); err != nil {
+		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+		var ue usageError
+		if errors.As(err, &ue) || errors.Is(err, errSetup) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// errSetup marks failures before training starts (device, data): exit status 2.
+var errSetup = errors.New("setup")
+
+type setupError struct{ err error }
+
+func (e setupError) Error() string   { return e.err.Error() }
+func (e setupError) Unwrap() []error { return []error{e.err, errSetup} }
+
+func setup(err error) error { return setupError{err} }
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// median is the middle value of v (the mean of the two middle ones for even lengths).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func train1(o *options, stdout io.Writer) error {
+	opt, err := train.NewOptimizer(o.optimizer, float32(o.lr))
+	if err != nil {
+		return setup(err)
+	}
+	dev, err := device.Open(o.device, device.Options{Threads: o.threads})
+	if err != nil {
+		return setup(err)
+	}
+	defer dev.Close()
+	ds, err := data.LoadMNIST(o.dataDir)
+	if err != nil {
+		return setup(err)
+	}
+	var layers []nn.Layer
+	for _, w := range o.hidden {
+		layers = append(layers, nn.NewDense(w, nn.ReLU))
+	}
+	layers = append(layers, nn.NewDense(ds.Classes, nn.Softmax))
+	model := nn.NewSequential(layers...)
+	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
+		Dev: dev, BatchSize: o.batch, Seed: o.seed}
+
+	if o.limit > 0 && o.limit < ds.Train.N {
+		ds.Train = ds.Train.Head(o.limit)
+	}
+	xTrain, yTrain, err := ds.Train.Dense()
+	if err != nil {
+		return setup(err)
+	}
+	xTest, yTest, err := ds.Test.Dense()
+	if err != nil {
+		return setup(err)
+	}
+	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
+	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test\n",
+		o.dataDir, ds.Train.N, 100*o.valSplit, ds.Test.N)
+	hist, err := tr.Fit(train.Dataset{X: xTrain, Y: yTrain}, train.Config{
+		Epochs: o.epochs, ValidationSplit: o.valSplit,
+		OnEpoch: func(e train.EpochStats) {
+			line := fmt.Sprintf("epoch %d/%d  loss %.4f  acc %.4f", e.Epoch, o.epochs, e.Loss, e.Accuracy)
+			if e.HasValidation {
+				line += fmt.Sprintf("  val_loss %.4f  val_acc %.4f", e.ValLoss, e.ValAccuracy)
+			}
+			fmt.Fprintf(stdout, "%s  %.2fs  %.0f samples/s\n", line, e.Seconds, e.SamplesPerSecond)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	res, err := tr.Evaluate(train.Dataset{X: xTest, Y: yTest})
+	if err != nil {
+		return err
+	}
+	diag := hist.Diagnose()
+	r := report{Device: dev.Name(), DeviceInfo: dev.Describe(), Epochs: o.epochs, Batch: o.batch,
+		Optimizer: opt.Name(), LearningRate: float64(opt.LearningRate()), Hidden: o.hidden, Seed: o.seed,
+		Threads: o.threads, TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
+		Diagnosis: diag.String()}
+	var examples int
+	var seconds float64
+	for _, e := range hist.Epochs {
+		r.EpochSeconds = append(r.EpochSeconds, e.Seconds)
+		examples += e.Examples
+		seconds += e.Seconds
+	}
+	r.TrainExamples = hist.Epochs[0].Examples
+	r.MedianEpochSec = median(r.EpochSeconds)
+	r.SamplesPerSecond = float64(examples) / seconds
+	fmt.Fprintf(stdout, "test  loss %.4f  acc %.4f  (%d examples)\n", res.Loss, res.Accuracy, res.Examples)
+	fmt.Fprintf(stdout, "median epoch %.2fs, %.0f samples/s\n", r.MedianEpochSec, r.SamplesPerSecond)
+	fmt.Fprintf(stdout, "diagnosis: %s\n", diag)
+	if o.json {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, string(b))
+	}
+	return nil
+}
