@@ -20,7 +20,7 @@ import (
 // in float64 on the host from the float32 forward pass.
 
 const (
-	fdStep = 1e-2
+	fdStep = 1e-3
 	fdTol  = 2e-2 // |analytic - numeric| <= fdTol * max(1, |numeric|)
 )
 

@@ -64,7 +64,7 @@ func TestFitLearnsBlobsWithEveryOptimizer(t *testing.T) {
 			assert.Less(t, last.Loss, first.Loss, "training loss falls")
 			assert.Greater(t, last.ValAccuracy, 0.9, "validation accuracy")
 			assert.Equal(t, 480, last.Examples, "Keras' split: the first 80% train")
-			assert.Equal(t, 5*(480+15)/16, opt.Iterations(), "one step per batch of 16, the last one partial")
+			assert.Equal(t, 5*((480+15)/16), opt.Iterations(), "one step per batch of 16, the last one partial")
 			res, err := tr.Evaluate(blobs(1, 600, 4, 3))
 			require.NoError(t, err)
 			assert.Greater(t, res.Accuracy, 0.9)
@@ -234,7 +234,7 @@ func TestL2ShrinksWeights(t *testing.T) {
 		require.NoError(t, err)
 		return dot32(w, w)
 	}
-	assert.Less(t, norm(0.1), 0.8*norm(0))
+	assert.Less(t, norm(0.5), 0.7*norm(0))
 }
 
 func dot32(a, b []float32) float64 {
