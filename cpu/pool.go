@@ -1,86 +1,232 @@
 package cpu
 
-import (
-	"sync"
-)
+import "github.com/gputrain/gputrain/device"
 
-// task is a piece of work split into parts: run(part, parts) does part `part` of `parts`.
-// Kernels keep their task structs inside the backend and pass pointers to them, so that
-// handing work to the pool allocates nothing.
-type task interface {
-	run(part, parts int)
-}
-
-type job struct {
-	t           task
-	part, parts int
-}
-
-// pool is a fixed set of worker goroutines started once per backend. parallel hands
-// each worker one part and runs part 0 on the calling goroutine.
-type pool struct {
-	threads int
-	jobs    []chan job
-	wg      sync.WaitGroup
-}
-
-func newPool(threads int) *pool {
-	p := &pool{threads: threads}
-	for i := 1; i < threads; i++ {
-		ch := make(chan job, 1)
-		p.jobs = append(p.jobs, ch)
-		go p.worker(ch)
+// Pool implements device.Backend: y (N,C,OH,OW) from the KH×KW windows of x (N,C,H,W):
+// their maximum (padding never wins) or their mean (padding counts as zero: the sum
+// of the window's elements divided by KH*KW). Errors: those of device.CheckPool, or a
+// buffer of another backend.
+func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) error {
+	if err := device.CheckPool(op, x, y, nil, nil, g, false); err != nil {
+		return err
 	}
-	return p
+	if err := own(x, y); err != nil {
+		return err
+	}
+	if b.reference {
+		poolRef(op, f32(x), f32(y), g)
+		return nil
+	}
+	t := &b.kernels.pooling
+	*t = poolTask{op: op, x: f32(x), y: f32(y), g: g}
+	b.pool.parallel(parts(len(t.x)), t)
+	*t = poolTask{}
+	return nil
 }
 
-func (p *pool) worker(ch chan job) {
-	for j := range ch {
-		j.t.run(j.part, j.parts)
-		p.wg.Done()
+// PoolBackward implements device.Backend: dx (N,C,H,W) is overwritten with the gradient
+// of the pooling from dy (N,C,OH,OW). MaxPool gives each dy to the first element of its
+// window (row-major, padding skipped) whose x equals y; AvgPool gives dy/(KH*KW) to each
+// element of the window. Errors: those of device.CheckPool, or a buffer of another
+// backend.
+func (b *Backend) PoolBackward(op device.PoolOp, x, y, dy, dx device.Buffer, g device.ConvGeom) error {
+	if err := device.CheckPool(op, x, y, dy, dx, g, true); err != nil {
+		return err
+	}
+	if err := own(x, y, dy, dx); err != nil {
+		return err
+	}
+	if b.reference {
+		poolBackwardRef(op, f32(x), f32(y), f32(dy), f32(dx), g)
+		return nil
+	}
+	t := &b.kernels.pooling
+	*t = poolTask{op: op, backward: true, x: f32(x), y: f32(y), dy: f32(dy), dx: f32(dx), g: g}
+	b.pool.parallel(parts(len(t.x)), t)
+	*t = poolTask{}
+	return nil
+}
+
+// poolRef: x (N,C,H,W), y (N,C,OH,OW); y[n,c,i,j] = max or sum/(KH*KW) of
+// x[n,c, i*StrideH-PadH+kh, j*StrideW-PadW+kw] over the window's in-image elements.
+func poolRef(op device.PoolOp, x, y []float32, g device.ConvGeom) {
+	oh, ow := g.OutH(), g.OutW()
+	for nc := range g.N * g.C {
+		for i := range oh {
+			for j := range ow {
+				var acc float32
+				first := true
+				for kh := range g.KH {
+					for kw := range g.KW {
+						ih, iw := i*g.StrideH-g.PadH+kh, j*g.StrideW-g.PadW+kw
+						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+							continue // padding
+						}
+						v := x[(nc*g.H+ih)*g.W+iw]
+						switch {
+						case op == device.AvgPool:
+							acc += v
+						case first || v > acc:
+							acc = v
+						}
+						first = false
+					}
+				}
+				if op == device.AvgPool {
+					acc /= float32(g.KH * g.KW)
+				}
+				y[(nc*oh+i)*ow+j] = acc
+			}
+		}
 	}
 }
 
-// parallel runs t.run(i, parts) for i in [0, parts) and returns when all are done.
-// parts is clamped to [1, threads].
-func (p *pool) parallel(parts int, t task) {
-	if parts > p.threads {
-		parts = p.threads
+// poolBackwardRef: dx (N,C,H,W) = 0, then each dy[n,c,i,j] added to the first element of
+// its window equal to y[n,c,i,j] (MaxPool) or, divided by KH*KW, to every element (AvgPool).
+func poolBackwardRef(op device.PoolOp, x, y, dy, dx []float32, g device.ConvGeom) {
+	clear(dx)
+	oh, ow := g.OutH(), g.OutW()
+	for nc := range g.N * g.C {
+		for i := range oh {
+			for j := range ow {
+				o := (nc*oh+i)*ow + j
+				routed := false
+				for kh := range g.KH {
+					for kw := range g.KW {
+						ih, iw := i*g.StrideH-g.PadH+kh, j*g.StrideW-g.PadW+kw
+						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+							continue // padding
+						}
+						k := (nc*g.H+ih)*g.W + iw
+						switch {
+						case op == device.AvgPool:
+							dx[k] += dy[o] / float32(g.KH*g.KW)
+						case !routed && x[k] == y[o]:
+							dx[k] += dy[o]
+							routed = true
+						}
+					}
+				}
+			}
+		}
 	}
-	if parts <= 1 {
-		t.run(0, 1)
+}
+
+// poolTask runs Pool (or PoolBackward) over a range of the N*C planes per part, with
+// each window clipped to the image once instead of testing every element.
+type poolTask struct {
+	op           device.PoolOp
+	backward     bool
+	x, y, dy, dx []float32
+	g            device.ConvGeom
+}
+
+func (t *poolTask) run(part, parts int) {
+	g := t.g
+	lo, hi := split(g.N*g.C, part, parts, 1)
+	hw, ohw := g.H*g.W, g.OutH()*g.OutW()
+	for nc := lo; nc < hi; nc++ {
+		x, y := t.x[nc*hw:(nc+1)*hw], t.y[nc*ohw:(nc+1)*ohw]
+		if t.backward {
+			t.backwardPlane(x, y, t.dy[nc*ohw:(nc+1)*ohw], t.dx[nc*hw:(nc+1)*hw])
+		} else {
+			t.forwardPlane(x, y)
+		}
+	}
+}
+
+// window returns window (i, j)'s rows [r0, r1) and columns [c0, c1) inside the image.
+func window(g device.ConvGeom, i, j int) (r0, r1, c0, c1 int) {
+	r0, c0 = i*g.StrideH-g.PadH, j*g.StrideW-g.PadW
+	return max(r0, 0), min(r0+g.KH, g.H), max(c0, 0), min(c0+g.KW, g.W)
+}
+
+func (t *poolTask) forwardPlane(x, y []float32) {
+	g := t.g
+	ow := g.OutW()
+	if g.KH == 2 && g.KW == 2 && g.PadH == 0 && g.PadW == 0 {
+		pool2x2(t.op, x, y, g)
 		return
 	}
-	p.wg.Add(parts - 1)
-	for i := 1; i < parts; i++ {
-		p.jobs[i-1] <- job{t: t, part: i, parts: parts}
+	area := float32(g.KH * g.KW)
+	for o := range y {
+		r0, r1, c0, c1 := window(g, o/ow, o%ow)
+		if t.op == device.MaxPool {
+			best := x[r0*g.W+c0]
+			for r := r0; r < r1; r++ {
+				for _, v := range x[r*g.W+c0 : r*g.W+c1] {
+					if v > best {
+						best = v
+					}
+				}
+			}
+			y[o] = best
+			continue
+		}
+		var sum float32
+		for r := r0; r < r1; r++ {
+			for _, v := range x[r*g.W+c0 : r*g.W+c1] {
+				sum += v
+			}
+		}
+		y[o] = sum / area
 	}
-	t.run(0, parts)
-	p.wg.Wait()
 }
 
-// close stops the workers.
-func (p *pool) close() {
-	for _, ch := range p.jobs {
-		close(ch)
+func (t *poolTask) backwardPlane(x, y, dy, dx []float32) {
+	g := t.g
+	ow := g.OutW()
+	clear(dx)
+	area := float32(g.KH * g.KW)
+	for o, d := range dy {
+		r0, r1, c0, c1 := window(g, o/ow, o%ow)
+		if t.op == device.AvgPool {
+			d /= area
+			for r := r0; r < r1; r++ {
+				row := dx[r*g.W+c0 : r*g.W+c1]
+				for k := range row {
+					row[k] += d
+				}
+			}
+			continue
+		}
+	find:
+		for r := r0; r < r1; r++ {
+			for c := c0; c < c1; c++ {
+				if x[r*g.W+c] == y[o] {
+					dx[r*g.W+c] += d
+					break find
+				}
+			}
+		}
 	}
-	p.jobs = nil
-	p.threads = 1
 }
 
-// split returns the half-open range [lo, hi) of part `part` when n items are divided into
-// `parts` nearly equal runs, each a multiple of align (but the last).
-func split(n, part, parts, align int) (lo, hi int) {
-	if align < 1 {
-		align = 1
+// pool2x2 is forwardPlane for unpadded 2×2 windows (every window inside the image), the
+// common pooling layer: four loads per output, no clipping.
+func pool2x2(op device.PoolOp, x, y []float32, g device.ConvGeom) {
+	oh, ow := g.OutH(), g.OutW()
+	for i := range oh {
+		r := i * g.StrideH
+		top, bot := x[r*g.W:(r+1)*g.W], x[(r+1)*g.W:(r+2)*g.W]
+		yr := y[i*ow : (i+1)*ow]
+		for j := range yr {
+			c := j * g.StrideW
+			a, b, cc, d := top[c], top[c+1], bot[c], bot[c+1]
+			if op == device.AvgPool {
+				yr[j] = (a + b + cc + d) / 4
+				continue
+			}
+			if b > a {
+				a = b
+			}
+			if cc > a {
+				a = cc
+			}
+			if d > a {
+				a = d
+			}
+			yr[j] = a
+		}
 	}
-	blocks := (n + align - 1) / align
-	per, extra := blocks/parts, blocks%parts
-	start := part*per + min(part, extra)
-	size := per
-	if part < extra {
-		size++
-	}
-	lo, hi = start*align, (start+size)*align
-	return min(lo, n), min(hi, n)
 }

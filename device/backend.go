@@ -91,9 +91,10 @@ type Backend interface {
 	// derivative is cheaper from (see UnaryOp); both must be given. dx may alias dy.
 	UnaryBackward(op UnaryOp, x, y, dy, dx Buffer, p float32) error
 	// Softmax computes y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)) for each of rows
-	// rows of cols elements.
+	// rows of cols elements, max being the row's maximum. y may alias x.
 	Softmax(x, y Buffer, rows, cols int) error
 	// SoftmaxBackward computes dx[r,c] = y[r,c] * (dy[r,c] - sum_k dy[r,k]*y[r,k]).
+	// dx may alias dy.
 	SoftmaxBackward(y, dy, dx Buffer, rows, cols int) error
 
 	// Binary computes c = a op b elementwise over buffers of equal length; c may alias a or b.
@@ -103,7 +104,8 @@ type Backend interface {
 	// Shape3{rows, cols, 1}; a per-channel op on NCHW data is Shape3{N, C, H*W}. y may
 	// alias x.
 	Broadcast(op BinaryOp, x, v, y Buffer, s Shape3) error
-	// Axpby computes y = alpha*x + beta*y over float32 buffers of equal length.
+	// Axpby computes y = alpha*x + beta*y over float32 buffers of equal length. With
+	// beta == 0, y is not read (NaNs in it do not propagate), as Gemm's C.
 	Axpby(alpha float32, x Buffer, beta float32, y Buffer) error
 	// Reduce reduces x of shape s over its middle axis into y of shape (s.Outer, s.Inner):
 	// y[o,i] = reduce over m of x[o,m,i]. ArgMax writes int32 indices (first maximum).
@@ -141,17 +143,19 @@ type Backend interface {
 	// never wins) or their mean (padding counts as zero, divided by KH*KW).
 	Pool(op PoolOp, x, y Buffer, g ConvGeom) error
 	// PoolBackward computes dx (overwritten) from dy. MaxPool routes each dy to the first
-	// maximum of its window in row-major window order, found again from x and y.
+	// maximum of its window in row-major window order, found again from x and y: the
+	// first element of the window (padding skipped) whose x equals y. AvgPool spreads
+	// dy/(KH*KW) over the window's elements (padding absorbs its share).
 	PoolBackward(op PoolOp, x, y, dy, dx Buffer, g ConvGeom) error
 
 	// BatchNorm normalises per channel, see BatchNormArgs.
 	BatchNorm(a BatchNormArgs) error
-	// BatchNormBackward computes DX, DGamma and DBeta from a training-mode BatchNorm's
-	// saved statistics, see BatchNormArgs.
+	// BatchNormBackward computes DX, DGamma and DBeta (all overwritten) from a
+	// training-mode BatchNorm's saved statistics, see BatchNormArgs.
 	BatchNormBackward(a BatchNormArgs) error
 
 	// Augment writes to y each image of x (N,C,H,W) shifted by a random whole number of
 	// pixels in [-MaxShift, MaxShift] in each direction (vacated pixels are 0) and, with
-	// FlipH, mirrored left-right with probability 1/2, see AugmentArgs.
+	// FlipH, mirrored left-right with probability 1/2, see AugmentArgs. y must not alias x.
 	Augment(x, y Buffer, a AugmentArgs) error
 }

@@ -3,11 +3,38 @@ package device
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // The Check functions validate an op's arguments before a backend runs it. Every backend
 // calls them first, so that a shape mistake gives the same error on every device, and
-// kernels may assume consistent arguments.
+// kernels may assume consistent arguments. They allocate nothing unless they fail (a
+// training step calls them for every op), so op names come from tables built once.
+
+type namedOp interface {
+	~uint8
+	String() string
+}
+
+// opNames returns prefix+op.String() for every op up to last.
+func opNames[T namedOp](prefix string, last T) []string {
+	names := make([]string, last+1)
+	for op := range last + 1 {
+		names[op] = prefix + op.String()
+	}
+	return names
+}
+
+var (
+	unaryNames         = opNames("unary ", GELU)
+	unaryBackwardNames = opNames("unary backward ", GELU)
+	binaryNames        = opNames("binary ", Div)
+	broadcastNames     = opNames("broadcast ", Div)
+	reduceNames        = opNames("reduce ", SumSquares)
+	lossNames          = opNames("loss ", MSE)
+	lossBackwardNames  = opNames("loss backward ", MSE)
+	updateNames        = opNames("update ", AdamW)
+)
 
 func need(op, name string, b Buffer, dt DType, n int) error {
 	if b == nil {
@@ -38,7 +65,7 @@ func needAtLeast(op, name string, b Buffer, n int) error {
 func positive(op string, names string, vals ...int) error {
 	for _, v := range vals {
 		if v <= 0 {
-			return fmt.Errorf("device: %s: sizes %s must be positive, got %v", op, names, vals)
+			return fmt.Errorf("device: %s: sizes %s must be positive, got %v", op, names, slices.Clone(vals))
 		}
 	}
 	return nil
@@ -120,7 +147,7 @@ func CheckUnary(op UnaryOp, x, y Buffer) error {
 	if op > GELU {
 		return fmt.Errorf("device: unary: unknown op %d", op)
 	}
-	name := "unary " + op.String()
+	name := unaryNames[op]
 	if x == nil {
 		return fmt.Errorf("device: %s: x is nil", name)
 	}
@@ -135,24 +162,37 @@ func CheckUnaryBackward(op UnaryOp, x, y, dy, dx Buffer) error {
 	if err := CheckUnary(op, x, y); err != nil {
 		return err
 	}
-	name := "unary backward " + op.String()
+	name := unaryBackwardNames[op]
 	if err := need(name, "dy", dy, Float32, x.Len()); err != nil {
 		return err
 	}
 	return need(name, "dx", dx, Float32, x.Len())
 }
 
-// CheckSoftmax validates Softmax(x, y, rows, cols); SoftmaxBackward passes (y, dy) and dx.
-func CheckSoftmax(op string, x, y Buffer, rows, cols int, more ...Buffer) error {
+// CheckSoftmax validates Softmax(x, y, rows, cols).
+func CheckSoftmax(x, y Buffer, rows, cols int) error {
+	if err := positive("softmax", "rows, cols", rows, cols); err != nil {
+		return err
+	}
+	if err := need("softmax", "x", x, Float32, rows*cols); err != nil {
+		return err
+	}
+	return need("softmax", "y", y, Float32, rows*cols)
+}
+
+// CheckSoftmaxBackward validates SoftmaxBackward(y, dy, dx, rows, cols).
+func CheckSoftmaxBackward(y, dy, dx Buffer, rows, cols int) error {
+	const op = "softmax backward"
 	if err := positive(op, "rows, cols", rows, cols); err != nil {
 		return err
 	}
-	for i, b := range append([]Buffer{x, y}, more...) {
-		if err := need(op, fmt.Sprintf("operand %d", i+1), b, Float32, rows*cols); err != nil {
-			return err
-		}
+	if err := need(op, "y", y, Float32, rows*cols); err != nil {
+		return err
 	}
-	return nil
+	if err := need(op, "dy", dy, Float32, rows*cols); err != nil {
+		return err
+	}
+	return need(op, "dx", dx, Float32, rows*cols)
 }
 
 // CheckBinary validates Binary(op, a, b, c).
@@ -160,7 +200,7 @@ func CheckBinary(op BinaryOp, a, b, c Buffer) error {
 	if op > Div {
 		return fmt.Errorf("device: binary: unknown op %d", op)
 	}
-	name := "binary " + op.String()
+	name := binaryNames[op]
 	if a == nil {
 		return fmt.Errorf("device: %s: a is nil", name)
 	}
@@ -175,7 +215,7 @@ func CheckBroadcast(op BinaryOp, x, v, y Buffer, s Shape3) error {
 	if op > Div {
 		return fmt.Errorf("device: broadcast: unknown op %d", op)
 	}
-	name := "broadcast " + op.String()
+	name := broadcastNames[op]
 	if err := positive(name, "Outer, Mid, Inner", s.Outer, s.Mid, s.Inner); err != nil {
 		return err
 	}
@@ -204,7 +244,7 @@ func CheckReduce(op ReduceOp, x, y Buffer, s Shape3) error {
 	if op > SumSquares {
 		return fmt.Errorf("device: reduce: unknown op %d", op)
 	}
-	name := "reduce " + op.String()
+	name := reduceNames[op]
 	if err := positive(name, "Outer, Mid, Inner", s.Outer, s.Mid, s.Inner); err != nil {
 		return err
 	}
@@ -223,9 +263,9 @@ func CheckLoss(a LossArgs, backward bool) error {
 	if a.Op > MSE {
 		return fmt.Errorf("device: loss: unknown op %d", a.Op)
 	}
-	name := "loss " + a.Op.String()
+	name := lossNames[a.Op]
 	if backward {
-		name = "loss backward " + a.Op.String()
+		name = lossBackwardNames[a.Op]
 	}
 	if err := positive(name, "Rows, Cols", a.Rows, a.Cols); err != nil {
 		return err
@@ -269,7 +309,7 @@ func CheckUpdate(op OptOp, h Hyper, param, grad, m, v Buffer) error {
 	if op > AdamW {
 		return fmt.Errorf("device: update: unknown optimizer %d", op)
 	}
-	name := "update " + op.String()
+	name := updateNames[op]
 	if param == nil {
 		return fmt.Errorf("device: %s: param is nil", name)
 	}
@@ -412,22 +452,22 @@ func CheckBatchNorm(a BatchNormArgs, backward bool) error {
 	if a.Training && a.N*a.Inner < 2 {
 		return fmt.Errorf("device: %s: training needs more than one value per channel, got N=%d Inner=%d", name, a.N, a.Inner)
 	}
-	type operand struct {
+	n, c := a.N*a.C*a.Inner, a.C
+	operands := [...]struct {
 		name string
 		b    Buffer
 		n    int
+		used bool
+	}{
+		{"X", a.X, n, true}, {"Gamma", a.Gamma, c, true}, {"Beta", a.Beta, c, true},
+		{"SaveMean", a.SaveMean, c, a.Training}, {"SaveInvStd", a.SaveInvStd, c, a.Training},
+		{"Y", a.Y, n, !backward}, {"RunMean", a.RunMean, c, !backward}, {"RunVar", a.RunVar, c, !backward},
+		{"DY", a.DY, n, backward}, {"DX", a.DX, n, backward}, {"DGamma", a.DGamma, c, backward}, {"DBeta", a.DBeta, c, backward},
 	}
-	n, c := a.N*a.C*a.Inner, a.C
-	ops := []operand{{"X", a.X, n}, {"Gamma", a.Gamma, c}, {"Beta", a.Beta, c}}
-	if a.Training {
-		ops = append(ops, operand{"SaveMean", a.SaveMean, c}, operand{"SaveInvStd", a.SaveInvStd, c})
-	}
-	if backward {
-		ops = append(ops, operand{"DY", a.DY, n}, operand{"DX", a.DX, n}, operand{"DGamma", a.DGamma, c}, operand{"DBeta", a.DBeta, c})
-	} else {
-		ops = append(ops, operand{"Y", a.Y, n}, operand{"RunMean", a.RunMean, c}, operand{"RunVar", a.RunVar, c})
-	}
-	for _, o := range ops {
+	for _, o := range operands {
+		if !o.used {
+			continue
+		}
 		if err := need(name, o.name, o.b, Float32, o.n); err != nil {
 			return err
 		}

@@ -132,3 +132,54 @@ func TestUnsupportedErrorIsNamed(t *testing.T) {
 	require.True(t, errors.As(err, &u))
 	assert.Equal(t, "device: cuda backend does not support pool avg_pool", err.Error())
 }
+
+// A training step checks the arguments of every op it queues: passing checks must not
+// allocate (an op name built by concatenation, or variadic sizes that escape into an
+// error, would).
+func TestChecksAllocateNothing(t *testing.T) {
+	var (
+		f6  device.Buffer = fakeBuf{6, device.Float32}
+		f8  device.Buffer = fakeBuf{8, device.Float32}
+		f12 device.Buffer = fakeBuf{12, device.Float32}
+		f2  device.Buffer = fakeBuf{2, device.Float32}
+		f3  device.Buffer = fakeBuf{3, device.Float32}
+		i2  device.Buffer = fakeBuf{2, device.Int32}
+	)
+	gemm := device.GemmArgs{M: 2, N: 3, K: 4, A: f8, B: f12, C: f6}
+	loss := device.LossArgs{Op: device.SoftmaxCrossEntropy, Rows: 2, Cols: 3, Input: f6, Labels: i2, Probs: f6, Loss: f2, Grad: f6}
+	bn := device.BatchNormArgs{N: 2, C: 1, Inner: 3, Training: true, Eps: 1e-5, X: f6, Y: f6, Gamma: fakeBuf{1, device.Float32},
+		Beta: fakeBuf{1, device.Float32}, RunMean: fakeBuf{1, device.Float32}, RunVar: fakeBuf{1, device.Float32},
+		SaveMean: fakeBuf{1, device.Float32}, SaveInvStd: fakeBuf{1, device.Float32}}
+	geom := device.ConvGeom{N: 1, C: 1, H: 2, W: 3, KH: 2, KW: 2, StrideH: 1, StrideW: 1}
+	checks := map[string]func() error{
+		"gemm":    func() error { return device.CheckGemm(gemm) },
+		"unary":   func() error { return device.CheckUnaryBackward(device.Tanh, f6, f6, f6, f6) },
+		"softmax": func() error { return device.CheckSoftmaxBackward(f6, f6, f6, 2, 3) },
+		"binary":  func() error { return device.CheckBinary(device.Mul, f6, f6, f6) },
+		"broadcast": func() error {
+			return device.CheckBroadcast(device.Add, f6, f3, f6, device.Shape3{Outer: 2, Mid: 3, Inner: 1})
+		},
+		"reduce":     func() error { return device.CheckReduce(device.Sum, f6, f3, device.Shape3{Outer: 1, Mid: 2, Inner: 3}) },
+		"loss":       func() error { return device.CheckLoss(loss, true) },
+		"update":     func() error { return device.CheckUpdate(device.Adam, device.Hyper{Step: 1}, f6, f6, f6, f6) },
+		"gather":     func() error { return device.CheckGather(f6, f12, i2, 3) },
+		"im2col":     func() error { return device.CheckIm2Col("im2col", f6, f8, geom) },
+		"pool":       func() error { return device.CheckPool(device.MaxPool, f6, f2, f2, f6, geom, true) },
+		"batchnorm":  func() error { return device.CheckBatchNorm(bn, false) },
+		"dropout":    func() error { return device.CheckDropout(f6, 0.5) },
+		"axpby":      func() error { return device.CheckAxpby(f6, f6) },
+		"augment":    func() error { return device.CheckAugment(f6, f6, device.AugmentArgs{N: 1, C: 1, H: 2, W: 3}) },
+		"softmax fw": func() error { return device.CheckSoftmax(f6, f6, 3, 2) },
+	}
+	for name, check := range checks {
+		require.NoError(t, check(), name)
+		assert.Zero(t, testing.AllocsPerRun(20, func() { _ = check() }), name)
+	}
+}
+
+func TestCheckSoftmaxNamesTheOperand(t *testing.T) {
+	f := func(n int) device.Buffer { return fakeBuf{n, device.Float32} }
+	assert.ErrorContains(t, device.CheckSoftmax(f(6), f(5), 2, 3), "device: softmax: y has 5 elements, want 6")
+	assert.ErrorContains(t, device.CheckSoftmaxBackward(f(6), nil, f(6), 2, 3), "device: softmax backward: dy is nil")
+	assert.ErrorContains(t, device.CheckSoftmax(f(6), f(6), 0, 3), "sizes rows, cols must be positive, got [0 3]")
+}

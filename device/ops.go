@@ -10,6 +10,8 @@ import "math"
 // M×K (K×M when TransA), B is stored K×N (N×K when TransB). With Beta == 0, C is not read
 // (NaNs in it do not propagate).
 //
+// C must not overlap A or B.
+//
 // Batch > 1 runs Batch independent products, the i-th on A[i*StrideA:], B[i*StrideB:] and
 // C[i*StrideC:]; a stride of 0 reuses one operand for every product (StrideC must not be 0).
 type GemmArgs struct {
@@ -28,10 +30,10 @@ type UnaryOp uint8
 // The activations. The derivative column says what UnaryBackward reads.
 const (
 	ReLU      UnaryOp = iota // max(x, 0); f' from x (0 at x == 0)
-	LeakyReLU                // x if x > 0 else p*x; f' from x
+	LeakyReLU                // x if x > 0 else p*x; f' from x (p at x == 0)
 	Sigmoid                  // 1/(1+exp(-x)); f' = y*(1-y)
 	Tanh                     // tanh(x); f' = 1-y²
-	GELU                     // x*Φ(x) = x/2*(1+erf(x/√2)), the exact form; f' from x
+	GELU                     // x*Φ(x) = x/2*(1+erf(x/√2)), the exact form; f' = Φ(x) + x*φ(x) from x
 )
 
 func (op UnaryOp) String() string {
@@ -122,8 +124,9 @@ const (
 	// Scale*(Probs - onehot(Labels)), read from Probs.
 	SoftmaxCrossEntropy LossOp = iota
 	// CrossEntropy takes probabilities: Loss[r] = -log(clamp(Input[r,Labels[r]], ε, 1-ε))
-	// with ε = CrossEntropyEps, as Keras computes it. Its gradient is -Scale/p at the
-	// label where p lies inside the clamp, and 0 elsewhere.
+	// with ε = CrossEntropyEps, as Keras computes it (ε and 1-ε in float32). Its gradient
+	// is -Scale/p at the label where ε <= p <= 1-ε (the clamp passes p through), and 0
+	// elsewhere.
 	CrossEntropy
 	// MSE: Loss[r] = mean over c of (Input[r,c]-Target[r,c])²; gradient
 	// Scale*2*(Input-Target)/Cols.
@@ -147,7 +150,8 @@ func (op LossOp) String() string {
 }
 
 // LossArgs are the arguments of Backend.Loss and Backend.LossBackward. Buffers a loss
-// does not use are nil.
+// does not use are nil. A label outside [0, Cols) is an error on backends that can check
+// it without waiting (cpu); elsewhere the caller validates labels, as Gather's indices.
 type LossArgs struct {
 	Op         LossOp
 	Rows, Cols int
@@ -158,7 +162,7 @@ type LossArgs struct {
 
 	Probs   Buffer // float32 Rows×Cols: SoftmaxCrossEntropy writes softmax(Input) here
 	Loss    Buffer // float32 [Rows]: Loss writes the per-row losses here
-	Correct Buffer // optional float32 [Rows]: Loss writes 1 where argmax(Input[r,:]) == Labels[r], else 0
+	Correct Buffer // optional float32 [Rows]: Loss writes 1 where argmax(Input[r,:]) (first maximum) == Labels[r], else 0
 
 	Grad  Buffer  // float32 Rows×Cols: LossBackward writes the gradient here
 	Scale float32 // LossBackward: the gradient's factor, usually 1/Rows for a batch mean
@@ -171,7 +175,8 @@ type OptOp uint8
 const (
 	// SGD: p -= LR*g.
 	SGD OptOp = iota
-	// Momentum: m = Momentum*m - LR*g; p += m, or p += Momentum*m - LR*g when Nesterov.
+	// Momentum: m = Momentum*m - LR*g; p += m, or p += Momentum*m - LR*g (with the
+	// updated m) when Nesterov.
 	Momentum
 	// Adam: m = B1*m + (1-B1)*g; v = B2*v + (1-B2)*g²; p -= α*m/(√v + Eps) with
 	// α = Hyper.AdamStepSize() = LR*√(1-B2^t)/(1-B1^t).
@@ -263,7 +268,9 @@ func (g ConvGeom) ColRows() int { return g.C * g.KH * g.KW }
 // likewise with the unbiased variance (PyTorch's convention, Momentum 0.1).
 // Inference: Y = Gamma*(X-RunMean)/√(RunVar+Eps) + Beta.
 //
-// Backward (training mode only) writes DX, DGamma = sum(DY*xhat), DBeta = sum(DY).
+// Backward (training mode only) writes DX, DGamma = sum(DY*xhat), DBeta = sum(DY), sums
+// over (N, Inner), with xhat = (X-SaveMean)*SaveInvStd and M = N*Inner:
+// DX = Gamma*SaveInvStd/M * (M*DY - DBeta - xhat*DGamma).
 type BatchNormArgs struct {
 	N, C, Inner int
 	Training    bool
@@ -283,7 +290,9 @@ type BatchNormArgs struct {
 // PhiloxBlock(Seed, Offset+n) = w: it moves by dx = w[0] mod (2*MaxShift+1) - MaxShift
 // columns and dy = w[1] mod (2*MaxShift+1) - MaxShift rows (output pixel (r, c) reads
 // input (r-dy, c-dx)), and, with FlipH, is mirrored left-right before the shift when w[2]
-// is odd.
+// is odd. That is, for every channel c, with fx(col) = W-1-col when flipped and col otherwise:
+//
+//	y[n,c,r,col] = x[n,c,r-dy,fx(col-dx)], or 0 where r-dy or col-dx falls outside the image.
 type AugmentArgs struct {
 	N, C, H, W int
 	MaxShift   int

@@ -1,0 +1,219 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+)
+
+// BatchNorm implements device.Backend: per-channel normalisation of X (N, C, Inner), see
+// device.BatchNormArgs. Training uses the batch mean and biased variance over (N, Inner),
+// saves mean and 1/√(var+Eps) and moves the running statistics by Momentum (unbiased
+// variance, PyTorch's convention); inference uses RunMean and RunVar. Errors: those of
+// device.CheckBatchNorm, or a buffer of another backend.
+func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
+	if err := device.CheckBatchNorm(a, false); err != nil {
+		return err
+	}
+	if err := own(a.X, a.Y, a.Gamma, a.Beta, a.RunMean, a.RunVar, a.SaveMean, a.SaveInvStd); err != nil {
+		return err
+	}
+	t := &b.kernels.batchNorm
+	t.set(a)
+	if b.reference {
+		batchNormRef(t)
+	} else {
+		b.pool.parallel(min(a.C, parts(len(t.x))), t)
+	}
+	*t = batchNormTask{}
+	return nil
+}
+
+// BatchNormBackward implements device.Backend: from a training-mode BatchNorm's SaveMean
+// and SaveInvStd, DBeta = sum(DY), DGamma = sum(DY*xhat) over (N, Inner) and
+// DX = Gamma*invstd/M * (M*DY - DBeta - xhat*DGamma), M = N*Inner, all overwritten.
+// Errors: those of device.CheckBatchNorm, or a buffer of another backend.
+func (b *Backend) BatchNormBackward(a device.BatchNormArgs) error {
+	if err := device.CheckBatchNorm(a, true); err != nil {
+		return err
+	}
+	if err := own(a.X, a.DY, a.DX, a.Gamma, a.Beta, a.SaveMean, a.SaveInvStd, a.DGamma, a.DBeta); err != nil {
+		return err
+	}
+	t := &b.kernels.batchNorm
+	t.set(a)
+	t.backward = true
+	if b.reference {
+		batchNormBackwardRef(t)
+	} else {
+		b.pool.parallel(min(a.C, parts(len(t.x))), t)
+	}
+	*t = batchNormTask{}
+	return nil
+}
+
+// batchNormTask holds a BatchNorm or BatchNormBackward call as slices.
+type batchNormTask struct {
+	backward, training   bool
+	n, c, inner          int
+	momentum, eps        float64
+	x, y, dy, dx         []float32 // (N, C, Inner)
+	gamma, beta          []float32 // [C]
+	runMean, runVar      []float32
+	saveMean, saveInvStd []float32
+	dGamma, dBeta        []float32
+}
+
+func (t *batchNormTask) set(a device.BatchNormArgs) {
+	*t = batchNormTask{training: a.Training, n: a.N, c: a.C, inner: a.Inner,
+		momentum: float64(a.Momentum), eps: float64(a.Eps),
+		x: f32(a.X), y: f32(a.Y), dy: f32(a.DY), dx: f32(a.DX), gamma: f32(a.Gamma), beta: f32(a.Beta),
+		runMean: f32(a.RunMean), runVar: f32(a.RunVar), saveMean: f32(a.SaveMean), saveInvStd: f32(a.SaveInvStd),
+		dGamma: f32(a.DGamma), dBeta: f32(a.DBeta)}
+}
+
+// at is the index of x[n, c, i].
+func (t *batchNormTask) at(n, c, i int) int { return (n*t.c+c)*t.inner + i }
+
+// batchNormRef is the reference forward, in float64, one channel at a time.
+func batchNormRef(t *batchNormTask) {
+	m := float64(t.n * t.inner) // values per channel
+	for c := range t.c {
+		var mean, invStd float64
+		if t.training {
+			var sum float64
+			for n := range t.n {
+				for i := range t.inner {
+					sum += float64(t.x[t.at(n, c, i)])
+				}
+			}
+			mean = sum / m
+			var ss float64 // sum of squared deviations
+			for n := range t.n {
+				for i := range t.inner {
+					d := float64(t.x[t.at(n, c, i)]) - mean
+					ss += d * d
+				}
+			}
+			invStd = 1 / math.Sqrt(ss/m+t.eps)
+			t.saveMean[c], t.saveInvStd[c] = float32(mean), float32(invStd)
+			t.runMean[c] = float32((1-t.momentum)*float64(t.runMean[c]) + t.momentum*mean)
+			t.runVar[c] = float32((1-t.momentum)*float64(t.runVar[c]) + t.momentum*ss/(m-1))
+		} else {
+			mean = float64(t.runMean[c])
+			invStd = 1 / math.Sqrt(float64(t.runVar[c])+t.eps)
+		}
+		g, bt := float64(t.gamma[c]), float64(t.beta[c])
+		for n := range t.n {
+			for i := range t.inner {
+				k := t.at(n, c, i)
+				t.y[k] = float32(g*(float64(t.x[k])-mean)*invStd + bt)
+			}
+		}
+	}
+}
+
+// batchNormBackwardRef is the reference backward, in float64, one channel at a time.
+func batchNormBackwardRef(t *batchNormTask) {
+	m := float64(t.n * t.inner)
+	for c := range t.c {
+		mean, invStd := float64(t.saveMean[c]), float64(t.saveInvStd[c])
+		var dBeta, dGamma float64
+		for n := range t.n {
+			for i := range t.inner {
+				k := t.at(n, c, i)
+				dBeta += float64(t.dy[k])
+				dGamma += float64(t.dy[k]) * (float64(t.x[k]) - mean) * invStd
+			}
+		}
+		t.dBeta[c], t.dGamma[c] = float32(dBeta), float32(dGamma)
+		g := float64(t.gamma[c])
+		for n := range t.n {
+			for i := range t.inner {
+				k := t.at(n, c, i)
+				xhat := (float64(t.x[k]) - mean) * invStd
+				t.dx[k] = float32(g * invStd / m * (m*float64(t.dy[k]) - dBeta - xhat*dGamma))
+			}
+		}
+	}
+}
+
+// run does channels [lo, hi): statistics summed in float64 along the channel's N rows of
+// Inner contiguous values, then one float32 pass y = (x-mean)*scale + beta (forward) or
+// dx = a*dy + k1*(x-mean) + k0 (backward) with per-channel coefficients folded in float64.
+func (t *batchNormTask) run(part, parts int) {
+	lo, hi := split(t.c, part, parts, 1)
+	m := float64(t.n * t.inner)
+	for c := lo; c < hi; c++ {
+		if t.backward {
+			t.backwardChannel(c, m)
+			continue
+		}
+		var mean, invStd float64
+		if t.training {
+			var sum float64
+			for n := range t.n {
+				sum += sumF64(t.x[t.at(n, c, 0) : t.at(n, c, 0)+t.inner])
+			}
+			mean = sum / m
+			var ss float64
+			for n := range t.n {
+				for _, v := range t.x[t.at(n, c, 0) : t.at(n, c, 0)+t.inner] {
+					d := float64(v) - mean
+					ss += d * d
+				}
+			}
+			invStd = 1 / math.Sqrt(ss/m+t.eps)
+			t.saveMean[c], t.saveInvStd[c] = float32(mean), float32(invStd)
+			t.runMean[c] = float32((1-t.momentum)*float64(t.runMean[c]) + t.momentum*mean)
+			t.runVar[c] = float32((1-t.momentum)*float64(t.runVar[c]) + t.momentum*ss/(m-1))
+		} else {
+			mean = float64(t.runMean[c])
+			invStd = 1 / math.Sqrt(float64(t.runVar[c])+t.eps)
+		}
+		mu, s, bt := float32(mean), float32(float64(t.gamma[c])*invStd), t.beta[c]
+		for n := range t.n {
+			k := t.at(n, c, 0)
+			y := t.y[k : k+t.inner]
+			for i, v := range t.x[k : k+t.inner] {
+				y[i] = (v-mu)*s + bt
+			}
+		}
+	}
+}
+
+func (t *batchNormTask) backwardChannel(c int, m float64) {
+	mean, invStd := float64(t.saveMean[c]), float64(t.saveInvStd[c])
+	var dBeta, dyx float64 // sum(dy), sum(dy*x)
+	for n := range t.n {
+		k := t.at(n, c, 0)
+		x := t.x[k : k+t.inner]
+		for i, d := range t.dy[k : k+t.inner] {
+			dBeta += float64(d)
+			dyx += float64(d) * float64(x[i])
+		}
+	}
+	dGamma := (dyx - mean*dBeta) * invStd // sum(dy*(x-mean))*invstd
+	t.dBeta[c], t.dGamma[c] = float32(dBeta), float32(dGamma)
+	// dx = g*invstd*dy - g*invstd/m*(dBeta + xhat*dGamma), xhat = (x-mean)*invstd,
+	// as a*dy + k1*(x-mean) + k0 (x-mean in float32 loses nothing when x is near mean).
+	a := float64(t.gamma[c]) * invStd
+	fa, k1, k0 := float32(a), float32(-a*invStd*dGamma/m), float32(-a*dBeta/m)
+	mu := float32(mean)
+	for n := range t.n {
+		k := t.at(n, c, 0)
+		x, dx := t.x[k:k+t.inner], t.dx[k:k+t.inner]
+		for i, d := range t.dy[k : k+t.inner] {
+			dx[i] = fa*d + k1*(x[i]-mu) + k0
+		}
+	}
+}
+
+// sumF64 is the float64 sum of x.
+func sumF64(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}

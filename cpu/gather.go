@@ -1,0 +1,91 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/gputrain/gputrain/device"
+)
+
+// Gather implements device.Backend: dst[r,:] = scale * src[idx[r],:] for r < idx.Len(),
+// rows of rowLen elements; float32 or uint8 src into float32 dst (uint8 widened, then
+// scaled), or int32 src into int32 dst (scale ignored). Errors: those of
+// device.CheckGather, a buffer of another backend, or an index outside src's rows
+// (naming its position and value).
+func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32) error {
+	if err := device.CheckGather(dst, src, idx, rowLen); err != nil {
+		return err
+	}
+	if err := own(dst, src, idx); err != nil {
+		return err
+	}
+	t := &b.kernels.gather
+	*t = gatherTask{idx: i32(idx), rowLen: rowLen, scale: scale, kind: src.DType()}
+	s, d := src.(*buffer), dst.(*buffer)
+	t.srcF, t.srcU, t.srcI, t.dstF, t.dstI = s.f32, s.u8, s.i32, d.f32, d.i32
+	rows := src.Len() / rowLen
+	for r, i := range t.idx {
+		if i < 0 || int(i) >= rows {
+			*t = gatherTask{}
+			return fmt.Errorf("cpu: gather: idx[%d] = %d is outside the %d rows of src", r, i, rows)
+		}
+	}
+	if b.reference {
+		gatherRef(t)
+	} else {
+		b.pool.parallel(parts(dst.Len()), t)
+	}
+	*t = gatherTask{}
+	return nil
+}
+
+// gatherTask holds a Gather call; kind is src's element type, which says which of srcF,
+// srcU, srcI is used (and dstI for int32, dstF otherwise).
+type gatherTask struct {
+	kind       device.DType
+	idx        []int32
+	rowLen     int
+	scale      float32
+	srcF, dstF []float32
+	srcU       []uint8
+	srcI, dstI []int32
+}
+
+// gatherRef: dst (len(idx)×rowLen) row r = scale * src row idx[r].
+func gatherRef(t *gatherTask) {
+	for r, i := range t.idx {
+		for c := range t.rowLen {
+			d, s := r*t.rowLen+c, int(i)*t.rowLen+c
+			switch t.kind {
+			case device.Int32:
+				t.dstI[d] = t.srcI[s]
+			case device.Uint8:
+				t.dstF[d] = t.scale * float32(t.srcU[s])
+			default:
+				t.dstF[d] = t.scale * t.srcF[s]
+			}
+		}
+	}
+}
+
+// run copies a range of rows per part.
+func (t *gatherTask) run(part, parts int) {
+	lo, hi := split(len(t.idx), part, parts, 1)
+	n := t.rowLen
+	for r := lo; r < hi; r++ {
+		s := int(t.idx[r]) * n
+		switch t.kind {
+		case device.Int32:
+			copy(t.dstI[r*n:(r+1)*n], t.srcI[s:s+n])
+		case device.Uint8:
+			d := t.dstF[r*n : (r+1)*n]
+			for c, v := range t.srcU[s : s+n] {
+				d[c] = t.scale * float32(v)
+			}
+		default:
+			d := t.dstF[r*n : (r+1)*n]
+			for c, v := range t.srcF[s : s+n] {
+				d[c] = t.scale * v
+			}
+		}
+	}
+}

@@ -1,0 +1,211 @@
+package cpu
+
+import "github.com/gputrain/gputrain/device"
+
+// Reduce implements device.Backend: y[o,i] = reduce over m of x[o,m,i] for x of shape s
+// and y of (s.Outer, s.Inner); ArgMax writes the int32 index of the first maximum.
+// Errors: those of device.CheckReduce, or a buffer of another backend.
+func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3) error {
+	if err := device.CheckReduce(op, x, y, s); err != nil {
+		return err
+	}
+	if err := own(x, y); err != nil {
+		return err
+	}
+	t := &b.kernels.reduce
+	*t = reduceTask{op: op, x: f32(x), s: s}
+	if op == device.ArgMax {
+		t.idx = i32(y)
+	} else {
+		t.y = f32(y)
+	}
+	if b.reference {
+		reduceRef(op, t.x, t.y, t.idx, s)
+	} else {
+		t.byInner = s.Inner > 1 && s.Outer < b.threads
+		b.pool.parallel(parts(s.Len()), t)
+	}
+	*t = reduceTask{}
+	return nil
+}
+
+// reduceRef: x of (s.Outer, s.Mid, s.Inner); y (or idx, for ArgMax) of (s.Outer, s.Inner).
+// Sums in float64.
+func reduceRef(op device.ReduceOp, x, y []float32, idx []int32, s device.Shape3) {
+	for o := range s.Outer {
+		for i := range s.Inner {
+			at := func(m int) float32 { return x[(o*s.Mid+m)*s.Inner+i] } // x[o,m,i]
+			switch op {
+			case device.Sum, device.Mean, device.SumSquares:
+				var sum float64
+				for m := range s.Mid {
+					v := float64(at(m))
+					if op == device.SumSquares {
+						v *= v
+					}
+					sum += v
+				}
+				if op == device.Mean {
+					sum /= float64(s.Mid)
+				}
+				y[o*s.Inner+i] = float32(sum)
+			case device.Max, device.ArgMax:
+				best, arg := at(0), 0
+				for m := 1; m < s.Mid; m++ {
+					if at(m) > best {
+						best, arg = at(m), m
+					}
+				}
+				if op == device.Max {
+					y[o*s.Inner+i] = best
+				} else {
+					idx[o*s.Inner+i] = int32(arg)
+				}
+			}
+		}
+	}
+}
+
+// reduceTask runs Reduce. Each part takes a range of o (all of Inner), or, when byInner,
+// a range of i columns for every o (few Outer, wide Inner: the bias gradient).
+type reduceTask struct {
+	op      device.ReduceOp
+	x, y    []float32
+	idx     []int32
+	s       device.Shape3
+	byInner bool
+}
+
+func (t *reduceTask) run(part, parts int) {
+	s := t.s
+	olo, ohi, ilo, ihi := 0, s.Outer, 0, s.Inner
+	if t.byInner {
+		ilo, ihi = split(s.Inner, part, parts, 16)
+	} else {
+		olo, ohi = split(s.Outer, part, parts, 1)
+	}
+	for o := olo; o < ohi; o++ {
+		x := t.x[o*s.Mid*s.Inner : (o+1)*s.Mid*s.Inner]
+		if s.Inner == 1 {
+			t.reduceRow(o, x)
+		} else {
+			t.reduceColumns(o, x, ilo, ihi)
+		}
+	}
+}
+
+// reduceRow reduces the contiguous row x (Mid elements) into output o.
+func (t *reduceTask) reduceRow(o int, x []float32) {
+	switch t.op {
+	case device.Sum:
+		t.y[o] = sum4(x)
+	case device.Mean:
+		t.y[o] = sum4(x) / float32(len(x))
+	case device.SumSquares:
+		t.y[o] = sumSquares4(x)
+	case device.Max:
+		best := x[0]
+		for _, v := range x[1:] {
+			if v > best {
+				best = v
+			}
+		}
+		t.y[o] = best
+	case device.ArgMax:
+		t.idx[o] = int32(argmax(x))
+	}
+}
+
+// reduceColumns reduces columns [lo, hi) of x (Mid×Inner) into row o of y, walking x row
+// by row so that the inner loops are contiguous.
+func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
+	in := t.s.Inner
+	if t.op == device.ArgMax {
+		for i := lo; i < hi; i++ {
+			best, arg := x[i], 0
+			for m := 1; m < t.s.Mid; m++ {
+				if v := x[m*in+i]; v > best {
+					best, arg = v, m
+				}
+			}
+			t.idx[o*in+i] = int32(arg)
+		}
+		return
+	}
+	y := t.y[o*in+lo : o*in+hi]
+	copy(y, x[lo:hi])
+	if t.op == device.SumSquares {
+		for i, v := range y {
+			y[i] = v * v
+		}
+	}
+	for m := 1; m < t.s.Mid; m++ {
+		xm := x[m*in+lo : m*in+hi]
+		switch t.op {
+		case device.Sum, device.Mean:
+			for i, v := range xm {
+				y[i] += v
+			}
+		case device.SumSquares:
+			for i, v := range xm {
+				y[i] += v * v
+			}
+		case device.Max:
+			for i, v := range xm {
+				if v > y[i] {
+					y[i] = v
+				}
+			}
+		}
+	}
+	if t.op == device.Mean {
+		inv := 1 / float32(t.s.Mid)
+		for i := range y {
+			y[i] *= inv
+		}
+	}
+}
+
+// sum4 is the float32 sum of x over four interleaved accumulators.
+func sum4(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(x) &^ 3
+	for i := 0; i < n; i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for _, v := range x[n:] {
+		s0 += v
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumSquares4 is the float32 sum of x² over four interleaved accumulators.
+func sumSquares4(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(x) &^ 3
+	for i := 0; i < n; i += 4 {
+		s0 += x[i] * x[i]
+		s1 += x[i+1] * x[i+1]
+		s2 += x[i+2] * x[i+2]
+		s3 += x[i+3] * x[i+3]
+	}
+	for _, v := range x[n:] {
+		s0 += v * v
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// argmax is the index of the first largest element of x (0 if none compares larger
+// than x[0], as with NaNs).
+func argmax(x []float32) int {
+	best, arg := x[0], 0
+	for i, v := range x {
+		if v > best {
+			best, arg = v, i
+		}
+	}
+	return arg
+}
