@@ -173,6 +173,39 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// loadData reads the data set the flags name.
+func loadData(o *options) (*data.Dataset, error) {
+	ds, err := data.LoadMNIST(o.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.limit > 0 && o.limit < ds.Train.N {
+		ds.Train = ds.Train.Head(o.limit)
+	}
+	return ds, nil
+}
+
+// buildModel makes the model the flags describe, for the data set's classes.
+func buildModel(o *options, ds *data.Dataset) (*nn.Sequential, error) {
+	var layers []nn.Layer
+	for _, w := range o.hidden {
+		layers = append(layers, nn.NewDense(w, nn.ReLU))
+	}
+	layers = append(layers, nn.NewDense(ds.Classes, nn.Softmax))
+	return nn.NewSequential(layers...), nil
+}
+
+// epochPrinter prints one line per epoch.
+func epochPrinter(o *options, stdout io.Writer) train.Callback {
+	return train.EpochFunc(func(e train.EpochStats) {
+		line := fmt.Sprintf("epoch %d/%d  loss %.4f  acc %.4f", e.Epoch, o.epochs, e.Loss, e.Accuracy)
+		if e.HasValidation {
+			line += fmt.Sprintf("  val_loss %.4f  val_acc %.4f", e.ValLoss, e.ValAccuracy)
+		}
+		fmt.Fprintf(stdout, "%s  %.2fs  %.0f samples/s\n", line, e.Seconds, e.SamplesPerSecond)
+	})
+}
+
 func train1(o *options, stdout io.Writer) error {
 	opt, err := train.NewOptimizer(o.optimizer, float32(o.lr))
 	if err != nil {
@@ -183,22 +216,16 @@ func train1(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	defer dev.Close()
-	ds, err := data.LoadMNIST(o.dataDir)
+	ds, err := loadData(o)
 	if err != nil {
 		return setup(err)
 	}
-	var layers []nn.Layer
-	for _, w := range o.hidden {
-		layers = append(layers, nn.NewDense(w, nn.ReLU))
+	model, err := buildModel(o, ds)
+	if err != nil {
+		return setup(err)
 	}
-	layers = append(layers, nn.NewDense(ds.Classes, nn.Softmax))
-	model := nn.NewSequential(layers...)
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
 		Dev: dev, BatchSize: o.batch, Seed: o.seed}
-
-	if o.limit > 0 && o.limit < ds.Train.N {
-		ds.Train = ds.Train.Head(o.limit)
-	}
 	xTrain, yTrain, err := ds.Train.Dense()
 	if err != nil {
 		return setup(err)
@@ -209,16 +236,10 @@ func train1(o *options, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test\n",
-		o.dataDir, ds.Train.N, 100*o.valSplit, ds.Test.N)
+		ds.Name, ds.Train.N, 100*o.valSplit, ds.Test.N)
 	hist, err := tr.Fit(train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
-		OnEpoch: func(e train.EpochStats) {
-			line := fmt.Sprintf("epoch %d/%d  loss %.4f  acc %.4f", e.Epoch, o.epochs, e.Loss, e.Accuracy)
-			if e.HasValidation {
-				line += fmt.Sprintf("  val_loss %.4f  val_acc %.4f", e.ValLoss, e.ValAccuracy)
-			}
-			fmt.Fprintf(stdout, "%s  %.2fs  %.0f samples/s\n", line, e.Seconds, e.SamplesPerSecond)
-		},
+		Callbacks: []train.Callback{epochPrinter(o, stdout)},
 	})
 	if err != nil {
 		return err
