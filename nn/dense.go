@@ -21,6 +21,7 @@ type Dense struct {
 
 	ctx          *Context
 	in           int
+	inShape      tensor.Shape
 	w, b         *Param
 	x            *tensor.Tensor
 	n            int
@@ -68,7 +69,7 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if d.Act > Softmax {
 		return nil, fmt.Errorf("nn: dense: unknown activation %d", d.Act)
 	}
-	d.ctx, d.in = ctx, in[0]
+	d.ctx, d.in, d.inShape = ctx, in[0], in.Clone()
 	w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
 	var err error
 	if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {
@@ -95,7 +96,7 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 
 // Forward implements Layer.
 func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput("dense", x, tensor.Shape{d.in}, d.ctx.MaxBatch)
+	n, err := checkInput("dense", x, d.inShape, d.ctx.MaxBatch)
 	if err != nil {
 		return nil, err
 	}

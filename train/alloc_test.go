@@ -1,0 +1,46 @@
+package train
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	gt "gorgonia.org/tensor"
+
+	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/nn"
+)
+
+// TestTrainingStepAllocatesNothing runs whole training steps of the reference MLP and
+// counts heap allocations: after the first step built every workspace, none.
+func TestTrainingStepAllocatesNothing(t *testing.T) {
+	const n, batch = 256, 32
+	x := make([]uint8, n*784)
+	y := make([]int32, n)
+	for i := range x {
+		x[i] = uint8(i * 7)
+	}
+	for i := range y {
+		y[i] = int32(i % 10)
+	}
+	d := Dataset{X: gt.New(gt.WithShape(n, 784), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
+	for _, model := range []*nn.Sequential{
+		nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)),
+		nn.NewSequential(nn.NewDense(64, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(10, nn.Softmax)),
+	} {
+		tr := &Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
+			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: batch, Seed: 1}
+		_, err := tr.Fit(d, Config{Epochs: 1}) // builds everything
+		require.NoError(t, err)
+		set, err := upload(tr.Dev, "test", d, tr.Model.InputShape(), tr.Model.OutputShape(), 10)
+		require.NoError(t, err)
+		require.NoError(t, set.batches(tr.Dev, 0, n, batch))
+		order := set.orderV[1]
+		require.NoError(t, tr.trainBatch(set, order))
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := tr.trainBatch(set, order); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Zero(t, allocs, "allocations per training step")
+	}
+}
