@@ -239,16 +239,18 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	hist := p.History
 	hist.Loss, hist.Classifies = t.Loss.Name(), t.Loss.Classifies()
 	t.hist = &hist
+	t.pos = p
 	fail := func(err error) (*History, error) {
 		for _, c := range callbacks {
 			c.OnTrainEnd(t.hist, err)
 		}
 		return t.hist, err
 	}
-	for _, c := range callbacks {
-		if err := c.OnTrainBegin(t); err != nil {
+	if err := each(callbacks, func(c Callback) error { return c.OnTrainBegin(t) }); err != nil {
+		if !errors.Is(err, ErrStop) {
 			return fail(err)
 		}
+		p.Epoch = cfg.Epochs + 1 // train nothing
 	}
 	ids := make([]int32, nTrain)
 	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum = p.Epoch+1, 0, 0, 0 {
@@ -282,6 +284,10 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 			}
 			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchBegin(bi) }); err != nil {
+				if errors.Is(err, ErrStop) {
+					stopped = true
+					break
+				}
 				return fail(err)
 			}
 			if err := t.trainBatch(set, set.orderV[b]); err != nil {
@@ -341,14 +347,22 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	return t.hist, nil
 }
 
-// each calls f for every callback and returns the first error.
+// each calls f for every callback and returns the first error. ErrStop does not keep the
+// later callbacks from the event (a logger still sees the epoch an early stopper ended):
+// each returns it once every callback has been called. Any other error returns at once.
 func each(cs []Callback, f func(Callback) error) error {
+	var stop error
 	for _, c := range cs {
 		if err := f(c); err != nil {
-			return err
+			if !errors.Is(err, ErrStop) {
+				return err
+			}
+			if stop == nil {
+				stop = err
+			}
 		}
 	}
-	return nil
+	return stop
 }
 
 // trainBatch runs one training step on the examples whose indices order holds.
