@@ -33,9 +33,11 @@ type Callback interface {
 	OnTrainBegin(t *Trainer) error
 	// OnEpochBegin is called before the epoch's first batch (epoch is 1-based).
 	OnEpochBegin(epoch int) error
-	// OnBatchBegin is called before each training step; Loss and Accuracy are unknown.
+	// OnBatchBegin is called before each training step; b.Seen counts the examples of
+	// the epoch trained before it, and Loss and Accuracy are unknown.
 	OnBatchBegin(b BatchStats) error
-	// OnBatchEnd is called after each step. It receives the running loss and accuracy of the epoch when Fit read them (b.Known), every
+	// OnBatchEnd is called after each step (b.Seen now counts its examples). It receives
+	// the running loss and accuracy of the epoch when Fit read them (b.Known), every
 	// Config.CheckEvery batches and at the last batch.
 	OnBatchEnd(b BatchStats) error
 	// OnEpochEnd is called after the epoch's validation, with its statistics (already
@@ -53,8 +55,11 @@ type BatchStats struct {
 	Batch   int // 1-based, within the epoch
 	Batches int // in the epoch
 	Step    int // optimizer step, 1-based over the whole run
-	Known   bool
-	Loss    float64
+	// Seen is the number of the epoch's examples trained: before the step in
+	// OnBatchBegin, after it in OnBatchEnd.
+	Seen  int
+	Known bool
+	Loss  float64
 	// Accuracy is 0 for losses that do not classify.
 	Accuracy float64
 }

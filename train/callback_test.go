@@ -50,13 +50,13 @@ func (r *recorder) OnEpochBegin(epoch int) error {
 }
 
 func (r *recorder) OnBatchBegin(b train.BatchStats) error {
-	r.add("batch-begin %d.%d/%d step %d known %v", b.Epoch, b.Batch, b.Batches, b.Step, b.Known)
+	r.add("batch-begin %d.%d/%d step %d seen %d known %v", b.Epoch, b.Batch, b.Batches, b.Step, b.Seen, b.Known)
 	return r.fire("batch-begin", b.Epoch, b.Batch)
 }
 
 func (r *recorder) OnBatchEnd(b train.BatchStats) error {
 	r.batchEnds = append(r.batchEnds, b)
-	r.add("batch-end %d.%d/%d step %d known %v", b.Epoch, b.Batch, b.Batches, b.Step, b.Known)
+	r.add("batch-end %d.%d/%d step %d seen %d known %v", b.Epoch, b.Batch, b.Batches, b.Step, b.Seen, b.Known)
 	return r.fire("batch-end", b.Epoch, b.Batch)
 }
 
@@ -104,8 +104,8 @@ func TestCallbackOrderAndCounts(t *testing.T) {
 		both("epoch-begin %d", e)
 		for bt := 1; bt <= 3; bt++ {
 			step++
-			both("batch-begin %d.%d/3 step %d known false", e, bt, step)
-			both("batch-end %d.%d/3 step %d known %v", e, bt, step, bt >= 2)
+			both("batch-begin %d.%d/3 step %d seen %d known false", e, bt, step, min(4*(bt-1), 10))
+			both("batch-end %d.%d/3 step %d seen %d known %v", e, bt, step, min(4*bt, 10), bt >= 2)
 		}
 		both("epoch-end %d", e)
 	}
@@ -138,8 +138,8 @@ var stopCases = []struct {
 }{
 	{"train-begin", 0, 0, 0, 0, "train-begin"},
 	{"epoch-begin", 2, 0, 1, 3, "epoch-begin 2"},
-	{"batch-begin", 2, 2, 1, 4, "batch-begin 2.2/3 step 5 known false"},
-	{"batch-end", 2, 2, 1, 5, "batch-end 2.2/3 step 5 known true"},
+	{"batch-begin", 2, 2, 1, 4, "batch-begin 2.2/3 step 5 seen 4 known false"},
+	{"batch-end", 2, 2, 1, 5, "batch-end 2.2/3 step 5 seen 8 known true"},
 	{"epoch-end", 2, 0, 2, 6, "epoch-end 2"},
 }
 

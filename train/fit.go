@@ -282,7 +282,8 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				t.pos.Batch = b
 				return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, len(set.orderV), ErrInterrupted))
 			}
-			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1}
+			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1,
+				Seen: min(b*bs, nTrain)}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchBegin(bi) }); err != nil {
 				if errors.Is(err, ErrStop) {
 					stopped = true
@@ -294,13 +295,13 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				return fail(fmt.Errorf("train: epoch %d, batch %d: %w", p.Epoch, b+1, err))
 			}
 			t.pos.Batch = b + 1
+			bi.Seen = min((b+1)*bs, nTrain) // only the last batch is partial
 			if (b+1)%checkEvery == 0 || b+1 == len(set.orderV) {
 				loss, correct, err := t.fitM.read(t.Dev)
 				if err != nil {
 					return fail(err)
 				}
-				seen := float64(min((b+1)*bs, nTrain)) // only the last batch is partial
-				bi.Loss, bi.Accuracy, bi.Known = loss/seen, correct/seen, true
+				bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
 					lo := max(first, b+1-checkEvery) + 1
 					return fail(fmt.Errorf("train: epoch %d, batches %d to %d (steps %d to %d): %w (%v)", p.Epoch, lo, b+1,
