@@ -156,6 +156,7 @@ func panel(h *train.History, name string, get func(train.EpochStats) (trainValue
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = lossPanel
 	p.Legend.Padding = vg.Points(2)
+	p.Legend.XOffs = -vg.Points(8) // keep the thumbnails off the panel's edge
 	if err := addCurve(p, tr, "training", TrainColor, nil); err != nil {
 		return nil, err
 	}
