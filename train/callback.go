@@ -9,24 +9,42 @@ import (
 	"github.com/gputrain/gputrain/tensor"
 )
 
-// ErrStop is what a callback returns to end training early without an error: Fit
-// finishes after the current batch (from OnBatchEnd) or epoch (from OnEpochBegin or
-// OnEpochEnd) and returns the history so far.
+// ErrStop is what a callback returns to end training early without an error (it may be
+// wrapped). Fit stops before training anything (from OnTrainBegin), before the batch
+// (OnBatchBegin), after the batch (OnBatchEnd) or at the epoch's start or end
+// (OnEpochBegin, OnEpochEnd), and returns the history so far with a nil error. The
+// callbacks after the one that stopped are still called for the same event, so that a
+// logger sees the epoch an early stopper ended; OnTrainEnd follows, with a nil error.
 var ErrStop = errors.New("train: stop requested")
 
 // Callback is told of training's progress by Fit, and may steer it: change the
 // optimizer's learning rate, snapshot or restore weights, or return ErrStop. Any other
-// error ends Fit with that error. Embed NopCallback to implement only some methods.
+// error ends Fit at once with that error (unwrapped), and OnTrainEnd receives it. Fit
+// calls the callbacks of Config.Callbacks in order, for each event:
+//
+//	OnTrainBegin
+//	for each epoch: OnEpochBegin, for each batch (OnBatchBegin, step, OnBatchEnd), validation, OnEpochEnd
+//	OnTrainEnd
+//
+// Embed NopCallback to implement only some methods.
 type Callback interface {
-	// OnTrainBegin is called once, before the first batch, with the Trainer.
+	// OnTrainBegin is called once, before the first batch, with the Trainer (its model
+	// built, its optimizer ready for SetLearningRate).
 	OnTrainBegin(t *Trainer) error
+	// OnEpochBegin is called before the epoch's first batch (epoch is 1-based).
 	OnEpochBegin(epoch int) error
+	// OnBatchBegin is called before each training step; b.Seen counts the examples of
+	// the epoch trained before it, and Loss and Accuracy are unknown.
 	OnBatchBegin(b BatchStats) error
-	// OnBatchEnd receives the running loss and accuracy of the epoch when Fit read them
-	// (b.Known), every Config.CheckEvery batches and at the last batch.
+	// OnBatchEnd is called after each step (b.Seen now counts its examples). It receives
+	// the running loss and accuracy of the epoch when Fit read them (b.Known), every
+	// Config.CheckEvery batches and at the last batch.
 	OnBatchEnd(b BatchStats) error
+	// OnEpochEnd is called after the epoch's validation, with its statistics (already
+	// appended to the History).
 	OnEpochEnd(e EpochStats) error
-	// OnTrainEnd is called once at the end, with the error Fit returns (nil if none).
+	// OnTrainEnd is called once at the end, with the error Fit returns (nil if none,
+	// and after ErrStop).
 	OnTrainEnd(h *History, err error)
 }
 
@@ -37,8 +55,11 @@ type BatchStats struct {
 	Batch   int // 1-based, within the epoch
 	Batches int // in the epoch
 	Step    int // optimizer step, 1-based over the whole run
-	Known   bool
-	Loss    float64
+	// Seen is the number of the epoch's examples trained: before the step in
+	// OnBatchBegin, after it in OnBatchEnd.
+	Seen  int
+	Known bool
+	Loss  float64
 	// Accuracy is 0 for losses that do not classify.
 	Accuracy float64
 }

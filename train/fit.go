@@ -239,16 +239,18 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	hist := p.History
 	hist.Loss, hist.Classifies = t.Loss.Name(), t.Loss.Classifies()
 	t.hist = &hist
+	t.pos = p
 	fail := func(err error) (*History, error) {
 		for _, c := range callbacks {
 			c.OnTrainEnd(t.hist, err)
 		}
 		return t.hist, err
 	}
-	for _, c := range callbacks {
-		if err := c.OnTrainBegin(t); err != nil {
+	if err := each(callbacks, func(c Callback) error { return c.OnTrainBegin(t) }); err != nil {
+		if !errors.Is(err, ErrStop) {
 			return fail(err)
 		}
+		p.Epoch = cfg.Epochs + 1 // train nothing
 	}
 	ids := make([]int32, nTrain)
 	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum = p.Epoch+1, 0, 0, 0 {
@@ -280,21 +282,26 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				t.pos.Batch = b
 				return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, len(set.orderV), ErrInterrupted))
 			}
-			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1}
+			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1,
+				Seen: min(b*bs, nTrain)}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchBegin(bi) }); err != nil {
+				if errors.Is(err, ErrStop) {
+					stopped = true
+					break
+				}
 				return fail(err)
 			}
 			if err := t.trainBatch(set, set.orderV[b]); err != nil {
 				return fail(fmt.Errorf("train: epoch %d, batch %d: %w", p.Epoch, b+1, err))
 			}
 			t.pos.Batch = b + 1
+			bi.Seen = min((b+1)*bs, nTrain) // only the last batch is partial
 			if (b+1)%checkEvery == 0 || b+1 == len(set.orderV) {
 				loss, correct, err := t.fitM.read(t.Dev)
 				if err != nil {
 					return fail(err)
 				}
-				seen := float64(min((b+1)*bs, nTrain)) // only the last batch is partial
-				bi.Loss, bi.Accuracy, bi.Known = loss/seen, correct/seen, true
+				bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
 					lo := max(first, b+1-checkEvery) + 1
 					return fail(fmt.Errorf("train: epoch %d, batches %d to %d (steps %d to %d): %w (%v)", p.Epoch, lo, b+1,
@@ -341,14 +348,22 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	return t.hist, nil
 }
 
-// each calls f for every callback and returns the first error.
+// each calls f for every callback and returns the first error. ErrStop does not keep the
+// later callbacks from the event (a logger still sees the epoch an early stopper ended):
+// each returns it once every callback has been called. Any other error returns at once.
 func each(cs []Callback, f func(Callback) error) error {
+	var stop error
 	for _, c := range cs {
 		if err := f(c); err != nil {
-			return err
+			if !errors.Is(err, ErrStop) {
+				return err
+			}
+			if stop == nil {
+				stop = err
+			}
 		}
 	}
-	return nil
+	return stop
 }
 
 // trainBatch runs one training step on the examples whose indices order holds.

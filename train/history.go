@@ -19,7 +19,9 @@ type EpochStats struct {
 	Seconds          float64 `json:"seconds"`
 	TrainSeconds     float64 `json:"train_seconds"`
 	SamplesPerSecond float64 `json:"samples_per_second"`
-	LearningRate     float64 `json:"learning_rate"`
+	// LearningRate is the rate of the epoch's last step (a schedule may change it
+	// every step).
+	LearningRate float64 `json:"learning_rate"`
 }
 
 // History is the record of a Fit: one EpochStats per epoch.

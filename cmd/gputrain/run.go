@@ -34,6 +34,7 @@ type options struct {
 	dataDir   string
 	limit     int
 	json      bool
+	conv      conveniences // conveniences.go
 }
 
 // usageError is a bad flag or argument: exit status 2.
@@ -57,6 +58,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.dataDir, "data", "data/mnist", "folder holding the four MNIST IDX files (gzip or raw)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
+	o.conv.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: gputrain [flags]")
@@ -86,6 +88,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, usageError{fmt.Sprintf("-limit must not be negative, got %d", o.limit)}
 	case o.threads < 0:
 		return nil, usageError{fmt.Sprintf("-threads must not be negative, got %d", o.threads)}
+	}
+	if err := o.conv.check(o); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -234,14 +239,21 @@ func train1(o *options, stdout io.Writer) error {
 	if err != nil {
 		return setup(err)
 	}
+	extra, err := o.conv.callbacks(o, tr, stdout)
+	if err != nil {
+		return setup(err)
+	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test\n",
 		ds.Name, ds.Train.N, 100*o.valSplit, ds.Test.N)
 	hist, err := tr.Fit(train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
-		Callbacks: []train.Callback{epochPrinter(o, stdout)},
+		Callbacks: append(extra, epochPrinter(o, stdout)),
 	})
 	if err != nil {
+		return err
+	}
+	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch), stdout); err != nil {
 		return err
 	}
 	res, err := tr.Evaluate(train.Dataset{X: xTest, Y: yTest})

@@ -1,0 +1,205 @@
+package main
+
+// The training conveniences' flags: early stopping, learning-rate schedules, gradient
+// clipping, the progress bar, and the history and plot files written after training.
+// run.go calls register and check while parsing, callbacks before Fit, finish after.
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gputrain/gputrain/train"
+	"github.com/gputrain/gputrain/train/plot"
+	"github.com/gputrain/gputrain/train/progbar"
+)
+
+// conveniences are the flags of this file, parsed.
+type conveniences struct {
+	plot        string
+	history     string
+	earlyStop   int
+	monitor     string
+	minDelta    float64
+	lrSchedule  string
+	warmup      float64
+	clipNorm    float64
+	progress    string
+	schedKind   string  // "none", "step", "cosine"
+	stepEvery   int     // step: epochs between decays
+	stepFactor  float64 // step: the factor
+	cosineFloor float64 // cosine: the floor
+	stopper     *train.EarlyStopping
+	schedule    train.Schedule
+}
+
+// register defines the flags on fs.
+func (c *conveniences) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.plot, "plot", "", "write a PNG plot of training and validation loss and accuracy per epoch to `FILE.png`")
+	fs.StringVar(&c.history, "history", "", "write the per-epoch history to `FILE` (.csv or .json)")
+	fs.IntVar(&c.earlyStop, "early-stop", 0, "stop when the monitored figure has not improved for `N` epochs, and restore the best epoch's weights (0: off)")
+	fs.StringVar(&c.monitor, "early-stop-monitor", "val_loss", "figure -early-stop watches: val_loss, val_accuracy, loss or accuracy")
+	fs.Float64Var(&c.minDelta, "early-stop-min-delta", 0, "smallest change of the monitored figure that counts as an improvement")
+	fs.StringVar(&c.lrSchedule, "lr-schedule", "none", "learning-rate schedule: none, step:EVERY:FACTOR (multiply by FACTOR every EVERY epochs) or cosine[:FLOOR] (down to FLOOR, default 0, at the last epoch)")
+	fs.Float64Var(&c.warmup, "warmup", 0, "raise the learning rate linearly over the first `EPOCHS` epochs (fractions allowed), then follow -lr-schedule")
+	fs.Float64Var(&c.clipNorm, "clip-norm", 0, "rescale the gradients so that their global L2 norm is at most `X` (0: off)")
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar within each epoch: auto (on a terminal, not with -json), on or off")
+}
+
+// check validates the flags once parsed; errors are usage errors naming the flag.
+func (c *conveniences) check(o *options) error {
+	bad := func(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+	for _, f := range []struct{ flag, path, ext string }{{"-plot", c.plot, ".png"}, {"-history", c.history, ""}} {
+		if f.path == "" {
+			continue
+		}
+		ext := strings.ToLower(filepath.Ext(f.path))
+		if f.ext != "" && ext != f.ext {
+			return bad("%s %q: the file must end in %s", f.flag, f.path, f.ext)
+		}
+		if f.ext == "" && ext != ".csv" && ext != ".json" {
+			return bad("%s %q: the file must end in .csv or .json", f.flag, f.path)
+		}
+		if fi, err := os.Stat(filepath.Dir(f.path)); err != nil || !fi.IsDir() {
+			return bad("%s %q: the folder %s does not exist", f.flag, f.path, filepath.Dir(f.path))
+		}
+	}
+	if c.earlyStop < 0 {
+		return bad("-early-stop must not be negative, got %d", c.earlyStop)
+	}
+	switch c.monitor {
+	case train.MonitorValLoss, train.MonitorValAccuracy, train.MonitorLoss, train.MonitorAccuracy:
+	default:
+		return bad("-early-stop-monitor: unknown figure %q (want val_loss, val_accuracy, loss or accuracy)", c.monitor)
+	}
+	if c.earlyStop > 0 && strings.HasPrefix(c.monitor, "val_") && o.valSplit == 0 {
+		return bad("-early-stop monitors %s, which needs a validation split (-val-split > 0)", c.monitor)
+	}
+	if !(c.minDelta >= 0) {
+		return bad("-early-stop-min-delta must not be negative, got %v", c.minDelta)
+	}
+	if !(c.warmup >= 0 && c.warmup < float64(o.epochs)) {
+		return bad("-warmup must be in [0, -epochs=%d), got %v", o.epochs, c.warmup)
+	}
+	if !(c.clipNorm >= 0) {
+		return bad("-clip-norm must not be negative, got %v", c.clipNorm)
+	}
+	switch c.progress {
+	case "auto", "on", "off":
+	default:
+		return bad("-progress must be auto, on or off, got %q", c.progress)
+	}
+	lr := o.lr
+	if opt, err := train.NewOptimizer(o.optimizer, float32(o.lr)); err == nil {
+		lr = float64(opt.LearningRate()) // the optimizer's default when -lr is 0
+	}
+	return c.parseSchedule(lr)
+}
+
+// parseSchedule reads -lr-schedule for the learning rate lr.
+func (c *conveniences) parseSchedule(lr float64) error {
+	bad := func(why string) error {
+		return usageError{fmt.Sprintf("-lr-schedule %q: %s (want none, step:EVERY:FACTOR or cosine[:FLOOR])", c.lrSchedule, why)}
+	}
+	parts := strings.Split(c.lrSchedule, ":")
+	c.schedKind = parts[0]
+	switch {
+	case parts[0] == "none" && len(parts) == 1:
+	case parts[0] == "step" && len(parts) == 3:
+		every, err := strconv.Atoi(parts[1])
+		if err != nil || every < 1 {
+			return bad(fmt.Sprintf("EVERY %q is not a whole number of epochs >= 1", parts[1]))
+		}
+		factor, err := strconv.ParseFloat(parts[2], 64)
+		if err != nil || !(factor > 0 && factor <= 1) {
+			return bad(fmt.Sprintf("FACTOR %q is not in (0, 1]", parts[2]))
+		}
+		c.stepEvery, c.stepFactor = every, factor
+	case parts[0] == "cosine" && len(parts) <= 2:
+		if len(parts) == 2 {
+			floor, err := strconv.ParseFloat(parts[1], 64)
+			if err != nil || !(floor >= 0) {
+				return bad(fmt.Sprintf("FLOOR %q is not a learning rate >= 0", parts[1]))
+			}
+			if floor > lr {
+				return bad(fmt.Sprintf("FLOOR %v is above the learning rate %v", floor, lr))
+			}
+			c.cosineFloor = floor
+		}
+	default:
+		return bad("unknown form")
+	}
+	return nil
+}
+
+// callbacks configures tr (gradient clipping) and returns the callbacks to run before
+// the epoch printer: the progress bar (first, so that it clears its line before the
+// epoch's summary), the learning-rate schedule, early stopping.
+func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer) ([]train.Callback, error) {
+	tr.ClipNorm = float32(c.clipNorm)
+	var out []train.Callback
+	if c.progress == "on" || (c.progress == "auto" && !o.json) {
+		bar := progbar.New(stdout, progbar.Options{Epochs: o.epochs, Force: c.progress == "on"})
+		if bar.Enabled() {
+			out = append(out, bar)
+		}
+	}
+	lr := float64(tr.Optimizer.LearningRate())
+	switch c.schedKind {
+	case "step":
+		c.schedule = train.StepDecay{Initial: lr, Factor: c.stepFactor, Every: c.stepEvery}
+	case "cosine":
+		c.schedule = train.CosineDecay{Initial: lr, Floor: c.cosineFloor, Epochs: float64(o.epochs) - c.warmup}
+	}
+	if c.warmup > 0 {
+		then := c.schedule
+		if then == nil {
+			then = train.Constant(lr)
+		}
+		c.schedule = train.Warmup{Epochs: c.warmup, Then: then}
+	}
+	if c.schedule != nil {
+		if err := c.schedule.Check(); err != nil {
+			return nil, fmt.Errorf("-lr-schedule %q with learning rate %g: %w", c.lrSchedule, lr, err)
+		}
+		out = append(out, train.NewLearningRateSchedule(c.schedule))
+	}
+	if c.earlyStop > 0 {
+		c.stopper = &train.EarlyStopping{Monitor: c.monitor, MinDelta: c.minDelta, Patience: c.earlyStop, RestoreBest: true}
+		out = append(out, c.stopper)
+	}
+	return out, nil
+}
+
+// finish reports early stopping and writes the history and plot files, after Fit.
+func (c *conveniences) finish(hist *train.History, title string, stdout io.Writer) error {
+	if s := c.stopper; s != nil && len(hist.Epochs) > 0 {
+		if err := s.Err(); err != nil {
+			return err
+		}
+		last := hist.Epochs[len(hist.Epochs)-1].Epoch
+		if s.StoppedEpoch > 0 {
+			fmt.Fprintf(stdout, "early stopping: %s has not improved for %d epochs; stopped after epoch %d\n", s.Monitor, s.Patience, s.StoppedEpoch)
+		}
+		if s.Restored && s.BestEpoch != last {
+			fmt.Fprintf(stdout, "restored the weights of epoch %d (best %s %.4f)\n", s.BestEpoch, s.Monitor, s.Best)
+		}
+	}
+	if c.history != "" {
+		if err := hist.Save(c.history); err != nil {
+			return fmt.Errorf("-history: %w", err)
+		}
+		fmt.Fprintf(stdout, "history written to %s\n", c.history)
+	}
+	if c.plot != "" {
+		if err := plot.SavePNG(c.plot, hist, plot.Options{Title: title}); err != nil {
+			return fmt.Errorf("-plot: %w", err)
+		}
+		fmt.Fprintf(stdout, "plot written to %s\n", c.plot)
+	}
+	return nil
+}
