@@ -34,6 +34,7 @@ type options struct {
 	dataDir   string
 	limit     int
 	json      bool
+	ckpt      ckptOptions // -save, -resume (checkpoint.go)
 }
 
 // usageError is a bad flag or argument: exit status 2.
@@ -57,6 +58,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.dataDir, "data", "data/mnist", "folder holding the four MNIST IDX files (gzip or raw)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
+	addCheckpointFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: gputrain [flags]")
@@ -68,6 +70,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
+	}
+	if err := applyResume(fs, o); err != nil {
+		return nil, err
 	}
 	var err error
 	if o.hidden, err = parseWidths(*hidden); err != nil {
@@ -129,6 +134,7 @@ type report struct {
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	stderr = &lockedWriter{w: stderr}
 	o, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -137,8 +143,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gputrain: %v\n", err)
 		return 2
 	}
+	o.ckpt.stderr = stderr
 	if err := train1(o, stdout); err != nil {
 		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		var ue usageError
 		if errors.As(err, &ue) || errors.Is(err, errSetup) {
 			return 2
@@ -226,6 +237,9 @@ func train1(o *options, stdout io.Writer) error {
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
 		Dev: dev, BatchSize: o.batch, Seed: o.seed}
+	if err := restoreCheckpoint(o, tr, stdout); err != nil {
+		return setup(err)
+	}
 	xTrain, yTrain, err := ds.Train.Dense()
 	if err != nil {
 		return setup(err)
@@ -237,10 +251,10 @@ func train1(o *options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test\n",
 		ds.Name, ds.Train.N, 100*o.valSplit, ds.Test.N)
-	hist, err := tr.Fit(train.Dataset{X: xTrain, Y: yTrain}, train.Config{
+	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: []train.Callback{epochPrinter(o, stdout)},
-	})
+	}, stdout)
 	if err != nil {
 		return err
 	}
