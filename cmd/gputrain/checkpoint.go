@@ -153,11 +153,16 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 // squash drops white space, which no run flag's value depends on ("128, 64").
 func squash(s string) string { return strings.Join(strings.Fields(s), "") }
 
-// restoreCheckpoint loads -resume's checkpoint into tr, before Fit.
-func restoreCheckpoint(o *options, tr *train.Trainer, stdout io.Writer) error {
+// restoreCheckpoint loads -resume's checkpoint into tr, before Fit. The model is built
+// for the data's examples of shape in first, so that the file's stored shape is only
+// compared, never trusted for allocations.
+func restoreCheckpoint(o *options, tr *train.Trainer, in []int, stdout io.Writer) error {
 	ck := o.ckpt.ck
 	if ck == nil {
 		return nil
+	}
+	if err := tr.Build(in); err != nil {
+		return err
 	}
 	if err := ck.Restore(tr); err != nil {
 		return err

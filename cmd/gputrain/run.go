@@ -237,11 +237,11 @@ func train1(o *options, stdout io.Writer) error {
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
 		Dev: dev, BatchSize: o.batch, Seed: o.seed}
-	if err := restoreCheckpoint(o, tr, stdout); err != nil {
-		return setup(err)
-	}
 	xTrain, yTrain, err := ds.Train.Dense()
 	if err != nil {
+		return setup(err)
+	}
+	if err := restoreCheckpoint(o, tr, xTrain.Shape()[1:], stdout); err != nil {
 		return setup(err)
 	}
 	xTest, yTest, err := ds.Test.Dense()

@@ -49,6 +49,22 @@ const (
 	keyProgress  = "gputrain.progress"
 )
 
+// maxInput bounds the per-example input size a checkpoint may ask Restore to build a
+// model for (2^24 values: 64 MiB per example).
+const maxInput = 1 << 24
+
+// inputLen is the product of shape, saturating at maxInput+1.
+func inputLen(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d > maxInput || n*d > maxInput {
+			return maxInput + 1
+		}
+		n *= d
+	}
+	return n
+}
+
 // version is the checkpoint layout this package writes and reads.
 const version = "1"
 
@@ -294,6 +310,8 @@ func parse(f *File) (*Checkpoint, error) {
 		return nil, fmt.Errorf("metadata %q: batch size %d", keySettings, s.BatchSize)
 	case tensor.Shape(s.Input).Check() != nil:
 		return nil, fmt.Errorf("metadata %q: input shape %v: %v", keySettings, s.Input, tensor.Shape(s.Input).Check())
+	case inputLen(s.Input) > maxInput:
+		return nil, fmt.Errorf("metadata %q: input shape %v has more than %d values per example", keySettings, s.Input, maxInput)
 	}
 	return c, nil
 }
@@ -303,11 +321,13 @@ func parse(f *File) (*Checkpoint, error) {
 // state, hyper-parameters, learning rate and step count, the model's step counter, the
 // position in the epoch and the history.
 //
-// tr needs a Model, Loss, Optimizer and Dev, with the checkpoint's seed and batch size;
-// an unbuilt model is built for the checkpoint's input shape. Everything is checked
-// before anything is written, so that on error tr's model and optimizer hold what they
-// held (the optimizer's state may have been allocated, zeroed, as its first step
-// would). The error names what does not fit: seed, batch size, loss, input shape,
+// tr needs a Model, Loss, Optimizer and Dev, with the checkpoint's seed and batch size.
+// An unbuilt model is built for the checkpoint's input shape (at most maxInput values
+// per example); to take nothing from a file but values, build it first (Trainer.Build)
+// for the data's shape, which Restore then compares. Everything is checked before
+// anything is written, so that on error tr's model and optimizer hold what they held
+// (the model may have been built, and the optimizer's state allocated, zeroed, as its
+// first step would). The error names what does not fit: seed, batch size, loss, input shape,
 // optimizer, a layer (as Layers describes it), or tensors missing, unexpected or of
 // another shape or dtype, with the checkpoint's and the model's values.
 func (c *Checkpoint) Restore(tr *train.Trainer) error {

@@ -227,6 +227,7 @@ func TestOpenRefusesBrokenFiles(t *testing.T) {
 		{meta("version", keyVersion, "2"), `checkpoint layout version "2", this program reads "1"`},
 		{meta("epoch0", keyProgress, `{"epoch":0}`), "bad position: epoch 0"},
 		{meta("input0", keySettings, `{"batch_size":16,"input":[0]}`), "input shape [0]"},
+		{meta("input-huge", keySettings, `{"batch_size":16,"input":[100000,100000]}`), "input shape [100000 100000] has more than 16777216 values per example"},
 		{filepath.Join(dir, "nonexistent.safetensors"), "no such file"},
 	}
 	for _, c := range cases {

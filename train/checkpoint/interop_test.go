@@ -36,8 +36,11 @@ func interopPython(t *testing.T) string {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, py, "-c", "import torch, safetensors.torch, safetensors.numpy, numpy").CombinedOutput()
 	if err != nil {
-		msg := "cannot run: no python with torch and safetensors (tried " + py + ": " + err.Error() + " " +
-			string(bytes.TrimSpace(lastLine(out))) + "); run `make interop-env` or set GPUTRAIN_PYTHON"
+		why := err.Error()
+		if l := lastLine(out); len(l) > 0 {
+			why += ": " + string(l)
+		}
+		msg := "cannot run: no python with torch and safetensors (tried " + py + ": " + why + "); run `make interop-env` or set GPUTRAIN_PYTHON"
 		if os.Getenv("GPUTRAIN_REQUIRE_INTEROP") == "1" {
 			t.Fatal(msg)
 		}
