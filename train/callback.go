@@ -105,8 +105,18 @@ type Progress struct {
 // Progress returns the state of the Fit in progress, or of the last one: the position
 // after the last completed step, with the optimizer's and model's counters. Call it
 // from a callback or after Fit returns (for example after an interruption).
+//
+// Mid-epoch it reads the epoch's running loss and accuracy sums from the device (Fit
+// reads them only every Config.CheckEvery batches), so that a run resumed from it
+// reports the same epoch figures as an uninterrupted one; if that read fails, the sums
+// are those of the last read.
 func (t *Trainer) Progress() Progress {
 	p := t.pos
+	if p.Batch > 0 && t.fitM != nil {
+		if loss, correct, err := t.fitM.read(t.Dev); err == nil {
+			p.LossSum, p.CorrectSum = loss, correct
+		}
+	}
 	if t.hist != nil {
 		p.History = *t.hist
 		p.History.Epochs = append([]EpochStats(nil), t.hist.Epochs...)

@@ -4,10 +4,13 @@
 //
 //	gputrain [-device auto|cpu|cuda] [-epochs 10] [-batch 32] [-optimizer adam] [-lr 0.001]
 //	         [-hidden 128,64] [-val-split 0.1] [-seed 1] [-threads 0] [-data data/mnist] [-json]
+//	         [-save FILE] [-resume FILE]
 //
 // It prints one line per epoch and the test result; with -json the last line printed is
 // one JSON object with the run's figures. Bad flags or data print one line on stderr and
-// exit with status 2.
+// exit with status 2. -save writes a checkpoint after every epoch; Ctrl-C saves one and
+// exits with status 130, printing the -resume command that continues the run (see
+// checkpoint.go).
 package main
 
 import (

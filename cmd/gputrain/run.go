@@ -35,6 +35,7 @@ type options struct {
 	limit     int
 	json      bool
 	conv      conveniences // conveniences.go
+	ckpt      ckptOptions  // -save, -resume (checkpoint.go)
 }
 
 // usageError is a bad flag or argument: exit status 2.
@@ -59,6 +60,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
 	o.conv.register(fs)
+	addCheckpointFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: gputrain [flags]")
@@ -70,6 +72,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
+	}
+	if err := applyResume(fs, o); err != nil {
+		return nil, err
 	}
 	var err error
 	if o.hidden, err = parseWidths(*hidden); err != nil {
@@ -134,6 +139,7 @@ type report struct {
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	stderr = &lockedWriter{w: stderr}
 	o, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -142,8 +148,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gputrain: %v\n", err)
 		return 2
 	}
+	o.ckpt.stderr = stderr
 	if err := train1(o, stdout); err != nil {
 		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		var ue usageError
 		if errors.As(err, &ue) || errors.Is(err, errSetup) {
 			return 2
@@ -235,6 +246,9 @@ func train1(o *options, stdout io.Writer) error {
 	if err != nil {
 		return setup(err)
 	}
+	if err := restoreCheckpoint(o, tr, xTrain.Shape()[1:], stdout); err != nil {
+		return setup(err)
+	}
 	xTest, yTest, err := ds.Test.Dense()
 	if err != nil {
 		return setup(err)
@@ -246,10 +260,10 @@ func train1(o *options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test\n",
 		ds.Name, ds.Train.N, 100*o.valSplit, ds.Test.N)
-	hist, err := tr.Fit(train.Dataset{X: xTrain, Y: yTrain}, train.Config{
+	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: append(extra, epochPrinter(o, stdout)),
-	})
+	}, stdout)
 	if err != nil {
 		return err
 	}
