@@ -1,0 +1,95 @@
+// common.cuh: helpers shared by every kernel file.
+//
+// Conventions (see docs/cuda.md):
+//  - every kernel is extern "C" __global__ and named <op>_<dtype>;
+//  - tensors are row-major and contiguous; sizes and indices are 64-bit (long long), and
+//    the Go side passes every parameter in an 8-byte slot (gorgonia.org/cu's
+//    Function.Launch copies 8 bytes per parameter); float parameters read the slot's low
+//    4 bytes;
+//  - elementwise kernels use grid-stride loops, so any grid size is correct;
+//  - reductions combine partial results in a fixed order (warp shuffles, then shared
+//    memory), so a result does not depend on timing: runs are repeatable bit for bit.
+#pragma once
+#if !defined(__NVCC__) && !defined(__CLANG_CUDA_RUNTIME_WRAPPER_H__)
+#include "cuda_min.h"
+#endif
+
+typedef long long i64;
+typedef unsigned long long u64;
+
+#define FULL_MASK 0xffffffffu
+
+#define GRID_STRIDE(i, n)                                                   \
+  for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (i64)(n);    \
+       i += (i64)blockDim.x * gridDim.x)
+
+static __device__ __attribute__((unused)) __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(FULL_MASK, v, o);
+  return v;
+}
+
+static __device__ __attribute__((unused)) __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_down_sync(FULL_MASK, v, o));
+  return v;
+}
+
+// block_sum returns the sum of v over the block to every thread. blockDim.x is a
+// multiple of 32 (at most 1024); sh holds at least 33 floats. Each warp reduces with
+// shuffles, warp 0 reduces the warp sums: a fixed order.
+static __device__ __attribute__((unused)) __forceinline__ float block_sum(float v, float* sh) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // sh may still be read by a previous call
+  if (lane == 0) sh[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nw ? sh[lane] : 0.0f;
+    v = warp_sum(v);
+    if (lane == 0) sh[32] = v;
+  }
+  __syncthreads();
+  return sh[32];
+}
+
+// block_max is block_sum with max (-inf for an empty block).
+static __device__ __attribute__((unused)) __forceinline__ float block_max(float v, float* sh) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) sh[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nw ? sh[lane] : -INFINITY;
+    v = warp_max(v);
+    if (lane == 0) sh[32] = v;
+  }
+  __syncthreads();
+  return sh[32];
+}
+
+// Philox4x32-10, identical to device.Philox4x32 (device/philox.go): ten rounds over ctr
+// under key (k0, k1).
+static __device__ __attribute__((unused)) __forceinline__ void philox4x32(unsigned ctr[4], unsigned k0, unsigned k1) {
+  for (int r = 0; r < 10; r++) {
+    if (r > 0) {
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    const unsigned hi0 = __umulhi(0xD2511F53u, ctr[0]), lo0 = 0xD2511F53u * ctr[0];
+    const unsigned hi1 = __umulhi(0xCD9E8D57u, ctr[2]), lo1 = 0xCD9E8D57u * ctr[2];
+    const unsigned c1 = ctr[1], c3 = ctr[3];
+    ctr[0] = hi1 ^ c1 ^ k0;
+    ctr[1] = lo1;
+    ctr[2] = hi0 ^ c3 ^ k1;
+    ctr[3] = lo0;
+  }
+}
+
+// philox_block is device.PhiloxBlock(seed, counter).
+static __device__ __attribute__((unused)) __forceinline__ void philox_block(u64 seed, u64 counter, unsigned out[4]) {
+  out[0] = (unsigned)counter;
+  out[1] = (unsigned)(counter >> 32);
+  out[2] = 0;
+  out[3] = 0;
+  philox4x32(out, (unsigned)seed, (unsigned)(seed >> 32));
+}
