@@ -11,7 +11,7 @@ CUDA_CACHE=${CUDA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gputrain-cuda}
 CUDA_HEADERS=${CUDA_HEADERS:-cu12}
 # ptxas and libdevice (and the cu12 headers) come from these wheels, pinned so that the
 # PTX and the checks are reproducible.
-CU12_WHEELS="nvidia-cuda-nvcc-cu12==12.9.86 nvidia-cuda-runtime-cu12==12.9.79 nvidia-cublas-cu12==12.9.1.4"
+CU12_WHEELS="nvidia-cuda-nvcc-cu12==12.9.86 nvidia-cuda-runtime-cu12==12.9.79 nvidia-cublas-cu12==12.9.1.4 nvidia-cuda-cccl-cu12==12.9.27"
 CUDA_TOOLCHAIN=$CUDA_CACHE/cu12.9
 case $CUDA_HEADERS in
   cu12) CUDA_INC=${CUDA_INC:-$CUDA_TOOLCHAIN/include} ;;

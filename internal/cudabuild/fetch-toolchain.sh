@@ -26,7 +26,7 @@ if ! command -v clang-16 >/dev/null; then
   fi
 fi
 
-if [ ! -f "$CUDA_TOOLCHAIN/.complete" ]; then
+if [ "$(cat "$CUDA_TOOLCHAIN/.complete" 2>/dev/null)" != "$CU12_WHEELS" ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   say "downloading $CU12_WHEELS"
   python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" $CU12_WHEELS
@@ -36,7 +36,7 @@ if [ ! -f "$CUDA_TOOLCHAIN/.complete" ]; then
   (cd "$x" && python3 - "$tmp" <<'PY'
 import glob, sys, zipfile
 want = ("nvidia/cuda_nvcc/bin/ptxas", "nvidia/cuda_nvcc/nvvm/libdevice/", "nvidia/cuda_nvcc/include/",
-        "nvidia/cuda_runtime/include/", "nvidia/cublas/include/")
+        "nvidia/cuda_runtime/include/", "nvidia/cublas/include/", "nvidia/cuda_cccl/include/nv/")
 for whl in glob.glob(sys.argv[1] + "/*.whl"):
     with zipfile.ZipFile(whl) as z:
         z.extractall(members=[m for m in z.namelist() if m.startswith(want)])
@@ -44,7 +44,7 @@ PY
   )
   cp "$x/nvidia/cuda_nvcc/bin/ptxas" "$CUDA_TOOLCHAIN/bin/ptxas"; chmod +x "$CUDA_TOOLCHAIN/bin/ptxas"
   cp "$x/nvidia/cuda_nvcc/nvvm/libdevice/libdevice.10.bc" "$CUDA_TOOLCHAIN/libdevice/"
-  for d in cuda_runtime cublas cuda_nvcc; do cp -R "$x/nvidia/$d/include/." "$CUDA_TOOLCHAIN/include/"; done
+  for d in cuda_runtime cublas cuda_nvcc cuda_cccl; do cp -R "$x/nvidia/$d/include/." "$CUDA_TOOLCHAIN/include/"; done
   printf '%s\n' "$CU12_WHEELS" > "$CUDA_TOOLCHAIN/.complete"
   say "cached in $CUDA_TOOLCHAIN ($(du -sh "$CUDA_TOOLCHAIN" | cut -f1))"
 fi
