@@ -20,7 +20,7 @@ step "toolchain"
 sh internal/cudabuild/fetch-toolchain.sh
 step "stubs"
 CUBLAS_MAJOR=$CUBLAS_MAJOR sh internal/cudabuild/gen-stubs.sh build "$SYMDIR" "$STUBS" >/dev/null
-export CGO_ENABLED=1 CGO_CFLAGS="-I$CUDA_INC" CGO_LDFLAGS="-L$STUBS"
+export CGO_ENABLED=1 CGO_CFLAGS="$CUDA_CFLAGS" CGO_LDFLAGS="-L$STUBS"
 
 step "go vet -tags cuda ./..."
 go vet -tags cuda ./...
@@ -35,6 +35,20 @@ for p in $(go list -tags cuda -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportP
 done
 step "run-time needs of the binaries"
 sh internal/cudabuild/check-elf.sh "$out"/*
+
+if [ "$CUDA_HEADERS" != cu13 ] && [ "${FETCH_CU13:-1}" = 1 ]; then
+  # The GPU host runs CUDA 13: the code must compile against its headers too (through
+  # the cuda13/cuda.h shim), and call the same driver and cuBLAS functions.
+  step "go vet -tags cuda ./... and gputrain against the CUDA 13.0 headers"
+  CGO_CFLAGS="$CUDA13_CFLAGS" go vet -tags cuda ./...
+  CGO_CFLAGS="$CUDA13_CFLAGS" go build -tags cuda -o "$out/gputrain-cuda13" ./cmd/gputrain
+  nm -D --undefined-only "$out/gputrain" | awk '$2 ~ /^cu/ { print $2 }' | sort > "$out/syms.default"
+  nm -D --undefined-only "$out/gputrain-cuda13" | awk '$2 ~ /^cu/ { print $2 }' | sort > "$out/syms.cuda13"
+  if ! diff "$out/syms.default" "$out/syms.cuda13"; then
+    echo "cuda-check: the CUDA 13 build calls other CUDA functions than the default build (diff above)"; exit 1
+  fi
+  echo "cuda-check: CUDA 13.0 build ok, same $(wc -l < "$out/syms.default") CUDA functions"
+fi
 
 step "PTX"
 sh internal/cudabuild/build-ptx.sh check

@@ -49,6 +49,27 @@ PY
   say "cached in $CUDA_TOOLCHAIN ($(du -sh "$CUDA_TOOLCHAIN" | cut -f1))"
 fi
 
+# CUDA 13.0 headers: always for cuda-check's second compile (FETCH_CU13=0 skips them)
+if [ "${FETCH_CU13:-1}" = 1 ] || [ "$CUDA_HEADERS" = cu13 ]; then
+  if [ "$(cat "$CUDA_CACHE/cu13.0/.complete" 2>/dev/null)" != "$CU13_WHEELS" ]; then
+    tmp13=$(mktemp -d)
+    say "downloading $CU13_WHEELS"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp13" $CU13_WHEELS
+    rm -rf "$CUDA_CACHE/cu13.0"; mkdir -p "$CUDA13_INC"
+    (cd "$tmp13" && python3 - "$tmp13" <<'PY'
+import glob, sys, zipfile
+for whl in glob.glob(sys.argv[1] + "/*.whl"):
+    with zipfile.ZipFile(whl) as z:
+        z.extractall(members=[m for m in z.namelist() if m.startswith("nvidia/cu13/include/")])
+PY
+    )
+    cp -R "$tmp13/nvidia/cu13/include/." "$CUDA13_INC/"
+    rm -rf "$tmp13"
+    printf '%s\n' "$CU13_WHEELS" > "$CUDA_CACHE/cu13.0/.complete"
+    say "cached CUDA 13.0 headers in $CUDA13_INC ($(du -sh "$CUDA13_INC" | cut -f1))"
+  fi
+fi
+
 if [ "$CUDA_HEADERS" = debian ] && [ ! -f "$CUDA_CACHE/debian-11.8/.complete" ]; then
   # Needs contrib/non-free in the apt sources. 774 MB download, ~35 s to decompress.
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -23,7 +23,7 @@ MAXBYTES=$((64 * 1024 * 1024))
 
 sh internal/cudabuild/fetch-toolchain.sh
 CUBLAS_MAJOR=$CUBLAS_MAJOR sh internal/cudabuild/gen-stubs.sh build "$SYMDIR" "$STUBS" >/dev/null
-export CGO_ENABLED=1 CGO_CFLAGS="-I$CUDA_INC" CGO_LDFLAGS="-L$STUBS"
+export CGO_ENABLED=1 CGO_CFLAGS="$CUDA_CFLAGS" CGO_LDFLAGS="-L$STUBS"
 
 rm -rf "$OUT" "$OUT.tar.gz"; mkdir -p "$OUT/bin" "$OUT/data"
 echo "gpu-bundle: go build gputrain"
