@@ -18,8 +18,8 @@ package cuda
 //     the whole step.
 //   - Anything else (another kernel, another grid, a GEMM or copy with other arguments, fewer
 //     or more ops) is a mismatch: the ops fn queued so far are launched one by one, the
-//     rest of fn runs plainly, and the key is captured again next time (after 3 recaptures
-//     it stays plain). A host transfer, Sync, Alloc or Free inside fn cannot be captured:
+//     rest of fn runs plainly, and the key is captured again next time (after 3
+//     mismatches in a row it stays plain). A host transfer, Sync, Alloc or Free inside fn cannot be captured:
 //     the same flush happens and the key stays plain for good.
 //
 // So a replay computes exactly what plain launches compute, and whatever fn does, the
@@ -152,7 +152,7 @@ type graphEntry struct {
 	ops        []op
 	graph      C.CUgraph
 	exec       C.CUgraphExec
-	recaptures int
+	recaptures int  // mismatches since the last good replay
 	plain      bool // never capture this key again
 	launches   int  // graph launches, for tests and logs
 }
@@ -354,6 +354,7 @@ func (r *recorder) step(key string, fn func() error) error {
 		}
 		o.args = p.args
 	}
+	e.recaptures = 0
 	return r.launchGraph(e)
 }
 
