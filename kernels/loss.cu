@@ -96,14 +96,14 @@ extern "C" __global__ void cross_entropy_forward_f32(const float* input, const i
   }
 }
 
-// grad = -scale/p at the label where eps < p < 1-eps, 0 elsewhere.
+// grad = -scale/p at the label where eps <= p <= 1-eps (inside the clamp), 0 elsewhere.
 extern "C" __global__ void cross_entropy_backward_f32(const float* input, const int* labels,
                                                       float* grad, i64 rows, i64 cols, float scale,
                                                       float eps) {
   GRID_STRIDE(i, rows * cols) {
     const i64 r = i / cols, c = i % cols;
     const float p = input[i];
-    grad[i] = (labels[r] == c && p > eps && p < 1.0f - eps) ? -scale / p : 0.0f;
+    grad[i] = (labels[r] == c && p >= eps && p <= 1.0f - eps) ? -scale / p : 0.0f;
   }
 }
 
