@@ -16,6 +16,7 @@
 #      LOG_DIR        where logs go (default ./gpu-logs-<date>-<pid>)
 #      TEST_TIMEOUT   per test binary (default 15m)
 #      JOB_ARGS       extra flags for the reference job (e.g. "-epochs 2")
+#      BENCH          1 (default): also run each test binary's benchmarks, 3 times; 0: not
 #      CUDA_LIB_DIRS  ':'-separated directories to search first
 #      NO_FIND=1      skip the last-resort 'find' for the libraries
 set -u
@@ -168,6 +169,11 @@ for b in "$HERE"/bin/*.test; do
   loadcheck "$b" | tee -a "$SUMMARY"
   symcheck "$b" | tee -a "$SUMMARY"
   runone "$name" "$LOG_DIR/$name.log" "$b" -test.v -test.timeout "$TEST_TIMEOUT" "$@"
+  if [ "${BENCH:-1}" = 1 ] && "$b" -test.list 'Benchmark.*' 2>/dev/null | grep -q '^Benchmark'; then
+    say "== $name benchmarks"
+    runone "$name benchmarks" "$LOG_DIR/$name.bench.log" "$b" -test.run '^$' -test.bench . -test.count 3 -test.timeout "$TEST_TIMEOUT"
+    grep -E '^Benchmark' "$LOG_DIR/$name.bench.log" | sed 's/^/  /' | tee -a "$SUMMARY"
+  fi
 done
 
 if [ -x "$HERE/bin/gputrain" ]; then
