@@ -47,7 +47,7 @@ func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p
 
 // Softmax implements device.Backend: one block per row (softmax_forward_f32).
 func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
-	if err := device.CheckSoftmax("softmax", x, y, rows, cols); err != nil {
+	if err := device.CheckSoftmax(x, y, rows, cols); err != nil {
 		return err
 	}
 	if err := b.owns(x, y); err != nil {
@@ -58,7 +58,7 @@ func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
 
 // SoftmaxBackward implements device.Backend: one block per row (softmax_backward_f32).
 func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error {
-	if err := device.CheckSoftmax("softmax backward", y, dy, rows, cols, dx); err != nil {
+	if err := device.CheckSoftmaxBackward(y, dy, dx, rows, cols); err != nil {
 		return err
 	}
 	if err := b.owns(y, dy, dx); err != nil {
