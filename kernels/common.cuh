@@ -1,4 +1,5 @@
-// common.cuh: helpers shared by every kernel file.
+// common.cuh: helpers shared by every kernel file. (GPUTRAIN_CUDA_EMU: the CPU
+// emulator of device/cuda/emu.cc defines the CUDA builtins itself.)
 //
 // Conventions (see docs/cuda.md):
 //  - every kernel is extern "C" __global__ and named <op>_<dtype>;
@@ -10,7 +11,7 @@
 //  - reductions combine partial results in a fixed order (warp shuffles, then shared
 //    memory), so a result does not depend on timing: runs are repeatable bit for bit.
 #pragma once
-#if !defined(__NVCC__) && !defined(__CLANG_CUDA_RUNTIME_WRAPPER_H__)
+#if !defined(__NVCC__) && !defined(__CLANG_CUDA_RUNTIME_WRAPPER_H__) && !defined(GPUTRAIN_CUDA_EMU)
 #include "cuda_min.h"
 #endif
 
@@ -45,6 +46,22 @@ static __device__ __attribute__((unused)) __forceinline__ float block_sum(float 
   if (warp == 0) {
     v = lane < nw ? sh[lane] : 0.0f;
     v = warp_sum(v);
+    if (lane == 0) sh[32] = v;
+  }
+  __syncthreads();
+  return sh[32];
+}
+
+// block_sum_d is block_sum in double precision (sh holds at least 33 doubles).
+static __device__ __attribute__((unused)) __forceinline__ double block_sum_d(double v, double* sh) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(FULL_MASK, v, o);
+  __syncthreads();
+  if (lane == 0) sh[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nw ? sh[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(FULL_MASK, v, o);
     if (lane == 0) sh[32] = v;
   }
   __syncthreads();

@@ -42,6 +42,13 @@ static __device__ __forceinline__ int __shfl_down_sync(unsigned mask, int v, uns
   return __nvvm_shfl_sync_down_i32(mask, v, d, 0x1f);
 }
 
+static __device__ __forceinline__ double __shfl_down_sync(unsigned mask, double v, unsigned d) {
+  long long bits = __builtin_bit_cast(long long, v);
+  int lo = __nvvm_shfl_sync_down_i32(mask, (int)bits, d, 0x1f);
+  int hi = __nvvm_shfl_sync_down_i32(mask, (int)(bits >> 32), d, 0x1f);
+  return __builtin_bit_cast(double, ((long long)hi << 32) | (unsigned)lo);
+}
+
 // __umulhi: the high 32 bits of the 64-bit product (mul.hi.u32).
 static __device__ __forceinline__ unsigned int __umulhi(unsigned int a, unsigned int b) {
   return __nvvm_mulhi_ui(a, b);
@@ -64,6 +71,8 @@ static __device__ __forceinline__ float sqrtf(float x) { return __nv_sqrtf(x); }
 static __device__ __forceinline__ float fabsf(float x) { return __nv_fabsf(x); }
 static __device__ __forceinline__ float fmaxf(float a, float b) { return __nv_fmaxf(a, b); }
 static __device__ __forceinline__ float fminf(float a, float b) { return __nv_fminf(a, b); }
+
+static __device__ __forceinline__ double sqrt(double x) { return __builtin_sqrt(x); }
 
 #define INFINITY __builtin_inff()
 #define NAN __builtin_nanf("")

@@ -94,33 +94,6 @@ import (
 	"gorgonia.org/cu"
 )
 
-// maxArgs is the most parameters a kernel of ours takes.
-const maxArgs = 16
-
-type opKind uint8
-
-const (
-	opKernel opKind = iota
-	opGemm
-	opCopy
-)
-
-// op is one unit of GPU work as the recorder sees it.
-type op struct {
-	kind  opKind
-	fn    kernelID
-	grid  int
-	block int
-	shmem int
-	nargs int
-	args  [maxArgs]uint64
-	gemm  gemmCall
-	// copies: dst, src, bytes
-	dst, src cu.DevicePtr
-	bytes    int64
-	node     C.CUgraphNode
-}
-
 // sameShape reports whether a replayed op can reuse o's graph node: a kernel needs the
 // same function and launch shape (its parameters may differ and are patched); GEMMs
 // and copies must be identical.
@@ -138,6 +111,12 @@ func (o *op) sameShape(p *op) bool {
 	}
 }
 
+// recOp is an op as the recorder keeps it: with the graph node a kernel became.
+type recOp struct {
+	op
+	node C.CUgraphNode
+}
+
 type recMode uint8
 
 const (
@@ -149,7 +128,7 @@ const (
 // graphEntry is what Step keeps per key.
 type graphEntry struct {
 	calls      int
-	ops        []op
+	ops        []recOp
 	graph      C.CUgraph
 	exec       C.CUgraphExec
 	recaptures int  // mismatches since the last good replay
@@ -164,7 +143,7 @@ type recorder struct {
 	graphs  bool
 	mode    recMode
 	cur     *graphEntry
-	pending []op // the ops of the current Step call (capture and replay)
+	pending []recOp // the ops of the current Step call (capture and replay)
 	cursor  int
 	entries map[string]*graphEntry
 	err     error // first asynchronous-path error, reported by Sync/Read/Step
@@ -208,7 +187,7 @@ func (r *recorder) exec(o *op) error {
 	case opGemm:
 		return r.b.blas.run(&o.gemm)
 	case opCopy:
-		if err := cu.MemcpyDtoDAsync(o.dst, o.src, o.bytes, r.b.stream); err != nil {
+		if err := cu.MemcpyDtoDAsync(cu.DevicePtr(o.dst), cu.DevicePtr(o.src), o.bytes, r.b.stream); err != nil {
 			return fmt.Errorf("cuda: copy of %d bytes (cuMemcpyDtoDAsync): %w", o.bytes, err)
 		}
 	}
@@ -222,22 +201,22 @@ func (r *recorder) submit(o *op) error {
 		if err := r.exec(o); err != nil {
 			return err
 		}
+		var node C.CUgraphNode
 		if o.kind == opKernel {
-			if res := C.gt_last_node(r.cstream(), &o.node); res != C.CUDA_SUCCESS {
+			if res := C.gt_last_node(r.cstream(), &node); res != C.CUDA_SUCCESS {
 				return fmt.Errorf("capturing %s: %w", kernelTable[o.fn].symbol, resultErr("cuStreamGetCaptureInfo", res))
 			}
 		}
-		r.pending = append(r.pending, *o)
+		r.pending = append(r.pending, recOp{*o, node})
 		return nil
 	case modeReplay:
 		if r.cursor < len(r.cur.ops) && r.cur.ops[r.cursor].sameShape(o) {
-			o.node = r.cur.ops[r.cursor].node
-			r.pending = append(r.pending, *o)
+			r.pending = append(r.pending, recOp{*o, r.cur.ops[r.cursor].node})
 			r.cursor++
 			return nil
 		}
 		// not the recorded step: launch what fn queued so far and go on plainly
-		r.pending = append(r.pending, *o)
+		r.pending = append(r.pending, recOp{op: *o})
 		return r.abandon(false)
 	}
 	return r.exec(o)
@@ -270,7 +249,7 @@ func (r *recorder) abandon(forever bool) error {
 	e.ops = e.ops[:0]
 	var first error
 	for i := range r.pending {
-		if err := r.exec(&r.pending[i]); err != nil && first == nil {
+		if err := r.exec(&r.pending[i].op); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -367,7 +346,7 @@ func (r *recorder) abandonAfter() error {
 func (r *recorder) runPending() error {
 	var first error
 	for i := range r.pending {
-		if err := r.exec(&r.pending[i]); err != nil && first == nil {
+		if err := r.exec(&r.pending[i].op); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -405,6 +384,9 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// submit hands one op to the recorder.
+func (b *Backend) submit(o *op) error { return b.rec.submit(o) }
 
 // Step implements device.Backend: see the recorder above and docs/cuda.md.
 func (b *Backend) Step(key string, fn func() error) error {

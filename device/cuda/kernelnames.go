@@ -62,10 +62,8 @@ const (
 	kMaxPoolBackward
 	kAvgPoolBackward
 
-	kBatchNormStats
-	kBatchNormForward
+	kBatchNormForwardTrain
 	kBatchNormInfer
-	kBatchNormBackwardReduce
 	kBatchNormBackward
 
 	numKernels
@@ -130,9 +128,7 @@ var kernelTable = [numKernels]kernelName{
 	kMaxPoolBackward: {"pool", "max_pool_backward_f32"},
 	kAvgPoolBackward: {"pool", "avg_pool_backward_f32"},
 
-	kBatchNormStats:          {"batchnorm", "batchnorm_stats_f32"},
-	kBatchNormForward:        {"batchnorm", "batchnorm_forward_f32"},
-	kBatchNormInfer:          {"batchnorm", "batchnorm_infer_f32"},
-	kBatchNormBackwardReduce: {"batchnorm", "batchnorm_backward_reduce_f32"},
-	kBatchNormBackward:       {"batchnorm", "batchnorm_backward_f32"},
+	kBatchNormForwardTrain: {"batchnorm", "batchnorm_forward_train_f32"},
+	kBatchNormInfer:        {"batchnorm", "batchnorm_infer_f32"},
+	kBatchNormBackward:     {"batchnorm", "batchnorm_backward_f32"},
 }

@@ -12,25 +12,6 @@ import (
 	"github.com/gputrain/gputrain/device"
 )
 
-// buffer is device memory: n elements of dt at ptr. A view shares its parent's block.
-type buffer struct {
-	ptr  cu.DevicePtr
-	n    int
-	dt   device.DType
-	blk  *block
-	view bool
-}
-
-func (x *buffer) Len() int            { return x.n }
-func (x *buffer) DType() device.DType { return x.dt }
-
-// block is one allocation of the caching allocator.
-type block struct {
-	ptr   cu.DevicePtr
-	size  int64 // the size class, >= the bytes asked for
-	freed bool
-}
-
 // allocator caches device memory: Free puts a block on the free list of its size class
 // and Alloc takes from there before it calls cuMemAlloc, so that a training loop that
 // allocates and frees the same shapes every step stops calling the driver after the
@@ -79,7 +60,7 @@ func (a *allocator) get(bytes int64) (*block, error) {
 	}
 	a.driverAllocs++
 	a.inUse += size
-	return &block{ptr: ptr, size: size}, nil
+	return &block{ptr: uintptr(ptr), size: size}, nil
 }
 
 func (a *allocator) put(blk *block) {
@@ -97,7 +78,7 @@ func (a *allocator) put(blk *block) {
 func (a *allocator) release() {
 	for size, l := range a.free {
 		for _, blk := range l {
-			_ = cu.MemFree(blk.ptr)
+			_ = cu.MemFree(cu.DevicePtr(blk.ptr))
 		}
 		a.cached -= size * int64(len(l))
 		delete(a.free, size)
@@ -114,30 +95,6 @@ type MemStats struct {
 // MemStats reports the allocator's counters.
 func (b *Backend) MemStats() MemStats {
 	return MemStats{DriverAllocs: b.mem.driverAllocs, InUse: b.mem.inUse, Cached: b.mem.cached}
-}
-
-// buf returns x as this backend's buffer.
-func (b *Backend) buf(x device.Buffer) (*buffer, error) {
-	bx, ok := x.(*buffer)
-	if !ok {
-		return nil, fmt.Errorf("cuda: buffer of type %T belongs to another backend", x)
-	}
-	if bx.blk != nil && bx.blk.freed {
-		return nil, fmt.Errorf("cuda: buffer of %d %s was freed", bx.n, bx.dt)
-	}
-	return bx, nil
-}
-
-// dev32 returns the device address of x (nil gives 0), after the ownership check.
-func (b *Backend) dev32(x device.Buffer) (cu.DevicePtr, error) {
-	if x == nil {
-		return 0, nil
-	}
-	bx, err := b.buf(x)
-	if err != nil {
-		return 0, err
-	}
-	return bx.ptr, nil
 }
 
 // Alloc implements device.Backend: a zeroed buffer from the caching allocator.
@@ -161,11 +118,11 @@ func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cu.MemsetD8Async(blk.ptr, 0, bytes, b.stream); err != nil {
+	if err := cu.MemsetD8Async(cu.DevicePtr(blk.ptr), 0, bytes, b.stream); err != nil {
 		b.mem.put(blk)
 		return nil, fmt.Errorf("cuda: alloc: zeroing %d bytes: %w", bytes, err)
 	}
-	x.ptr, x.blk = blk.ptr, blk
+	x.ptr, x.blk = uintptr(blk.ptr), blk
 	return x, nil
 }
 
@@ -179,18 +136,6 @@ func (b *Backend) Free(x device.Buffer) {
 	defer b.bind()()
 	_ = b.rec.hostSync("free")
 	b.mem.put(bx.blk)
-}
-
-// View implements device.Backend.
-func (b *Backend) View(x device.Buffer, off, n int) (device.Buffer, error) {
-	if err := device.CheckView(x, off, n); err != nil {
-		return nil, err
-	}
-	bx, err := b.buf(x)
-	if err != nil {
-		return nil, err
-	}
-	return &buffer{ptr: bx.ptr + cu.DevicePtr(off*bx.dt.Size()), n: n, dt: bx.dt, blk: bx.blk, view: true}, nil
 }
 
 func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Pointer) error {
@@ -210,7 +155,7 @@ func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Po
 	}
 	// From pageable memory the call returns once src has been staged: the caller may
 	// reuse it at once, and the copy is ordered on the stream.
-	if err := cu.MemcpyHtoDAsync(bx.ptr, src, int64(n*dt.Size()), b.stream); err != nil {
+	if err := cu.MemcpyHtoDAsync(cu.DevicePtr(bx.ptr), src, int64(n*dt.Size()), b.stream); err != nil {
 		return fmt.Errorf("cuda: write of %d %s (cuMemcpyHtoDAsync): %w", n, dt, err)
 	}
 	return nil
@@ -244,7 +189,7 @@ func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Bu
 		return err
 	}
 	if n > 0 {
-		if err := cu.MemcpyDtoHAsync(dst, bx.ptr, int64(n*dt.Size()), b.stream); err != nil {
+		if err := cu.MemcpyDtoHAsync(dst, cu.DevicePtr(bx.ptr), int64(n*dt.Size()), b.stream); err != nil {
 			return fmt.Errorf("cuda: read of %d %s (cuMemcpyDtoHAsync): %w", n, dt, err)
 		}
 	}
@@ -282,42 +227,5 @@ func (b *Backend) Copy(dst, src device.Buffer) error {
 	}
 	defer b.bind()()
 	o := op{kind: opCopy, dst: d.ptr, src: s.ptr, bytes: int64(d.n * d.dt.Size())}
-	return b.rec.submit(&o)
-}
-
-// Fill implements device.Backend.
-func (b *Backend) Fill(dst device.Buffer, v float32) error {
-	n := 0
-	if dst != nil {
-		n = dst.Len()
-	}
-	if err := device.CheckTransfer("fill", dst, device.Float32, n); err != nil {
-		return err
-	}
-	if err := b.owns(dst); err != nil {
-		return err
-	}
-	return b.elementwise(kFill, n, dp(dst), i64(n), f32(v))
-}
-
-// owns checks that every non-nil buffer is a live buffer of this backend; after it, dp
-// may be used on them.
-func (b *Backend) owns(bufs ...device.Buffer) error {
-	for _, x := range bufs {
-		if x == nil {
-			continue
-		}
-		if _, err := b.buf(x); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dp is the device address of a buffer that passed owns, as a parameter slot (0 for nil).
-func dp(x device.Buffer) uint64 {
-	if x == nil {
-		return 0
-	}
-	return uint64(x.(*buffer).ptr)
+	return b.submit(&o)
 }

@@ -9,6 +9,8 @@
 #     run time: libcuda.so.1, libcublas.so.$CUBLAS_MAJOR and libc, no symbol versions
 #  5. the committed PTX is what kernels/*.cu produce, and ptxas assembles it for sm_80
 #     and sm_90 (build-ptx.sh check)
+#  6. the conformance suite and the whole-training test on the CUDA backend's op code
+#     with kernels/*.cu run by the CPU emulator (go test -tags cudaemu ./device/cuda)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/internal/cudabuild/env.sh"
@@ -52,4 +54,7 @@ fi
 
 step "PTX"
 sh internal/cudabuild/build-ptx.sh check
+
+step "go test -tags cudaemu ./device/cuda (the kernels on the CPU emulator)"
+CGO_CFLAGS= CGO_LDFLAGS= go test -tags cudaemu -count=1 ./device/cuda
 step "ok"
