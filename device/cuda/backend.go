@@ -89,7 +89,7 @@ func New(opts Options) (*Backend, error) {
 	}
 	sms, _ := dev.Attribute(cu.MultiprocessorCount)
 	b.maxGrid = max(sms, 1) * 32
-	b.mem = newAllocator()
+	b.mem = newAllocator(b.stream.Synchronize)
 	if b.blas, err = newBLAS(b); err != nil {
 		return fail(err)
 	}

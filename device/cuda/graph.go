@@ -131,9 +131,10 @@ type graphEntry struct {
 	ops        []recOp
 	graph      C.CUgraph
 	exec       C.CUgraphExec
-	recaptures int  // mismatches since the last good replay
-	plain      bool // never capture this key again
-	launches   int  // graph launches, for tests and logs
+	recaptures int    // mismatches since the last good replay
+	plain      bool   // never capture this key again
+	why        string // why the key runs plainly, when it does
+	launches   int    // graph launches, for tests and logs
 }
 
 // recorder routes ops to the stream directly, into a capture, or against a recorded
@@ -204,7 +205,10 @@ func (r *recorder) submit(o *op) error {
 		var node C.CUgraphNode
 		if o.kind == opKernel {
 			if res := C.gt_last_node(r.cstream(), &node); res != C.CUDA_SUCCESS {
-				return fmt.Errorf("capturing %s: %w", kernelTable[o.fn].symbol, resultErr("cuStreamGetCaptureInfo", res))
+				// we could not tell which node the kernel became: no graph for this key
+				r.cur.why = fmt.Sprintf("capturing %s: %v", kernelTable[o.fn].symbol, resultErr("cuStreamGetCaptureInfo", res))
+				r.pending = append(r.pending, recOp{op: *o})
+				return r.abandon(true)
 			}
 		}
 		r.pending = append(r.pending, recOp{*o, node})
@@ -229,6 +233,7 @@ func (r *recorder) hostSync(what string) error {
 	if r.mode == modePlain {
 		return nil
 	}
+	r.cur.why = what + " inside the step"
 	return r.abandon(true)
 }
 
@@ -244,6 +249,9 @@ func (r *recorder) abandon(forever bool) error {
 	e.drop()
 	if forever || e.recaptures >= 3 {
 		e.plain = true
+		if e.why == "" {
+			e.why = "the step's ops changed shape in 3 replays in a row"
+		}
 	}
 	e.recaptures++
 	e.ops = e.ops[:0]
@@ -281,7 +289,7 @@ func (r *recorder) step(key string, fn func() error) error {
 
 	if e.exec == nil {
 		if res := C.gt_begin_capture(r.cstream()); res != C.CUDA_SUCCESS {
-			e.plain = true
+			e.plain, e.why = true, resultErr("cuStreamBeginCapture", res).Error()
 			r.mode = modePlain
 			return fn()
 		}
@@ -294,15 +302,18 @@ func (r *recorder) step(key string, fn func() error) error {
 		res := C.gt_end_capture(r.cstream(), &g)
 		r.mode = modePlain
 		if res != C.CUDA_SUCCESS || err != nil {
+			// the captured ops did not run: run them plainly
 			C.gt_destroy(nil, g)
-			e.plain = res != C.CUDA_SUCCESS
-			return firstErr(err, r.runPending(), resultErr("cuStreamEndCapture", res))
+			if res != C.CUDA_SUCCESS {
+				e.plain, e.why = true, resultErr("cuStreamEndCapture", res).Error()
+			}
+			return firstErr(err, r.runPending())
 		}
 		var x C.CUgraphExec
 		if res := C.gt_instantiate(&x, g); res != C.CUDA_SUCCESS {
 			C.gt_destroy(nil, g)
-			e.plain = true
-			return firstErr(r.runPending(), resultErr("cuGraphInstantiate", res))
+			e.plain, e.why = true, resultErr("cuGraphInstantiate", res).Error()
+			return r.runPending()
 		}
 		e.graph, e.exec = g, x
 		e.ops = append(e.ops[:0], r.pending...)
@@ -328,8 +339,9 @@ func (r *recorder) step(key string, fn func() error) error {
 			C.uint(p.grid), C.uint(p.block), C.uint(p.shmem),
 			(*C.ulonglong)(unsafe.Pointer(&p.args[0])), C.int(p.nargs))
 		if res != C.CUDA_SUCCESS {
+			e.why = resultErr("cuGraphExecKernelNodeSetParams", res).Error()
 			r.mode = modeReplay
-			return firstErr(resultErr("cuGraphExecKernelNodeSetParams", res), r.abandon(true))
+			return r.abandon(true)
 		}
 		o.args = p.args
 	}
@@ -354,11 +366,17 @@ func (r *recorder) runPending() error {
 	return first
 }
 
+// launchGraph launches e's graph for the step whose ops are pending; if the launch
+// fails, the key turns plain and the ops run one by one (a fault of an earlier kernel
+// then shows up there).
 func (r *recorder) launchGraph(e *graphEntry) error {
 	if res := C.gt_launch(e.exec, r.cstream()); res != C.CUDA_SUCCESS {
-		return resultErr("cuGraphLaunch", res)
+		e.drop()
+		e.plain, e.why = true, resultErr("cuGraphLaunch", res).Error()
+		return r.runPending()
 	}
 	e.launches++
+	r.pending = r.pending[:0]
 	return nil
 }
 
@@ -395,6 +413,15 @@ func (b *Backend) Step(key string, fn func() error) error {
 		return err
 	}
 	return b.rec.takeErr()
+}
+
+// GraphNote says why Step runs key's ops one by one ("" when it records or replays a
+// graph, or has not seen the key). Tests and logs use it.
+func (b *Backend) GraphNote(key string) string {
+	if e := b.rec.entries[key]; e != nil && e.plain {
+		return e.why
+	}
+	return ""
 }
 
 // GraphLaunches reports how many times Step has launched the graph recorded under key

@@ -151,7 +151,7 @@ func TestStepGraphReplayMatchesPlainLaunches(t *testing.T) {
 		}
 		sameBits(t, fmt.Sprintf("step %d", step), rp.state(t), rg.state(t))
 	}
-	assert.Equal(t, steps-1, gpu.GraphLaunches("graph-test"), "warm-up plain, then one capture and replays")
+	assert.Equal(t, steps-1, gpu.GraphLaunches("graph-test"), "warm-up plain, then one capture and replays; note: %q", gpu.GraphNote("graph-test"))
 	assert.Zero(t, plain.GraphLaunches("graph-test"))
 }
 
@@ -169,6 +169,7 @@ func TestStepWithHostTransferRunsPlainly(t *testing.T) {
 		sameBits(t, fmt.Sprintf("step %d", step), rp.state(t), rg.state(t))
 	}
 	assert.Zero(t, gpu.GraphLaunches("host-test"))
+	assert.Equal(t, "write inside the step", gpu.GraphNote("host-test"))
 }
 
 // A step whose ops change shape (here: every third call skips the last GEMM) is

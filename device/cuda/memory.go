@@ -19,13 +19,16 @@ import (
 // while the GPU still uses it is safe: whatever runs next on it is queued after that use.
 type allocator struct {
 	free map[int64][]*block
+	sync func() error // waits for the stream before cached blocks go back to the driver
 	// counters, for Stats
 	driverAllocs int
 	inUse        int64
 	cached       int64
 }
 
-func newAllocator() *allocator { return &allocator{free: map[int64][]*block{}} }
+func newAllocator(sync func() error) *allocator {
+	return &allocator{free: map[int64][]*block{}, sync: sync}
+}
 
 // sizeClass rounds a request up: powers of two from 512 bytes to 1 MiB, then whole MiB.
 func sizeClass(bytes int64) int64 {
@@ -52,6 +55,7 @@ func (a *allocator) get(bytes int64) (*block, error) {
 	ptr, err := cu.MemAlloc(size)
 	if err != nil && a.cached > 0 {
 		// out of memory with blocks cached: give them back to the driver and retry
+		_ = a.sync()
 		a.release()
 		ptr, err = cu.MemAlloc(size)
 	}
@@ -73,8 +77,7 @@ func (a *allocator) put(blk *block) {
 	a.cached += blk.size
 }
 
-// release frees every cached block (the caller has synchronised, or the blocks' last
-// uses are queued before anything that could reuse their addresses).
+// release frees every cached block; the caller has waited for the stream.
 func (a *allocator) release() {
 	for size, l := range a.free {
 		for _, blk := range l {

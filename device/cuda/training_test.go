@@ -37,7 +37,7 @@ func TestTrainingMatchesCPU(t *testing.T) {
 			sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
 		})
 	}
-	require.Positive(t, gpu.GraphLaunches("train"), "the graph run replayed its training step as a CUDA graph")
+	require.Positive(t, gpu.GraphLaunches("train"), "the graph run replayed its training step as a CUDA graph; note: %q", gpu.GraphNote("train"))
 }
 
 // BenchmarkTrainEpoch trains the reference MLP for one epoch of 9,600 examples (300
