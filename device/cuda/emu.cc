@@ -3,7 +3,8 @@
 // emu.cc: a CPU emulator of the CUDA execution model, just enough to run the engine's
 // kernels (kernels/*.cu, compiled here as C++) without a GPU, for `go test -tags cudaemu`.
 //
-// A launch runs its blocks one after another; each block runs blockDim.x OS threads, so
+// A launch runs its blocks one after another; each block runs on blockDim.x OS threads
+// (kept parked between blocks), so
 // __syncthreads is a real barrier (pthread_barrier_t) and __shfl_down_sync a real
 // exchange between the 32 threads of a warp. __shared__ variables become static: one
 // block runs at a time. Math functions are the host's (glibc), not libdevice's, so
@@ -14,7 +15,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <pthread.h>
 #include <string>
 #include <thread>
@@ -132,6 +135,56 @@ static const std::unordered_map<std::string, emu_kernel> emu_kernels = {
 };
 #undef K
 
+// emu_pool keeps one OS thread per CUDA thread of the largest block seen, parked between
+// blocks, so that a launch does not create threads.
+struct emu_pool {
+  std::mutex mu;
+  std::condition_variable start, done;
+  std::vector<std::thread> threads;
+  unsigned long long gen = 0;
+  int active = 0, remaining = 0;
+  const emu_kernel* k = nullptr;
+  const uint64_t* slots = nullptr;
+
+  void grow(int n) {
+    while ((int)threads.size() < n) {
+      const int t = (int)threads.size();
+      threads.emplace_back([this, t] { work(t); });
+      threads.back().detach();
+    }
+  }
+
+  void work(int t) {
+    unsigned long long seen = 0;
+    std::unique_lock<std::mutex> lk(mu);
+    for (;;) {
+      start.wait(lk, [&] { return gen != seen; });
+      seen = gen;
+      if (t >= active) continue;
+      const emu_kernel* kk = k;
+      const uint64_t* ss = slots;
+      lk.unlock();
+      threadIdx = {(unsigned)t, 0, 0};
+      kk->run(ss);
+      lk.lock();
+      if (--remaining == 0) done.notify_one();
+    }
+  }
+
+  // run_block runs the current block on threads [0, block) and waits for them.
+  void run_block(const emu_kernel* kk, const uint64_t* ss, int block) {
+    grow(block);
+    std::unique_lock<std::mutex> lk(mu);
+    k = kk;
+    slots = ss;
+    active = remaining = block;
+    gen++;
+    start.notify_all();
+    done.wait(lk, [&] { return remaining == 0; });
+  }
+};
+static emu_pool* emu_threads = new emu_pool;  // never destroyed: its threads outlive main
+
 extern "C" {
 
 // emu_launch runs kernel name on grid blocks of block threads; 0 on success, else an
@@ -158,15 +211,7 @@ int emu_launch(const char* name, int grid, int block, const uint64_t* args, int 
     blockIdx = {(unsigned)b, 0, 0};
     pthread_barrier_init(&emu_block_barrier, nullptr, block);
     for (int w = 0; w < block / 32; w++) pthread_barrier_init(&emu_warp_barrier[w], nullptr, 32);
-    std::vector<std::thread> threads;
-    threads.reserve(block);
-    for (int t = 0; t < block; t++) {
-      threads.emplace_back([&k, &slots, t] {
-        threadIdx = {(unsigned)t, 0, 0};
-        k.run(slots.data());
-      });
-    }
-    for (auto& th : threads) th.join();
+    emu_threads->run_block(&k, slots.data(), block);
     pthread_barrier_destroy(&emu_block_barrier);
     for (int w = 0; w < block / 32; w++) pthread_barrier_destroy(&emu_warp_barrier[w]);
   }
