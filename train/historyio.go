@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gputrain/gputrain/internal/atomicfile"
 )
 
 // HistoryCSVColumns are the columns of History.WriteCSV, in order (Keras' CSVLogger
@@ -124,49 +126,11 @@ func LoadHistoryJSON(path string) (*History, error) {
 	return h, nil
 }
 
-// WriteFileAtomic writes a file through write, atomically: into a temporary file in
-// path's folder, synced to disk, then renamed over path, so that path holds either its
-// old content or the whole new one, never a part. On any error the temporary file is
-// removed and path is left as it was; write's error comes back as it is, a file
-// system's error naming path. The file gets mode 0644.
+// WriteFileAtomic writes a file through write, atomically (internal/atomicfile): path
+// holds either its old content or the whole new one, never a part, and on any error it
+// is left as it was. write's error comes back wrapped with path.
 func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("train: writing %s: it is a folder", path)
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	fail := func(err error, wrap bool) error {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		if wrap {
-			return fmt.Errorf("train: writing %s: %w", path, err)
-		}
-		return err
-	}
-	bw := bufio.NewWriter(tmp)
-	if err := write(bw); err != nil {
-		return fail(err, false)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err, true)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fail(err, true)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err, true)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err, true)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("train: writing %s: %w", path, err)
 	}
 	return nil

@@ -140,5 +140,5 @@ func TestHistorySaveIsAtomicAndByExtension(t *testing.T) {
 
 	_, err = train.LoadHistoryJSON(csvPath)
 	assert.ErrorContains(t, err, "(in "+csvPath+")")
-	assert.ErrorContains(t, train.WriteFileAtomic(dir, h.WriteJSON), "it is a folder")
+	assert.ErrorContains(t, train.WriteFileAtomic(dir, h.WriteJSON), "is a directory")
 }
