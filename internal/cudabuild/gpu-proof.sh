@@ -75,8 +75,9 @@ gpu-proof: ready (bundle of commit $commit, $size bytes). For a session with the
      It runs every test binary, the reference job (graphs on and off), PyTorch eager on the
      same job, the benchmarks (cuBLAS SGEMM, the large MLP's step, the epoch) and torch.mm,
      and ends with the table; expected 3-5 minutes, at most TOTAL_BUDGET=450 s plus ~20 s.
-     Then give the machine back unless a targeted rerun follows at once, e.g. (<= 3 min):
-       command:   LOG_DIR=\$OUT/rerun TOTAL_BUDGET=150 BENCH=0 TORCH=0 sh dist/gpu-bundle/run-gpu.sh -test.run 'NAME'
+     Then give the machine back unless a targeted rerun follows at once, e.g. (<= 3 min,
+     the same carry; timeout_s 200):
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=\$OUT/rerun TOTAL_BUDGET=150 BENCH=0 TORCH=0 sh dist/gpu-bundle/run-gpu.sh -test.run 'NAME'
   2. Here, with the files it brought back:
        sh internal/cudabuild/gpu-report.sh <files_at>/gpu-logs
      writes docs/gpu/<date>-<short commit>.md (and the raw logs next to it); commit them and
