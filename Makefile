@@ -9,7 +9,7 @@ MNIST    := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-id
 
 FUZZTIME ?= 60s
 
-.PHONY: run test data bench vet fuzz kernels cuda-check gpu-bundle interop-env
+.PHONY: run test data bench vet fuzz kernels cuda-check gpu-bundle gpu-proof interop-env
 
 # On a machine with an NVIDIA GPU (nvidia-smi answers) the CUDA build is made and run
 # through the GPU bundle's launcher, which finds the driver and cuBLAS; elsewhere the
@@ -51,6 +51,10 @@ cuda-check:
 	sh internal/cudabuild/cuda-check.sh
 gpu-bundle:
 	sh internal/cudabuild/gpu-bundle.sh
+# The bundle, checked, and the one device-tool call that proves the backend on a GPU
+# (docs/gpu/README.md). GPU_PROOF_ARGS=--dry-run also runs the launcher here first.
+gpu-proof:
+	sh internal/cudabuild/gpu-proof.sh $(GPU_PROOF_ARGS)
 
 # Python with torch and safetensors for the checkpoint interop test (PyPI, into .venv).
 interop-env:

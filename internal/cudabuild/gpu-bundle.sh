@@ -7,6 +7,11 @@
 #   bin/<pkg>.test         every test binary whose package has CUDA tests (-tags cuda)
 #   bin/*.syms             the CUDA functions each binary references (the launcher's
 #                          symbol check)
+#   tools/gpureport        the summary table and report maker (pure Go, static; no cgo)
+#   bench/*.py             the PyTorch reference job (bench/torch_mlp.py and the modules it
+#                          imports), copied from $BENCH_PY_DIR (default: the tree's bench/)
+#                          when it holds torch_mlp.py; without it the launcher skips PyTorch
+#   torch-sgemm.py         PyTorch's FP32 matmul rate, a second opinion on cuBLAS's
 #   data/mnist/            MNIST for the reference job (from the Go module proxy)
 #   run-gpu.sh             the launcher; MANIFEST; CUBLAS_MAJOR
 #
@@ -25,7 +30,7 @@ sh internal/cudabuild/fetch-toolchain.sh
 CUBLAS_MAJOR=$CUBLAS_MAJOR sh internal/cudabuild/gen-stubs.sh build "$SYMDIR" "$STUBS" >/dev/null
 export CGO_ENABLED=1 CGO_CFLAGS="$CUDA_CFLAGS" CGO_LDFLAGS="-L$STUBS"
 
-rm -rf "$OUT" "$OUT.tar.gz"; mkdir -p "$OUT/bin" "$OUT/data"
+rm -rf "$OUT" "$OUT.tar.gz"; mkdir -p "$OUT/bin" "$OUT/data" "$OUT/tools"
 echo "gpu-bundle: go build gputrain"
 go build -tags cuda -trimpath -ldflags='-s -w' -o "$OUT/bin/gputrain" ./cmd/gputrain
 # packages with test files behind the cuda tag
@@ -60,6 +65,20 @@ for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-
   cp "$src/$f" "$OUT/data/mnist/$f"; chmod u+w "$OUT/data/mnist/$f"
 done
 
+echo "gpu-bundle: go build tools/gpureport (CGO_ENABLED=0)"
+CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT/tools/gpureport" ./internal/cudabuild/gpureport
+
+# the PyTorch reference job, from the tree (or BENCH_PY_DIR) when it is there
+BENCH_PY_DIR=${BENCH_PY_DIR:-$ROOT/bench}
+if [ -r "$BENCH_PY_DIR/torch_mlp.py" ]; then
+  mkdir -p "$OUT/bench"
+  cp "$BENCH_PY_DIR"/*.py "$OUT/bench/"
+  echo "gpu-bundle: bench/: $(cd "$OUT/bench" && ls | tr '\n' ' ')(from $BENCH_PY_DIR)"
+else
+  echo "gpu-bundle: WARNING: no $BENCH_PY_DIR/torch_mlp.py: the bundle cannot run the PyTorch job (set BENCH_PY_DIR)"
+fi
+cp internal/cudabuild/torch-sgemm.py "$OUT/torch-sgemm.py"
+
 cp internal/cudabuild/run-gpu.sh "$OUT/run-gpu.sh"; chmod +x "$OUT/run-gpu.sh"
 echo "$CUBLAS_MAJOR" > "$OUT/CUBLAS_MAJOR"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
@@ -69,9 +88,10 @@ dirty=$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo " (uncommitt
   echo "built: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(go version | cut -d' ' -f3-)"
   echo "headers: $CUDA_INC (CUDA $(sed -n 's/^#define CUDA_VERSION \([0-9]*\).*/\1/p' "$CUDA_INC/cuda.h"))"
   echo "needs: libcuda.so.1, libcublas.so.$CUBLAS_MAJOR (+ libcublasLt.so.$CUBLAS_MAJOR), glibc >= 2.34"
-  (cd "$OUT" && sha256sum run-gpu.sh bin/* data/mnist/*)
+  (cd "$OUT" && sha256sum run-gpu.sh torch-sgemm.py tools/* bin/* data/mnist/* $(ls bench/*.py 2>/dev/null))
 } > "$OUT/MANIFEST"
 tar -C "$(dirname "$OUT")" -czf "$OUT.tar.gz" "$(basename "$OUT")"
 size=$(wc -c < "$OUT.tar.gz")
-echo "gpu-bundle: $OUT.tar.gz: $size bytes ($(du -sh "$OUT" | cut -f1) unpacked); on the GPU host: tar xzf gpu-bundle.tar.gz && sh gpu-bundle/run-gpu.sh"
-[ "$size" -lt "$MAXBYTES" ] || { echo "gpu-bundle: larger than 64 MiB"; exit 1; }
+unpacked=$(du -sb "$OUT" | cut -f1)
+echo "gpu-bundle: $OUT.tar.gz: $size bytes ($unpacked bytes unpacked); on the GPU host: tar xzf gpu-bundle.tar.gz && sh gpu-bundle/run-gpu.sh"
+[ "$size" -lt "$MAXBYTES" ] || { echo "gpu-bundle: the archive is larger than 64 MiB"; exit 1; }

@@ -1,0 +1,85 @@
+#!/bin/sh
+# gpu-proof.sh [--dry-run]: prepare the one command that proves the CUDA backend on a GPU
+# host (make gpu-proof; docs/gpu/README.md).
+#
+#  1. build the bundle (gpu-bundle.sh: binaries, ELF needs, loader check against
+#     look-alike versioned libcublas, MNIST, bench/*.py, tools/gpureport)
+#  2. with --dry-run, run the launcher here, where there is no GPU, against this host's
+#     libcuda.so.1 (Debian's libcuda1) and DRY_CUDA_LIB_DIRS (a real libcublas.so.13, or
+#     by default the look-alikes), and check that every binary got as far as cuInit and
+#     stopped there with no device: then the GPU itself is the run's only unknown
+#  3. print the device-tool call for a GPU session: what to carry, the command, its
+#     time limit, and how to turn the logs it brings back into docs/gpu/<date>-<commit>.md
+#
+# The bundle must be built from a commit: the report is named after it. With tracked
+# changes not committed it stops, unless ALLOW_DIRTY=1 (for trying the scripts out).
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+DRY=0
+case ${1:-} in
+  --dry-run) DRY=1 ;;
+  "") ;;
+  *) echo "gpu-proof: unknown argument $1 (want --dry-run or nothing)" >&2; exit 2 ;;
+esac
+
+if git status --porcelain 2>/dev/null | grep -qv '^??'; then
+  if [ "${ALLOW_DIRTY:-0}" != 1 ]; then
+    echo "gpu-proof: the tree has uncommitted changes; commit first (the report is named after the commit), or ALLOW_DIRTY=1 to try" >&2
+    exit 1
+  fi
+  echo "gpu-proof: WARNING: uncommitted changes: the bundle's MANIFEST says so"
+fi
+
+sh internal/cudabuild/gpu-bundle.sh
+[ -r dist/gpu-bundle/bench/torch_mlp.py ] ||
+  echo "gpu-proof: WARNING: no bench/torch_mlp.py in the bundle: the GPU run will skip PyTorch (merge the bench branch or set BENCH_PY_DIR)"
+
+if [ $DRY = 1 ]; then
+  . internal/cudabuild/env.sh
+  fake=$ROOT/build/fake$CUBLAS_MAJOR # made by gpu-bundle.sh
+  libs=${DRY_CUDA_LIB_DIRS:-$fake}
+  log=$ROOT/build/gpu-dryrun
+  rm -rf "$log"
+  echo "gpu-proof: dry run of the launcher here: CUDA_LIB_DIRS=$libs LOG_DIR=$log"
+  # shellcheck disable=SC2086
+  CUDA_LIB_DIRS=$libs LOG_DIR=$log TOTAL_BUDGET=120 NO_FIND=1 sh dist/gpu-bundle/run-gpu.sh && rc=0 || rc=$?
+  echo "gpu-proof: the launcher exited $rc (non-zero is expected without a GPU)"
+  bad=0
+  if grep -lE 'error while loading shared libraries|symbol lookup error|version .* not found' "$log"/*.log 2>/dev/null; then
+    echo "gpu-proof: dry run: a binary did not load (files above)"; bad=1
+  fi
+  for b in dist/gpu-bundle/bin/gputrain dist/gpu-bundle/bin/*.test; do
+    n=$(basename "$b")
+    case $n in gputrain) f=$log/gputrain-graphs1.log ;; *) f=$log/$n.log ;; esac
+    if [ -r "$f" ] && grep -q 'NoDevice' "$f"; then
+      echo "gpu-proof: dry run: $n loaded its libraries and stopped at cuInit: $(grep -m1 'NoDevice' "$f")"
+    else
+      echo "gpu-proof: dry run: $n did not reach cuInit -> NoDevice (see $f)"; bad=1
+    fi
+  done
+  [ $bad = 0 ] || exit 1
+  echo "gpu-proof: dry run ok: the only unknown left is the GPU"
+fi
+
+size=$(wc -c < dist/gpu-bundle.tar.gz)
+commit=$(sed -n 's/^commit: //p' dist/gpu-bundle/MANIFEST)
+cat <<EOF
+
+gpu-proof: ready (bundle of commit $commit, $size bytes). For a session with the GPU device tool:
+
+  1. Call the device tool once with
+       carry:     ["dist/gpu-bundle.tar.gz"]
+       timeout_s: 540
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=\$OUT/gpu-logs TOTAL_BUDGET=450 sh dist/gpu-bundle/run-gpu.sh; echo "run-gpu exit \$?"
+     It runs every test binary, the reference job (graphs on and off), PyTorch eager on the
+     same job, the benchmarks (cuBLAS SGEMM, the large MLP's step, the epoch) and torch.mm,
+     and ends with the table; expected 3-5 minutes, at most TOTAL_BUDGET=450 s plus ~20 s.
+     Then give the machine back unless a targeted rerun follows at once, e.g. (<= 3 min,
+     the same carry; timeout_s 200):
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=\$OUT/rerun TOTAL_BUDGET=150 BENCH=0 TORCH=0 sh dist/gpu-bundle/run-gpu.sh -test.run 'NAME'
+  2. Here, with the files it brought back:
+       sh internal/cudabuild/gpu-report.sh <files_at>/gpu-logs
+     writes docs/gpu/<date>-<short commit>.md (and the raw logs next to it); commit them and
+     update README.md's "Verified on a GPU" line as it prints.
+EOF
