@@ -81,7 +81,9 @@ def result(engine, version, device, threads, epochs, n_train, epoch_seconds,
     epoch_seconds[i] is the wall time of epoch i: shuffling, the training steps and the
     validation pass, as Keras's fit measures an epoch. median_epoch_seconds is their
     median; samples_per_second = n_train / median_epoch_seconds (training images per
-    second of an epoch).
+    second of an epoch). Scripts add epoch_cpu_seconds (the process's CPU time per
+    epoch, all threads): less sensitive than wall time to other jobs on a shared
+    machine, though it counts OpenMP spin-waiting.
     """
     med = statistics.median(epoch_seconds)
     out = {

@@ -9,9 +9,10 @@ test_accuracy, test_loss, epoch_seconds and samples_per_second (engine "gputrain
 when it names none).
 
 ratio = median epoch seconds / median epoch seconds of the fastest reference run;
-above 1 is slower than that reference, below 1 faster.
+above 1 is slower than that reference, below 1 faster. "median cpu s" is the median
+of epoch_cpu_seconds (process CPU time per epoch) where a result has it.
 
-Usage: .venv/bin/python bench/compare.py [--best] FILE... (or - for stdin)
+Usage: .venv/bin/python bench/compare.py [--group] [--best] FILE... (or - for stdin)
 """
 
 import argparse
@@ -72,23 +73,59 @@ def best_per_engine(results):
     return list(best.values())
 
 
+def group_runs(results):
+    """group_runs merges repeated runs of one setting into one row.
+
+    Runs with the same engine, label, device, threads and epochs are one setting. The
+    merged row pools the epochs of all its runs (epoch_seconds, epoch_cpu_seconds), so
+    its median is over every epoch measured; test accuracy and loss are the medians over
+    the runs; samples/s is rescaled to the pooled median.
+    """
+    groups = {}
+    for r in results:
+        key = (r["engine"], r.get("label", ""), str(r.get("device", "")),
+               str(r.get("threads", "")), str(r.get("epochs", "")))
+        groups.setdefault(key, []).append(r)
+    out = []
+    for runs in groups.values():
+        m = dict(runs[0])
+        m["epoch_seconds"] = [s for r in runs for s in r["epoch_seconds"]]
+        if all(isinstance(r.get("epoch_cpu_seconds"), list) for r in runs):
+            m["epoch_cpu_seconds"] = [s for r in runs for s in r["epoch_cpu_seconds"]]
+        else:
+            m.pop("epoch_cpu_seconds", None)
+        m["_median"] = statistics.median(m["epoch_seconds"])
+        m["test_accuracy"] = statistics.median(r["test_accuracy"] for r in runs)
+        losses = [r["test_loss"] for r in runs if isinstance(r.get("test_loss"), (int, float))]
+        m["test_loss"] = statistics.median(losses) if len(losses) == len(runs) else None
+        sps = runs[0].get("samples_per_second")
+        if isinstance(sps, (int, float)):
+            m["samples_per_second"] = sps * runs[0]["_median"] / m["_median"]
+        m["_runs"] = len(runs)
+        out.append(m)
+    return out
+
+
 def table(results):
     """table returns the rows, fastest first, with the ratio to the fastest reference."""
     refs = [r["_median"] for r in results if r["engine"] in REFERENCES]
     fastest = min(refs) if refs else None
-    header = ["engine", "setting", "device", "threads", "epochs", "median epoch s",
-              "samples/s", "test acc", "test loss", "ratio vs fastest ref"]
+    header = ["engine", "setting", "device", "threads", "runs x epochs", "median epoch s",
+              "median cpu s", "samples/s", "test acc", "test loss", "ratio vs fastest ref"]
     rows = [header]
     for r in sorted(results, key=lambda r: r["_median"]):
         sps = r.get("samples_per_second")
+        cpu = r.get("epoch_cpu_seconds")
+        cpu = f"{statistics.median(cpu):.3f}" if isinstance(cpu, list) and cpu else "-"
         loss = r.get("test_loss")
         rows.append([
             r["engine"],
             r.get("label", ""),
             str(r.get("device", "")),
             str(r.get("threads", "-")),
-            str(r.get("epochs", len(r["epoch_seconds"]))),
+            f"{r.get('_runs', 1)} x {r.get('epochs', len(r['epoch_seconds']))}",
             f"{r['_median']:.3f}",
+            cpu,
             f"{sps:.0f}" if isinstance(sps, (int, float)) else "-",
             f"{r['test_accuracy']:.4f}",
             f"{loss:.4f}" if isinstance(loss, (int, float)) else "-",
@@ -100,7 +137,9 @@ def table(results):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", help="JSON-lines files, or - for stdin")
-    p.add_argument("--best", action="store_true", help="show only the fastest run of each engine and device")
+    p.add_argument("--group", action="store_true",
+                   help="merge repeated runs of a setting (same engine, label, device, threads, epochs), pooling their epochs")
+    p.add_argument("--best", action="store_true", help="show only the fastest row of each engine and device")
     args = p.parse_args()
     results = []
     try:
@@ -117,6 +156,8 @@ def main():
         sys.exit(str(e))
     if not results:
         sys.exit(f"compare: no results (JSON lines with {', '.join(REQUIRED)}) in {' '.join(args.files)}")
+    if args.group:
+        results = group_runs(results)
     if args.best:
         results = best_per_engine(results)
     rows = table(results)

@@ -72,10 +72,10 @@ def main():
 
         def __init__(self):
             super().__init__()
-            self.epoch_seconds, self.val_seconds = [], []
+            self.epoch_seconds, self.val_seconds, self.cpu_seconds = [], [], []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
+            self.t0, self.c0 = time.perf_counter(), time.process_time()
 
         def on_test_begin(self, logs=None):
             self.tv = time.perf_counter()
@@ -85,6 +85,7 @@ def main():
 
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.t0
+            self.cpu_seconds.append(time.process_time() - self.c0)
             self.epoch_seconds.append(seconds)
             common.epoch_line(epoch + 1, args.epochs, logs["loss"], logs["accuracy"],
                               logs["val_loss"], logs["val_accuracy"], seconds)
@@ -102,6 +103,7 @@ def main():
             "keras", f"keras {keras.__version__} / tensorflow {tf.__version__}", "cpu",
             args.threads, args.epochs, n_train, timer.epoch_seconds, test_loss, test_acc,
             train_seconds=[round(s, 4) for s in train_seconds],
+            epoch_cpu_seconds=[round(s, 4) for s in timer.cpu_seconds],
             jit_compile=str(model.jit_compile), run_eagerly=args.eager,
             steps_per_execution=args.steps_per_execution, seed=args.seed, env=thread_env,
         ), args.label))

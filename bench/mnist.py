@@ -31,14 +31,17 @@ class MnistError(Exception):
 def read_idx(path, want_ndim):
     """read_idx returns the uint8 array stored in the gzipped IDX file at path.
 
-    It raises MnistError if the file is missing, the magic number is not an
+    It raises MnistError if the file is missing or not gzip, the magic number is not an
     unsigned-byte IDX of want_ndim dimensions, or the payload size does not match
     the header.
     """
     if not os.path.isfile(path):
         raise MnistError(f"mnist: {path}: no such file (run `make data`, or pass --data DIR)")
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
+        raise MnistError(f"mnist: {path}: cannot read as gzip: {e}") from e
     if len(raw) < 4:
         raise MnistError(f"mnist: {path}: {len(raw)} bytes, too short for an IDX header")
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])

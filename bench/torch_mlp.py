@@ -94,10 +94,10 @@ def main():
             correct += (logits.argmax(1) == yb).sum()
         return loss_sum.item() / len(x), correct.item() / len(x)
 
-    epoch_seconds, train_seconds = [], []
+    epoch_seconds, train_seconds, cpu_seconds = [], [], []
     for epoch in range(1, args.epochs + 1):
         sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         perm = torch.randperm(n, generator=shuffle).to(device)
         xs, ys = x_tr[perm], y_tr[perm]
         model.train()
@@ -119,6 +119,7 @@ def main():
         val_loss, val_acc = evaluate(x_val, y_val)
         sync()
         t2 = time.perf_counter()
+        cpu_seconds.append(time.process_time() - c0)
         epoch_seconds.append(t2 - t0)
         train_seconds.append(t1 - t0)
         common.epoch_line(epoch, args.epochs, loss_sum.item() / n, correct.item() / n,
@@ -134,6 +135,7 @@ def main():
             "pytorch", torch.__version__, device_name, args.threads, args.epochs, n,
             epoch_seconds, test_loss, test_acc,
             train_seconds=[round(s, 4) for s in train_seconds],
+            epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds],
             adam=args.adam, eval_batch=args.eval_batch, seed=args.seed, env=thread_env,
         ), args.label))
 
