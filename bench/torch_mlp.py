@@ -1,0 +1,144 @@
+"""torch_mlp trains the reference MNIST MLP with PyTorch in eager mode.
+
+The model is nn.Sequential(Linear(784, 128), ReLU, Linear(128, 64), ReLU,
+Linear(64, 10)) with xavier_uniform_ (Glorot-uniform) weights and zero biases,
+trained with Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7) on CrossEntropyLoss of the
+logits (softmax + sparse categorical cross-entropy in one op), batch 32.
+
+The loop is DataLoader-free: each epoch draws a seeded permutation of the 54000
+training rows, gathers the shuffled copy once, and walks it in contiguous slices of
+32 (the last batch has 16 rows, as in Keras). The last 6000 of the 60000 training
+images are the validation set (Keras validation_split=0.1). An epoch's time covers
+the shuffle, the 1688 training steps and the validation pass; on cuda the device is
+synchronized at each timing boundary.
+
+Usage: .venv/bin/python bench/torch_mlp.py --data data/mnist [--epochs 10]
+       [--threads N] [--device cpu|cuda] [--adam default|foreach|fused] [--json]
+"""
+
+import sys
+import time
+
+import common
+import mnist
+
+
+def main():
+    p = common.parser(__doc__.splitlines()[0], ["cpu", "cuda"])
+    p.add_argument("--adam", default="default", choices=["default", "foreach", "fused"],
+                   help="torch.optim.Adam implementation (default: torch's own choice, "
+                        "the per-tensor loop on cpu and foreach on cuda)")
+    p.add_argument("--eval-batch", type=int, default=common.BATCH,
+                   help=f"batch size for validation and test (default {common.BATCH}, as Keras)")
+    args = p.parse_args()
+    common.check_args(p, args)
+    if args.eval_batch < 1:
+        p.error(f"--eval-batch {args.eval_batch}: must be at least 1")
+    thread_env = common.set_thread_env(args.threads)
+
+    import torch  # after the thread environment is set
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("torch_mlp: --device cuda: torch.cuda.is_available() is False")
+    device = torch.device(args.device)
+
+    try:
+        x_all, y_all, x_test, y_test = mnist.load(args.data)
+    except mnist.MnistError as e:
+        sys.exit(f"torch_mlp: {e}")
+    x_tr, y_tr, x_val, y_val = mnist.split_validation(x_all, y_all, common.VALIDATION_SPLIT)
+
+    def to_device(x, y):
+        # (N, 28, 28) float32 -> (N, 784) on the device; labels int64 (N,).
+        return (torch.from_numpy(x.reshape(len(x), -1)).to(device),
+                torch.from_numpy(y).to(device))
+
+    x_tr, y_tr = to_device(x_tr, y_tr)
+    x_val, y_val = to_device(x_val, y_val)
+    x_test, y_test = to_device(x_test, y_test)
+    n = len(x_tr)
+
+    torch.manual_seed(args.seed)
+    model = nn.Sequential(
+        nn.Linear(784, 128), nn.ReLU(),
+        nn.Linear(128, 64), nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    model.to(device)
+    adam_kw = {} if args.adam == "default" else {args.adam: True}
+    opt = torch.optim.Adam(model.parameters(), lr=common.LEARNING_RATE,
+                           betas=(common.BETA1, common.BETA2), eps=common.EPSILON, **adam_kw)
+    shuffle = torch.Generator().manual_seed(args.seed)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    @torch.inference_mode()
+    def evaluate(x, y):
+        """evaluate returns (mean cross-entropy, accuracy) of the model on (x, y)."""
+        model.eval()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        for i in range(0, len(x), args.eval_batch):
+            logits = model(x[i:i + args.eval_batch])
+            yb = y[i:i + args.eval_batch]
+            loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+            correct += (logits.argmax(1) == yb).sum()
+        return loss_sum.item() / len(x), correct.item() / len(x)
+
+    epoch_seconds, train_seconds, cpu_seconds = [], [], []
+    for epoch in range(1, args.epochs + 1):
+        sync()
+        t0, c0 = time.perf_counter(), time.process_time()
+        perm = torch.randperm(n, generator=shuffle).to(device)
+        xs, ys = x_tr[perm], y_tr[perm]
+        model.train()
+        # Running, sample-weighted training loss and accuracy, as Keras reports them.
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        for i in range(0, n, common.BATCH):
+            xb, yb = xs[i:i + common.BATCH], ys[i:i + common.BATCH]
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(yb)
+                correct += (logits.argmax(1) == yb).sum()
+        sync()
+        t1 = time.perf_counter()
+        val_loss, val_acc = evaluate(x_val, y_val)
+        sync()
+        t2 = time.perf_counter()
+        cpu_seconds.append(time.process_time() - c0)
+        epoch_seconds.append(t2 - t0)
+        train_seconds.append(t1 - t0)
+        common.epoch_line(epoch, args.epochs, loss_sum.item() / n, correct.item() / n,
+                          val_loss, val_acc, t2 - t0)
+
+    test_loss, test_acc = evaluate(x_test, y_test)
+    print(f"test loss {test_loss:.4f} acc {test_acc:.4f}", flush=True)
+    if args.json:
+        device_name = "cpu"
+        if device.type == "cuda":
+            device_name = "cuda:" + torch.cuda.get_device_name(device)
+        common.print_result(common.add_label(common.result(
+            "pytorch", torch.__version__, device_name, args.threads, args.epochs, n,
+            epoch_seconds, test_loss, test_acc,
+            train_seconds=[round(s, 4) for s in train_seconds],
+            epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds],
+            adam=args.adam, eval_batch=args.eval_batch, seed=args.seed, env=thread_env,
+        ), args.label))
+
+
+if __name__ == "__main__":
+    main()
