@@ -3,10 +3,14 @@ package cpu
 // kernels holds the backend's reusable kernel state (task structs handed to the pool,
 // packing buffers), so that running an op allocates nothing.
 type kernels struct {
-	b *Backend
+	b    *Backend
+	gemm gemmState
 }
 
-func (k *kernels) init(b *Backend) { k.b = b }
+func (k *kernels) init(b *Backend) {
+	k.b = b
+	k.gemm.init(b.pool, b.threads)
+}
 
 // describe names the kernel variants in use, for Backend.Describe.
-func (k *kernels) describe() string { return "pure Go" }
+func (k *kernels) describe() string { return "pure Go, sgemm " + k.gemm.v.String() }

@@ -1,0 +1,400 @@
+package cpu
+
+import "fmt"
+
+// The tuned single-precision GEMM. Its shape follows GotoBLAS/BLIS: C is computed in
+// mr×nr tiles by a micro-kernel that keeps the tile in registers while it runs down k,
+// reading op(A) as "micro-panels" of mr rows and op(B) as micro-panels of nr columns,
+// both laid out k-major (element (i,k) of an A micro-panel at k*mr+i, element (k,j) of a
+// B micro-panel at k*nr+j). The micro-kernel broadcasts the mr values of A and multiplies
+// them with nr/16 (or nr/8) vectors of B, so C's rows are updated with whole-vector
+// loads and stores.
+//
+// The loops around the micro-kernel, for one thread's share of C:
+//
+//	for ic over m in blocks of mc:          A block (mc×kc, packed) stays in L2/L3
+//	  for pc over k in blocks of kc:        beta applies on the first block only
+//	    pack A[ic:ic+mc, pc:pc+kc]
+//	    for jc over n in blocks of nc:      B block (kc×nc, packed) stays in L2
+//	      pack B[pc:pc+kc, jc:jc+nc]
+//	      for ir over the block in mr rows:  the A micro-panel stays in L1
+//	        for jr over the block in nr columns:
+//	          micro-kernel(C[ic+ir:, jc+jr:])
+//
+// Packing copies an operand into micro-panel order, which is where transposes are
+// handled: a transposed operand is gathered by the packing routine, never by the
+// micro-kernel. Partial panels (m or n not a multiple of the tile) are padded with zeros;
+// the micro-kernel then stores only the mr×nr corner that exists in C. Two layouts need
+// no packing because they already are micro-panels with a stride: op(A) when A is
+// stored transposed (k×m: row k holds A's column entries i..i+mr contiguously) and op(B)
+// when B is not (k×n). Small problems read those operands in place and skip the copy,
+// which is most of the cost of a GEMM as small as the reference job's.
+//
+// Threads split C into column ranges (or row ranges when C is narrow), each computed by
+// the loops above with the thread's own packing buffers, in one fork-join on the pool.
+
+// sgemmKernelFunc is a micro-kernel: it computes, for the mr×nr corner (mr <= tile rows,
+// nr <= tile columns) of the tile at c (row stride ldc),
+//
+//	C = alpha * A·B + beta * C
+//
+// where A is a micro-panel of kc steps (A(i,k) = a[k*lda+i], tile-rows values per step)
+// and B a micro-panel (B(k,j) = b[k*ldb+j], tile-columns values per step). With beta == 0
+// it does not read C. a and b hold whole tile-sized steps, padding included.
+type sgemmKernelFunc func(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int)
+
+// sgemmVariant is one micro-kernel family with its tile and cache blocking.
+type sgemmVariant struct {
+	name   string // "avx512", "avx2", "go"
+	mr, nr int    // tile: rows of C (broadcast from A) × columns of C (vectors of B)
+	// kc, mc, nc are the cache blocks: kc steps of k per micro-kernel call, mc rows of A
+	// and nc columns of B per packed block (multiples of mr and nr).
+	kc, mc, nc int
+	kernel     sgemmKernelFunc
+	// packAN and packBT, when set, replace the generic transposing packers (A stored
+	// m×k, B stored n×k) with faster ones of the same contract.
+	packAN func(dst, a []float32, lda, rows, kb int)
+	packBT func(dst, b []float32, ldb, cols, kb int)
+}
+
+func (v *sgemmVariant) String() string { return fmt.Sprintf("%s %dx%d", v.name, v.mr, v.nr) }
+
+// sgemmGo is the portable variant: the same packing and blocking with a Go micro-kernel.
+var sgemmGo = &sgemmVariant{name: "go", mr: 4, nr: 4, kc: 256, mc: 128, nc: 512, kernel: sgemmKernelGo}
+
+// sgemmAvailable lists the variants this machine can run, fastest first. It is set by
+// the architecture files (sgemm_amd64.go, sgemm_other.go) in init.
+var sgemmAvailable []*sgemmVariant
+
+// sgemmDirectMax is the largest operand (elements of the kc×(m or n) slab read per k
+// block) that the micro-kernel reads in place instead of packing. Above it packing pays:
+// a packed panel is contiguous, a strided one touches a new cache line (and with large
+// strides, a new page and the same L1 set) at every step of k.
+const sgemmDirectMax = 64 << 10
+
+// sgemmMinFlopsPerThread is the work (2*m*n*k) below which a GEMM runs on one thread:
+// waking a pool worker costs a few microseconds, as much as ~0.5 MFLOP of micro-kernel
+// time.
+const sgemmMinFlopsPerThread = 1 << 20
+
+// gemmState is the SGEMM's reusable state: the chosen variant, the task handed to the
+// pool and one set of packing buffers per thread, grown only when a larger shape comes.
+type gemmState struct {
+	v    *sgemmVariant
+	pool *pool
+	task sgemmTask
+	bufs []sgemmBuffers
+	// minFlops is the work below which a GEMM stays on one thread
+	// (sgemmMinFlopsPerThread; tests lower it to exercise the split on small shapes).
+	minFlops int
+}
+
+// sgemmBuffers are one thread's packing buffers.
+type sgemmBuffers struct {
+	a, b []float32 // packed A block (mc×kc) and B block (kc×nc)
+}
+
+func (s *gemmState) init(p *pool, threads int) {
+	s.v = sgemmAvailable[0]
+	s.pool = p
+	s.bufs = make([]sgemmBuffers, max(threads, 1))
+	s.task.s = s
+	s.minFlops = sgemmMinFlopsPerThread
+}
+
+// setVariant selects the micro-kernel family by name ("avx512", "avx2", "go"); it is for
+// tests and benchmarks that compare the variants on one machine.
+func (s *gemmState) setVariant(name string) error {
+	for _, v := range sgemmAvailable {
+		if v.name == name {
+			s.v = v
+			return nil
+		}
+	}
+	return fmt.Errorf("cpu: sgemm variant %q is not available on this machine", name)
+}
+
+// sgemmArgs are the operands of one (sub-)GEMM, see kernels.sgemm.
+type sgemmArgs struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+}
+
+// sgemmTask is the pool task of a threaded GEMM: part p computes its share of C.
+type sgemmTask struct {
+	s      *gemmState
+	g      sgemmArgs
+	splitN bool // columns of C are split between parts (else rows)
+}
+
+func (t *sgemmTask) run(part, parts int) {
+	g := t.g
+	v := t.s.v
+	if t.splitN {
+		lo, hi := split(g.n, part, parts, v.nr)
+		if lo >= hi {
+			return
+		}
+		if g.transB {
+			g.b = g.b[lo*g.ldb:] // B stored n×k: rows lo..hi
+		} else {
+			g.b = g.b[lo:] // B stored k×n: columns lo..hi
+		}
+		g.c = g.c[lo:]
+		g.n = hi - lo
+	} else {
+		lo, hi := split(g.m, part, parts, v.mr)
+		if lo >= hi {
+			return
+		}
+		if g.transA {
+			g.a = g.a[lo:] // A stored k×m: columns lo..hi
+		} else {
+			g.a = g.a[lo*g.lda:] // A stored m×k: rows lo..hi
+		}
+		g.c = g.c[lo*g.ldc:]
+		g.m = hi - lo
+	}
+	t.s.serial(&t.s.bufs[part], v, &g)
+}
+
+// sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices: op(A) is m×kk
+// (A stored m×kk with leading dimension lda, or kk×m when transA), op(B) kk×n (B stored
+// kk×n with leading dimension ldb, or n×kk when transB), C m×n (ldc). beta == 0 never
+// reads C (NaNs in C do not propagate). The caller has checked the shapes; sgemm
+// allocates nothing once its buffers have grown to the largest shape seen.
+func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if kk <= 0 || alpha == 0 {
+		sgemmScale(m, n, beta, c, ldc)
+		return
+	}
+	s := &k.gemm
+	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc}
+	v := s.v
+	parts := min(len(s.bufs), s.pool.threads, max(1, 2*m*n*kk/max(s.minFlops, 1)))
+	if parts <= 1 {
+		s.serial(&s.bufs[0], v, &g)
+		return
+	}
+	// Split the dimension whose split duplicates the least packing: splitting columns
+	// makes every thread pack all of A (m×k), splitting rows all of B (k×n). A side
+	// needs enough tiles to go round.
+	tilesN, tilesM := (n+v.nr-1)/v.nr, (m+v.mr-1)/v.mr
+	splitN := tilesN >= parts && (tilesM < parts || m <= n)
+	if splitN {
+		parts = min(parts, tilesN)
+	} else {
+		parts = min(parts, tilesM)
+	}
+	if parts <= 1 {
+		s.serial(&s.bufs[0], v, &g)
+		return
+	}
+	s.task.g = g
+	s.task.splitN = splitN
+	s.pool.parallel(parts, &s.task)
+	s.task.g = sgemmArgs{} // drop the references to the caller's slices
+}
+
+// sgemmScale computes C = beta*C (C = 0 when beta == 0, without reading C).
+func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta == 1 {
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// grow returns buf resized to n elements, reallocating only when it is too small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// serial runs the blocked loops of the package comment on one thread.
+func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
+	mr, nr := v.mr, v.nr
+	m, n, k := g.m, g.n, g.k
+	kcMax := min(k, v.kc)
+	mcMax := min(roundUp(m, mr), v.mc)
+	ncMax := min(roundUp(n, nr), v.nc)
+	// In place: op(A) from A stored k×m, op(B) from B stored k×n, when small.
+	directA := g.transA && kcMax*m <= sgemmDirectMax
+	directB := !g.transB && kcMax*n <= sgemmDirectMax
+	if directA {
+		buf.a = grow(buf.a, kcMax*mr) // the ragged last panel only
+	} else {
+		buf.a = grow(buf.a, kcMax*mcMax)
+	}
+	if directB {
+		buf.b = grow(buf.b, kcMax*nr)
+	} else {
+		buf.b = grow(buf.b, kcMax*ncMax)
+	}
+	for ic := 0; ic < m; ic += v.mc {
+		mb := min(v.mc, m-ic)
+		for pc := 0; pc < k; pc += v.kc {
+			kb := min(v.kc, k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			mFull := mb // rows of the block read in place
+			if directA {
+				mFull = mb / mr * mr
+				if mFull < mb {
+					sgemmPackA(v, buf.a, g, ic+mFull, pc, mb-mFull, kb)
+				}
+			} else {
+				sgemmPackA(v, buf.a, g, ic, pc, mb, kb)
+			}
+			for jc := 0; jc < n; jc += v.nc {
+				nb := min(v.nc, n-jc)
+				nFull := nb
+				if directB {
+					nFull = nb / nr * nr
+					if nFull < nb {
+						sgemmPackB(v, buf.b, g, pc, jc+nFull, kb, nb-nFull)
+					}
+				} else {
+					sgemmPackB(v, buf.b, g, pc, jc, kb, nb)
+				}
+				for ir := 0; ir < mb; ir += mr {
+					rows := min(mr, mb-ir)
+					var ap []float32
+					lda := mr
+					switch {
+					case ir >= mFull:
+						ap = buf.a[(ir-mFull)*kb:]
+					case directA:
+						ap, lda = g.a[pc*g.lda+ic+ir:], g.lda
+					default:
+						ap = buf.a[ir*kb:]
+					}
+					crow := g.c[(ic+ir)*g.ldc:]
+					for jr := 0; jr < nb; jr += nr {
+						cols := min(nr, nb-jr)
+						var bp []float32
+						ldb := nr
+						switch {
+						case jr >= nFull:
+							bp = buf.b[(jr-nFull)*kb:]
+						case directB:
+							bp, ldb = g.b[pc*g.ldb+jc+jr:], g.ldb
+						default:
+							bp = buf.b[jr*kb:]
+						}
+						v.kernel(kb, ap, lda, bp, ldb, crow[jc+jr:], g.ldc, g.alpha, beta, rows, cols)
+					}
+				}
+			}
+		}
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// sgemmPackA packs op(A)[i0:i0+mb, k0:k0+kb] into dst as micro-panels of v.mr rows, each
+// kb steps of v.mr values (dst[p*kb*mr + k*mr + r] = op(A)[i0+p*mr+r, k0+k]), padding
+// the last panel's missing rows with zeros.
+func sgemmPackA(v *sgemmVariant, dst []float32, g *sgemmArgs, i0, k0, mb, kb int) {
+	mr := v.mr
+	for p := 0; p < mb; p += mr {
+		rows := min(mr, mb-p)
+		d := dst[p*kb : p*kb+kb*mr]
+		if g.transA {
+			// A stored k×m: step k of the panel is contiguous in row k0+k.
+			for k := range kb {
+				src := g.a[(k0+k)*g.lda+i0+p : (k0+k)*g.lda+i0+p+rows]
+				dk := d[k*mr : k*mr+mr]
+				copy(dk, src)
+				clear(dk[rows:])
+			}
+			continue
+		}
+		// A stored m×k: a transpose of rows×kb.
+		src := g.a[(i0+p)*g.lda+k0:]
+		if v.packAN != nil {
+			v.packAN(d, src, g.lda, rows, kb)
+			continue
+		}
+		packTranspose(d, mr, src, g.lda, rows, kb)
+	}
+}
+
+// sgemmPackB packs op(B)[k0:k0+kb, j0:j0+nb] into dst as micro-panels of v.nr columns,
+// each kb steps of v.nr values (dst[q*kb*nr + k*nr + c] = op(B)[k0+k, j0+q*nr+c]),
+// padding the last panel's missing columns with zeros.
+func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int) {
+	nr := v.nr
+	for q := 0; q < nb; q += nr {
+		cols := min(nr, nb-q)
+		d := dst[q*kb : q*kb+kb*nr]
+		if !g.transB {
+			// B stored k×n: step k of the panel is contiguous in row k0+k.
+			for k := range kb {
+				src := g.b[(k0+k)*g.ldb+j0+q : (k0+k)*g.ldb+j0+q+cols]
+				dk := d[k*nr : k*nr+nr]
+				copy(dk, src)
+				clear(dk[cols:])
+			}
+			continue
+		}
+		// B stored n×k: a transpose of cols×kb.
+		src := g.b[(j0+q)*g.ldb+k0:]
+		if v.packBT != nil {
+			v.packBT(d, src, g.ldb, cols, kb)
+			continue
+		}
+		packTranspose(d, nr, src, g.ldb, cols, kb)
+	}
+}
+
+// packTranspose writes the transpose of the rows×kb matrix src (row stride ld) into dst
+// with row stride w >= rows: dst[k*w + r] = src[r*ld + k], zeros in columns rows..w-1.
+func packTranspose(dst []float32, w int, src []float32, ld, rows, kb int) {
+	// Four source rows at a time keep four read streams going and write four adjacent
+	// values of each destination row.
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		s0 := src[r*ld : r*ld+kb]
+		s1 := src[(r+1)*ld : (r+1)*ld+kb]
+		s2 := src[(r+2)*ld : (r+2)*ld+kb]
+		s3 := src[(r+3)*ld : (r+3)*ld+kb]
+		for k := range kb {
+			d := dst[k*w+r : k*w+r+4]
+			d[0], d[1], d[2], d[3] = s0[k], s1[k], s2[k], s3[k]
+		}
+	}
+	for ; r < rows; r++ {
+		s0 := src[r*ld : r*ld+kb]
+		for k := range kb {
+			dst[k*w+r] = s0[k]
+		}
+	}
+	if rows < w {
+		for k := range kb {
+			clear(dst[k*w+rows : k*w+w])
+		}
+	}
+}

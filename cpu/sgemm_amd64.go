@@ -1,0 +1,107 @@
+//go:build amd64 && !noasm
+
+package cpu
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The amd64 micro-kernels, in sgemm_avx512_amd64.s and sgemm_avx2_amd64.s.
+
+// sgemmKernelAVX512 is the 12×32 AVX-512 micro-kernel: 24 zmm accumulators (12 rows of
+// two 16-float vectors). It stores the mr rows (1..12) of the tile under the lane mask
+// `mask` (bit j set: column j of the tile exists).
+//
+//go:noescape
+func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+
+// sgemmKernelAVX2 is the 6×16 AVX2+FMA micro-kernel: 12 ymm accumulators (6 rows of two
+// 8-float vectors). It stores the mr rows (1..6) of the tile under the 16 int32 lane
+// masks at mask (all ones: the column exists).
+//
+//go:noescape
+func sgemmKernelAVX2(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask *int32)
+
+// sgemmMaskAVX2 holds 16 all-ones lanes then 16 zero lanes: &sgemmMaskAVX2[16-nr] is the
+// store mask of a tile with nr columns.
+var sgemmMaskAVX2 = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+
+// sgemmAVX512 is the sgemmKernelFunc of the 12×32 kernel. The slice expressions check
+// that the kernel's reads and writes stay inside a, b and c.
+func sgemmAVX512(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	_ = a[(kc-1)*lda+11]
+	_ = b[(kc-1)*ldb+31]
+	_ = c[(mr-1)*ldc+nr-1]
+	sgemmKernelAVX512(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1)
+}
+
+// sgemmAVX2 is the sgemmKernelFunc of the 6×16 kernel.
+func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	_ = a[(kc-1)*lda+5]
+	_ = b[(kc-1)*ldb+15]
+	_ = c[(mr-1)*ldc+nr-1]
+	sgemmKernelAVX2(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, &sgemmMaskAVX2[16-nr])
+}
+
+var (
+	sgemmAVX512Variant = &sgemmVariant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512,
+		packAN: packANAVX512, packBT: packBTAVX512}
+	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2}
+)
+
+func init() {
+	if cpu.X86.HasAVX512F {
+		sgemmAvailable = append(sgemmAvailable, sgemmAVX512Variant)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		sgemmAvailable = append(sgemmAvailable, sgemmAVX2Variant)
+	}
+	sgemmAvailable = append(sgemmAvailable, sgemmGo)
+}
+
+// sgemmTranspose16AVX512 transposes blocks of 16 columns of a rows×(16*blocks) matrix
+// into rows of dst, see sgemm_pack_avx512_amd64.s.
+//
+//go:noescape
+func sgemmTranspose16AVX512(dst *float32, w int, src *float32, ld int, rows, lanes, blocks int)
+
+// packTransposeAVX512 is packTranspose (dst[k*w + r] = src[r*ld + k], zeros in columns
+// rows..w-1) with the 16×16 blocks transposed in zmm registers.
+func packTransposeAVX512(dst []float32, w int, src []float32, ld, rows, kb int) {
+	_ = dst[kb*w-1]
+	if rows > 0 {
+		_ = src[(rows-1)*ld+kb-1]
+	}
+	blocks := kb / 16
+	if blocks > 0 {
+		for r0 := 0; r0 < w; r0 += 16 {
+			nrows := min(max(rows-r0, 0), 16)
+			p := unsafe.SliceData(src)
+			if nrows > 0 {
+				p = &src[r0*ld]
+			}
+			sgemmTranspose16AVX512(&dst[r0], w, p, ld, nrows, min(16, w-r0), blocks)
+		}
+	}
+	k0 := blocks * 16
+	if k0 < kb {
+		for r := range rows {
+			s := src[r*ld+k0 : r*ld+kb]
+			for k, x := range s {
+				dst[(k0+k)*w+r] = x
+			}
+		}
+		for k := k0; k < kb; k++ {
+			clear(dst[k*w+rows : k*w+w])
+		}
+	}
+}
+
+func packANAVX512(dst, a []float32, lda, rows, kb int) {
+	packTransposeAVX512(dst, 12, a, lda, rows, kb)
+}
+func packBTAVX512(dst, b []float32, ldb, cols, kb int) {
+	packTransposeAVX512(dst, 32, b, ldb, cols, kb)
+}

@@ -1,0 +1,183 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+//
+// Registers: CX steps of k left, SI A micro-panel (R8 = lda in bytes), DI B micro-panel
+// (R9 = ldb in bytes), DX C row (R10 = ldc in bytes), R11 rows to store. Z0..Z23 hold
+// the 12×32 tile (row r in Z(2r), Z(2r+1)), Z24/Z25 the 32 values of B at step k,
+// Z26..Z31 broadcasts of A.
+
+// FMAROW multiplies the B vectors by A's value off(SI) into one row's accumulators.
+#define FMAROW(off, t, r0, r1) \
+	VBROADCASTSS off(SI), t; \
+	VFMADD231PS Z24, t, r0; \
+	VFMADD231PS Z25, t, r1
+
+// STEP does one step of k: the rank-1 update of the tile.
+#define STEP \
+	VMOVUPS (DI), Z24; \
+	VMOVUPS 64(DI), Z25; \
+	FMAROW(0, Z26, Z0, Z1); \
+	FMAROW(4, Z27, Z2, Z3); \
+	FMAROW(8, Z28, Z4, Z5); \
+	FMAROW(12, Z29, Z6, Z7); \
+	FMAROW(16, Z30, Z8, Z9); \
+	FMAROW(20, Z31, Z10, Z11); \
+	FMAROW(24, Z26, Z12, Z13); \
+	FMAROW(28, Z27, Z14, Z15); \
+	FMAROW(32, Z28, Z16, Z17); \
+	FMAROW(36, Z29, Z18, Z19); \
+	FMAROW(40, Z30, Z20, Z21); \
+	FMAROW(44, Z31, Z22, Z23); \
+	ADDQ R8, SI; \
+	ADDQ R9, DI
+
+// STORE0 writes alpha*acc to the row at DX (beta == 0: C is not read).
+#define STORE0(r0, r1) \
+	VMULPS Z26, r0, r0; \
+	VMULPS Z26, r1, r1; \
+	VMOVUPS r0, K1, (DX); \
+	VMOVUPS r1, K2, 64(DX)
+
+// STORE writes alpha*acc + beta*C to the row at DX.
+#define STORE(r0, r1) \
+	VMOVUPS.Z (DX), K1, Z28; \
+	VMOVUPS.Z 64(DX), K2, Z29; \
+	VMULPS Z26, r0, r0; \
+	VMULPS Z26, r1, r1; \
+	VFMADD231PS Z27, Z28, r0; \
+	VFMADD231PS Z27, Z29, r1; \
+	VMOVUPS r0, K1, (DX); \
+	VMOVUPS r1, K2, 64(DX)
+
+// NEXT moves to the next row, or leaves when mr rows are stored.
+#define NEXT \
+	DECQ R11; \
+	JZ   done; \
+	ADDQ R10, DX
+
+TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-76
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R10
+	SHLQ $2, R10
+	MOVQ mr+64(FP), R11
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+	MOVQ CX, AX
+	SHRQ $2, AX
+	JZ   tail
+
+loop4:
+	STEP
+	STEP
+	STEP
+	STEP
+	DECQ AX
+	JNZ  loop4
+
+tail:
+	ANDQ $3, CX
+	JZ   store
+
+loop1:
+	STEP
+	DECQ CX
+	JNZ  loop1
+
+store:
+	MOVL    mask+72(FP), AX
+	KMOVW   AX, K1
+	SHRL    $16, AX
+	KMOVW   AX, K2
+	VBROADCASTSS alpha+56(FP), Z26
+	VBROADCASTSS beta+60(FP), Z27
+	MOVL    beta+60(FP), AX
+	SHLL    $1, AX // drop the sign: +0 and -0 both mean "do not read C"
+	JZ      beta0
+
+	STORE(Z0, Z1)
+	NEXT
+	STORE(Z2, Z3)
+	NEXT
+	STORE(Z4, Z5)
+	NEXT
+	STORE(Z6, Z7)
+	NEXT
+	STORE(Z8, Z9)
+	NEXT
+	STORE(Z10, Z11)
+	NEXT
+	STORE(Z12, Z13)
+	NEXT
+	STORE(Z14, Z15)
+	NEXT
+	STORE(Z16, Z17)
+	NEXT
+	STORE(Z18, Z19)
+	NEXT
+	STORE(Z20, Z21)
+	NEXT
+	STORE(Z22, Z23)
+	JMP done
+
+beta0:
+	STORE0(Z0, Z1)
+	NEXT
+	STORE0(Z2, Z3)
+	NEXT
+	STORE0(Z4, Z5)
+	NEXT
+	STORE0(Z6, Z7)
+	NEXT
+	STORE0(Z8, Z9)
+	NEXT
+	STORE0(Z10, Z11)
+	NEXT
+	STORE0(Z12, Z13)
+	NEXT
+	STORE0(Z14, Z15)
+	NEXT
+	STORE0(Z16, Z17)
+	NEXT
+	STORE0(Z18, Z19)
+	NEXT
+	STORE0(Z20, Z21)
+	NEXT
+	STORE0(Z22, Z23)
+
+done:
+	VZEROUPPER
+	RET
