@@ -55,9 +55,30 @@ type sgemmVariant struct {
 	// m×k, B stored n×k) with faster ones of the same contract.
 	packAN func(dst, a []float32, lda, rows, kb int)
 	packBT func(dst, b []float32, ldb, cols, kb int)
+	// alt, when set, is a tile with fewer rows for the same machine, taken when it pads
+	// fewer rows of a small m (m = 32 runs as 4×8 rows rather than 3×12).
+	alt *sgemmVariant
 }
 
-func (v *sgemmVariant) String() string { return fmt.Sprintf("%s %dx%d", v.name, v.mr, v.nr) }
+func (v *sgemmVariant) String() string {
+	s := fmt.Sprintf("%s %dx%d", v.name, v.mr, v.nr)
+	if v.alt != nil {
+		s += fmt.Sprintf("+%dx%d", v.alt.mr, v.alt.nr)
+	}
+	return s
+}
+
+// sgemmAltMaxM is the largest m for which sgemmVariant.alt may replace the main tile:
+// for large products the taller tile reads B from L2 less often per flop.
+const sgemmAltMaxM = 256
+
+// forM returns the tile to use for m rows of C.
+func (v *sgemmVariant) forM(m int) *sgemmVariant {
+	if v.alt != nil && m <= sgemmAltMaxM && roundUp(m, v.alt.mr) < roundUp(m, v.mr) {
+		return v.alt
+	}
+	return v
+}
 
 // sgemmGo is the portable variant: the same packing and blocking with a Go micro-kernel.
 var sgemmGo = &sgemmVariant{name: "go", mr: 4, nr: 4, kc: 256, mc: 128, nc: 512, kernel: sgemmKernelGo}
@@ -130,13 +151,14 @@ type sgemmArgs struct {
 // sgemmTask is the pool task of a threaded GEMM: part p computes its share of C.
 type sgemmTask struct {
 	s      *gemmState
+	v      *sgemmVariant
 	g      sgemmArgs
 	splitN bool // columns of C are split between parts (else rows)
 }
 
 func (t *sgemmTask) run(part, parts int) {
 	g := t.g
-	v := t.s.v
+	v := t.v
 	if t.splitN {
 		lo, hi := split(g.n, part, parts, v.nr)
 		if lo >= hi {
@@ -180,7 +202,7 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 	}
 	s := &k.gemm
 	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc}
-	v := s.v
+	v := s.v.forM(m)
 	parts := min(len(s.bufs), s.pool.threads, max(1, 2*m*n*kk/max(s.minFlops, 1)))
 	if parts <= 1 {
 		s.serial(&s.bufs[0], v, &g)
@@ -201,6 +223,7 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 		return
 	}
 	s.task.g = g
+	s.task.v = v
 	s.task.splitN = splitN
 	s.pool.parallel(parts, &s.task)
 	s.task.g = sgemmArgs{} // drop the references to the caller's slices
@@ -235,9 +258,12 @@ func grow(buf []float32, n int) []float32 {
 func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 	mr, nr := v.mr, v.nr
 	m, n, k := g.m, g.n, g.k
-	kcMax := min(k, v.kc)
-	mcMax := min(roundUp(m, mr), v.mc)
-	ncMax := min(roundUp(n, nr), v.nc)
+	// Equal k blocks: 784 = 392+392 rather than 384+384+16, whose last block would pay a
+	// whole C update for 16 steps.
+	kc := balance(k, v.kc, min(16, v.kc))
+	kcMax := kc
+	mcMax := roundUp(min(m, v.mc), mr)
+	ncMax := roundUp(min(n, v.nc), nr)
 	// In place: op(A) from A stored k×m, op(B) from B stored k×n, when small.
 	directA := g.transA && kcMax*m <= sgemmDirectMax
 	directB := !g.transB && kcMax*n <= sgemmDirectMax
@@ -253,8 +279,8 @@ func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 	}
 	for ic := 0; ic < m; ic += v.mc {
 		mb := min(v.mc, m-ic)
-		for pc := 0; pc < k; pc += v.kc {
-			kb := min(v.kc, k-pc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
 			beta := g.beta
 			if pc > 0 {
 				beta = 1
@@ -314,24 +340,27 @@ func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
+// balance splits n into the fewest blocks of at most about size and returns the block
+// length: n/blocks rounded up to a multiple of align (so it may exceed size by less
+// than align).
+func balance(n, size, align int) int {
+	blocks := (n + size - 1) / size
+	return roundUp((n+blocks-1)/blocks, align)
+}
+
 // sgemmPackA packs op(A)[i0:i0+mb, k0:k0+kb] into dst as micro-panels of v.mr rows, each
 // kb steps of v.mr values (dst[p*kb*mr + k*mr + r] = op(A)[i0+p*mr+r, k0+k]), padding
 // the last panel's missing rows with zeros.
 func sgemmPackA(v *sgemmVariant, dst []float32, g *sgemmArgs, i0, k0, mb, kb int) {
 	mr := v.mr
+	if g.transA {
+		// A stored k×m: row k0+k holds step k of every panel; read it once, left to right.
+		packRows(dst, mr, g.a[k0*g.lda+i0:], g.lda, mb, kb)
+		return
+	}
 	for p := 0; p < mb; p += mr {
 		rows := min(mr, mb-p)
 		d := dst[p*kb : p*kb+kb*mr]
-		if g.transA {
-			// A stored k×m: step k of the panel is contiguous in row k0+k.
-			for k := range kb {
-				src := g.a[(k0+k)*g.lda+i0+p : (k0+k)*g.lda+i0+p+rows]
-				dk := d[k*mr : k*mr+mr]
-				copy(dk, src)
-				clear(dk[rows:])
-			}
-			continue
-		}
 		// A stored m×k: a transpose of rows×kb.
 		src := g.a[(i0+p)*g.lda+k0:]
 		if v.packAN != nil {
@@ -347,19 +376,14 @@ func sgemmPackA(v *sgemmVariant, dst []float32, g *sgemmArgs, i0, k0, mb, kb int
 // padding the last panel's missing columns with zeros.
 func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int) {
 	nr := v.nr
+	if !g.transB {
+		// B stored k×n: row k0+k holds step k of every panel.
+		packRows(dst, nr, g.b[k0*g.ldb+j0:], g.ldb, nb, kb)
+		return
+	}
 	for q := 0; q < nb; q += nr {
 		cols := min(nr, nb-q)
 		d := dst[q*kb : q*kb+kb*nr]
-		if !g.transB {
-			// B stored k×n: step k of the panel is contiguous in row k0+k.
-			for k := range kb {
-				src := g.b[(k0+k)*g.ldb+j0+q : (k0+k)*g.ldb+j0+q+cols]
-				dk := d[k*nr : k*nr+nr]
-				copy(dk, src)
-				clear(dk[cols:])
-			}
-			continue
-		}
 		// B stored n×k: a transpose of cols×kb.
 		src := g.b[(j0+q)*g.ldb+k0:]
 		if v.packBT != nil {
@@ -367,6 +391,52 @@ func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int
 			continue
 		}
 		packTranspose(d, nr, src, g.ldb, cols, kb)
+	}
+}
+
+// packRows cuts the kb×width matrix src (row stride ld) into panels of w columns:
+// dst[q*kb + k*w + c] = src[k*ld + q+c] for each panel start q (a multiple of w), zeros
+// past width in the last panel. It reads src row by row, each row once.
+func packRows(dst []float32, w int, src []float32, ld, width, kb int) {
+	full := width / w * w
+	for k := range kb {
+		row := src[k*ld : k*ld+width]
+		d := dst[k*w:]
+		q := 0
+		switch w {
+		case 32:
+			for ; q < full; q += 32 {
+				*(*[32]float32)(d[q*kb:]) = *(*[32]float32)(row[q:])
+			}
+		case 16:
+			for ; q < full; q += 16 {
+				*(*[16]float32)(d[q*kb:]) = *(*[16]float32)(row[q:])
+			}
+		case 12:
+			for ; q < full; q += 12 {
+				*(*[12]float32)(d[q*kb:]) = *(*[12]float32)(row[q:])
+			}
+		case 8:
+			for ; q < full; q += 8 {
+				*(*[8]float32)(d[q*kb:]) = *(*[8]float32)(row[q:])
+			}
+		case 6:
+			for ; q < full; q += 6 {
+				*(*[6]float32)(d[q*kb:]) = *(*[6]float32)(row[q:])
+			}
+		case 4:
+			for ; q < full; q += 4 {
+				*(*[4]float32)(d[q*kb:]) = *(*[4]float32)(row[q:])
+			}
+		}
+		for ; q < full; q += w {
+			copy(d[q*kb:q*kb+w], row[q:q+w])
+		}
+		if full < width {
+			tail := d[full*kb : full*kb+w]
+			n := copy(tail, row[full:])
+			clear(tail[n:])
+		}
 	}
 }
 

@@ -17,6 +17,12 @@ import (
 //go:noescape
 func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
 
+// sgemmKernelAVX512x8 is the 8×32 AVX-512 micro-kernel (16 accumulators), otherwise as
+// sgemmKernelAVX512.
+//
+//go:noescape
+func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+
 // sgemmKernelAVX2 is the 6×16 AVX2+FMA micro-kernel: 12 ymm accumulators (6 rows of two
 // 8-float vectors). It stores the mr rows (1..6) of the tile under the 16 int32 lane
 // masks at mask (all ones: the column exists).
@@ -37,6 +43,14 @@ func sgemmAVX512(kc int, a []float32, lda int, b []float32, ldb int, c []float32
 	sgemmKernelAVX512(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1)
 }
 
+// sgemmAVX512x8 is the sgemmKernelFunc of the 8×32 kernel.
+func sgemmAVX512x8(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	_ = a[(kc-1)*lda+7]
+	_ = b[(kc-1)*ldb+31]
+	_ = c[(mr-1)*ldc+nr-1]
+	sgemmKernelAVX512x8(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1)
+}
+
 // sgemmAVX2 is the sgemmKernelFunc of the 6×16 kernel.
 func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
 	_ = a[(kc-1)*lda+5]
@@ -47,7 +61,9 @@ func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb int, c []float32, 
 
 var (
 	sgemmAVX512Variant = &sgemmVariant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512,
-		packAN: packANAVX512, packBT: packBTAVX512}
+		packAN: packANAVX512, packBT: packBTAVX512, alt: sgemmAVX512x8Variant}
+	sgemmAVX512x8Variant = &sgemmVariant{name: "avx512", mr: 8, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512x8,
+		packAN: packANAVX512x8, packBT: packBTAVX512}
 	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2}
 )
 
@@ -101,6 +117,9 @@ func packTransposeAVX512(dst []float32, w int, src []float32, ld, rows, kb int) 
 
 func packANAVX512(dst, a []float32, lda, rows, kb int) {
 	packTransposeAVX512(dst, 12, a, lda, rows, kb)
+}
+func packANAVX512x8(dst, a []float32, lda, rows, kb int) {
+	packTransposeAVX512(dst, 8, a, lda, rows, kb)
 }
 func packBTAVX512(dst, b []float32, ldb, cols, kb int) {
 	packTransposeAVX512(dst, 32, b, ldb, cols, kb)

@@ -40,6 +40,12 @@
 	VMASKMOVPS r0, Y12, (DX); \
 	VMASKMOVPS r1, Y13, 32(DX)
 
+// PREFC prefetches one row of the C tile (64 bytes, one or two cache lines).
+#define PREFC \
+	PREFETCHT0 (BX); \
+	PREFETCHT0 63(BX); \
+	ADDQ       R10, BX
+
 #define NEXT \
 	DECQ R11; \
 	JZ   done; \
@@ -57,6 +63,15 @@ TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-80
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
 	MOVQ mr+64(FP), R11
+
+	// Start fetching the C tile now, so that it is in L1 when the k loop ends.
+	MOVQ DX, BX
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
 
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1

@@ -34,6 +34,21 @@
 	ADDQ R8, SI; \
 	ADDQ R9, DI
 
+// STEP8 is STEP for an 8-row tile.
+#define STEP8 \
+	VMOVUPS (DI), Z24; \
+	VMOVUPS 64(DI), Z25; \
+	FMAROW(0, Z26, Z0, Z1); \
+	FMAROW(4, Z27, Z2, Z3); \
+	FMAROW(8, Z28, Z4, Z5); \
+	FMAROW(12, Z29, Z6, Z7); \
+	FMAROW(16, Z30, Z8, Z9); \
+	FMAROW(20, Z31, Z10, Z11); \
+	FMAROW(24, Z26, Z12, Z13); \
+	FMAROW(28, Z27, Z14, Z15); \
+	ADDQ R8, SI; \
+	ADDQ R9, DI
+
 // STORE0 writes alpha*acc to the row at DX (beta == 0: C is not read).
 #define STORE0(r0, r1) \
 	VMULPS Z26, r0, r0; \
@@ -52,10 +67,23 @@
 	VMOVUPS r0, K1, (DX); \
 	VMOVUPS r1, K2, 64(DX)
 
+// PREFC prefetches one row of the C tile (128 bytes, two or three cache lines) and moves
+// BX to the next.
+#define PREFC \
+	PREFETCHT0 (BX); \
+	PREFETCHT0 64(BX); \
+	PREFETCHT0 127(BX); \
+	ADDQ       R10, BX
+
 // NEXT moves to the next row, or leaves when mr rows are stored.
 #define NEXT \
 	DECQ R11; \
 	JZ   done; \
+	ADDQ R10, DX
+
+#define NEXT8 \
+	DECQ R11; \
+	JZ   done8; \
 	ADDQ R10, DX
 
 TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-76
@@ -70,6 +98,21 @@ TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-76
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
 	MOVQ mr+64(FP), R11
+
+	// Start fetching the C tile now, so that it is in L1 when the k loop ends.
+	MOVQ DX, BX
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
 
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -179,5 +222,119 @@ beta0:
 	STORE0(Z22, Z23)
 
 done:
+	VZEROUPPER
+	RET
+
+// func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+//
+// The 8×32 tile: Z0..Z15 accumulate, otherwise as sgemmKernelAVX512.
+TEXT ·sgemmKernelAVX512x8(SB), NOSPLIT, $0-76
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R10
+	SHLQ $2, R10
+	MOVQ mr+64(FP), R11
+
+	// Start fetching the C tile now, so that it is in L1 when the k loop ends.
+	MOVQ DX, BX
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+	PREFC
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+	MOVQ CX, AX
+	SHRQ $2, AX
+	JZ   tail8
+
+loop48:
+	STEP8
+	STEP8
+	STEP8
+	STEP8
+	DECQ AX
+	JNZ  loop48
+
+tail8:
+	ANDQ $3, CX
+	JZ   store8
+
+loop18:
+	STEP8
+	DECQ CX
+	JNZ  loop18
+
+store8:
+	MOVL    mask+72(FP), AX
+	KMOVW   AX, K1
+	SHRL    $16, AX
+	KMOVW   AX, K2
+	VBROADCASTSS alpha+56(FP), Z26
+	VBROADCASTSS beta+60(FP), Z27
+	MOVL    beta+60(FP), AX
+	SHLL    $1, AX // drop the sign: +0 and -0 both mean "do not read C"
+	JZ      beta08
+
+	STORE(Z0, Z1)
+	NEXT8
+	STORE(Z2, Z3)
+	NEXT8
+	STORE(Z4, Z5)
+	NEXT8
+	STORE(Z6, Z7)
+	NEXT8
+	STORE(Z8, Z9)
+	NEXT8
+	STORE(Z10, Z11)
+	NEXT8
+	STORE(Z12, Z13)
+	NEXT8
+	STORE(Z14, Z15)
+	JMP done8
+
+beta08:
+	STORE0(Z0, Z1)
+	NEXT8
+	STORE0(Z2, Z3)
+	NEXT8
+	STORE0(Z4, Z5)
+	NEXT8
+	STORE0(Z6, Z7)
+	NEXT8
+	STORE0(Z8, Z9)
+	NEXT8
+	STORE0(Z10, Z11)
+	NEXT8
+	STORE0(Z12, Z13)
+	NEXT8
+	STORE0(Z14, Z15)
+
+done8:
 	VZEROUPPER
 	RET

@@ -151,11 +151,25 @@ func checkGemm(t *testing.T, k *kernels, r *rand.Rand, transA, transB bool, m, n
 	require.Zero(t, bad, "%d of %d elements wrong, first %s; max abs error %.3g", bad, m*n, first, maxErr)
 }
 
-// gemmVariants returns the available variants, each also with tiny cache blocks so that
+// gemmVariants returns the available variants, each of their tiles on its own (a
+// variant with an alt tile picks one by m), and each also with tiny cache blocks so that
 // small shapes cross every block boundary.
 func gemmVariants() []*sgemmVariant {
 	var vs []*sgemmVariant
+	var all []*sgemmVariant
 	for _, v := range sgemmAvailable {
+		all = append(all, v)
+		if v.alt != nil {
+			main := *v
+			main.name = fmt.Sprintf("%s-%dx%d", v.name, v.mr, v.nr)
+			main.alt = nil
+			all = append(all, &main)
+			alt := *v.alt
+			alt.name = fmt.Sprintf("%s-%dx%d", v.name, alt.mr, alt.nr)
+			all = append(all, &alt)
+		}
+	}
+	for _, v := range all {
 		vs = append(vs, v)
 		small := *v
 		small.name = v.name + "-smallblocks"
