@@ -26,10 +26,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LINE = re.compile(r"^BenchmarkSgemm/(\S+?)(?:-\d+)?\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) GFLOP/s")
 
 
-def run_go(binary, threads, benchtime):
+def run_go(binary, threads, benchtime, ref, sizes):
     env = dict(os.environ, GPUTRAIN_THREADS=str(threads))
+    names = [f"n={s}" for s in filter(None, sizes.split(","))]
+    pattern = "^BenchmarkSgemm$/^(" + "|".join(names + ([".*_.*"] if ref else [])) + ")$"
     out = subprocess.run(
-        [binary, "-test.run", "^$", "-test.bench", "^BenchmarkSgemm$", "-test.benchtime", benchtime],
+        [binary, "-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime],
         env=env, check=True, capture_output=True, text=True, cwd=os.path.join(HERE, "..", "cpu")).stdout
     res = {}
     for line in out.splitlines():
@@ -39,9 +41,9 @@ def run_go(binary, threads, benchtime):
     return res
 
 
-def run_blas(python, threads, sizes, min_time, unset):
+def run_blas(python, threads, sizes, min_time, unset, ref):
     cmd = [python, os.path.join(HERE, "sgemm_openblas.py"), "--threads", str(threads),
-           "--sizes", sizes, "--ref", "--repeats", "1", "--min-time", str(min_time)]
+           "--sizes", sizes, "--repeats", "1", "--min-time", str(min_time)] + (["--ref"] if ref else [])
     if unset:
         cmd = ["env", "-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE"] + cmd
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -54,6 +56,7 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", default="1,2")
     p.add_argument("--sizes", default="128,256,512,1024,2048")
+    p.add_argument("--no-ref", action="store_true", help="square sizes only")
     p.add_argument("--benchtime", default="0.3s", help="go test -benchtime per shape")
     p.add_argument("--min-time", type=float, default=0.3, help="OpenBLAS seconds per shape")
     args = p.parse_args()
@@ -67,9 +70,9 @@ def main():
     for r in range(args.rounds):
         for t in threads_list:
             for impl, fn in (
-                ("go", lambda: run_go(binary, t, args.benchtime)),
-                ("openblas-preset", lambda: run_blas(args.python, t, args.sizes, args.min_time, False)),
-                ("openblas-unset", lambda: run_blas(args.python, t, args.sizes, args.min_time, True)),
+                ("go", lambda: run_go(binary, t, args.benchtime, not args.no_ref, args.sizes)),
+                ("openblas-preset", lambda: run_blas(args.python, t, args.sizes, args.min_time, False, not args.no_ref)),
+                ("openblas-unset", lambda: run_blas(args.python, t, args.sizes, args.min_time, True, not args.no_ref)),
             ):
                 for shape, g in fn().items():
                     runs.setdefault((impl, t), {}).setdefault(shape, []).append(g)

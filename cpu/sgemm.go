@@ -262,8 +262,10 @@ func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 	// whole C update for 16 steps.
 	kc := balance(k, v.kc, min(16, v.kc))
 	kcMax := kc
-	mcMax := roundUp(min(m, v.mc), mr)
-	ncMax := roundUp(min(n, v.nc), nr)
+	// Equal m and n blocks too, so that no block is a sliver with little reuse.
+	mc := balance(m, v.mc, mr)
+	nc := balance(n, v.nc, nr)
+	mcMax, ncMax := mc, nc
 	// In place: op(A) from A stored k×m, op(B) from B stored k×n, when small.
 	directA := g.transA && kcMax*m <= sgemmDirectMax
 	directB := !g.transB && kcMax*n <= sgemmDirectMax
@@ -277,8 +279,8 @@ func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 	} else {
 		buf.b = grow(buf.b, kcMax*ncMax)
 	}
-	for ic := 0; ic < m; ic += v.mc {
-		mb := min(v.mc, m-ic)
+	for ic := 0; ic < m; ic += mc {
+		mb := min(mc, m-ic)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			beta := g.beta
@@ -294,8 +296,8 @@ func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 			} else {
 				sgemmPackA(v, buf.a, g, ic, pc, mb, kb)
 			}
-			for jc := 0; jc < n; jc += v.nc {
-				nb := min(v.nc, n-jc)
+			for jc := 0; jc < n; jc += nc {
+				nb := min(nc, n-jc)
 				nFull := nb
 				if directB {
 					nFull = nb / nr * nr
