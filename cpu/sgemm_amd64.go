@@ -64,7 +64,8 @@ var (
 		packAN: packANAVX512, packBT: packBTAVX512, alt: sgemmAVX512x8Variant}
 	sgemmAVX512x8Variant = &sgemmVariant{name: "avx512", mr: 8, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512x8,
 		packAN: packANAVX512x8, packBT: packBTAVX512}
-	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2}
+	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2,
+		packAN: packANAVX2, packBT: packBTAVX2}
 )
 
 func init() {
@@ -101,17 +102,21 @@ func packTransposeAVX512(dst []float32, w int, src []float32, ld, rows, kb int) 
 			sgemmTranspose16AVX512(&dst[r0], w, p, ld, nrows, min(16, w-r0), blocks)
 		}
 	}
-	k0 := blocks * 16
-	if k0 < kb {
-		for r := range rows {
-			s := src[r*ld+k0 : r*ld+kb]
-			for k, x := range s {
-				dst[(k0+k)*w+r] = x
-			}
+	if k0 := blocks * 16; k0 < kb {
+		packTransposeTail(dst, w, src, ld, rows, k0, kb)
+	}
+}
+
+// packTransposeTail is packTranspose for the columns k0..kb-1 only.
+func packTransposeTail(dst []float32, w int, src []float32, ld, rows, k0, kb int) {
+	for r := range rows {
+		s := src[r*ld+k0 : r*ld+kb]
+		for k, x := range s {
+			dst[(k0+k)*w+r] = x
 		}
-		for k := k0; k < kb; k++ {
-			clear(dst[k*w+rows : k*w+w])
-		}
+	}
+	for k := k0; k < kb; k++ {
+		clear(dst[k*w+rows : k*w+w])
 	}
 }
 
@@ -124,3 +129,34 @@ func packANAVX512x8(dst, a []float32, lda, rows, kb int) {
 func packBTAVX512(dst, b []float32, ldb, cols, kb int) {
 	packTransposeAVX512(dst, 32, b, ldb, cols, kb)
 }
+
+// sgemmTranspose8AVX2 transposes blocks of 8 columns of a rows×(8*blocks) matrix into
+// rows of dst, see sgemm_pack_avx2_amd64.s.
+//
+//go:noescape
+func sgemmTranspose8AVX2(dst *float32, w int, src *float32, ld int, rows int, mask *int32, blocks int)
+
+// packTransposeAVX2 is packTranspose with the 8×8 blocks transposed in ymm registers.
+func packTransposeAVX2(dst []float32, w int, src []float32, ld, rows, kb int) {
+	_ = dst[kb*w-1]
+	if rows > 0 {
+		_ = src[(rows-1)*ld+kb-1]
+	}
+	blocks := kb / 8
+	if blocks > 0 {
+		for r0 := 0; r0 < w; r0 += 8 {
+			nrows := min(max(rows-r0, 0), 8)
+			p := unsafe.SliceData(src)
+			if nrows > 0 {
+				p = &src[r0*ld]
+			}
+			sgemmTranspose8AVX2(&dst[r0], w, p, ld, nrows, &sgemmMaskAVX2[16-min(8, w-r0)], blocks)
+		}
+	}
+	if k0 := blocks * 8; k0 < kb {
+		packTransposeTail(dst, w, src, ld, rows, k0, kb)
+	}
+}
+
+func packANAVX2(dst, a []float32, lda, rows, kb int) { packTransposeAVX2(dst, 6, a, lda, rows, kb) }
+func packBTAVX2(dst, b []float32, ldb, cols, kb int) { packTransposeAVX2(dst, 16, b, ldb, cols, kb) }
