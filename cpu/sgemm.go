@@ -98,6 +98,11 @@ const sgemmDirectMax = 64 << 10
 // time.
 const sgemmMinFlopsPerThread = 1 << 20
 
+// sgemmSharedAMin is the size of op(A) (m*k elements) from which threads splitting the
+// columns of C pack the A blocks together, once, instead of each packing all of A:
+// the two extra pool hand-offs per block then cost less than the duplicated packing.
+const sgemmSharedAMin = 1 << 15
+
 // gemmState is the SGEMM's reusable state: the chosen variant, the task handed to the
 // pool and one set of packing buffers per thread, grown only when a larger shape comes.
 type gemmState struct {
@@ -105,6 +110,8 @@ type gemmState struct {
 	pool *pool
 	task sgemmTask
 	bufs []sgemmBuffers
+	// sharedA is the A block that all threads read in shared-A mode.
+	sharedA []float32
 	// minFlops is the work below which a GEMM stays on one thread
 	// (sgemmMinFlopsPerThread; tests lower it to exercise the split on small shapes).
 	minFlops int
@@ -154,35 +161,72 @@ type sgemmTask struct {
 	v      *sgemmVariant
 	g      sgemmArgs
 	splitN bool // columns of C are split between parts (else rows)
+
+	// Shared-A mode: for each (ic, pc) block the parts first pack the A block together
+	// into gemmState.sharedA (packing), then each computes its columns from it.
+	shared         bool
+	packing        bool
+	plan           sgemmPlan
+	ic, mb, pc, kb int
+}
+
+// columns restricts g to the columns [lo, hi) of C.
+func (g *sgemmArgs) columns(lo, hi int) {
+	if g.transB {
+		g.b = g.b[lo*g.ldb:] // B stored n×k: rows lo..hi
+	} else {
+		g.b = g.b[lo:] // B stored k×n: columns lo..hi
+	}
+	g.c = g.c[lo:]
+	g.n = hi - lo
+}
+
+// rows restricts g to the rows [lo, hi) of C.
+func (g *sgemmArgs) rows(lo, hi int) {
+	if g.transA {
+		g.a = g.a[lo:] // A stored k×m: columns lo..hi
+	} else {
+		g.a = g.a[lo*g.lda:] // A stored m×k: rows lo..hi
+	}
+	g.c = g.c[lo*g.ldc:]
+	g.m = hi - lo
 }
 
 func (t *sgemmTask) run(part, parts int) {
 	g := t.g
 	v := t.v
+	if t.shared {
+		if t.packing {
+			if lo, hi := split(t.mb, part, parts, v.mr); lo < hi {
+				sgemmPackA(v, t.s.sharedA[lo*t.kb:], &g, t.ic+lo, t.pc, hi-lo, t.kb)
+			}
+			return
+		}
+		lo, hi := split(g.n, part, parts, v.nr)
+		if lo >= hi {
+			return
+		}
+		g.columns(lo, hi)
+		p := t.plan
+		p.nc = balance(g.n, v.nc, v.nr)
+		p.directB = !g.transB && p.kc*g.n <= sgemmDirectMax
+		buf := &t.s.bufs[part]
+		p.growB(buf, v)
+		t.s.block(buf, v, &g, &p, t.ic, t.mb, t.pc, t.kb, t.s.sharedA, t.mb)
+		return
+	}
 	if t.splitN {
 		lo, hi := split(g.n, part, parts, v.nr)
 		if lo >= hi {
 			return
 		}
-		if g.transB {
-			g.b = g.b[lo*g.ldb:] // B stored n×k: rows lo..hi
-		} else {
-			g.b = g.b[lo:] // B stored k×n: columns lo..hi
-		}
-		g.c = g.c[lo:]
-		g.n = hi - lo
+		g.columns(lo, hi)
 	} else {
 		lo, hi := split(g.m, part, parts, v.mr)
 		if lo >= hi {
 			return
 		}
-		if g.transA {
-			g.a = g.a[lo:] // A stored k×m: columns lo..hi
-		} else {
-			g.a = g.a[lo*g.lda:] // A stored m×k: rows lo..hi
-		}
-		g.c = g.c[lo*g.ldc:]
-		g.m = hi - lo
+		g.rows(lo, hi)
 	}
 	t.s.serial(&t.s.bufs[part], v, &g)
 }
@@ -222,11 +266,26 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 		s.serial(&s.bufs[0], v, &g)
 		return
 	}
-	s.task.g = g
-	s.task.v = v
-	s.task.splitN = splitN
-	s.pool.parallel(parts, &s.task)
-	s.task.g = sgemmArgs{} // drop the references to the caller's slices
+	t := &s.task
+	t.g, t.v, t.splitN = g, v, splitN
+	if p := sgemmPlanFor(v, &g); splitN && !p.directA && m*kk >= sgemmSharedAMin {
+		s.sharedA = grow(s.sharedA, p.mc*p.kc)
+		t.shared, t.plan = true, p
+		for t.ic = 0; t.ic < m; t.ic += p.mc {
+			t.mb = min(p.mc, m-t.ic)
+			for t.pc = 0; t.pc < kk; t.pc += p.kc {
+				t.kb = min(p.kc, kk-t.pc)
+				t.packing = true
+				s.pool.parallel(parts, t)
+				t.packing = false
+				s.pool.parallel(parts, t)
+			}
+		}
+		t.shared = false
+	} else {
+		s.pool.parallel(parts, t)
+	}
+	t.g = sgemmArgs{} // drop the references to the caller's slices
 }
 
 // sgemmScale computes C = beta*C (C = 0 when beta == 0, without reading C).
@@ -254,87 +313,110 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
+// sgemmPlan is the blocking of one (sub-)GEMM: block lengths and which operands are
+// read in place.
+type sgemmPlan struct {
+	mc, kc, nc       int
+	directA, directB bool
+}
+
+func sgemmPlanFor(v *sgemmVariant, g *sgemmArgs) sgemmPlan {
+	// Equal k blocks: 784 = 392+392 rather than 384+384+16, whose last block would pay a
+	// whole C update for 16 steps. Equal m and n blocks too, so that no block is a
+	// sliver with little reuse.
+	p := sgemmPlan{
+		mc: balance(g.m, v.mc, v.mr),
+		kc: balance(g.k, v.kc, min(16, v.kc)),
+		nc: balance(g.n, v.nc, v.nr),
+	}
+	// In place: op(A) from A stored k×m, op(B) from B stored k×n, when small.
+	p.directA = g.transA && p.kc*g.m <= sgemmDirectMax
+	p.directB = !g.transB && p.kc*g.n <= sgemmDirectMax
+	return p
+}
+
+// growB sizes buf.b for the plan's B blocks.
+func (p *sgemmPlan) growB(buf *sgemmBuffers, v *sgemmVariant) {
+	if p.directB {
+		buf.b = grow(buf.b, p.kc*v.nr) // the ragged last panel only
+	} else {
+		buf.b = grow(buf.b, p.kc*p.nc)
+	}
+}
+
 // serial runs the blocked loops of the package comment on one thread.
 func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
-	mr, nr := v.mr, v.nr
-	m, n, k := g.m, g.n, g.k
-	// Equal k blocks: 784 = 392+392 rather than 384+384+16, whose last block would pay a
-	// whole C update for 16 steps.
-	kc := balance(k, v.kc, min(16, v.kc))
-	kcMax := kc
-	// Equal m and n blocks too, so that no block is a sliver with little reuse.
-	mc := balance(m, v.mc, mr)
-	nc := balance(n, v.nc, nr)
-	mcMax, ncMax := mc, nc
-	// In place: op(A) from A stored k×m, op(B) from B stored k×n, when small.
-	directA := g.transA && kcMax*m <= sgemmDirectMax
-	directB := !g.transB && kcMax*n <= sgemmDirectMax
-	if directA {
-		buf.a = grow(buf.a, kcMax*mr) // the ragged last panel only
+	p := sgemmPlanFor(v, g)
+	if p.directA {
+		buf.a = grow(buf.a, p.kc*v.mr) // the ragged last panel only
 	} else {
-		buf.a = grow(buf.a, kcMax*mcMax)
+		buf.a = grow(buf.a, p.kc*p.mc)
 	}
-	if directB {
-		buf.b = grow(buf.b, kcMax*nr)
-	} else {
-		buf.b = grow(buf.b, kcMax*ncMax)
-	}
-	for ic := 0; ic < m; ic += mc {
-		mb := min(mc, m-ic)
-		for pc := 0; pc < k; pc += kc {
-			kb := min(kc, k-pc)
-			beta := g.beta
-			if pc > 0 {
-				beta = 1
-			}
+	p.growB(buf, v)
+	for ic := 0; ic < g.m; ic += p.mc {
+		mb := min(p.mc, g.m-ic)
+		for pc := 0; pc < g.k; pc += p.kc {
+			kb := min(p.kc, g.k-pc)
 			mFull := mb // rows of the block read in place
-			if directA {
-				mFull = mb / mr * mr
+			if p.directA {
+				mFull = mb / v.mr * v.mr
 				if mFull < mb {
 					sgemmPackA(v, buf.a, g, ic+mFull, pc, mb-mFull, kb)
 				}
 			} else {
 				sgemmPackA(v, buf.a, g, ic, pc, mb, kb)
 			}
-			for jc := 0; jc < n; jc += nc {
-				nb := min(nc, n-jc)
-				nFull := nb
-				if directB {
-					nFull = nb / nr * nr
-					if nFull < nb {
-						sgemmPackB(v, buf.b, g, pc, jc+nFull, kb, nb-nFull)
-					}
-				} else {
-					sgemmPackB(v, buf.b, g, pc, jc, kb, nb)
+			s.block(buf, v, g, &p, ic, mb, pc, kb, buf.a, mFull)
+		}
+	}
+}
+
+// block runs the loops inside one (ic, pc) block: the rows [ic, ic+mb) of C over k steps
+// [pc, pc+kb), with the A block packed in ap (rows past mFull; all of them unless
+// p.directA).
+func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *sgemmPlan, ic, mb, pc, kb int, ap []float32, mFull int) {
+	mr, nr := v.mr, v.nr
+	beta := g.beta
+	if pc > 0 {
+		beta = 1
+	}
+	for jc := 0; jc < g.n; jc += p.nc {
+		nb := min(p.nc, g.n-jc)
+		nFull := nb
+		if p.directB {
+			nFull = nb / nr * nr
+			if nFull < nb {
+				sgemmPackB(v, buf.b, g, pc, jc+nFull, kb, nb-nFull)
+			}
+		} else {
+			sgemmPackB(v, buf.b, g, pc, jc, kb, nb)
+		}
+		for ir := 0; ir < mb; ir += mr {
+			rows := min(mr, mb-ir)
+			var a []float32
+			lda := mr
+			switch {
+			case ir >= mFull:
+				a = ap[(ir-mFull)*kb:]
+			case p.directA:
+				a, lda = g.a[pc*g.lda+ic+ir:], g.lda
+			default:
+				a = ap[ir*kb:]
+			}
+			crow := g.c[(ic+ir)*g.ldc:]
+			for jr := 0; jr < nb; jr += nr {
+				cols := min(nr, nb-jr)
+				var b []float32
+				ldb := nr
+				switch {
+				case jr >= nFull:
+					b = buf.b[(jr-nFull)*kb:]
+				case p.directB:
+					b, ldb = g.b[pc*g.ldb+jc+jr:], g.ldb
+				default:
+					b = buf.b[jr*kb:]
 				}
-				for ir := 0; ir < mb; ir += mr {
-					rows := min(mr, mb-ir)
-					var ap []float32
-					lda := mr
-					switch {
-					case ir >= mFull:
-						ap = buf.a[(ir-mFull)*kb:]
-					case directA:
-						ap, lda = g.a[pc*g.lda+ic+ir:], g.lda
-					default:
-						ap = buf.a[ir*kb:]
-					}
-					crow := g.c[(ic+ir)*g.ldc:]
-					for jr := 0; jr < nb; jr += nr {
-						cols := min(nr, nb-jr)
-						var bp []float32
-						ldb := nr
-						switch {
-						case jr >= nFull:
-							bp = buf.b[(jr-nFull)*kb:]
-						case directB:
-							bp, ldb = g.b[pc*g.ldb+jc+jr:], g.ldb
-						default:
-							bp = buf.b[jr*kb:]
-						}
-						v.kernel(kb, ap, lda, bp, ldb, crow[jc+jr:], g.ldc, g.alpha, beta, rows, cols)
-					}
-				}
+				v.kernel(kb, a, lda, b, ldb, crow[jc+jr:], g.ldc, g.alpha, beta, rows, cols)
 			}
 		}
 	}

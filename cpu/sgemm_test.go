@@ -265,8 +265,8 @@ func TestSgemmVariantSelection(t *testing.T) {
 	require.ErrorContains(t, b.kernels.gemm.setVariant("sse9"), `"sse9"`)
 }
 
-// TestSgemmNoAllocs checks that a GEMM, threaded or not, allocates nothing once its
-// buffers have grown.
+// TestSgemmNoAllocs checks that a GEMM, threaded or not (with each thread packing its
+// own A, or all packing one shared A), allocates nothing once its buffers have grown.
 func TestSgemmNoAllocs(t *testing.T) {
 	for _, v := range sgemmAvailable {
 		for _, threads := range []int{1, 2} {
@@ -274,21 +274,23 @@ func TestSgemmNoAllocs(t *testing.T) {
 			k := &b.kernels
 			k.gemm.v = v
 			r := rand.New(rand.NewPCG(1, 2))
-			m, n, kk := 96, 200, 300
-			a, bb, c := randSlice(r, m*kk), randSlice(r, kk*n), randSlice(r, m*n)
-			for tr := range 4 {
-				transA, transB := tr&1 != 0, tr&2 != 0
-				lda, ldb := kk, n
-				if transA {
-					lda = m
+			for _, s := range [][3]int{{96, 200, 300}, {160, 200, 300}} {
+				m, n, kk := s[0], s[1], s[2]
+				a, bb, c := randSlice(r, m*kk), randSlice(r, kk*n), randSlice(r, m*n)
+				for tr := range 4 {
+					transA, transB := tr&1 != 0, tr&2 != 0
+					lda, ldb := kk, n
+					if transA {
+						lda = m
+					}
+					if transB {
+						ldb = kk
+					}
+					run := func() { k.sgemm(transA, transB, m, n, kk, 1, a, lda, bb, ldb, 0, c, n) }
+					run()
+					allocs := testing.AllocsPerRun(20, run)
+					require.Zero(t, allocs, "%s threads=%d %dx%dx%d transA=%v transB=%v: %v allocations per call", v.name, threads, m, n, kk, transA, transB, allocs)
 				}
-				if transB {
-					ldb = kk
-				}
-				run := func() { k.sgemm(transA, transB, m, n, kk, 1, a, lda, bb, ldb, 0, c, n) }
-				run()
-				allocs := testing.AllocsPerRun(20, run)
-				require.Zero(t, allocs, "%s threads=%d transA=%v transB=%v: %v allocations per call", v.name, threads, transA, transB, allocs)
 			}
 			b.Close()
 		}
