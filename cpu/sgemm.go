@@ -12,7 +12,7 @@ import "fmt"
 //
 // The loops around the micro-kernel, for one thread's share of C:
 //
-//	for ic over m in blocks of mc:          A block (mc×kc, packed) stays in L2/L3
+//	for ic over m in blocks of mc:          A block (mc×kc, packed) stays in L3
 //	  for pc over k in blocks of kc:        beta applies on the first block only
 //	    pack A[ic:ic+mc, pc:pc+kc]
 //	    for jc over n in blocks of nc:      B block (kc×nc, packed) stays in L2
@@ -30,8 +30,14 @@ import "fmt"
 // when B is not (k×n). Small problems read those operands in place and skip the copy,
 // which is most of the cost of a GEMM as small as the reference job's.
 //
+// Block lengths are balanced (k = 784 runs as 2×392), so that no block is a sliver.
+//
 // Threads split C into column ranges (or row ranges when C is narrow), each computed by
 // the loops above with the thread's own packing buffers, in one fork-join on the pool.
+// When the columns are split and A is large, every thread would pack all of A; the
+// threads then pack each A block together into one shared buffer first (shared-A mode,
+// two fork-joins per block). Products too small to repay waking a worker run on the
+// calling goroutine.
 
 // sgemmKernelFunc is a micro-kernel: it computes, for the mr×nr corner (mr <= tile rows,
 // nr <= tile columns) of the tile at c (row stride ldc),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -97,10 +98,26 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return x
 }
 
-// checkGemm runs k.sgemm on one case and compares it with naiveGemm. pad widens every
-// leading dimension; the padding of C must come back untouched.
-func checkGemm(t *testing.T, k *kernels, r *rand.Rand, transA, transB bool, m, n, kk, pad int, alpha, beta float32) {
-	t.Helper()
+// gemmTestCase is one product with its inputs and its float64 reference.
+type gemmTestCase struct {
+	transA, transB bool
+	m, n, k, pad   int
+	alpha, beta    float32
+	lda, ldb, ldc  int
+	a, b, c        []float32 // c: the initial C (NaN where beta == 0, sentinel padding)
+	want, scale    []float64
+}
+
+const gemmSentinel = float32(-12345.5)
+
+func (tc *gemmTestCase) String() string {
+	return fmt.Sprintf("%dx%dx%d transA=%v transB=%v alpha=%g beta=%g pad=%d", tc.m, tc.n, tc.k, tc.transA, tc.transB, tc.alpha, tc.beta, tc.pad)
+}
+
+// newGemmCase makes random inputs for one product and computes naiveGemm on them. pad
+// widens every leading dimension.
+func newGemmCase(r *rand.Rand, transA, transB bool, m, n, kk, pad int, alpha, beta float32) *gemmTestCase {
+	tc := &gemmTestCase{transA: transA, transB: transB, m: m, n: n, k: kk, pad: pad, alpha: alpha, beta: beta}
 	ar, ac := m, kk
 	if transA {
 		ar, ac = kk, m
@@ -109,46 +126,54 @@ func checkGemm(t *testing.T, k *kernels, r *rand.Rand, transA, transB bool, m, n
 	if transB {
 		br, bc = n, kk
 	}
-	lda, ldb, ldc := ac+pad, bc+pad, n+pad
-	a := randSlice(r, (ar-1)*lda+ac)
-	b := randSlice(r, (br-1)*ldb+bc)
-	c := randSlice(r, m*ldc)
-	sentinel := float32(-12345.5)
+	tc.lda, tc.ldb, tc.ldc = ac+pad, bc+pad, n+pad
+	tc.a = randSlice(r, (ar-1)*tc.lda+ac)
+	tc.b = randSlice(r, (br-1)*tc.ldb+bc)
+	tc.c = randSlice(r, m*tc.ldc)
 	for i := range m {
-		for j := n; j < ldc; j++ {
-			c[i*ldc+j] = sentinel
+		for j := n; j < tc.ldc; j++ {
+			tc.c[i*tc.ldc+j] = gemmSentinel
 		}
 		if beta == 0 {
 			for j := range n {
-				c[i*ldc+j] = float32(math.NaN())
+				tc.c[i*tc.ldc+j] = float32(math.NaN())
 			}
 		}
 	}
-	want, scale := naiveGemm(transA, transB, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc)
+	tc.want, tc.scale = naiveGemm(transA, transB, m, n, kk, alpha, tc.a, tc.lda, tc.b, tc.ldb, beta, tc.c, tc.ldc)
+	return tc
+}
 
-	k.sgemm(transA, transB, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc)
+// check runs k.sgemm on the case and compares C with the reference, within
+// 2*eps*(k+2) of alpha*sum|a*b| + |beta*c| per element; the padding of C must come back
+// untouched.
+func (tc *gemmTestCase) check(t *testing.T, k *kernels) {
+	t.Helper()
+	c := slices.Clone(tc.c)
+	k.sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.a, tc.lda, tc.b, tc.ldb, tc.beta, c, tc.ldc)
 
 	const eps = 1.0 / (1 << 23)
+	m, n, ldc := tc.m, tc.n, tc.ldc
 	bad, first := 0, ""
 	maxErr := 0.0
 	for i := range m {
 		for j := range n {
 			got := float64(c[i*ldc+j])
-			err := math.Abs(got - want[i*n+j])
-			tol := 2*eps*float64(kk+2)*scale[i*n+j] + 1e-30
+			err := math.Abs(got - tc.want[i*n+j])
+			tol := 2*eps*float64(tc.k+2)*tc.scale[i*n+j] + 1e-30
 			if math.IsNaN(got) || err > tol {
 				if bad == 0 {
-					first = fmt.Sprintf("C[%d,%d] = %g, want %g (tolerance %.3g)", i, j, got, want[i*n+j], tol)
+					first = fmt.Sprintf("C[%d,%d] = %g, want %g (tolerance %.3g)", i, j, got, tc.want[i*n+j], tol)
 				}
 				bad++
 			}
 			maxErr = max(maxErr, err)
 		}
 		for j := n; j < ldc; j++ {
-			require.Equal(t, sentinel, c[i*ldc+j], "C padding [%d,%d] overwritten", i, j)
+			require.Equal(t, gemmSentinel, c[i*ldc+j], "C padding [%d,%d] overwritten", i, j)
 		}
 	}
-	require.Zero(t, bad, "%d of %d elements wrong, first %s; max abs error %.3g", bad, m*n, first, maxErr)
+	require.Zero(t, bad, "%s: %d of %d elements wrong, first %s; max abs error %.3g", tc, bad, m*n, first, maxErr)
 }
 
 // gemmVariants returns the available variants, each of their tiles on its own (a
@@ -182,6 +207,15 @@ func gemmVariants() []*sgemmVariant {
 func TestSgemmVariants(t *testing.T) {
 	type ab struct{ alpha, beta float32 }
 	scalars := []ab{{1, 0}, {0.5, 0}, {-1.5, 1}, {2, -0.5}}
+	r := rand.New(rand.NewPCG(1, 7))
+	var cases []*gemmTestCase
+	for si, s := range gemmShapes() {
+		for tr := range 4 {
+			sc := scalars[(si+tr)%len(scalars)]
+			pad := 5 * ((si + tr) % 2)
+			cases = append(cases, newGemmCase(r, tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], pad, sc.alpha, sc.beta))
+		}
+	}
 	for _, v := range gemmVariants() {
 		for _, threads := range []int{1, 2, 3} {
 			t.Run(fmt.Sprintf("%s/threads=%d", v.name, threads), func(t *testing.T) {
@@ -190,20 +224,8 @@ func TestSgemmVariants(t *testing.T) {
 				k := &b.kernels
 				k.gemm.v = v
 				k.gemm.minFlops = 0 // split even the smallest shapes
-				r := rand.New(rand.NewPCG(uint64(threads), 7))
-				for si, s := range gemmShapes() {
-					for tr := range 4 {
-						transA, transB := tr&1 != 0, tr&2 != 0
-						sc := scalars[(si+tr)%len(scalars)]
-						pad := 0
-						if (si+tr)%2 == 1 {
-							pad = 5
-						}
-						name := fmt.Sprintf("%dx%dx%d transA=%v transB=%v alpha=%g beta=%g pad=%d", s[0], s[1], s[2], transA, transB, sc.alpha, sc.beta, pad)
-						t.Run(name, func(t *testing.T) {
-							checkGemm(t, k, r, transA, transB, s[0], s[1], s[2], pad, sc.alpha, sc.beta)
-						})
-					}
+				for _, tc := range cases {
+					t.Run(tc.String(), func(t *testing.T) { tc.check(t, k) })
 				}
 			})
 		}
@@ -225,7 +247,7 @@ func TestSgemmScalars(t *testing.T) {
 				for _, sc := range scalars {
 					transA, transB := tr&1 != 0, tr&2 != 0
 					t.Run(fmt.Sprintf("%s/%dx%dx%d/transA=%v/transB=%v/alpha=%g/beta=%g", v.name, s[0], s[1], s[2], transA, transB, sc.alpha, sc.beta), func(t *testing.T) {
-						checkGemm(t, k, r, transA, transB, s[0], s[1], s[2], 3, sc.alpha, sc.beta)
+						newGemmCase(r, transA, transB, s[0], s[1], s[2], 3, sc.alpha, sc.beta).check(t, k)
 					})
 				}
 			}
