@@ -5,7 +5,9 @@ Each round runs, for every thread count: the Go benchmark, then sgemm_openblas.p
 the environment's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE presets, then sgemm_openblas.py
 with both unset (for that command only). Interleaving the three in rounds exposes them
 to the same machine load; the table gives the median GFLOP/s of each over the rounds and
-the ratio Go / best OpenBLAS setting.
+the ratio Go / the better OpenBLAS setting; a second table gives each one's best round
+(the least disturbed by other load), a third the medians per second of CPU time (time
+spent waiting for a core does not count; with 2 threads OpenBLAS's spinning threads do).
 
     python3 bench/sgemm_compare.py --python /tmp/blasvenv/bin/python --rounds 5
 
@@ -23,7 +25,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LINE = re.compile(r"^BenchmarkSgemm/(\S+?)(?:-\d+)?\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) GFLOP/s")
+LINE = re.compile(r"^BenchmarkSgemm/(\S+?)(?:-\d+)?\s+\d+\s+[\d.]+ ns/op((?:\s+[\d.]+ \S+)*)")
+METRIC = re.compile(r"([\d.]+) (\S+)")
 
 
 def run_go(binary, threads, benchtime, ref, sizes):
@@ -37,7 +40,8 @@ def run_go(binary, threads, benchtime, ref, sizes):
     for line in out.splitlines():
         m = LINE.match(line)
         if m:
-            res[m.group(1)] = float(m.group(2))
+            metrics = {unit: float(v) for v, unit in METRIC.findall(m.group(2))}
+            res[m.group(1)] = (metrics["GFLOP/s"], metrics.get("GFLOP/cpu-s", float("nan")))
     return res
 
 
@@ -47,7 +51,7 @@ def run_blas(python, threads, sizes, min_time, unset, ref):
     if unset:
         cmd = ["env", "-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE"] + cmd
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return {d["shape"]: d["gflops"] for d in map(json.loads, out.splitlines())}
+    return {d["shape"]: (d["gflops"], d["gflops_cpu"]) for d in map(json.loads, out.splitlines())}
 
 
 def main():
@@ -66,6 +70,7 @@ def main():
     preset = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
 
     runs = {}  # (impl, threads) -> shape -> [gflops]
+    cpu_runs = {}  # the same per CPU-second
     threads_list = [int(t) for t in args.threads.split(",")]
     for r in range(args.rounds):
         for t in threads_list:
@@ -74,31 +79,36 @@ def main():
                 ("openblas-preset", lambda: run_blas(args.python, t, args.sizes, args.min_time, False, not args.no_ref)),
                 ("openblas-unset", lambda: run_blas(args.python, t, args.sizes, args.min_time, True, not args.no_ref)),
             ):
-                for shape, g in fn().items():
+                for shape, (g, gc) in fn().items():
                     runs.setdefault((impl, t), {}).setdefault(shape, []).append(g)
-                    print(json.dumps({"round": r, "impl": impl, "threads": t, "shape": shape, "gflops": g}),
-                          file=sys.stderr, flush=True)
+                    cpu_runs.setdefault((impl, t), {}).setdefault(shape, []).append(gc)
+                    print(json.dumps({"round": r, "impl": impl, "threads": t, "shape": shape, "gflops": g,
+                                      "gflops_cpu": gc}), file=sys.stderr, flush=True)
 
-    print(f"OpenBLAS presets: {preset}; {args.rounds} rounds; medians of GFLOP/s\n")
     shapes = list(runs[("go", threads_list[0])].keys())
-    head = "| shape |"
-    rule = "|---|"
-    for t in threads_list:
-        head += f" Go {t}t | OB preset {t}t | OB unset {t}t | ratio {t}t |"
-        rule += "---:|---:|---:|---:|"
-    print(head)
-    print(rule)
-    for s in shapes:
-        row = f"| {s} |"
+    for title, stat, data in (("medians", statistics.median, runs), ("best rounds (max)", max, runs),
+                              ("medians per CPU-second", statistics.median, cpu_runs)):
+        print(f"OpenBLAS presets: {preset}; {args.rounds} rounds; {title} of GFLOP/s\n")
+        head = "| shape |"
+        rule = "|---|"
         for t in threads_list:
-            med = {impl: statistics.median(runs[(impl, t)].get(s, [float("nan")]))
-                   for impl in ("go", "openblas-preset", "openblas-unset")}
-            best = max(med["openblas-preset"], med["openblas-unset"])
-            row += f" {med['go']:.1f} | {med['openblas-preset']:.1f} | {med['openblas-unset']:.1f} | {med['go'] / best:.2f} |"
-        print(row)
+            head += f" Go {t}t | OB preset {t}t | OB unset {t}t | ratio {t}t |"
+            rule += "---:|---:|---:|---:|"
+        print(head)
+        print(rule)
+        for s in shapes:
+            row = f"| {s} |"
+            for t in threads_list:
+                val = {impl: stat(data[(impl, t)].get(s, [float("nan")]))
+                       for impl in ("go", "openblas-preset", "openblas-unset")}
+                best = max(val["openblas-preset"], val["openblas-unset"])
+                row += f" {val['go']:.1f} | {val['openblas-preset']:.1f} | {val['openblas-unset']:.1f} | {val['go'] / best:.2f} |"
+            print(row)
+        print()
     for (impl, t), by_shape in sorted(runs.items()):
         for s, gs in by_shape.items():
-            print(json.dumps({"impl": impl, "threads": t, "shape": s, "gflops": gs}))
+            print(json.dumps({"impl": impl, "threads": t, "shape": s, "gflops": gs,
+                              "gflops_cpu": cpu_runs[(impl, t)][s]}))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 """Time OpenBLAS SGEMM (through numpy float32 matmul) on the shapes of BenchmarkSgemm.
 
 Prints one JSON object per line: {"shape", "m", "n", "k", "trans", "threads", "gflops",
-"ns_per_op", "gflops_best", "env"}: gflops and ns_per_op from the median of --repeats
-timed runs, gflops_best from the fastest (on a shared machine, the least disturbed). Square sizes come from --sizes (C = A @ B, no transpose); --ref adds
+"ns_per_op", "gflops_best", "gflops_cpu", "env"}: gflops and ns_per_op from the median
+of --repeats timed runs, gflops_best from the fastest (on a shared machine, the least
+disturbed), gflops_cpu per second of the process's CPU time (median; time spent waiting
+for a core does not count, but OpenBLAS threads that spin do). Square sizes come from --sizes (C = A @ B, no transpose); --ref adds
 the reference job's eight GEMMs with their transposes, named as in BenchmarkSgemm.
 
 Run it in a throwaway virtual environment with numpy installed, e.g.
@@ -77,12 +79,14 @@ def main():
                 break
             reps *= 2
         reps = max(1, int(reps * args.min_time / dt))
-        per_op = []
+        per_op, cpu_per_op = [], []
         for _ in range(args.repeats):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             for _ in range(reps):
                 np.matmul(opa, opb, out=c)
             per_op.append((time.perf_counter() - t0) / reps)
+            cpu_per_op.append((time.process_time() - c0) / reps)
         t = statistics.median(per_op)
         best = min(per_op)
         print(json.dumps({
@@ -92,6 +96,7 @@ def main():
             "gflops": round(2.0 * m * n * k / t / 1e9, 3),
             "ns_per_op": round(t * 1e9, 1),
             "gflops_best": round(2.0 * m * n * k / best / 1e9, 3),
+            "gflops_cpu": round(2.0 * m * n * k / statistics.median(cpu_per_op) / 1e9, 3),
             "env": env,
         }), flush=True)
 
