@@ -39,15 +39,18 @@ import "fmt"
 // two fork-joins per block). Products too small to repay waking a worker run on the
 // calling goroutine.
 
-// sgemmKernelFunc is a micro-kernel: it computes, for the mr×nr corner (mr <= tile rows,
-// nr <= tile columns) of the tile at c (row stride ldc),
+// sgemmKernelFunc is a micro-kernel: it computes np tiles side by side. Tile p updates
+// the mr×nr' corner (mr <= tile rows; nr' = tile columns, but nr for the last tile) of
+// the C tile at c[p*tile columns:] (row stride ldc):
 //
-//	C = alpha * A·B + beta * C
+//	C = alpha * A·B_p + beta * C
 //
 // where A is a micro-panel of kc steps (A(i,k) = a[k*lda+i], tile-rows values per step)
-// and B a micro-panel (B(k,j) = b[k*ldb+j], tile-columns values per step). With beta == 0
-// it does not read C. a and b hold whole tile-sized steps, padding included.
-type sgemmKernelFunc func(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int)
+// and B_p a micro-panel starting at b[p*bstep:] (B_p(k,j) = b[p*bstep+k*ldb+j],
+// tile-columns values per step). With beta == 0 it does not read C. a and b hold whole
+// tile-sized steps, padding included. Running several tiles per call keeps the A panel
+// in registers' reach and the call overhead off the small-k products.
+type sgemmKernelFunc func(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c []float32, ldc int, alpha, beta float32, mr, nr int)
 
 // sgemmVariant is one micro-kernel family with its tile and cache blocking.
 type sgemmVariant struct {
@@ -409,20 +412,20 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 			default:
 				a = ap[ir*kb:]
 			}
-			crow := g.c[(ic+ir)*g.ldc:]
-			for jr := 0; jr < nb; jr += nr {
-				cols := min(nr, nb-jr)
-				var b []float32
-				ldb := nr
-				switch {
-				case jr >= nFull:
-					b = buf.b[(jr-nFull)*kb:]
-				case p.directB:
-					b, ldb = g.b[pc*g.ldb+jc+jr:], g.ldb
-				default:
-					b = buf.b[jr*kb:]
+			crow := g.c[(ic+ir)*g.ldc+jc:]
+			switch {
+			case !p.directB:
+				// All panels packed, kb*nr apart.
+				np := (nb + nr - 1) / nr
+				v.kernel(kb, a, lda, buf.b, nr, kb*nr, np, crow, g.ldc, g.alpha, beta, rows, nb-(np-1)*nr)
+			default:
+				// Full panels in place, nr columns apart, then the packed ragged one.
+				if nFull > 0 {
+					v.kernel(kb, a, lda, g.b[pc*g.ldb+jc:], g.ldb, nr, nFull/nr, crow, g.ldc, g.alpha, beta, rows, nr)
 				}
-				v.kernel(kb, a, lda, b, ldb, crow[jc+jr:], g.ldc, g.alpha, beta, rows, cols)
+				if nFull < nb {
+					v.kernel(kb, a, lda, buf.b, nr, 0, 1, crow[nFull:], g.ldc, g.alpha, beta, rows, nb-nFull)
+				}
 			}
 		}
 	}

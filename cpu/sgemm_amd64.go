@@ -11,17 +11,18 @@ import (
 // The amd64 micro-kernels, in sgemm_avx512_amd64.s and sgemm_avx2_amd64.s.
 
 // sgemmKernelAVX512 is the 12×32 AVX-512 micro-kernel: 24 zmm accumulators (12 rows of
-// two 16-float vectors). It stores the mr rows (1..12) of the tile under the lane mask
+// two 16-float vectors). It computes np tiles (B panels bstep elements apart, C tiles 32
+// columns apart), storing the mr rows (1..12) of each and, in the last, the lanes of
 // `mask` (bit j set: column j of the tile exists).
 //
 //go:noescape
-func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32, np, bstep int)
 
 // sgemmKernelAVX512x8 is the 8×32 AVX-512 micro-kernel (16 accumulators), otherwise as
 // sgemmKernelAVX512.
 //
 //go:noescape
-func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32, np, bstep int)
 
 // sgemmKernelAVX2 is the 6×16 AVX2+FMA micro-kernel: 12 ymm accumulators (6 rows of two
 // 8-float vectors). It stores the mr rows (1..6) of the tile under the 16 int32 lane
@@ -36,27 +37,33 @@ var sgemmMaskAVX2 = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
 
 // sgemmAVX512 is the sgemmKernelFunc of the 12×32 kernel. The slice expressions check
 // that the kernel's reads and writes stay inside a, b and c.
-func sgemmAVX512(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+func sgemmAVX512(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
 	_ = a[(kc-1)*lda+11]
-	_ = b[(kc-1)*ldb+31]
-	_ = c[(mr-1)*ldc+nr-1]
-	sgemmKernelAVX512(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1)
+	_ = b[(np-1)*bstep+(kc-1)*ldb+31]
+	_ = c[(mr-1)*ldc+(np-1)*32+nr-1]
+	sgemmKernelAVX512(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1, np, bstep)
 }
 
 // sgemmAVX512x8 is the sgemmKernelFunc of the 8×32 kernel.
-func sgemmAVX512x8(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+func sgemmAVX512x8(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
 	_ = a[(kc-1)*lda+7]
-	_ = b[(kc-1)*ldb+31]
-	_ = c[(mr-1)*ldc+nr-1]
-	sgemmKernelAVX512x8(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1)
+	_ = b[(np-1)*bstep+(kc-1)*ldb+31]
+	_ = c[(mr-1)*ldc+(np-1)*32+nr-1]
+	sgemmKernelAVX512x8(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, uint32(1)<<nr-1, np, bstep)
 }
 
 // sgemmAVX2 is the sgemmKernelFunc of the 6×16 kernel.
-func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
 	_ = a[(kc-1)*lda+5]
-	_ = b[(kc-1)*ldb+15]
-	_ = c[(mr-1)*ldc+nr-1]
-	sgemmKernelAVX2(kc, unsafe.SliceData(a), lda, unsafe.SliceData(b), ldb, unsafe.SliceData(c), ldc, alpha, beta, mr, &sgemmMaskAVX2[16-nr])
+	_ = b[(np-1)*bstep+(kc-1)*ldb+15]
+	_ = c[(mr-1)*ldc+(np-1)*16+nr-1]
+	for p := range np {
+		cols := 16
+		if p == np-1 {
+			cols = nr
+		}
+		sgemmKernelAVX2(kc, unsafe.SliceData(a), lda, &b[p*bstep], ldb, &c[p*16], ldc, alpha, beta, mr, &sgemmMaskAVX2[16-cols])
+	}
 }
 
 var (

@@ -2,12 +2,16 @@
 
 #include "textflag.h"
 
-// func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+// func sgemmKernelAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32, np, bstep int)
+//
+// It computes np tiles side by side: tile p reads the B micro-panel at b + p*bstep and
+// updates the 32 columns of C from c + 32*p; the last one stores only the lanes in mask.
 //
 // Registers: CX steps of k left, SI A micro-panel (R8 = lda in bytes), DI B micro-panel
-// (R9 = ldb in bytes), DX C row (R10 = ldc in bytes), R11 rows to store. Z0..Z23 hold
-// the 12×32 tile (row r in Z(2r), Z(2r+1)), Z24/Z25 the 32 values of B at step k,
-// Z26..Z31 broadcasts of A.
+// (R9 = ldb in bytes), DX C row (R10 = ldc in bytes), R11 rows to store, R12 tiles left,
+// R13 bstep in bytes, R14 and R15 the B panel and C tile of this tile. Z0..Z23 hold the
+// 12×32 tile (row r in Z(2r), Z(2r+1)), Z24/Z25 the 32 values of B at step k, Z26..Z31
+// broadcasts of A.
 
 // FMAROW multiplies the B vectors by A's value off(SI) into one row's accumulators.
 #define FMAROW(off, t, r0, r1) \
@@ -86,18 +90,34 @@
 	JZ   done8; \
 	ADDQ R10, DX
 
-TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-76
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
+TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-96
 	MOVQ lda+16(FP), R8
 	SHLQ $2, R8
-	MOVQ b+24(FP), DI
 	MOVQ ldb+32(FP), R9
 	SHLQ $2, R9
-	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ np+80(FP), R12
+	MOVQ bstep+88(FP), R13
+	SHLQ $2, R13
+	MOVQ b+24(FP), R14
+	MOVQ c+40(FP), R15
+
+panel:
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ R14, DI
+	MOVQ R15, DX
 	MOVQ mr+64(FP), R11
+	MOVL $-1, AX // all 32 columns, but in the last tile
+	CMPQ R12, $1
+	JNE  masked
+	MOVL mask+72(FP), AX
+
+masked:
+	KMOVW AX, K1
+	SHRL  $16, AX
+	KMOVW AX, K2
 
 	// Start fetching the C tile now, so that it is in L1 when the k loop ends.
 	MOVQ DX, BX
@@ -161,10 +181,6 @@ loop1:
 	JNZ  loop1
 
 store:
-	MOVL    mask+72(FP), AX
-	KMOVW   AX, K1
-	SHRL    $16, AX
-	KMOVW   AX, K2
 	VBROADCASTSS alpha+56(FP), Z26
 	VBROADCASTSS beta+60(FP), Z27
 	MOVL    beta+60(FP), AX
@@ -222,24 +238,44 @@ beta0:
 	STORE0(Z22, Z23)
 
 done:
+	ADDQ R13, R14
+	ADDQ $128, R15
+	DECQ R12
+	JNZ  panel
 	VZEROUPPER
 	RET
 
-// func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32)
+// func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32, np, bstep int)
 //
 // The 8×32 tile: Z0..Z15 accumulate, otherwise as sgemmKernelAVX512.
-TEXT ·sgemmKernelAVX512x8(SB), NOSPLIT, $0-76
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
+TEXT ·sgemmKernelAVX512x8(SB), NOSPLIT, $0-96
 	MOVQ lda+16(FP), R8
 	SHLQ $2, R8
-	MOVQ b+24(FP), DI
 	MOVQ ldb+32(FP), R9
 	SHLQ $2, R9
-	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ np+80(FP), R12
+	MOVQ bstep+88(FP), R13
+	SHLQ $2, R13
+	MOVQ b+24(FP), R14
+	MOVQ c+40(FP), R15
+
+panel8:
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ R14, DI
+	MOVQ R15, DX
 	MOVQ mr+64(FP), R11
+	MOVL $-1, AX // all 32 columns, but in the last tile
+	CMPQ R12, $1
+	JNE  masked8
+	MOVL mask+72(FP), AX
+
+masked8:
+	KMOVW AX, K1
+	SHRL  $16, AX
+	KMOVW AX, K2
 
 	// Start fetching the C tile now, so that it is in L1 when the k loop ends.
 	MOVQ DX, BX
@@ -291,10 +327,6 @@ loop18:
 	JNZ  loop18
 
 store8:
-	MOVL    mask+72(FP), AX
-	KMOVW   AX, K1
-	SHRL    $16, AX
-	KMOVW   AX, K2
 	VBROADCASTSS alpha+56(FP), Z26
 	VBROADCASTSS beta+60(FP), Z27
 	MOVL    beta+60(FP), AX
@@ -336,5 +368,9 @@ beta08:
 	STORE0(Z14, Z15)
 
 done8:
+	ADDQ R13, R14
+	ADDQ $128, R15
+	DECQ R12
+	JNZ  panel8
 	VZEROUPPER
 	RET

@@ -1,12 +1,24 @@
 package cpu
 
-// sgemmKernelGo is the portable 4×4 micro-kernel (see sgemmKernelFunc):
+// sgemmKernelGo is the portable 4×4 micro-kernel (see sgemmKernelFunc): for each of
+// the np tiles, sgemmTileGo.
+func sgemmKernelGo(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	for p := range np {
+		cols := 4
+		if p == np-1 {
+			cols = nr
+		}
+		sgemmTileGo(kc, a, lda, b[p*bstep:], ldb, c[4*p:], ldc, alpha, beta, mr, cols)
+	}
+}
+
+// sgemmTileGo computes one tile:
 //
 //	C[i,j] = alpha * sum_k a[k*lda+i]*b[k*ldb+j] + beta*C[i,j]   (i < mr, j < nr)
 //
 // reading C only when beta != 0. It runs down k twice, for rows 0-1 and 2-3, so that
 // each pass's 8 sums stay in registers (amd64 has 15 for floats in Go code).
-func sgemmKernelGo(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+func sgemmTileGo(kc int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
 	var tile [4][4]float32
 	tile[0], tile[1] = sgemmDotsGo(kc, a, lda, b, ldb)
 	if mr > 2 {
