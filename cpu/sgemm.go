@@ -124,6 +124,8 @@ type gemmState struct {
 	// minFlops is the work below which a GEMM stays on one thread
 	// (sgemmMinFlopsPerThread; tests lower it to exercise the split on small shapes).
 	minFlops int
+	// sharedAMin is sgemmSharedAMin (tests lower it to run shared-A mode on small shapes).
+	sharedAMin int
 }
 
 // sgemmBuffers are one thread's packing buffers.
@@ -137,6 +139,7 @@ func (s *gemmState) init(p *pool, threads int) {
 	s.bufs = make([]sgemmBuffers, max(threads, 1))
 	s.task.s = s
 	s.minFlops = sgemmMinFlopsPerThread
+	s.sharedAMin = sgemmSharedAMin
 }
 
 // setVariant selects the micro-kernel family by name ("avx512", "avx2", "go"); it is for
@@ -277,7 +280,7 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 	}
 	t := &s.task
 	t.g, t.v, t.splitN = g, v, splitN
-	if p := sgemmPlanFor(v, &g); splitN && !p.directA && m*kk >= sgemmSharedAMin {
+	if p := sgemmPlanFor(v, &g); splitN && !p.directA && m*kk >= s.sharedAMin {
 		s.sharedA = grow(s.sharedA, p.mc*p.kc)
 		t.shared, t.plan = true, p
 		for t.ic = 0; t.ic < m; t.ic += p.mc {
