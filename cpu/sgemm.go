@@ -259,7 +259,10 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 	s := &k.gemm
 	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc}
 	v := s.v.forM(m)
-	parts := min(len(s.bufs), s.pool.threads, max(1, 2*m*n*kk/max(s.minFlops, 1)))
+	parts := 1
+	if flops := 2 * m * n * kk; flops >= 2*s.minFlops {
+		parts = min(len(s.bufs), s.pool.threads, flops/max(s.minFlops, 1))
+	}
 	if parts <= 1 {
 		s.serial(&s.bufs[0], v, &g)
 		return
@@ -267,7 +270,7 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 	// Split the dimension whose split duplicates the least packing: splitting columns
 	// makes every thread pack all of A (m×k), splitting rows all of B (k×n). A side
 	// needs enough tiles to go round.
-	tilesN, tilesM := (n+v.nr-1)/v.nr, (m+v.mr-1)/v.mr
+	tilesN, tilesM := ceilDiv(n, v.nr), ceilDiv(m, v.mr)
 	splitN := tilesN >= parts && (tilesM < parts || m <= n)
 	if splitN {
 		parts = min(parts, tilesN)
@@ -371,7 +374,7 @@ func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
 			kb := min(p.kc, g.k-pc)
 			mFull := mb // rows of the block read in place
 			if p.directA {
-				mFull = mb / v.mr * v.mr
+				mFull = roundDown(mb, v.mr)
 				if mFull < mb {
 					sgemmPackA(v, buf.a, g, ic+mFull, pc, mb-mFull, kb)
 				}
@@ -396,7 +399,7 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 		nb := min(p.nc, g.n-jc)
 		nFull := nb
 		if p.directB {
-			nFull = nb / nr * nr
+			nFull = roundDown(nb, nr)
 			if nFull < nb {
 				sgemmPackB(v, buf.b, g, pc, jc+nFull, kb, nb-nFull)
 			}
@@ -419,7 +422,7 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 			switch {
 			case !p.directB:
 				// All panels packed, kb*nr apart.
-				np := (nb + nr - 1) / nr
+				np := ceilDiv(nb, nr)
 				v.kernel(kb, a, lda, buf.b, nr, kb*nr, np, crow, g.ldc, g.alpha, beta, rows, nb-(np-1)*nr)
 			default:
 				// Full panels in place, nr columns apart, then the packed ragged one.
@@ -434,12 +437,33 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 	}
 }
 
-func roundUp(x, m int) int { return (x + m - 1) / m * m }
+// ceilDiv is ⌈x/m⌉ for x >= 0, m > 0. It divides in 32 bits when it can: a 64-bit
+// division costs tens of cycles, and a small GEMM's set-up does several.
+func ceilDiv(x, m int) int {
+	if x+m <= 1<<32-1 {
+		return int((uint32(x) + uint32(m) - 1) / uint32(m))
+	}
+	return (x + m - 1) / m
+}
+
+// roundUp rounds x >= 0 up to a multiple of m > 0.
+func roundUp(x, m int) int { return ceilDiv(x, m) * m }
+
+// roundDown rounds x >= 0 down to a multiple of m > 0.
+func roundDown(x, m int) int {
+	if x <= 1<<32-1 {
+		return int(uint32(x) / uint32(m) * uint32(m))
+	}
+	return x / m * m
+}
 
 // balance splits n into the fewest blocks of at most about size and returns the block
 // length: n/blocks rounded up to a multiple of align (so it may exceed size by less
 // than align).
 func balance(n, size, align int) int {
+	if n <= size {
+		return roundUp(n, align)
+	}
 	blocks := (n + size - 1) / size
 	return roundUp((n+blocks-1)/blocks, align)
 }
@@ -494,7 +518,7 @@ func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int
 // dst[q*kb + k*w + c] = src[k*ld + q+c] for each panel start q (a multiple of w), zeros
 // past width in the last panel. It reads src row by row, each row once.
 func packRows(dst []float32, w int, src []float32, ld, width, kb int) {
-	full := width / w * w
+	full := roundDown(width, w)
 	for k := range kb {
 		row := src[k*ld : k*ld+width]
 		d := dst[k*w:]
