@@ -553,9 +553,17 @@ func packRows(dst []float32, w int, src []float32, ld, width, kb int) {
 			copy(d[q*kb:q*kb+w], row[q:q+w])
 		}
 		if full < width {
+			// The ragged panel, element by element: for the few values of a tiny
+			// product's panel row, calls to memmove and memclr cost more.
 			tail := d[full*kb : full*kb+w]
-			n := copy(tail, row[full:])
-			clear(tail[n:])
+			src := row[full:]
+			for j := range tail {
+				var x float32
+				if j < len(src) {
+					x = src[j]
+				}
+				tail[j] = x
+			}
 		}
 	}
 }

@@ -89,7 +89,7 @@ func init() {
 // into rows of dst, see sgemm_pack_avx512_amd64.s.
 //
 //go:noescape
-func sgemmTranspose16AVX512(dst *float32, w int, src *float32, ld int, rows, lanes, blocks int)
+func sgemmTranspose16AVX512(dst *float32, w int, src *float32, ld int, rows, lanes, blocks, tail int)
 
 // packTransposeAVX512 is packTranspose (dst[k*w + r] = src[r*ld + k], zeros in columns
 // rows..w-1) with the 16×16 blocks transposed in zmm registers.
@@ -98,19 +98,16 @@ func packTransposeAVX512(dst []float32, w int, src []float32, ld, rows, kb int) 
 	if rows > 0 {
 		_ = src[(rows-1)*ld+kb-1]
 	}
-	blocks := kb / 16
-	if blocks > 0 {
-		for r0 := 0; r0 < w; r0 += 16 {
-			nrows := min(max(rows-r0, 0), 16)
-			p := unsafe.SliceData(src)
-			if nrows > 0 {
-				p = &src[r0*ld]
-			}
-			sgemmTranspose16AVX512(&dst[r0], w, p, ld, nrows, min(16, w-r0), blocks)
+	// The last kb%16 columns go through the masked tail block: its loads read only
+	// columns that exist.
+	blocks, tail := kb/16, kb%16
+	for r0 := 0; r0 < w; r0 += 16 {
+		nrows := min(max(rows-r0, 0), 16)
+		p := unsafe.SliceData(src)
+		if nrows > 0 {
+			p = &src[r0*ld]
 		}
-	}
-	if k0 := blocks * 16; k0 < kb {
-		packTransposeTail(dst, w, src, ld, rows, k0, kb)
+		sgemmTranspose16AVX512(&dst[r0], w, p, ld, nrows, min(16, w-r0), blocks, tail)
 	}
 }
 
@@ -122,8 +119,13 @@ func packTransposeTail(dst []float32, w int, src []float32, ld, rows, k0, kb int
 			dst[(k0+k)*w+r] = x
 		}
 	}
-	for k := k0; k < kb; k++ {
-		clear(dst[k*w+rows : k*w+w])
+	if rows < w {
+		for k := k0; k < kb; k++ {
+			pad := dst[k*w+rows : k*w+w]
+			for j := range pad {
+				pad[j] = 0
+			}
+		}
 	}
 }
 
