@@ -64,6 +64,9 @@ type sgemmVariant struct {
 	// m×k, B stored n×k) with faster ones of the same contract.
 	packAN func(dst, a []float32, lda, rows, kb int)
 	packBT func(dst, b []float32, ldb, cols, kb int)
+	// packRagged, when set, fills the ragged last panel of packRows (width < w values
+	// of each of kb rows, zeros after them).
+	packRagged func(dst []float32, w int, src []float32, ld, width, kb int)
 	// alt, when set, is a tile with fewer rows for the same machine, taken when it pads
 	// fewer rows of a small m (m = 32 runs as 4×8 rows rather than 3×12).
 	alt *sgemmVariant
@@ -475,7 +478,7 @@ func sgemmPackA(v *sgemmVariant, dst []float32, g *sgemmArgs, i0, k0, mb, kb int
 	mr := v.mr
 	if g.transA {
 		// A stored k×m: row k0+k holds step k of every panel; read it once, left to right.
-		packRows(dst, mr, g.a[k0*g.lda+i0:], g.lda, mb, kb)
+		packRows(v, dst, mr, g.a[k0*g.lda+i0:], g.lda, mb, kb)
 		return
 	}
 	for p := 0; p < mb; p += mr {
@@ -498,7 +501,7 @@ func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int
 	nr := v.nr
 	if !g.transB {
 		// B stored k×n: row k0+k holds step k of every panel.
-		packRows(dst, nr, g.b[k0*g.ldb+j0:], g.ldb, nb, kb)
+		packRows(v, dst, nr, g.b[k0*g.ldb+j0:], g.ldb, nb, kb)
 		return
 	}
 	for q := 0; q < nb; q += nr {
@@ -517,8 +520,15 @@ func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int
 // packRows cuts the kb×width matrix src (row stride ld) into panels of w columns:
 // dst[q*kb + k*w + c] = src[k*ld + q+c] for each panel start q (a multiple of w), zeros
 // past width in the last panel. It reads src row by row, each row once.
-func packRows(dst []float32, w int, src []float32, ld, width, kb int) {
+func packRows(v *sgemmVariant, dst []float32, w int, src []float32, ld, width, kb int) {
 	full := roundDown(width, w)
+	if full < width && v.packRagged != nil {
+		v.packRagged(dst[full*kb:], w, src[full:], ld, width-full, kb)
+		if full == 0 {
+			return
+		}
+		width = full
+	}
 	for k := range kb {
 		row := src[k*ld : k*ld+width]
 		d := dst[k*w:]

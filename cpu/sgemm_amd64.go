@@ -68,9 +68,9 @@ func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c 
 
 var (
 	sgemmAVX512Variant = &sgemmVariant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512,
-		packAN: packANAVX512, packBT: packBTAVX512, alt: sgemmAVX512x8Variant}
+		packAN: packANAVX512, packBT: packBTAVX512, packRagged: packRaggedAVX512, alt: sgemmAVX512x8Variant}
 	sgemmAVX512x8Variant = &sgemmVariant{name: "avx512", mr: 8, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512x8,
-		packAN: packANAVX512x8, packBT: packBTAVX512}
+		packAN: packANAVX512x8, packBT: packBTAVX512, packRagged: packRaggedAVX512}
 	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2,
 		packAN: packANAVX2, packBT: packBTAVX2}
 )
@@ -169,3 +169,17 @@ func packTransposeAVX2(dst []float32, w int, src []float32, ld, rows, kb int) {
 
 func packANAVX2(dst, a []float32, lda, rows, kb int) { packTransposeAVX2(dst, 6, a, lda, rows, kb) }
 func packBTAVX2(dst, b []float32, ldb, cols, kb int) { packTransposeAVX2(dst, 16, b, ldb, cols, kb) }
+
+// sgemmPackRaggedAVX512 copies kb rows of width values (row stride ld) into rows of w
+// (width <= w <= 32) padded with zeros, see sgemm_pack_avx512_amd64.s.
+//
+//go:noescape
+func sgemmPackRaggedAVX512(dst *float32, w int, src *float32, ld int, width, kb int)
+
+// packRaggedAVX512 is the ragged-panel step of packRows: dst[k*w + j] = src[k*ld + j]
+// for j < width, zero up to w.
+func packRaggedAVX512(dst []float32, w int, src []float32, ld, width, kb int) {
+	_ = dst[(kb-1)*w+w-1]
+	_ = src[(kb-1)*ld+width-1]
+	sgemmPackRaggedAVX512(unsafe.SliceData(dst), w, unsafe.SliceData(src), ld, width, kb)
+}

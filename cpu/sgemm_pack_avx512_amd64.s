@@ -249,3 +249,49 @@ t3:
 ret:
 	VZEROUPPER
 	RET
+
+// func sgemmPackRaggedAVX512(dst *float32, w int, src *float32, ld int, width, kb int)
+//
+// For k < kb: dst[k*w + j] = src[k*ld + j] for j < width, 0 for width <= j < w
+// (width <= w <= 32). The loads are masked to width lanes (nothing past them is read),
+// the stores to w lanes.
+TEXT ·sgemmPackRaggedAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ w+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	SHLQ $2, R8
+	MOVQ width+32(FP), R10
+	MOVQ kb+40(FP), DX
+	// K1/K2: source lanes 0-15/16-31 that exist; K3/K4: destination lanes.
+	MOVQ $1, AX
+	MOVQ R10, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	MOVQ $1, AX
+	MOVQ R9, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	SHRQ $16, AX
+	KMOVW AX, K4
+	SHLQ $2, R9
+	TESTQ DX, DX
+	JZ   rdone
+
+rloop:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS   Z0, K3, (DI)
+	VMOVUPS   Z1, K4, 64(DI)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ DX
+	JNZ  rloop
+
+rdone:
+	VZEROUPPER
+	RET
