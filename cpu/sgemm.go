@@ -64,6 +64,10 @@ type sgemmVariant struct {
 	// m×k, B stored n×k) with faster ones of the same contract.
 	packAN func(dst, a []float32, lda, rows, kb int)
 	packBT func(dst, b []float32, ldb, cols, kb int)
+	// transposeOut, when set, writes the transpose of the rows×cols matrix src (row
+	// stride ld) into c: c[j*ldc+i] = src[i*ld+j], touching nothing else of c. It
+	// enables the transposed evaluation of narrow products (see sgemm).
+	transposeOut func(c []float32, ldc int, src []float32, ld, rows, cols int)
 	// packRagged, when set, fills the ragged last panel of packRows (width < w values
 	// of each of kb rows, zeros after them).
 	packRagged func(dst []float32, w int, src []float32, ld, width, kb int)
@@ -124,6 +128,8 @@ type gemmState struct {
 	bufs []sgemmBuffers
 	// sharedA is the A block that all threads read in shared-A mode.
 	sharedA []float32
+	// scratch holds Cᵀ for narrow products (see sgemm).
+	scratch []float32
 	// minFlops is the work below which a GEMM stays on one thread
 	// (sgemmMinFlopsPerThread; tests lower it to exercise the split on small shapes).
 	minFlops int
@@ -267,6 +273,16 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 		parts = min(len(s.bufs), s.pool.threads, flops/max(s.minFlops, 1))
 	}
 	if parts <= 1 {
+		if s.v.transposeOut != nil && beta == 0 && 2*n <= s.v.nr && 2*n <= m && m*n <= sgemmDirectMax {
+			// A narrow C (the 10 logits of the reference job) would fill a third of
+			// each tile's columns: compute C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, n×m, whose rows
+			// fill the tiles, then write its transpose into C.
+			s.scratch = grow(s.scratch, n*m)
+			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m}
+			s.serial(&s.bufs[0], s.v.forM(n), &gt)
+			s.v.transposeOut(c, ldc, s.scratch, m, n, m)
+			return
+		}
 		s.serial(&s.bufs[0], v, &g)
 		return
 	}

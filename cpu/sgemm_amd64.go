@@ -68,9 +68,11 @@ func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c 
 
 var (
 	sgemmAVX512Variant = &sgemmVariant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512,
-		packAN: packANAVX512, packBT: packBTAVX512, packRagged: packRaggedAVX512, alt: sgemmAVX512x8Variant}
+		packAN: packANAVX512, packBT: packBTAVX512, packRagged: packRaggedAVX512, transposeOut: transposeOutAVX512,
+		alt: sgemmAVX512x8Variant}
 	sgemmAVX512x8Variant = &sgemmVariant{name: "avx512", mr: 8, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512x8,
-		packAN: packANAVX512x8, packBT: packBTAVX512, packRagged: packRaggedAVX512}
+		packAN: packANAVX512x8, packBT: packBTAVX512, packRagged: packRaggedAVX512,
+		transposeOut: transposeOutAVX512}
 	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2,
 		packAN: packANAVX2, packBT: packBTAVX2}
 )
@@ -182,4 +184,15 @@ func packRaggedAVX512(dst []float32, w int, src []float32, ld, width, kb int) {
 	_ = dst[(kb-1)*w+w-1]
 	_ = src[(kb-1)*ld+width-1]
 	sgemmPackRaggedAVX512(unsafe.SliceData(dst), w, unsafe.SliceData(src), ld, width, kb)
+}
+
+// transposeOutAVX512 is sgemmVariant.transposeOut: c[j*ldc+i] = src[i*ld+j] for i < rows,
+// j < cols, with the 16×16 register transpose storing exactly rows values per row of c.
+func transposeOutAVX512(c []float32, ldc int, src []float32, ld, rows, cols int) {
+	_ = c[(cols-1)*ldc+rows-1]
+	_ = src[(rows-1)*ld+cols-1]
+	for r0 := 0; r0 < rows; r0 += 16 {
+		n := min(16, rows-r0)
+		sgemmTranspose16AVX512(&c[r0], ldc, &src[r0*ld], ld, n, n, cols/16, cols%16)
+	}
 }

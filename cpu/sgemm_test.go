@@ -236,7 +236,7 @@ func TestSgemmVariants(t *testing.T) {
 }
 
 // TestSgemmScalars runs every alpha/beta pair (beta 0 over a NaN-filled C) on shapes that
-// take the packed, the in-place and the ragged paths.
+// take the packed, the in-place, the ragged and the transposed (narrow C) paths.
 func TestSgemmScalars(t *testing.T) {
 	type ab struct{ alpha, beta float32 }
 	scalars := []ab{{1, 0}, {0.5, 0}, {-1.5, 1}, {2, -0.5}, {1, 1}, {-1, float32(math.Copysign(0, -1))}}
@@ -245,7 +245,8 @@ func TestSgemmScalars(t *testing.T) {
 		k := &b.kernels
 		k.gemm.v = v
 		r := rand.New(rand.NewPCG(3, 4))
-		for _, s := range [][3]int{{33, 65, 17}, {100, 257, 100}, {12, 32, 5}} {
+		// The last two are narrow: with beta == 0 they run transposed (C' = Cᵀ).
+		for _, s := range [][3]int{{33, 65, 17}, {100, 257, 100}, {12, 32, 5}, {40, 10, 64}, {33, 3, 17}} {
 			for tr := range 4 {
 				for _, sc := range scalars {
 					transA, transB := tr&1 != 0, tr&2 != 0
