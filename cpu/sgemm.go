@@ -31,6 +31,8 @@ import "fmt"
 // which is most of the cost of a GEMM as small as the reference job's.
 //
 // Block lengths are balanced (k = 784 runs as 2×392), so that no block is a sliver.
+// A narrow product (n <= nr/2, beta = 0) runs transposed, C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, so
+// that its rows fill the tiles, where the variant can write the transpose back.
 //
 // Threads split C into column ranges (or row ranges when C is narrow), each computed by
 // the loops above with the thread's own packing buffers, in one fork-join on the pool.
