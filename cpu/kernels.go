@@ -13,4 +13,4 @@ func (k *kernels) init(b *Backend) {
 }
 
 // describe names the kernel variants in use, for Backend.Describe.
-func (k *kernels) describe() string { return "pure Go, sgemm " + k.gemm.v.String() }
+func (k *kernels) describe() string { return "sgemm " + k.gemm.v.String() }
