@@ -7,7 +7,8 @@ package cpu
 // worker pool (see task in workers.go) and clears it afterwards, so that the kernels
 // keep no reference to buffers the caller may free.
 type kernels struct {
-	b *Backend
+	b    *Backend
+	gemm gemmState
 
 	unary     unaryTask
 	softmax   softmaxTask
@@ -25,10 +26,13 @@ type kernels struct {
 	batchNorm batchNormTask
 }
 
-func (k *kernels) init(b *Backend) { k.b = b }
+func (k *kernels) init(b *Backend) {
+	k.b = b
+	k.gemm.init(b.pool, b.threads)
+}
 
 // describe names the kernel variants in use, for Backend.Describe.
-func (k *kernels) describe() string { return "pure Go" }
+func (k *kernels) describe() string { return "sgemm " + k.gemm.v.String() }
 
 // grain is the number of elements (or multiply-adds) one goroutine takes at least:
 // ops on fewer than 2*grain run on the calling goroutine, larger ones are split into

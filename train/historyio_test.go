@@ -120,7 +120,8 @@ func TestHistorySaveIsAtomicAndByExtension(t *testing.T) {
 		io.WriteString(w, `{"half": `)
 		return boom
 	})
-	assert.Same(t, boom, err)
+	assert.ErrorIs(t, err, boom)
+	assert.ErrorContains(t, err, "writing "+jsonPath)
 	now, err := os.ReadFile(jsonPath)
 	require.NoError(t, err)
 	assert.Equal(t, old, now)

@@ -1,0 +1,626 @@
+package cpu
+
+import "fmt"
+
+// The tuned single-precision GEMM. Its shape follows GotoBLAS/BLIS: C is computed in
+// mr×nr tiles by a micro-kernel that keeps the tile in registers while it runs down k,
+// reading op(A) as "micro-panels" of mr rows and op(B) as micro-panels of nr columns,
+// both laid out k-major (element (i,k) of an A micro-panel at k*mr+i, element (k,j) of a
+// B micro-panel at k*nr+j). The micro-kernel broadcasts the mr values of A and multiplies
+// them with nr/16 (or nr/8) vectors of B, so C's rows are updated with whole-vector
+// loads and stores.
+//
+// The loops around the micro-kernel, for one thread's share of C:
+//
+//	for ic over m in blocks of mc:          A block (mc×kc, packed) stays in L3
+//	  for pc over k in blocks of kc:        beta applies on the first block only
+//	    pack A[ic:ic+mc, pc:pc+kc]
+//	    for jc over n in blocks of nc:      B block (kc×nc, packed) stays in L2
+//	      pack B[pc:pc+kc, jc:jc+nc]
+//	      for ir over the block in mr rows:  the A micro-panel stays in L1
+//	        for jr over the block in nr columns:
+//	          micro-kernel(C[ic+ir:, jc+jr:])
+//
+// Packing copies an operand into micro-panel order, which is where transposes are
+// handled: a transposed operand is gathered by the packing routine, never by the
+// micro-kernel. Partial panels (m or n not a multiple of the tile) are padded with zeros;
+// the micro-kernel then stores only the mr×nr corner that exists in C. Two layouts need
+// no packing because they already are micro-panels with a stride: op(A) when A is
+// stored transposed (k×m: row k holds A's column entries i..i+mr contiguously) and op(B)
+// when B is not (k×n). Small problems read those operands in place and skip the copy,
+// which is most of the cost of a GEMM as small as the reference job's.
+//
+// Block lengths are balanced (k = 784 runs as 2×392), so that no block is a sliver.
+// A narrow product (n <= nr/2, beta = 0) runs transposed, C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, so
+// that its rows fill the tiles, where the variant can write the transpose back.
+//
+// Threads split C into column ranges (or row ranges when C is narrow), each computed by
+// the loops above with the thread's own packing buffers, in one fork-join on the pool.
+// When the columns are split and A is large, every thread would pack all of A; the
+// threads then pack each A block together into one shared buffer first (shared-A mode,
+// two fork-joins per block). Products too small to repay waking a worker run on the
+// calling goroutine.
+
+// sgemmKernelFunc is a micro-kernel: it computes np tiles side by side. Tile p updates
+// the mr×nr' corner (mr <= tile rows; nr' = tile columns, but nr for the last tile) of
+// the C tile at c[p*tile columns:] (row stride ldc):
+//
+//	C = alpha * A·B_p + beta * C
+//
+// where A is a micro-panel of kc steps (A(i,k) = a[k*lda+i], tile-rows values per step)
+// and B_p a micro-panel starting at b[p*bstep:] (B_p(k,j) = b[p*bstep+k*ldb+j],
+// tile-columns values per step). With beta == 0 it does not read C. a and b hold whole
+// tile-sized steps, padding included. Running several tiles per call keeps the A panel
+// in registers' reach and the call overhead off the small-k products.
+type sgemmKernelFunc func(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c []float32, ldc int, alpha, beta float32, mr, nr int)
+
+// sgemmVariant is one micro-kernel family with its tile and cache blocking.
+type sgemmVariant struct {
+	name   string // "avx512", "avx2", "go"
+	mr, nr int    // tile: rows of C (broadcast from A) × columns of C (vectors of B)
+	// kc, mc, nc are the cache blocks: kc steps of k per micro-kernel call, mc rows of A
+	// and nc columns of B per packed block (multiples of mr and nr).
+	kc, mc, nc int
+	kernel     sgemmKernelFunc
+	// packAN and packBT, when set, replace the generic transposing packers (A stored
+	// m×k, B stored n×k) with faster ones of the same contract.
+	packAN func(dst, a []float32, lda, rows, kb int)
+	packBT func(dst, b []float32, ldb, cols, kb int)
+	// transposeOut, when set, writes the transpose of the rows×cols matrix src (row
+	// stride ld) into c: c[j*ldc+i] = src[i*ld+j], touching nothing else of c. It
+	// enables the transposed evaluation of narrow products (see sgemm).
+	transposeOut func(c []float32, ldc int, src []float32, ld, rows, cols int)
+	// packRagged, when set, fills the ragged last panel of packRows (width < w values
+	// of each of kb rows, zeros after them).
+	packRagged func(dst []float32, w int, src []float32, ld, width, kb int)
+	// alt, when set, is a tile with fewer rows for the same machine, taken when it pads
+	// fewer rows of a small m (m = 32 runs as 4×8 rows rather than 3×12).
+	alt *sgemmVariant
+}
+
+func (v *sgemmVariant) String() string {
+	s := fmt.Sprintf("%s %dx%d", v.name, v.mr, v.nr)
+	if v.alt != nil {
+		s += fmt.Sprintf("+%dx%d", v.alt.mr, v.alt.nr)
+	}
+	return s
+}
+
+// sgemmAltMaxM is the largest m for which sgemmVariant.alt may replace the main tile:
+// for large products the taller tile reads B from L2 less often per flop.
+const sgemmAltMaxM = 256
+
+// forM returns the tile to use for m rows of C.
+func (v *sgemmVariant) forM(m int) *sgemmVariant {
+	if v.alt != nil && m <= sgemmAltMaxM && roundUp(m, v.alt.mr) < roundUp(m, v.mr) {
+		return v.alt
+	}
+	return v
+}
+
+// sgemmGo is the portable variant: the same packing and blocking with a Go micro-kernel.
+var sgemmGo = &sgemmVariant{name: "go", mr: 4, nr: 4, kc: 256, mc: 128, nc: 512, kernel: sgemmKernelGo}
+
+// sgemmAvailable lists the variants this machine can run, fastest first. It is set by
+// the architecture files (sgemm_amd64.go, sgemm_other.go) in init.
+var sgemmAvailable []*sgemmVariant
+
+// sgemmDirectMax is the largest operand (elements of the kc×(m or n) slab read per k
+// block) that the micro-kernel reads in place instead of packing. Above it packing pays:
+// a packed panel is contiguous, a strided one touches a new cache line (and with large
+// strides, a new page and the same L1 set) at every step of k.
+const sgemmDirectMax = 64 << 10
+
+// sgemmMinFlopsPerThread is the work (2*m*n*k) below which a GEMM runs on one thread:
+// waking a pool worker costs a few microseconds, as much as ~0.5 MFLOP of micro-kernel
+// time.
+const sgemmMinFlopsPerThread = 1 << 20
+
+// sgemmSharedAMin is the size of op(A) (m*k elements) from which threads splitting the
+// columns of C pack the A blocks together, once, instead of each packing all of A:
+// the two extra pool hand-offs per block then cost less than the duplicated packing.
+const sgemmSharedAMin = 1 << 15
+
+// gemmState is the SGEMM's reusable state: the chosen variant, the task handed to the
+// pool and one set of packing buffers per thread, grown only when a larger shape comes.
+type gemmState struct {
+	v    *sgemmVariant
+	pool *pool
+	task sgemmTask
+	bufs []sgemmBuffers
+	// sharedA is the A block that all threads read in shared-A mode.
+	sharedA []float32
+	// scratch holds Cᵀ for narrow products (see sgemm).
+	scratch []float32
+	// minFlops is the work below which a GEMM stays on one thread
+	// (sgemmMinFlopsPerThread; tests lower it to exercise the split on small shapes).
+	minFlops int
+	// sharedAMin is sgemmSharedAMin (tests lower it to run shared-A mode on small shapes).
+	sharedAMin int
+}
+
+// sgemmBuffers are one thread's packing buffers.
+type sgemmBuffers struct {
+	a, b []float32 // packed A block (mc×kc) and B block (kc×nc)
+}
+
+func (s *gemmState) init(p *pool, threads int) {
+	s.v = sgemmAvailable[0]
+	s.pool = p
+	s.bufs = make([]sgemmBuffers, max(threads, 1))
+	s.task.s = s
+	s.minFlops = sgemmMinFlopsPerThread
+	s.sharedAMin = sgemmSharedAMin
+}
+
+// setVariant selects the micro-kernel family by name ("avx512", "avx2", "go"); it is for
+// tests and benchmarks that compare the variants on one machine.
+func (s *gemmState) setVariant(name string) error {
+	for _, v := range sgemmAvailable {
+		if v.name == name {
+			s.v = v
+			return nil
+		}
+	}
+	return fmt.Errorf("cpu: sgemm variant %q is not available on this machine", name)
+}
+
+// sgemmArgs are the operands of one (sub-)GEMM, see kernels.sgemm.
+type sgemmArgs struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+}
+
+// sgemmTask is the pool task of a threaded GEMM: part p computes its share of C.
+type sgemmTask struct {
+	s      *gemmState
+	v      *sgemmVariant
+	g      sgemmArgs
+	splitN bool // columns of C are split between parts (else rows)
+
+	// Shared-A mode: for each (ic, pc) block the parts first pack the A block together
+	// into gemmState.sharedA (packing), then each computes its columns from it.
+	shared         bool
+	packing        bool
+	plan           sgemmPlan
+	ic, mb, pc, kb int
+}
+
+// columns restricts g to the columns [lo, hi) of C.
+func (g *sgemmArgs) columns(lo, hi int) {
+	if g.transB {
+		g.b = g.b[lo*g.ldb:] // B stored n×k: rows lo..hi
+	} else {
+		g.b = g.b[lo:] // B stored k×n: columns lo..hi
+	}
+	g.c = g.c[lo:]
+	g.n = hi - lo
+}
+
+// rows restricts g to the rows [lo, hi) of C.
+func (g *sgemmArgs) rows(lo, hi int) {
+	if g.transA {
+		g.a = g.a[lo:] // A stored k×m: columns lo..hi
+	} else {
+		g.a = g.a[lo*g.lda:] // A stored m×k: rows lo..hi
+	}
+	g.c = g.c[lo*g.ldc:]
+	g.m = hi - lo
+}
+
+func (t *sgemmTask) run(part, parts int) {
+	g := t.g
+	v := t.v
+	if t.shared {
+		if t.packing {
+			if lo, hi := split(t.mb, part, parts, v.mr); lo < hi {
+				sgemmPackA(v, t.s.sharedA[lo*t.kb:], &g, t.ic+lo, t.pc, hi-lo, t.kb)
+			}
+			return
+		}
+		lo, hi := split(g.n, part, parts, v.nr)
+		if lo >= hi {
+			return
+		}
+		g.columns(lo, hi)
+		p := t.plan
+		p.nc = balance(g.n, v.nc, v.nr)
+		p.directB = !g.transB && p.kc*g.n <= sgemmDirectMax
+		buf := &t.s.bufs[part]
+		p.growB(buf, v)
+		t.s.block(buf, v, &g, &p, t.ic, t.mb, t.pc, t.kb, t.s.sharedA, t.mb)
+		return
+	}
+	if t.splitN {
+		lo, hi := split(g.n, part, parts, v.nr)
+		if lo >= hi {
+			return
+		}
+		g.columns(lo, hi)
+	} else {
+		lo, hi := split(g.m, part, parts, v.mr)
+		if lo >= hi {
+			return
+		}
+		g.rows(lo, hi)
+	}
+	t.s.serial(&t.s.bufs[part], v, &g)
+}
+
+// sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices: op(A) is m×kk
+// (A stored m×kk with leading dimension lda, or kk×m when transA), op(B) kk×n (B stored
+// kk×n with leading dimension ldb, or n×kk when transB), C m×n (ldc). beta == 0 never
+// reads C (NaNs in C do not propagate). The caller has checked the shapes; sgemm
+// allocates nothing once its buffers have grown to the largest shape seen.
+func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if kk <= 0 || alpha == 0 {
+		sgemmScale(m, n, beta, c, ldc)
+		return
+	}
+	s := &k.gemm
+	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc}
+	v := s.v.forM(m)
+	parts := 1
+	if flops := 2 * m * n * kk; flops >= 2*s.minFlops {
+		parts = min(len(s.bufs), s.pool.threads, flops/max(s.minFlops, 1))
+	}
+	if parts <= 1 {
+		if s.v.transposeOut != nil && beta == 0 && 2*n <= s.v.nr && 2*n <= m && m*n <= sgemmDirectMax {
+			// A narrow C (the 10 logits of the reference job) would fill a third of
+			// each tile's columns: compute C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, n×m, whose rows
+			// fill the tiles, then write its transpose into C.
+			s.scratch = grow(s.scratch, n*m)
+			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m}
+			s.serial(&s.bufs[0], s.v.forM(n), &gt)
+			s.v.transposeOut(c, ldc, s.scratch, m, n, m)
+			return
+		}
+		s.serial(&s.bufs[0], v, &g)
+		return
+	}
+	// Split the dimension whose split duplicates the least packing: splitting columns
+	// makes every thread pack all of A (m×k), splitting rows all of B (k×n). A side
+	// needs enough tiles to go round.
+	tilesN, tilesM := ceilDiv(n, v.nr), ceilDiv(m, v.mr)
+	splitN := tilesN >= parts && (tilesM < parts || m <= n)
+	if splitN {
+		parts = min(parts, tilesN)
+	} else {
+		parts = min(parts, tilesM)
+	}
+	if parts <= 1 {
+		s.serial(&s.bufs[0], v, &g)
+		return
+	}
+	t := &s.task
+	t.g, t.v, t.splitN = g, v, splitN
+	if p := sgemmPlanFor(v, &g); splitN && !p.directA && m*kk >= s.sharedAMin {
+		s.sharedA = grow(s.sharedA, p.mc*p.kc)
+		t.shared, t.plan = true, p
+		for t.ic = 0; t.ic < m; t.ic += p.mc {
+			t.mb = min(p.mc, m-t.ic)
+			for t.pc = 0; t.pc < kk; t.pc += p.kc {
+				t.kb = min(p.kc, kk-t.pc)
+				t.packing = true
+				s.pool.parallel(parts, t)
+				t.packing = false
+				s.pool.parallel(parts, t)
+			}
+		}
+		t.shared = false
+	} else {
+		s.pool.parallel(parts, t)
+	}
+	t.g = sgemmArgs{} // drop the references to the caller's slices
+}
+
+// sgemmScale computes C = beta*C (C = 0 when beta == 0, without reading C).
+func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta == 1 {
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// grow returns buf resized to n elements, reallocating only when it is too small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// sgemmPlan is the blocking of one (sub-)GEMM: block lengths and which operands are
+// read in place.
+type sgemmPlan struct {
+	mc, kc, nc       int
+	directA, directB bool
+}
+
+func sgemmPlanFor(v *sgemmVariant, g *sgemmArgs) sgemmPlan {
+	// Equal k blocks: 784 = 392+392 rather than 384+384+16, whose last block would pay a
+	// whole C update for 16 steps. Equal m and n blocks too, so that no block is a
+	// sliver with little reuse.
+	p := sgemmPlan{
+		mc: balance(g.m, v.mc, v.mr),
+		kc: balance(g.k, v.kc, min(16, v.kc)),
+		nc: balance(g.n, v.nc, v.nr),
+	}
+	// In place: op(A) from A stored k×m, op(B) from B stored k×n, when small.
+	p.directA = g.transA && p.kc*g.m <= sgemmDirectMax
+	p.directB = !g.transB && p.kc*g.n <= sgemmDirectMax
+	return p
+}
+
+// growB sizes buf.b for the plan's B blocks.
+func (p *sgemmPlan) growB(buf *sgemmBuffers, v *sgemmVariant) {
+	if p.directB {
+		buf.b = grow(buf.b, p.kc*v.nr) // the ragged last panel only
+	} else {
+		buf.b = grow(buf.b, p.kc*p.nc)
+	}
+}
+
+// serial runs the blocked loops of the package comment on one thread.
+func (s *gemmState) serial(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
+	p := sgemmPlanFor(v, g)
+	if p.directA {
+		buf.a = grow(buf.a, p.kc*v.mr) // the ragged last panel only
+	} else {
+		buf.a = grow(buf.a, p.kc*p.mc)
+	}
+	p.growB(buf, v)
+	for ic := 0; ic < g.m; ic += p.mc {
+		mb := min(p.mc, g.m-ic)
+		for pc := 0; pc < g.k; pc += p.kc {
+			kb := min(p.kc, g.k-pc)
+			mFull := mb // rows of the block read in place
+			if p.directA {
+				mFull = roundDown(mb, v.mr)
+				if mFull < mb {
+					sgemmPackA(v, buf.a, g, ic+mFull, pc, mb-mFull, kb)
+				}
+			} else {
+				sgemmPackA(v, buf.a, g, ic, pc, mb, kb)
+			}
+			s.block(buf, v, g, &p, ic, mb, pc, kb, buf.a, mFull)
+		}
+	}
+}
+
+// block runs the loops inside one (ic, pc) block: the rows [ic, ic+mb) of C over k steps
+// [pc, pc+kb), with the A block packed in ap (rows past mFull; all of them unless
+// p.directA).
+func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *sgemmPlan, ic, mb, pc, kb int, ap []float32, mFull int) {
+	mr, nr := v.mr, v.nr
+	beta := g.beta
+	if pc > 0 {
+		beta = 1
+	}
+	for jc := 0; jc < g.n; jc += p.nc {
+		nb := min(p.nc, g.n-jc)
+		nFull := nb
+		if p.directB {
+			nFull = roundDown(nb, nr)
+			if nFull < nb {
+				sgemmPackB(v, buf.b, g, pc, jc+nFull, kb, nb-nFull)
+			}
+		} else {
+			sgemmPackB(v, buf.b, g, pc, jc, kb, nb)
+		}
+		for ir := 0; ir < mb; ir += mr {
+			rows := min(mr, mb-ir)
+			var a []float32
+			lda := mr
+			switch {
+			case ir >= mFull:
+				a = ap[(ir-mFull)*kb:]
+			case p.directA:
+				a, lda = g.a[pc*g.lda+ic+ir:], g.lda
+			default:
+				a = ap[ir*kb:]
+			}
+			crow := g.c[(ic+ir)*g.ldc+jc:]
+			switch {
+			case !p.directB:
+				// All panels packed, kb*nr apart.
+				np := ceilDiv(nb, nr)
+				v.kernel(kb, a, lda, buf.b, nr, kb*nr, np, crow, g.ldc, g.alpha, beta, rows, nb-(np-1)*nr)
+			default:
+				// Full panels in place, nr columns apart, then the packed ragged one.
+				if nFull > 0 {
+					v.kernel(kb, a, lda, g.b[pc*g.ldb+jc:], g.ldb, nr, nFull/nr, crow, g.ldc, g.alpha, beta, rows, nr)
+				}
+				if nFull < nb {
+					v.kernel(kb, a, lda, buf.b, nr, 0, 1, crow[nFull:], g.ldc, g.alpha, beta, rows, nb-nFull)
+				}
+			}
+		}
+	}
+}
+
+// ceilDiv is ⌈x/m⌉ for x >= 0, m > 0. It divides in 32 bits when it can: a 64-bit
+// division costs tens of cycles, and a small GEMM's set-up does several.
+func ceilDiv(x, m int) int {
+	if x+m <= 1<<32-1 {
+		return int((uint32(x) + uint32(m) - 1) / uint32(m))
+	}
+	return (x + m - 1) / m
+}
+
+// roundUp rounds x >= 0 up to a multiple of m > 0.
+func roundUp(x, m int) int { return ceilDiv(x, m) * m }
+
+// roundDown rounds x >= 0 down to a multiple of m > 0.
+func roundDown(x, m int) int {
+	if x <= 1<<32-1 {
+		return int(uint32(x) / uint32(m) * uint32(m))
+	}
+	return x / m * m
+}
+
+// balance splits n into the fewest blocks of at most about size and returns the block
+// length: n/blocks rounded up to a multiple of align (so it may exceed size by less
+// than align).
+func balance(n, size, align int) int {
+	if n <= size {
+		return roundUp(n, align)
+	}
+	blocks := (n + size - 1) / size
+	return roundUp((n+blocks-1)/blocks, align)
+}
+
+// sgemmPackA packs op(A)[i0:i0+mb, k0:k0+kb] into dst as micro-panels of v.mr rows, each
+// kb steps of v.mr values (dst[p*kb*mr + k*mr + r] = op(A)[i0+p*mr+r, k0+k]), padding
+// the last panel's missing rows with zeros.
+func sgemmPackA(v *sgemmVariant, dst []float32, g *sgemmArgs, i0, k0, mb, kb int) {
+	mr := v.mr
+	if g.transA {
+		// A stored k×m: row k0+k holds step k of every panel; read it once, left to right.
+		packRows(v, dst, mr, g.a[k0*g.lda+i0:], g.lda, mb, kb)
+		return
+	}
+	for p := 0; p < mb; p += mr {
+		rows := min(mr, mb-p)
+		d := dst[p*kb : p*kb+kb*mr]
+		// A stored m×k: a transpose of rows×kb.
+		src := g.a[(i0+p)*g.lda+k0:]
+		if v.packAN != nil {
+			v.packAN(d, src, g.lda, rows, kb)
+			continue
+		}
+		packTranspose(d, mr, src, g.lda, rows, kb)
+	}
+}
+
+// sgemmPackB packs op(B)[k0:k0+kb, j0:j0+nb] into dst as micro-panels of v.nr columns,
+// each kb steps of v.nr values (dst[q*kb*nr + k*nr + c] = op(B)[k0+k, j0+q*nr+c]),
+// padding the last panel's missing columns with zeros.
+func sgemmPackB(v *sgemmVariant, dst []float32, g *sgemmArgs, k0, j0, kb, nb int) {
+	nr := v.nr
+	if !g.transB {
+		// B stored k×n: row k0+k holds step k of every panel.
+		packRows(v, dst, nr, g.b[k0*g.ldb+j0:], g.ldb, nb, kb)
+		return
+	}
+	for q := 0; q < nb; q += nr {
+		cols := min(nr, nb-q)
+		d := dst[q*kb : q*kb+kb*nr]
+		// B stored n×k: a transpose of cols×kb.
+		src := g.b[(j0+q)*g.ldb+k0:]
+		if v.packBT != nil {
+			v.packBT(d, src, g.ldb, cols, kb)
+			continue
+		}
+		packTranspose(d, nr, src, g.ldb, cols, kb)
+	}
+}
+
+// packRows cuts the kb×width matrix src (row stride ld) into panels of w columns:
+// dst[q*kb + k*w + c] = src[k*ld + q+c] for each panel start q (a multiple of w), zeros
+// past width in the last panel. It reads src row by row, each row once.
+func packRows(v *sgemmVariant, dst []float32, w int, src []float32, ld, width, kb int) {
+	full := roundDown(width, w)
+	if full < width && v.packRagged != nil {
+		v.packRagged(dst[full*kb:], w, src[full:], ld, width-full, kb)
+		if full == 0 {
+			return
+		}
+		width = full
+	}
+	for k := range kb {
+		row := src[k*ld : k*ld+width]
+		d := dst[k*w:]
+		q := 0
+		switch w {
+		case 32:
+			for ; q < full; q += 32 {
+				*(*[32]float32)(d[q*kb:]) = *(*[32]float32)(row[q:])
+			}
+		case 16:
+			for ; q < full; q += 16 {
+				*(*[16]float32)(d[q*kb:]) = *(*[16]float32)(row[q:])
+			}
+		case 12:
+			for ; q < full; q += 12 {
+				*(*[12]float32)(d[q*kb:]) = *(*[12]float32)(row[q:])
+			}
+		case 8:
+			for ; q < full; q += 8 {
+				*(*[8]float32)(d[q*kb:]) = *(*[8]float32)(row[q:])
+			}
+		case 6:
+			for ; q < full; q += 6 {
+				*(*[6]float32)(d[q*kb:]) = *(*[6]float32)(row[q:])
+			}
+		case 4:
+			for ; q < full; q += 4 {
+				*(*[4]float32)(d[q*kb:]) = *(*[4]float32)(row[q:])
+			}
+		}
+		for ; q < full; q += w {
+			copy(d[q*kb:q*kb+w], row[q:q+w])
+		}
+		if full < width {
+			// The ragged panel, element by element: for the few values of a tiny
+			// product's panel row, calls to memmove and memclr cost more.
+			tail := d[full*kb : full*kb+w]
+			src := row[full:]
+			for j := range tail {
+				var x float32
+				if j < len(src) {
+					x = src[j]
+				}
+				tail[j] = x
+			}
+		}
+	}
+}
+
+// packTranspose writes the transpose of the rows×kb matrix src (row stride ld) into dst
+// with row stride w >= rows: dst[k*w + r] = src[r*ld + k], zeros in columns rows..w-1.
+func packTranspose(dst []float32, w int, src []float32, ld, rows, kb int) {
+	// Four source rows at a time keep four read streams going and write four adjacent
+	// values of each destination row.
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		s0 := src[r*ld : r*ld+kb]
+		s1 := src[(r+1)*ld : (r+1)*ld+kb]
+		s2 := src[(r+2)*ld : (r+2)*ld+kb]
+		s3 := src[(r+3)*ld : (r+3)*ld+kb]
+		for k := range kb {
+			d := dst[k*w+r : k*w+r+4]
+			d[0], d[1], d[2], d[3] = s0[k], s1[k], s2[k], s3[k]
+		}
+	}
+	for ; r < rows; r++ {
+		s0 := src[r*ld : r*ld+kb]
+		for k := range kb {
+			dst[k*w+r] = s0[k]
+		}
+	}
+	if rows < w {
+		for k := range kb {
+			clear(dst[k*w+rows : k*w+w])
+		}
+	}
+}
