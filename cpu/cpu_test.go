@@ -33,6 +33,21 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// The conformance suite with each vector variant other than the default forced (the
+// default ran above), on two threads.
+func TestConformanceVectorVariants(t *testing.T) {
+	for _, name := range cpu.VectorVariants()[1:] {
+		t.Run(name, func(t *testing.T) {
+			devicetest.Run(t, func(t *testing.T) device.Backend {
+				b, err := cpu.NewWithVector(cpu.Options{Threads: 2}, name)
+				require.NoError(t, err)
+				t.Cleanup(func() { b.Close() })
+				return b
+			})
+		})
+	}
+}
+
 func TestRegisteredAsCPU(t *testing.T) {
 	b, err := device.Open("cpu", device.Options{Threads: 2})
 	require.NoError(t, err)

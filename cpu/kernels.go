@@ -9,6 +9,7 @@ package cpu
 type kernels struct {
 	b    *Backend
 	gemm gemmState
+	vec  *vecVariant // the elementwise primitives (vec.go)
 
 	unary     unaryTask
 	softmax   softmaxTask
@@ -29,10 +30,11 @@ type kernels struct {
 func (k *kernels) init(b *Backend) {
 	k.b = b
 	k.gemm.init(b.pool, b.threads)
+	k.vec = vecAvailable[0]
 }
 
 // describe names the kernel variants in use, for Backend.Describe.
-func (k *kernels) describe() string { return "sgemm " + k.gemm.v.String() }
+func (k *kernels) describe() string { return "sgemm " + k.gemm.v.String() + ", vector " + k.vec.name }
 
 // grain is the number of elements (or multiply-adds) one goroutine takes at least:
 // ops on fewer than 2*grain run on the calling goroutine, larger ones are split into

@@ -1,0 +1,329 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// The AVX-512 vector primitives (see vec.go for their definitions as Go loops). Each
+// runs over n elements, n a multiple of 16, one zmm register of 16 floats per step.
+
+// FTZDAZ saves MXCSR in old-4(SP) and sets flush-to-zero (bit 15) and
+// denormals-are-zero (bit 6) for the optimizer loops; RESTORE puts the saved value back.
+#define FTZDAZ \
+	STMXCSR old-4(SP); \
+	MOVL    old-4(SP), AX; \
+	ORL     $0x8040, AX; \
+	MOVL    AX, new-8(SP); \
+	LDMXCSR new-8(SP)
+
+#define RESTORE LDMXCSR old-4(SP)
+
+// func adamAVX512(p, g, m, v *float32, n int, c *adamConsts)
+//
+// Z20..Z26 hold b1, c1, b2, c2, alpha, eps, decay; Z0 g, Z1 m, Z2 v, Z3 p.
+TEXT ·adamAVX512(SB), NOSPLIT, $8-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), DX
+	VBROADCASTSS 0(DX), Z20
+	VBROADCASTSS 4(DX), Z21
+	VBROADCASTSS 8(DX), Z22
+	VBROADCASTSS 12(DX), Z23
+	VBROADCASTSS 16(DX), Z24
+	VBROADCASTSS 20(DX), Z25
+	VBROADCASTSS 24(DX), Z26
+	MOVL 24(DX), BX // decay's bits: 0 for Adam
+	FTZDAZ
+	TESTQ CX, CX
+	JZ    adamdone
+
+adamloop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (R8), Z1
+	VMOVUPS (R9), Z2
+	VMOVUPS (DI), Z3
+	TESTL BX, BX
+	JZ    adamnodecay
+	VFMADD231PS Z3, Z26, Z3 // p += decay*p
+
+adamnodecay:
+	VMULPS      Z21, Z0, Z4 // c1*g
+	VFMADD231PS Z1, Z20, Z4 // m = b1*m + c1*g
+	VMULPS      Z23, Z0, Z5 // c2*g
+	VMULPS      Z0, Z5, Z5  // c2*g*g
+	VFMADD231PS Z2, Z22, Z5 // v = b2*v + c2*g*g
+	VSQRTPS     Z5, Z6
+	VADDPS      Z25, Z6, Z6 // √v + eps
+	VMULPS      Z24, Z4, Z7 // alpha*m
+	VDIVPS      Z6, Z7, Z7  // alpha*m/(√v + eps)
+	VSUBPS      Z7, Z3, Z3
+	VMOVUPS     Z4, (R8)
+	VMOVUPS     Z5, (R9)
+	VMOVUPS     Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ  adamloop
+
+adamdone:
+	RESTORE
+	VZEROUPPER
+	RET
+
+// func momentumAVX512(p, g, m *float32, n int, mu, lr float32, nesterov bool)
+//
+// Z20 mu, Z21 lr; Z0 g, Z1 m, Z3 p.
+TEXT ·momentumAVX512(SB), NOSPLIT, $8-41
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ n+24(FP), CX
+	VBROADCASTSS mu+32(FP), Z20
+	VBROADCASTSS lr+36(FP), Z21
+	MOVBLZX nesterov+40(FP), BX
+	FTZDAZ
+	TESTQ CX, CX
+	JZ    momdone
+
+momloop:
+	VMOVUPS     (SI), Z0
+	VMOVUPS     (R8), Z1
+	VMOVUPS     (DI), Z3
+	VMULPS      Z21, Z0, Z4 // lr*g
+	VFMSUB231PS Z1, Z20, Z4 // m = mu*m - lr*g
+	VMOVUPS     Z4, (R8)
+	TESTL       BX, BX
+	JZ          momplain
+	VMULPS      Z21, Z0, Z5 // lr*g
+	VFMSUB231PS Z4, Z20, Z5 // mu*m - lr*g
+	VADDPS      Z5, Z3, Z3
+	JMP         momstore
+
+momplain:
+	VADDPS Z4, Z3, Z3
+
+momstore:
+	VMOVUPS Z3, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, R8
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     momloop
+
+momdone:
+	RESTORE
+	VZEROUPPER
+	RET
+
+// func axpbyAVX512(y, x *float32, n int, a, b float32)
+TEXT ·axpbyAVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Z20
+	VBROADCASTSS b+28(FP), Z21
+	TESTQ CX, CX
+	JZ    axdone
+	MOVL  b+28(FP), AX
+	SHLL  $1, AX            // drop the sign: ±0 means "do not read y"
+	JZ    axzero
+	CMPL  AX, $0x7f000000   // 1.0 is 0x3f800000, shifted left once
+	JEQ   axone
+
+axgen:
+	VMOVUPS     (SI), Z0
+	VMULPS      (DI), Z21, Z1 // b*y
+	VFMADD231PS Z0, Z20, Z1   // a*x + b*y
+	VMOVUPS     Z1, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	SUBQ        $16, CX
+	JNZ         axgen
+	JMP         axdone
+
+axzero:
+	VMULPS  (SI), Z20, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     axzero
+	JMP     axdone
+
+axone:
+	MOVL b+28(FP), AX
+	CMPL AX, $0x3f800000 // +1, not -1
+	JNE  axgen
+
+axoneloop:
+	VMOVUPS     (DI), Z1
+	VFMADD231PS (SI), Z20, Z1
+	VMOVUPS     Z1, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	SUBQ        $16, CX
+	JNZ         axoneloop
+
+axdone:
+	VZEROUPPER
+	RET
+
+// func binaryAVX512(op int, c, a, b *float32, n int)
+//
+// op is device.BinaryOp: 0 add, 1 sub, 2 mul, 3 div.
+TEXT ·binaryAVX512(SB), NOSPLIT, $0-40
+	MOVQ op+0(FP), AX
+	MOVQ c+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ n+32(FP), CX
+	TESTQ CX, CX
+	JZ    bindone
+	CMPQ  AX, $1
+	JEQ   binsub
+	CMPQ  AX, $2
+	JEQ   binmul
+	CMPQ  AX, $3
+	JEQ   bindiv
+
+binadd:
+	VMOVUPS (SI), Z0
+	VADDPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     binadd
+	JMP     bindone
+
+binsub:
+	VMOVUPS (SI), Z0
+	VSUBPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     binsub
+	JMP     bindone
+
+binmul:
+	VMOVUPS (SI), Z0
+	VMULPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     binmul
+	JMP     bindone
+
+bindiv:
+	VMOVUPS (SI), Z0
+	VDIVPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     bindiv
+
+bindone:
+	VZEROUPPER
+	RET
+
+// func widenU8AVX512(dst *float32, src *uint8, n int, s float32)
+TEXT ·widenU8AVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS s+24(FP), Z20
+	TESTQ CX, CX
+	JZ    wdone
+
+wloop:
+	VPMOVZXBD (SI), Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z20, Z0, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JNZ       wloop
+
+wdone:
+	VZEROUPPER
+	RET
+
+// func reluAVX512(y, x *float32, n int)
+//
+// VMAXPS returns its second source (x) when either is NaN, so NaN stays NaN.
+TEXT ·reluAVX512(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VPXORD Z20, Z20, Z20
+	TESTQ  CX, CX
+	JZ     rdone
+
+rloop:
+	VMOVUPS (SI), Z0
+	VMAXPS  Z0, Z20, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     rloop
+
+rdone:
+	VZEROUPPER
+	RET
+
+// func selectPosAVX512(out, x, a *float32, n int, p float32)
+//
+// K1 marks x > 0 (ordered: NaN is not); out = a there, p*a (or 0 when p == 0) elsewhere.
+TEXT ·selectPosAVX512(SB), NOSPLIT, $0-36
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ a+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS p+32(FP), Z21
+	VPXORD Z20, Z20, Z20
+	TESTQ  CX, CX
+	JZ     sdone
+	MOVL   p+32(FP), AX
+	SHLL   $1, AX
+	JNZ    sscaled
+
+szero:
+	VMOVUPS   (SI), Z0
+	VCMPPS    $0x1e, Z20, Z0, K1 // x > 0
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS   Z1, (DI)
+	ADDQ      $64, SI
+	ADDQ      $64, DX
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JNZ       szero
+	JMP       sdone
+
+sscaled:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VCMPPS  $0x1e, Z20, Z0, K1
+	VMULPS  Z21, Z1, Z2
+	VMOVUPS Z1, K1, Z2 // a where x > 0
+	VMOVUPS Z2, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     sscaled
+
+sdone:
+	VZEROUPPER
+	RET
