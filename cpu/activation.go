@@ -22,7 +22,7 @@ func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error 
 		return nil
 	}
 	t := &b.kernels.unary
-	*t = unaryTask{op: op, x: xs, y: ys, p: p}
+	*t = unaryTask{vec: b.kernels.vec, op: op, x: xs, y: ys, p: p}
 	b.pool.parallel(parts(len(xs)), t)
 	*t = unaryTask{}
 	return nil
@@ -44,7 +44,7 @@ func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p
 		return nil
 	}
 	t := &b.kernels.unary
-	*t = unaryTask{op: op, backward: true, x: xs, y: ys, dy: dys, dx: dxs, p: p}
+	*t = unaryTask{vec: b.kernels.vec, op: op, backward: true, x: xs, y: ys, dy: dys, dx: dxs, p: p}
 	b.pool.parallel(parts(len(xs)), t)
 	*t = unaryTask{}
 	return nil
@@ -250,6 +250,7 @@ func softmaxBackwardRef(y, dy, dx []float32, rows, cols int) {
 
 // unaryTask runs Unary (or UnaryBackward) over a range of elements per part.
 type unaryTask struct {
+	vec          *vecVariant
 	op           device.UnaryOp
 	backward     bool
 	x, y, dy, dx []float32
@@ -260,15 +261,15 @@ func (t *unaryTask) run(part, parts int) {
 	lo, hi := split(len(t.x), part, parts, 16)
 	x, y := t.x[lo:hi], t.y[lo:hi]
 	if !t.backward {
-		unaryForward(t.op, x, y, t.p)
+		unaryForward(t.vec, t.op, x, y, t.p)
 		return
 	}
 	dy, dx := t.dy[lo:hi], t.dx[lo:hi]
 	switch t.op {
 	case device.ReLU:
-		reluBackward(x, dy, dx)
+		t.vec.selectPos(dx, x, dy, 0) // dy where x > 0, else 0
 	case device.LeakyReLU:
-		leakyReLUBackward(x, dy, dx, t.p)
+		t.vec.selectPos(dx, x, dy, t.p) // dy where x > 0, else p*dy
 	case device.Sigmoid:
 		sigmoidBackward(y, dy, dx)
 	case device.Tanh:
@@ -278,20 +279,14 @@ func (t *unaryTask) run(part, parts int) {
 	}
 }
 
-func unaryForward(op device.UnaryOp, x, y []float32, p float32) {
+// unaryForward is y = f(x) with the vector primitives where there is one.
+func unaryForward(vec *vecVariant, op device.UnaryOp, x, y []float32, p float32) {
 	y = y[:len(x)]
 	switch op {
 	case device.ReLU:
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		vec.relu(y, x)
 	case device.LeakyReLU:
-		for i, v := range x {
-			if v <= 0 {
-				v *= p
-			}
-			y[i] = v
-		}
+		vec.selectPos(y, x, x, p) // x where x > 0, else p*x
 	case device.Sigmoid:
 		for i, v := range x {
 			y[i] = 1 / (1 + expf(-v))
@@ -303,28 +298,6 @@ func unaryForward(op device.UnaryOp, x, y []float32, p float32) {
 	case device.GELU:
 		// No float32 erf here: GELU keeps the float64 one.
 		geluForwardRef(x, y)
-	}
-}
-
-func reluBackward(x, dy, dx []float32) {
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	for i, v := range x {
-		g := dy[i]
-		if !(v > 0) {
-			g = 0
-		}
-		dx[i] = g
-	}
-}
-
-func leakyReLUBackward(x, dy, dx []float32, p float32) {
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	for i, v := range x {
-		g := dy[i]
-		if !(v > 0) {
-			g *= p
-		}
-		dx[i] = g
 	}
 }
 
