@@ -1,6 +1,10 @@
 package cpu
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gputrain/gputrain/device"
+)
 
 // The tuned single-precision GEMM. Its shape follows GotoBLAS/BLIS: C is computed in
 // mr×nr tiles by a micro-kernel that keeps the tile in registers while it runs down k,
@@ -176,6 +180,35 @@ type sgemmArgs struct {
 	ldb            int
 	c              []float32
 	ldc            int
+	ep             sgemmEpilogue
+}
+
+// sgemmEpilogue is what happens to C once the product is complete (device.GemmArgs'
+// epilogue): C[i,j] += bias[j] when bias is set, then C = act(C) when actOn. The
+// blocked loops apply it to each row panel of a block right after its last k block, while
+// the panel is in L1.
+type sgemmEpilogue struct {
+	vec   *vecVariant
+	bias  []float32 // one per column of C (of this sub-GEMM's C, after columns)
+	actOn bool
+	act   device.UnaryOp
+	p     float32
+}
+
+func (e *sgemmEpilogue) active() bool { return e.bias != nil || e.actOn }
+
+// apply runs the epilogue on the rows×cols matrix at c (row stride ldc), whose first
+// column is column col0 of C.
+func (e *sgemmEpilogue) apply(c []float32, ldc, rows, cols, col0 int) {
+	for r := range rows {
+		row := c[r*ldc : r*ldc+cols]
+		if e.bias != nil {
+			e.vec.binary(device.Add, row, row, e.bias[col0:col0+cols])
+		}
+		if e.actOn {
+			unaryForward(e.vec, e.act, row, row, e.p)
+		}
+	}
 }
 
 // sgemmTask is the pool task of a threaded GEMM: part p computes its share of C.
@@ -202,6 +235,9 @@ func (g *sgemmArgs) columns(lo, hi int) {
 	}
 	g.c = g.c[lo:]
 	g.n = hi - lo
+	if g.ep.bias != nil {
+		g.ep.bias = g.ep.bias[lo:hi]
+	}
 }
 
 // rows restricts g to the rows [lo, hi) of C.
@@ -260,15 +296,24 @@ func (t *sgemmTask) run(part, parts int) {
 // reads C (NaNs in C do not propagate). The caller has checked the shapes; sgemm
 // allocates nothing once its buffers have grown to the largest shape seen.
 func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	k.sgemmWith(transA, transB, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc, sgemmEpilogue{})
+}
+
+// sgemmWith is sgemm followed by the epilogue ep (none when ep is the zero value),
+// applied to each part of C as soon as it is final.
+func (k *kernels) sgemmWith(transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep sgemmEpilogue) {
 	if m <= 0 || n <= 0 {
 		return
 	}
 	if kk <= 0 || alpha == 0 {
 		sgemmScale(m, n, beta, c, ldc)
+		if ep.active() {
+			ep.apply(c, ldc, m, n, 0)
+		}
 		return
 	}
 	s := &k.gemm
-	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc}
+	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc, ep}
 	v := s.v.forM(m)
 	parts := 1
 	if flops := 2 * m * n * kk; flops >= 2*s.minFlops {
@@ -280,9 +325,12 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 			// each tile's columns: compute C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, n×m, whose rows
 			// fill the tiles, then write its transpose into C.
 			s.scratch = grow(s.scratch, n*m)
-			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m}
+			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m, sgemmEpilogue{}}
 			s.serial(&s.bufs[0], s.v.forM(n), &gt)
 			s.v.transposeOut(c, ldc, s.scratch, m, n, m)
+			if ep.active() {
+				ep.apply(c, ldc, m, n, 0) // C is m×n ≤ 64 Ki elements, still in cache
+			}
 			return
 		}
 		s.serial(&s.bufs[0], v, &g)
@@ -416,6 +464,7 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 	if pc > 0 {
 		beta = 1
 	}
+	last := pc+kb == g.k // C is final after this block: run the epilogue
 	for jc := 0; jc < g.n; jc += p.nc {
 		nb := min(p.nc, g.n-jc)
 		nFull := nb
@@ -453,6 +502,9 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 				if nFull < nb {
 					v.kernel(kb, a, lda, buf.b, nr, 0, 1, crow[nFull:], g.ldc, g.alpha, beta, rows, nb-nFull)
 				}
+			}
+			if last && g.ep.active() {
+				g.ep.apply(crow, g.ldc, rows, nb, jc)
 			}
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gputrain/gputrain/device"
 )
 
 // naiveGemm is the test's own definition of the product, accumulated in float64:
@@ -319,6 +321,67 @@ func TestSgemmNoAllocs(t *testing.T) {
 				}
 			}
 			b.Close()
+		}
+	}
+}
+
+// TestSgemmEpilogue runs the bias + activation epilogue on every variant and tile (with
+// tiny blocks too, so that the epilogue must wait for the last of many k blocks), on 1
+// and 3 threads (split columns carry their part of the bias), with padded C rows whose
+// padding must stay untouched.
+func TestSgemmEpilogue(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	var cases []*gemmTestCase
+	for si, s := range gemmShapes() {
+		if si%3 != 0 {
+			continue
+		}
+		for tr := range 4 {
+			cases = append(cases, newGemmCase(r, tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], 3*(tr%2), 1, float32(tr/2)))
+		}
+	}
+	// Narrow C with beta 0: the transposed evaluation.
+	cases = append(cases, newGemmCase(r, false, true, 40, 10, 64, 0, 1, 0), newGemmCase(r, true, false, 33, 3, 17, 2, 1, 0))
+	const eps = 1.0 / (1 << 23)
+	for _, v := range gemmVariants() {
+		for _, threads := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/threads=%d", v.name, threads), func(t *testing.T) {
+				b := New(Options{Threads: threads})
+				defer b.Close()
+				k := &b.kernels
+				k.gemm.v = v
+				k.gemm.minFlops = 0
+				if threads == 3 {
+					k.gemm.sharedAMin = 0
+				}
+				for ci, tc := range cases {
+					bias := randSlice(r, tc.n)
+					ep := sgemmEpilogue{vec: k.vec, bias: bias, actOn: true, act: device.LeakyReLU, p: 0.125}
+					if ci%2 == 1 {
+						ep.act = device.ReLU
+					}
+					c := slices.Clone(tc.c)
+					k.sgemmWith(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.a, tc.lda, tc.b, tc.ldb, tc.beta, c, tc.ldc, ep)
+					for i := range tc.m {
+						for j := range tc.n {
+							z := tc.want[i*tc.n+j] + float64(bias[j])
+							want := z
+							if !(z > 0) {
+								want = 0
+								if ep.act == device.LeakyReLU {
+									want = 0.125 * z
+								}
+							}
+							got := float64(c[i*tc.ldc+j])
+							tol := 2*eps*float64(tc.k+3)*(tc.scale[i*tc.n+j]+math.Abs(float64(bias[j]))) + 1e-30
+							require.False(t, math.IsNaN(got) || math.Abs(got-want) > tol, "%s %s: C[%d,%d] = %g, want %g", tc, ep.act, i, j, got, want)
+						}
+						for j := tc.n; j < tc.ldc; j++ {
+							require.Equal(t, gemmSentinel, c[i*tc.ldc+j], "%s: C padding [%d,%d] overwritten", tc, i, j)
+						}
+					}
+				}
+			})
 		}
 	}
 }
