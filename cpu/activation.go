@@ -23,7 +23,7 @@ func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error 
 	}
 	t := &b.kernels.unary
 	*t = unaryTask{vec: b.kernels.vec, op: op, x: xs, y: ys, p: p}
-	b.pool.parallel(parts(len(xs)), t)
+	b.pool.parallel(parts(len(xs), unaryGrain(op, false)), t)
 	*t = unaryTask{}
 	return nil
 }
@@ -45,9 +45,19 @@ func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p
 	}
 	t := &b.kernels.unary
 	*t = unaryTask{vec: b.kernels.vec, op: op, backward: true, x: xs, y: ys, dy: dys, dx: dxs, p: p}
-	b.pool.parallel(parts(len(xs)), t)
+	b.pool.parallel(parts(len(xs), unaryGrain(op, true)), t)
 	*t = unaryTask{}
 	return nil
+}
+
+// unaryGrain is the split grain of an activation: the ones computing exp, tanh or erf per
+// element cost a hundred times more than ReLU's max.
+func unaryGrain(op device.UnaryOp, backward bool) int {
+	switch {
+	case op == device.GELU, !backward && (op == device.Sigmoid || op == device.Tanh):
+		return grainExp
+	}
+	return grainCopy
 }
 
 // Softmax implements device.Backend: y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)) for
@@ -66,7 +76,7 @@ func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
 	}
 	t := &b.kernels.softmax
 	*t = softmaxTask{x: f32(x), y: f32(y), rows: rows, cols: cols}
-	b.pool.parallel(parts(rows*cols), t)
+	b.pool.parallel(parts(rows*cols, grainExp), t)
 	*t = softmaxTask{}
 	return nil
 }
@@ -87,7 +97,7 @@ func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error
 	}
 	t := &b.kernels.softmax
 	*t = softmaxTask{backward: true, y: f32(y), dy: f32(dy), dx: f32(dx), rows: rows, cols: cols}
-	b.pool.parallel(parts(rows*cols), t)
+	b.pool.parallel(parts(rows*cols, grainCopy), t)
 	*t = softmaxTask{}
 	return nil
 }

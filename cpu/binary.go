@@ -19,7 +19,7 @@ func (b *Backend) Binary(op device.BinaryOp, a, x, c device.Buffer) error {
 	}
 	t := &b.kernels.binary
 	*t = binaryTask{vec: b.kernels.vec, op: op, a: as, b: xs, c: cs}
-	b.pool.parallel(parts(len(as)), t)
+	b.pool.parallel(parts(len(as), grainCopy), t)
 	*t = binaryTask{}
 	return nil
 }
@@ -40,7 +40,7 @@ func (b *Backend) Broadcast(op device.BinaryOp, x, v, y device.Buffer, s device.
 	}
 	t := &b.kernels.broadcast
 	*t = broadcastTask{vec: b.kernels.vec, op: op, x: f32(x), v: f32(v), y: f32(y), s: s}
-	b.pool.parallel(parts(s.Len()), t)
+	b.pool.parallel(parts(s.Len(), grainCopy), t)
 	*t = broadcastTask{}
 	return nil
 }
@@ -61,7 +61,7 @@ func (b *Backend) Axpby(alpha float32, x device.Buffer, beta float32, y device.B
 	}
 	t := &b.kernels.axpby
 	*t = axpbyTask{vec: b.kernels.vec, alpha: alpha, beta: beta, x: f32(x), y: f32(y)}
-	b.pool.parallel(parts(len(t.x)), t)
+	b.pool.parallel(parts(len(t.x), grainCopy), t)
 	*t = axpbyTask{}
 	return nil
 }

@@ -108,7 +108,7 @@ func TestTrainingStepOpsDoNotAllocate(t *testing.T) {
 		params, srcRows int
 	}{
 		{"small", 32, 64, 10, 1000, 100},
-		{"large", 160, 200, 128, 100000, 2000}, // 32000-element x, 20480-element h: split over the pool
+		{"large", 1024, 256, 128, 100000, 2000}, // 262144-element x, 131072-element h: split over the pool
 	} {
 		rows, in, out := size.rows, size.in, size.out
 		f := func(n int) device.Buffer {

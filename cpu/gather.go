@@ -32,7 +32,7 @@ func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32)
 	if b.reference {
 		gatherRef(t)
 	} else {
-		b.pool.parallel(parts(dst.Len()), t)
+		b.pool.parallel(parts(dst.Len(), grainCopy), t)
 	}
 	*t = gatherTask{}
 	return nil

@@ -24,7 +24,7 @@ func (b *Backend) Loss(a device.LossArgs) error {
 	if b.reference {
 		lossRef(t)
 	} else {
-		b.pool.parallel(parts(a.Rows*a.Cols), t)
+		b.pool.parallel(parts(a.Rows*a.Cols, grainExp), t)
 	}
 	*t = lossTask{}
 	return nil
@@ -47,7 +47,7 @@ func (b *Backend) LossBackward(a device.LossArgs) error {
 	if b.reference {
 		lossBackwardRef(t)
 	} else {
-		b.pool.parallel(parts(a.Rows*a.Cols), t)
+		b.pool.parallel(parts(a.Rows*a.Cols, grainCopy), t)
 	}
 	*t = lossTask{}
 	return nil

@@ -28,7 +28,7 @@ func (b *Backend) Update(op device.OptOp, h device.Hyper, param, grad, m, v devi
 	if b.reference {
 		updateRef(t)
 	} else {
-		b.pool.parallel(parts(len(t.p)), t)
+		b.pool.parallel(parts(len(t.p), grain), t)
 	}
 	*t = updateTask{}
 	return nil

@@ -22,8 +22,9 @@ func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3
 	if b.reference {
 		reduceRef(op, t.x, t.y, t.idx, s)
 	} else {
-		t.byInner = s.Inner > 1 && s.Outer < b.threads
-		b.pool.parallel(parts(s.Len()), t)
+		n := parts(s.Len(), grainCopy)
+		t.byInner = s.Inner > 1 && s.Outer < n
+		b.pool.parallel(n, t)
 	}
 	*t = reduceTask{}
 	return nil
