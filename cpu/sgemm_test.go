@@ -385,3 +385,70 @@ func TestSgemmEpilogue(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmDot runs the products the inner-product kernel takes (A·Bᵀ, k >= 256, small
+// A) with ragged rows (m mod 3), columns (n mod 8) and k (mod 16), beta 0 and 1, on 1 and
+// 3 threads, with no epilogue, a bias, bias + ReLU (in the kernel) and bias + sigmoid
+// (after it), against the float64 product.
+func TestSgemmDot(t *testing.T) {
+	var dot *sgemmVariant
+	for _, v := range sgemmAvailable {
+		if v.dot != nil {
+			dot = v
+		}
+	}
+	if dot == nil {
+		t.Skip("no inner-product kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	const eps = 1.0 / (1 << 23)
+	for _, s := range [][3]int{{32, 128, 784}, {1, 1, 256}, {2, 9, 257}, {13, 35, 800}, {64, 17, 1000}, {5, 8, 300}} {
+		for _, beta := range []float32{0, 1} {
+			tc := newGemmCase(r, false, true, s[0], s[1], s[2], 3, 0.5, beta)
+			for _, threads := range []int{1, 3} {
+				for _, act := range []int{-2, -1, int(device.ReLU), int(device.Sigmoid)} {
+					b := New(Options{Threads: threads})
+					k := &b.kernels
+					k.gemm.v = dot
+					k.gemm.minFlops = 0
+					g := sgemmArgs{m: tc.m, n: tc.n, k: tc.k, transB: true}
+					require.True(t, dot.takesDot(&g), "%v", s)
+					bias := randSlice(r, tc.n)
+					ep := sgemmEpilogue{vec: k.vec}
+					if act >= -1 {
+						ep.bias = bias
+					}
+					if act >= 0 {
+						ep.actOn, ep.act = true, device.UnaryOp(act)
+					}
+					c := slices.Clone(tc.c)
+					k.sgemmWith(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.a, tc.lda, tc.b, tc.ldb, tc.beta, c, tc.ldc, ep)
+					b.Close()
+					for i := range tc.m {
+						for j := range tc.n {
+							want := tc.want[i*tc.n+j]
+							tol := 2*eps*float64(tc.k+3)*tc.scale[i*tc.n+j] + 1e-30
+							if ep.bias != nil {
+								want += float64(bias[j])
+								tol += eps * math.Abs(want)
+							}
+							switch {
+							case act == int(device.ReLU):
+								want = max(want, 0)
+							case act == int(device.Sigmoid):
+								want = 1 / (1 + math.Exp(-want))
+								tol += 1e-6
+							}
+							got := float64(c[i*tc.ldc+j])
+							require.False(t, math.IsNaN(got) || math.Abs(got-want) > tol,
+								"%s threads=%d act=%d: C[%d,%d] = %g, want %g", tc, threads, act, i, j, got, want)
+						}
+						for j := tc.n; j < tc.ldc; j++ {
+							require.Equal(t, gemmSentinel, c[i*tc.ldc+j], "%s: C padding [%d,%d] overwritten", tc, i, j)
+						}
+					}
+				}
+			}
+		}
+	}
+}
