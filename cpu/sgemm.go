@@ -456,6 +456,12 @@ func (k *kernels) sgemmWith(transA, transB bool, m, n, kk int, alpha float32, a 
 	// needs enough tiles to go round.
 	tilesN, tilesM := ceilDiv(n, v.nr), ceilDiv(m, v.mr)
 	splitN := tilesN >= parts && (tilesM < parts || m <= n)
+	if p := sgemmPlanFor(v, &g); p.directA && p.directB && tilesM >= parts {
+		// Nothing is packed either way (the weight gradient dW = dYᵀ·X of a dense
+		// layer): give each thread contiguous rows of C, the same slice of the weights
+		// that its share of the optimizer update then reads.
+		splitN = false
+	}
 	if splitN {
 		parts = min(parts, tilesN)
 	} else {

@@ -19,21 +19,25 @@ type task interface {
 
 // pool is a fixed set of worker goroutines started once per backend.
 //
-// parallel(parts, t) does not assign parts to threads: the caller wakes up to
-// parts-1 workers and then claims parts itself, one at a time, from a shared counter,
-// as do the workers once they run. A worker that is slow to start (its core busy with
-// another process, as on a shared machine) takes fewer parts or none, and the caller
-// then waits only for parts a worker has actually started, instead of for a worker that
-// is not running. The results do not depend on who runs which part.
+// parallel(parts, t) does not bind parts to threads: the caller wakes up to parts-1
+// workers and then claims parts itself, as do the workers once they run. Each thread
+// first claims the parts of its own share (thread i of T: parts [i*parts/T,
+// (i+1)*parts/T), in order), then any part still unclaimed. Without contention a thread
+// thus runs the same contiguous share of every op, so that the data an op leaves in a
+// core's cache (a slice of the weights, their gradient and the optimizer state) is
+// there for the next op on that slice, step after step. A worker slow to start (its
+// core busy with another process, as on a shared machine) has its share taken by the
+// others, and the caller waits only for parts a worker has actually started. The
+// results do not depend on who runs which part.
 type pool struct {
 	threads int
 	wake    []chan struct{} // one per worker, buffered: a pending wake-up
 	done    chan struct{}   // the last part's finisher tells a blocked caller
 
-	mu    sync.Mutex // guards the current job: t, parts, next
-	t     task       // nil between jobs
-	parts int
-	next  int // the next part to hand out
+	mu      sync.Mutex // guards the current job: t, parts, claimed
+	t       task       // nil between jobs
+	parts   int
+	claimed []bool // which parts have been handed out
 
 	left    atomic.Int64 // parts of the current job not yet finished
 	waiting atomic.Bool  // the caller is blocked on done
@@ -44,28 +48,48 @@ func newPool(threads int) *pool {
 	for i := 1; i < threads; i++ {
 		ch := make(chan struct{}, 1)
 		p.wake = append(p.wake, ch)
-		go p.worker(ch)
+		go p.worker(i, ch)
 	}
 	return p
 }
 
-func (p *pool) worker(wake chan struct{}) {
+func (p *pool) worker(id int, wake chan struct{}) {
 	for range wake {
-		p.work()
+		p.work(id)
 	}
 }
 
-// work runs parts of the current job until none is left to claim.
-func (p *pool) work() {
+// claim hands thread id the next part of its share, or else any unclaimed part; -1
+// when none is left. p.mu is held.
+func (p *pool) claim(id int) int {
+	lo, hi := split(p.parts, id, p.threads, 1)
+	for i := lo; i < hi; i++ {
+		if !p.claimed[i] {
+			p.claimed[i] = true
+			return i
+		}
+	}
+	for i := range p.parts {
+		if !p.claimed[i] {
+			p.claimed[i] = true
+			return i
+		}
+	}
+	return -1
+}
+
+// work runs parts of the current job, as thread id, until none is left to claim.
+func (p *pool) work(id int) {
 	for {
 		p.mu.Lock()
-		t, parts, i := p.t, p.parts, p.next
-		if t == nil || i >= parts {
-			p.mu.Unlock()
+		t, parts, i := p.t, p.parts, -1
+		if t != nil {
+			i = p.claim(id)
+		}
+		p.mu.Unlock()
+		if i < 0 {
 			return
 		}
-		p.next++
-		p.mu.Unlock()
 		t.run(i, parts)
 		if p.left.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
 			select {
@@ -87,15 +111,23 @@ func (p *pool) parallel(parts int, t task) {
 	}
 	p.left.Store(int64(parts))
 	p.mu.Lock()
-	p.t, p.parts, p.next = t, parts, 0
+	p.t, p.parts = t, parts
+	if cap(p.claimed) < parts {
+		p.claimed = make([]bool, parts)
+	}
+	p.claimed = p.claimed[:parts]
+	clear(p.claimed)
 	p.mu.Unlock()
-	for _, w := range p.wake[:min(len(p.wake), parts-1)] {
+	for i, w := range p.wake {
+		if lo, hi := split(parts, i+1, p.threads, 1); lo == hi {
+			break // this worker's share is empty, and so are the later ones'
+		}
 		select {
 		case w <- struct{}{}:
 		default: // a wake-up is already pending
 		}
 	}
-	p.work()
+	p.work(0)
 	p.wait()
 	p.mu.Lock()
 	p.t = nil
