@@ -75,7 +75,7 @@ func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
 		return nil
 	}
 	t := &b.kernels.softmax
-	*t = softmaxTask{x: f32(x), y: f32(y), rows: rows, cols: cols}
+	*t = softmaxTask{vec: b.kernels.vec, x: f32(x), y: f32(y), rows: rows, cols: cols}
 	b.pool.parallel(parts(rows*cols, grainExp), t)
 	*t = softmaxTask{}
 	return nil
@@ -337,6 +337,7 @@ func geluBackward(x, dy, dx []float32) {
 
 // softmaxTask runs Softmax (or SoftmaxBackward) over a range of rows per part.
 type softmaxTask struct {
+	vec          *vecVariant
 	backward     bool
 	x, y, dy, dx []float32
 	rows, cols   int
@@ -345,32 +346,52 @@ type softmaxTask struct {
 func (t *softmaxTask) run(part, parts int) {
 	lo, hi := split(t.rows, part, parts, 1)
 	c := t.cols
-	for r := lo; r < hi; r++ {
-		if t.backward {
+	if t.backward {
+		for r := lo; r < hi; r++ {
 			softmaxBackwardRow(t.y[r*c:(r+1)*c], t.dy[r*c:(r+1)*c], t.dx[r*c:(r+1)*c])
-		} else {
-			softmaxRow(t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c])
 		}
+		return
+	}
+	// Three passes over the part's rows, so that the exponentials run as one vector
+	// pass even when rows are short (10 classes): y = x - max per row; y = exp(y);
+	// y /= sum per row.
+	y := t.y[lo*c : hi*c]
+	for r := lo; r < hi; r++ {
+		softmaxShift(t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c])
+	}
+	t.vec.exp(y, y)
+	for r := range hi - lo {
+		softmaxNormalize(y[r*c : (r+1)*c])
 	}
 }
 
-// softmaxRow writes softmax(x) to y (same length; y may alias x).
-func softmaxRow(x, y []float32) {
+// softmaxShift writes x - max(x) to y (same length; y may alias x) and returns the
+// maximum and the index of its first occurrence.
+func softmaxShift(x, y []float32) (mx float32, arg int) {
 	y = y[:len(x)]
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	var sum float32
+	mx = x[0]
 	for i, v := range x {
-		e := expf(v - mx)
-		y[i] = e
-		sum += e
+		if v > mx {
+			mx, arg = v, i
+		}
+	}
+	for i, v := range x {
+		y[i] = v - mx
+	}
+	return mx, arg
+}
+
+// softmaxNormalize divides the exponentials e by their sum and returns the sum.
+func softmaxNormalize(e []float32) float32 {
+	var sum float32
+	for _, v := range e {
+		sum += v
 	}
 	inv := 1 / sum
-	for i := range y {
-		y[i] *= inv
+	for i := range e {
+		e[i] *= inv
 	}
+	return sum
 }
 
 func softmaxBackwardRow(y, dy, dx []float32) {

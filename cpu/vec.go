@@ -43,13 +43,15 @@ type vecVariant struct {
 	relu func(y, x []float32)
 	// selectPos is out = a where x > 0, else p*a, see selectPosGo.
 	selectPos func(out, x, a []float32, p float32)
+	// exp is y = expf(x) elementwise, see expGo.
+	exp func(y, x []float32)
 }
 
 func (v *vecVariant) String() string { return v.name }
 
 // vecGo is the portable variant.
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
-	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo}
+	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.
@@ -204,5 +206,14 @@ func selectPosGo(out, x, a []float32, p float32) {
 			o *= p
 		}
 		out[i] = o
+	}
+}
+
+// expGo is y = expf(x) elementwise (y may alias x); the assembly runs the same algorithm
+// (activation.go's expf) on whole vectors.
+func expGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = expf(v)
 	}
 }

@@ -34,6 +34,12 @@ func reluAVX512(y, x *float32, n int)
 func selectPosAVX512(out, x, a *float32, n int, p float32)
 
 //go:noescape
+func expAVX512(y, x *float32, n int)
+
+//go:noescape
+func expAVX2(y, x *float32, n int)
+
+//go:noescape
 func adamAVX2(p, grad, m, v *float32, n int, c *adamConsts)
 
 //go:noescape
@@ -64,6 +70,7 @@ type vecAsm struct {
 	widenU8   func(dst *float32, src *uint8, n int, s float32)
 	relu      func(y, x *float32, n int)
 	selectPos func(out, x, a *float32, n int, p float32)
+	exp       func(y, x *float32, n int)
 }
 
 // newVecVariant wraps a's primitives as a vecVariant: the assembly takes the whole
@@ -139,6 +146,17 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 				reluGo(y[k:], x[k:])
 			}
 		},
+		exp: func(y, x []float32) {
+			n := len(x)
+			y = y[:n]
+			k := body(n)
+			if k > 0 {
+				a.exp(&y[0], &x[0], k)
+			}
+			if k < n {
+				expGo(y[k:], x[k:])
+			}
+		},
 		selectPos: func(out, x, v []float32, p float32) {
 			n := len(x)
 			out, v = out[:n], v[:n]
@@ -155,9 +173,9 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 
 var (
 	vecAVX512 = newVecVariant("avx512", vecAsm{width: 16, adam: adamAVX512, momentum: momentumAVX512, axpby: axpbyAVX512,
-		binary: binaryAVX512, widenU8: widenU8AVX512, relu: reluAVX512, selectPos: selectPosAVX512})
+		binary: binaryAVX512, widenU8: widenU8AVX512, relu: reluAVX512, selectPos: selectPosAVX512, exp: expAVX512})
 	vecAVX2 = newVecVariant("avx2", vecAsm{width: 8, adam: adamAVX2, momentum: momentumAVX2, axpby: axpbyAVX2,
-		binary: binaryAVX2, widenU8: widenU8AVX2, relu: reluAVX2, selectPos: selectPosAVX2})
+		binary: binaryAVX2, widenU8: widenU8AVX2, relu: reluAVX2, selectPos: selectPosAVX2, exp: expAVX2})
 )
 
 func init() {

@@ -328,3 +328,96 @@ sscaled:
 sdone:
 	VZEROUPPER
 	RET
+
+// The constants of expAVX2: those of expConsts (vec_avx512_amd64.s), and 127 eight
+// times (the exponent bias, for the 2^n scale).
+DATA exp2Consts<>+0(SB)/4, $0x3fb8aa3b  // log2e
+DATA exp2Consts<>+4(SB)/4, $0x4b400000  // shifter
+DATA exp2Consts<>+8(SB)/4, $0x3f318000  // ln2Hi
+DATA exp2Consts<>+12(SB)/4, $0xb95e8083 // ln2Lo
+DATA exp2Consts<>+16(SB)/4, $0x42b17217 // 88.72283
+DATA exp2Consts<>+20(SB)/4, $0xc2aeac4f // -87.33654
+DATA exp2Consts<>+24(SB)/4, $0x39500d01 // 1/5040
+DATA exp2Consts<>+28(SB)/4, $0x3ab60b61 // 1/720
+DATA exp2Consts<>+32(SB)/4, $0x3c088889 // 1/120
+DATA exp2Consts<>+36(SB)/4, $0x3d2aaaab // 1/24
+DATA exp2Consts<>+40(SB)/4, $0x3e2aaaab // 1/6
+DATA exp2Consts<>+44(SB)/4, $0x3f000000 // 1/2
+DATA exp2Consts<>+48(SB)/4, $0x3f800000 // 1
+DATA exp2Consts<>+52(SB)/4, $0x7f800000 // +Inf
+DATA exp2Consts<>+64(SB)/4, $127
+DATA exp2Consts<>+68(SB)/4, $127
+DATA exp2Consts<>+72(SB)/4, $127
+DATA exp2Consts<>+76(SB)/4, $127
+DATA exp2Consts<>+80(SB)/4, $127
+DATA exp2Consts<>+84(SB)/4, $127
+DATA exp2Consts<>+88(SB)/4, $127
+DATA exp2Consts<>+92(SB)/4, $127
+GLOBL exp2Consts<>(SB), RODATA|NOPTR, $96
+
+// func expAVX2(y, x *float32, n int)
+//
+// As expAVX512, but 2^n is built in two halves from exponent bits (n in [-126, 128]: each
+// half a normal power of two), and the last Taylor coefficients are broadcast from
+// memory for want of registers.
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS exp2Consts<>+0(SB), Y6   // log2e
+	VBROADCASTSS exp2Consts<>+4(SB), Y7   // shifter
+	VBROADCASTSS exp2Consts<>+8(SB), Y8   // ln2Hi
+	VBROADCASTSS exp2Consts<>+12(SB), Y9  // ln2Lo
+	VBROADCASTSS exp2Consts<>+16(SB), Y10 // hi
+	VBROADCASTSS exp2Consts<>+20(SB), Y11 // lo
+	VBROADCASTSS exp2Consts<>+24(SB), Y12 // 1/5040
+	VBROADCASTSS exp2Consts<>+28(SB), Y15 // 1/720
+	VBROADCASTSS exp2Consts<>+48(SB), Y13 // 1
+	VBROADCASTSS exp2Consts<>+52(SB), Y14 // +Inf
+	TESTQ CX, CX
+	JZ    e2done
+
+e2loop:
+	VMOVUPS      (SI), Y0
+	VMINPS       Y0, Y10, Y1
+	VMAXPS       Y1, Y11, Y1
+	VMOVAPS      Y7, Y2
+	VFMADD231PS  Y6, Y1, Y2
+	VSUBPS       Y7, Y2, Y2 // n
+	VMOVAPS      Y1, Y3
+	VFNMADD231PS Y8, Y2, Y3
+	VFNMADD231PS Y9, Y2, Y3 // r
+	VMOVAPS      Y12, Y4
+	VFMADD213PS  Y15, Y3, Y4
+	VBROADCASTSS exp2Consts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS exp2Consts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS exp2Consts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS exp2Consts<>+44(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VFMADD213PS  Y13, Y3, Y4
+	VFMADD213PS  Y13, Y3, Y4 // p = exp(r)
+	VCVTTPS2DQ   Y2, Y5      // n as int32
+	VPSRAD       $1, Y5, Y1  // h = n>>1
+	VPSUBD       Y1, Y5, Y5  // n - h
+	VPADDD       exp2Consts<>+64(SB), Y1, Y1
+	VPSLLD       $23, Y1, Y1 // 2^h
+	VPADDD       exp2Consts<>+64(SB), Y5, Y5
+	VPSLLD       $23, Y5, Y5 // 2^(n-h)
+	VMULPS       Y1, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VCMPPS       $0x1e, Y10, Y0, Y5 // x > hi
+	VBLENDVPS    Y5, Y14, Y4, Y4
+	VCMPPS       $0x11, Y11, Y0, Y5 // x < lo
+	VANDNPS      Y4, Y5, Y4
+	VMOVUPS      Y4, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          e2loop
+
+e2done:
+	VZEROUPPER
+	RET

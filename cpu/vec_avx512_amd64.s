@@ -327,3 +327,81 @@ sscaled:
 sdone:
 	VZEROUPPER
 	RET
+
+// expConsts are expf's constants (activation.go), as float32: log2e, the rounding
+// shifter 1.5*2^23, ln2 split in a high and a low part, the largest and smallest
+// arguments with a finite normal result, the Taylor coefficients 1/5040 … 1/2, 1, +Inf.
+DATA expConsts<>+0(SB)/4, $0x3fb8aa3b  // log2e
+DATA expConsts<>+4(SB)/4, $0x4b400000  // shifter
+DATA expConsts<>+8(SB)/4, $0x3f318000  // ln2Hi
+DATA expConsts<>+12(SB)/4, $0xb95e8083 // ln2Lo
+DATA expConsts<>+16(SB)/4, $0x42b17217 // 88.72283
+DATA expConsts<>+20(SB)/4, $0xc2aeac4f // -87.33654
+DATA expConsts<>+24(SB)/4, $0x39500d01 // 1/5040
+DATA expConsts<>+28(SB)/4, $0x3ab60b61 // 1/720
+DATA expConsts<>+32(SB)/4, $0x3c088889 // 1/120
+DATA expConsts<>+36(SB)/4, $0x3d2aaaab // 1/24
+DATA expConsts<>+40(SB)/4, $0x3e2aaaab // 1/6
+DATA expConsts<>+44(SB)/4, $0x3f000000 // 1/2
+DATA expConsts<>+48(SB)/4, $0x3f800000 // 1
+DATA expConsts<>+52(SB)/4, $0x7f800000 // +Inf
+GLOBL expConsts<>(SB), RODATA|NOPTR, $56
+
+// func expAVX512(y, x *float32, n int)
+//
+// expf of each element: x (clamped to the finite range) = n*ln2 + r, exp(r) by its
+// Taylor polynomial, times 2^n by VSCALEFPS; +Inf above 88.72283, 0 below -87.33654,
+// NaN stays NaN (the clamps return x when it is NaN).
+TEXT ·expAVX512(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS expConsts<>+0(SB), Z20
+	VBROADCASTSS expConsts<>+4(SB), Z21
+	VBROADCASTSS expConsts<>+8(SB), Z22
+	VBROADCASTSS expConsts<>+12(SB), Z23
+	VBROADCASTSS expConsts<>+16(SB), Z24
+	VBROADCASTSS expConsts<>+20(SB), Z25
+	VBROADCASTSS expConsts<>+24(SB), Z26
+	VBROADCASTSS expConsts<>+28(SB), Z27
+	VBROADCASTSS expConsts<>+32(SB), Z28
+	VBROADCASTSS expConsts<>+36(SB), Z29
+	VBROADCASTSS expConsts<>+40(SB), Z30
+	VBROADCASTSS expConsts<>+44(SB), Z31
+	VBROADCASTSS expConsts<>+48(SB), Z19
+	VBROADCASTSS expConsts<>+52(SB), Z18
+	TESTQ CX, CX
+	JZ    edone
+
+eloop:
+	VMOVUPS      (SI), Z0
+	VMINPS       Z0, Z24, Z1 // t = min(hi, x)
+	VMAXPS       Z1, Z25, Z1 // t = max(lo, t)
+	VMOVAPS      Z21, Z2
+	VFMADD231PS  Z20, Z1, Z2 // t*log2e + shifter
+	VSUBPS       Z21, Z2, Z2 // n = round(t/ln2)
+	VMOVAPS      Z1, Z3
+	VFNMADD231PS Z22, Z2, Z3 // r = t - n*ln2Hi
+	VFNMADD231PS Z23, Z2, Z3 // r -= n*ln2Lo
+	VMOVAPS      Z26, Z4
+	VFMADD213PS  Z27, Z3, Z4
+	VFMADD213PS  Z28, Z3, Z4
+	VFMADD213PS  Z29, Z3, Z4
+	VFMADD213PS  Z30, Z3, Z4
+	VFMADD213PS  Z31, Z3, Z4
+	VFMADD213PS  Z19, Z3, Z4
+	VFMADD213PS  Z19, Z3, Z4 // p = exp(r)
+	VSCALEFPS    Z2, Z4, Z4  // p * 2^n
+	VCMPPS       $0x1e, Z24, Z0, K1 // x > hi
+	VMOVAPS      Z18, K1, Z4
+	VCMPPS       $0x11, Z25, Z0, K2 // x < lo
+	VXORPS       Z4, Z4, K2, Z4
+	VMOVUPS      Z4, (DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DI
+	SUBQ         $16, CX
+	JNZ          eloop
+
+edone:
+	VZEROUPPER
+	RET

@@ -165,3 +165,42 @@ func TestVecVariantSelection(t *testing.T) {
 	_, err := vecVariantNamed("sse9")
 	assert.ErrorContains(t, err, `"sse9"`)
 }
+
+// The vector exp of every variant against math.Exp over the whole finite range (as
+// TestExpfAccuracy holds expf), and on the edges: overflow to +Inf, no denormal
+// results, NaN.
+func TestVecExp(t *testing.T) {
+	var x []float32
+	for v := float32(-87.3); v <= 88.7; v += 0.00731 {
+		x = append(x, v)
+	}
+	edges := []float32{0, -0.0, 88.72283, 88.7229, 88.73, 100, -87.33654, -87.3366, -88, -104, -1000,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-30, -1e-30}
+	x = append(x, edges...)
+	for _, v := range vecAvailable {
+		for _, n := range []int{len(x), len(x) - 5} { // a tail for the Go loop too
+			y := make([]float32, n)
+			v.exp(y, x[:n])
+			for i, xi := range x[:n] {
+				want := math.Exp(float64(xi))
+				got := float64(y[i])
+				switch {
+				case math.IsNaN(float64(xi)):
+					require.True(t, math.IsNaN(got), "%s exp(NaN) = %v", v.name, got)
+				case xi > 88.72283:
+					require.True(t, math.IsInf(got, 1), "%s exp(%v) = %v, want +Inf", v.name, xi, got)
+				case xi < -87.33654:
+					require.Zero(t, got, "%s exp(%v): no denormal results", v.name, xi)
+				default:
+					require.InEpsilon(t, want, got, 1.5*math.Pow(2, -23), "%s exp(%v)", v.name, xi)
+				}
+			}
+		}
+		// In place: the same values as out of place.
+		want := make([]float32, 100)
+		v.exp(want, x[:100])
+		y := slices.Clone(x[:100])
+		v.exp(y, y)
+		require.Equal(t, want, y, "%s in place", v.name)
+	}
+}
