@@ -293,12 +293,17 @@ func (e *sgemmEpilogue) active() bool { return e.bias != nil || e.actOn }
 // apply runs the epilogue on the rows×cols matrix at c (row stride ldc), whose first
 // column is column col0 of C.
 func (e *sgemmEpilogue) apply(c []float32, ldc, rows, cols, col0 int) {
-	for r := range rows {
-		row := c[r*ldc : r*ldc+cols]
+	relu := e.actOn && e.act == device.ReLU
+	if e.bias != nil || relu {
+		var bias []float32
 		if e.bias != nil {
-			e.vec.binary(device.Add, row, row, e.bias[col0:col0+cols])
+			bias = e.bias[col0 : col0+cols]
 		}
-		if e.actOn {
+		e.vec.biasReLU(c, ldc, rows, cols, bias, relu)
+	}
+	if e.actOn && !relu {
+		for r := range rows {
+			row := c[r*ldc : r*ldc+cols]
 			unaryForward(e.vec, e.act, row, row, e.p)
 		}
 	}

@@ -45,13 +45,15 @@ type vecVariant struct {
 	selectPos func(out, x, a []float32, p float32)
 	// exp is y = expf(x) elementwise, see expGo.
 	exp func(y, x []float32)
+	// biasReLU adds bias to each row of a matrix and applies ReLU, see biasReLUGo.
+	biasReLU func(c []float32, ldc, rows, cols int, bias []float32, relu bool)
 }
 
 func (v *vecVariant) String() string { return v.name }
 
 // vecGo is the portable variant.
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
-	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo}
+	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.
@@ -215,5 +217,24 @@ func expGo(y, x []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = expf(v)
+	}
+}
+
+// biasReLUGo is, for each of rows rows of cols elements of c (ldc apart), c += bias
+// (unless bias is nil), then c = max(c, 0) when relu: a GEMM's bias and ReLU epilogue
+// on a block of C.
+func biasReLUGo(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
+	for r := range rows {
+		row := c[r*ldc : r*ldc+cols]
+		if bias != nil {
+			for j, b := range bias[:cols] {
+				row[j] += b
+			}
+		}
+		if relu {
+			for j, v := range row {
+				row[j] = max(v, 0)
+			}
+		}
 	}
 }

@@ -40,6 +40,23 @@ func expAVX512(y, x *float32, n int)
 func expAVX2(y, x *float32, n int)
 
 //go:noescape
+func biasReLUAVX512(c *float32, ldc, rows, cols int, bias *float32, relu bool)
+
+// biasReLUAVX512Rows is vecVariant.biasReLU on biasReLUAVX512.
+func biasReLUAVX512Rows(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	_ = c[(rows-1)*ldc+cols-1]
+	var bp *float32
+	if bias != nil {
+		_ = bias[cols-1]
+		bp = &bias[0]
+	}
+	biasReLUAVX512(&c[0], ldc, rows, cols, bp, relu)
+}
+
+//go:noescape
 func adamAVX2(p, grad, m, v *float32, n int, c *adamConsts)
 
 //go:noescape
@@ -179,6 +196,19 @@ var (
 )
 
 func init() {
+	vecAVX512.biasReLU = biasReLUAVX512Rows
+	vecAVX2.biasReLU = func(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
+		// Row by row on the AVX2 add and max.
+		for r := range rows {
+			row := c[r*ldc : r*ldc+cols]
+			if bias != nil {
+				vecAVX2.binary(device.Add, row, row, bias[:cols])
+			}
+			if relu {
+				vecAVX2.relu(row, row)
+			}
+		}
+	}
 	if cpu.X86.HasAVX512F {
 		vecAvailable = append(vecAvailable, vecAVX512)
 	}

@@ -405,3 +405,74 @@ eloop:
 edone:
 	VZEROUPPER
 	RET
+
+// func biasReLUAVX512(c *float32, ldc, rows, cols int, bias *float32, relu bool)
+//
+// For each of rows rows of cols elements (ldc apart): c += bias (when bias is not nil),
+// then c = max(c, 0) (when relu), 16 columns at a time, the last ones under a mask.
+TEXT ·biasReLUAVX512(SB), NOSPLIT, $0-41
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	MOVQ bias+32(FP), R11
+	MOVBQZX relu+40(FP), R12
+	VPXORD Z20, Z20, Z20
+	TESTQ R9, R9
+	JZ    brdone
+	// K1 masks the last cols%16 columns (all 16 when cols%16 == 0).
+	MOVQ  R10, CX
+	ANDQ  $15, CX
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	TESTQ CX, CX
+	JNZ   brmask
+	MOVL  $0xffff, AX
+
+brmask:
+	KMOVW AX, K1
+	LEAQ  -1(R10), R13
+	SHRQ  $4, R13 // whole vectors before the last (masked or full) one
+
+brrow:
+	MOVQ DI, SI
+	MOVQ R11, DX
+	MOVQ R13, CX
+	TESTQ CX, CX
+	JZ    brlast
+
+brcol:
+	VMOVUPS (SI), Z0
+	TESTQ   DX, DX
+	JZ      2(PC)
+	VADDPS  (DX), Z0, Z0
+	TESTQ   R12, R12
+	JZ      2(PC)
+	VMAXPS  Z0, Z20, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    $64, SI
+	TESTQ   DX, DX
+	JZ      2(PC)
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     brcol
+
+brlast:
+	VMOVUPS.Z (SI), K1, Z0
+	TESTQ     DX, DX
+	JZ        3(PC)
+	VMOVUPS.Z (DX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	TESTQ     R12, R12
+	JZ        2(PC)
+	VMAXPS    Z0, Z20, Z0
+	VMOVUPS   Z0, K1, (SI)
+	ADDQ      R8, DI
+	DECQ      R9
+	JNZ       brrow
+
+brdone:
+	VZEROUPPER
+	RET

@@ -204,3 +204,29 @@ func TestVecExp(t *testing.T) {
 		require.Equal(t, want, y, "%s in place", v.name)
 	}
 }
+
+// biasReLU of every variant against the Go loops (one rounding per add: exact), on
+// blocks with row padding that must stay untouched, every column tail, with and without
+// the bias and the ReLU.
+func TestVecBiasReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for _, v := range vecAvailable {
+		for _, cols := range []int{1, 7, 10, 15, 16, 17, 33, 64, 128} {
+			rows, ldc := 5, cols+3
+			c := randSlice(r, rows*ldc)
+			bias := randSlice(r, cols)
+			for _, withBias := range []bool{false, true} {
+				for _, relu := range []bool{false, true} {
+					b := bias
+					if !withBias {
+						b = nil
+					}
+					want, got := slices.Clone(c), slices.Clone(c)
+					biasReLUGo(want, ldc, rows, cols, b, relu)
+					v.biasReLU(got, ldc, rows, cols, b, relu)
+					closeSlices(t, fmt.Sprintf("%s biasReLU cols=%d bias=%v relu=%v", v.name, cols, withBias, relu), want, got, 0, 0)
+				}
+			}
+		}
+	}
+}
