@@ -37,6 +37,8 @@ func BenchmarkVec(b *testing.B) {
 			{"add-32x128", 3 * 4 * hidden, func() { vv.binary(device.Add, z, x, y) }},
 			{"relu-32x128", 2 * 4 * hidden, func() { vv.relu(z, x) }},
 			{"selectPos-32x128", 3 * 4 * hidden, func() { vv.selectPos(z, x, y, 0) }},
+			{"exp-32x128", 2 * 4 * hidden, func() { vv.exp(z, x) }},
+			{"biasReLU-32x128", 2*4*hidden + 4*128, func() { vv.biasReLU(z, 128, 32, 128, y[:128], true) }},
 		} {
 			b.Run(k.name+"/"+vv.name, func(b *testing.B) {
 				for b.Loop() {

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"strconv"
 	"testing"
 )
 
@@ -36,16 +37,5 @@ func BenchmarkPool(b *testing.B) {
 }
 
 func fmtName(what string, n, threads int) string {
-	return what + "=" + itoa(n) + "/threads=" + itoa(threads)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
+	return what + "=" + strconv.Itoa(n) + "/threads=" + strconv.Itoa(threads)
 }
