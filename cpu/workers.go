@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // task is a piece of work split into parts: run(part, parts) does part `part` of `parts`.
@@ -41,6 +42,48 @@ type pool struct {
 
 	left    atomic.Int64 // parts of the current job not yet finished
 	waiting atomic.Bool  // the caller is blocked on done
+
+	gov governor
+}
+
+// governor turns the pool's splitting off for a while when the other cores are taken.
+// When a worker that claimed a part loses its core to another process, the caller waits
+// for that part for as long as the kernel keeps the worker off a core, milliseconds where
+// the part would take microseconds: on a busy shared machine this made two threads much
+// slower than one. After slowRuns consecutive jobs whose caller waited more than slowWait
+// for the workers, the next serialJobs jobs run on the caller alone; then it tries again.
+// Which thread runs a part never changes the results.
+type governor struct {
+	slow   int // consecutive slow waits
+	serial int // jobs left to run on the caller alone
+}
+
+const (
+	slowWait   = 250 * time.Microsecond // a few parts' work: the worker was not running
+	slowRuns   = 2
+	serialJobs = 512 // about a hundred training steps of the reference job
+)
+
+// useThreads reports whether the next job may go to the workers (and counts down a
+// serial stretch).
+func (g *governor) useThreads() bool {
+	if g.serial > 0 {
+		g.serial--
+		return false
+	}
+	return true
+}
+
+// observe records how long a job's caller waited for the workers after its own parts.
+func (g *governor) observe(waited time.Duration) {
+	if waited < slowWait {
+		g.slow = 0
+		return
+	}
+	g.slow++
+	if g.slow >= slowRuns {
+		g.slow, g.serial = 0, serialJobs
+	}
 }
 
 func newPool(threads int) *pool {
@@ -101,9 +144,10 @@ func (p *pool) work(id int) {
 }
 
 // parallel runs t.run(i, parts) for i in [0, parts) and returns when all are done. With
-// one thread, or one part, the caller runs them in order.
+// one thread, one part, or while the governor holds the workers back, the caller runs
+// them in order.
 func (p *pool) parallel(parts int, t task) {
-	if parts <= 1 || p.threads <= 1 {
+	if parts <= 1 || p.threads <= 1 || !p.gov.useThreads() {
 		for i := range max(parts, 1) {
 			t.run(i, max(parts, 1))
 		}
@@ -128,7 +172,9 @@ func (p *pool) parallel(parts int, t task) {
 		}
 	}
 	p.work(0)
+	start := time.Now()
 	p.wait()
+	p.gov.observe(time.Since(start))
 	p.mu.Lock()
 	p.t = nil
 	p.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -42,4 +43,25 @@ func TestPoolRunsEachPartOnce(t *testing.T) {
 		}
 		p.close()
 	}
+}
+
+// The governor keeps splitting through short waits and an isolated long one, goes serial
+// for serialJobs jobs after slowRuns long waits in a row, then splits again.
+func TestGovernor(t *testing.T) {
+	var g governor
+	for range 10 {
+		require.True(t, g.useThreads())
+		g.observe(20 * time.Microsecond)
+	}
+	g.observe(5 * time.Millisecond) // one preempted worker
+	require.True(t, g.useThreads())
+	g.observe(10 * time.Microsecond)
+	require.True(t, g.useThreads())
+	for range slowRuns {
+		g.observe(3 * time.Millisecond)
+	}
+	for i := range serialJobs {
+		require.False(t, g.useThreads(), "job %d of the serial stretch", i)
+	}
+	require.True(t, g.useThreads(), "after the serial stretch")
 }
