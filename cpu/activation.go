@@ -22,8 +22,8 @@ func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error 
 		return nil
 	}
 	t := &b.kernels.unary
-	*t = unaryTask{op: op, x: xs, y: ys, p: p}
-	b.pool.parallel(parts(len(xs)), t)
+	*t = unaryTask{vec: b.kernels.vec, op: op, x: xs, y: ys, p: p}
+	b.pool.parallel(parts(len(xs), unaryGrain(op, false)), t)
 	*t = unaryTask{}
 	return nil
 }
@@ -44,10 +44,20 @@ func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p
 		return nil
 	}
 	t := &b.kernels.unary
-	*t = unaryTask{op: op, backward: true, x: xs, y: ys, dy: dys, dx: dxs, p: p}
-	b.pool.parallel(parts(len(xs)), t)
+	*t = unaryTask{vec: b.kernels.vec, op: op, backward: true, x: xs, y: ys, dy: dys, dx: dxs, p: p}
+	b.pool.parallel(parts(len(xs), unaryGrain(op, true)), t)
 	*t = unaryTask{}
 	return nil
+}
+
+// unaryGrain is the split grain of an activation: the ones computing exp, tanh or erf per
+// element cost a hundred times more than ReLU's max.
+func unaryGrain(op device.UnaryOp, backward bool) int {
+	switch {
+	case op == device.GELU, !backward && (op == device.Sigmoid || op == device.Tanh):
+		return grainExp
+	}
+	return grainCopy
 }
 
 // Softmax implements device.Backend: y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)) for
@@ -65,8 +75,8 @@ func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
 		return nil
 	}
 	t := &b.kernels.softmax
-	*t = softmaxTask{x: f32(x), y: f32(y), rows: rows, cols: cols}
-	b.pool.parallel(parts(rows*cols), t)
+	*t = softmaxTask{vec: b.kernels.vec, x: f32(x), y: f32(y), rows: rows, cols: cols}
+	b.pool.parallel(parts(rows*cols, grainExp), t)
 	*t = softmaxTask{}
 	return nil
 }
@@ -87,7 +97,7 @@ func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error
 	}
 	t := &b.kernels.softmax
 	*t = softmaxTask{backward: true, y: f32(y), dy: f32(dy), dx: f32(dx), rows: rows, cols: cols}
-	b.pool.parallel(parts(rows*cols), t)
+	b.pool.parallel(parts(rows*cols, grainCopy), t)
 	*t = softmaxTask{}
 	return nil
 }
@@ -250,6 +260,7 @@ func softmaxBackwardRef(y, dy, dx []float32, rows, cols int) {
 
 // unaryTask runs Unary (or UnaryBackward) over a range of elements per part.
 type unaryTask struct {
+	vec          *vecVariant
 	op           device.UnaryOp
 	backward     bool
 	x, y, dy, dx []float32
@@ -260,15 +271,15 @@ func (t *unaryTask) run(part, parts int) {
 	lo, hi := split(len(t.x), part, parts, 16)
 	x, y := t.x[lo:hi], t.y[lo:hi]
 	if !t.backward {
-		unaryForward(t.op, x, y, t.p)
+		unaryForward(t.vec, t.op, x, y, t.p)
 		return
 	}
 	dy, dx := t.dy[lo:hi], t.dx[lo:hi]
 	switch t.op {
 	case device.ReLU:
-		reluBackward(x, dy, dx)
+		t.vec.selectPos(dx, x, dy, 0) // dy where x > 0, else 0
 	case device.LeakyReLU:
-		leakyReLUBackward(x, dy, dx, t.p)
+		t.vec.selectPos(dx, x, dy, t.p) // dy where x > 0, else p*dy
 	case device.Sigmoid:
 		sigmoidBackward(y, dy, dx)
 	case device.Tanh:
@@ -278,20 +289,14 @@ func (t *unaryTask) run(part, parts int) {
 	}
 }
 
-func unaryForward(op device.UnaryOp, x, y []float32, p float32) {
+// unaryForward is y = f(x) with the vector primitives where there is one.
+func unaryForward(vec *vecVariant, op device.UnaryOp, x, y []float32, p float32) {
 	y = y[:len(x)]
 	switch op {
 	case device.ReLU:
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		vec.relu(y, x)
 	case device.LeakyReLU:
-		for i, v := range x {
-			if v <= 0 {
-				v *= p
-			}
-			y[i] = v
-		}
+		vec.selectPos(y, x, x, p) // x where x > 0, else p*x
 	case device.Sigmoid:
 		for i, v := range x {
 			y[i] = 1 / (1 + expf(-v))
@@ -303,28 +308,6 @@ func unaryForward(op device.UnaryOp, x, y []float32, p float32) {
 	case device.GELU:
 		// No float32 erf here: GELU keeps the float64 one.
 		geluForwardRef(x, y)
-	}
-}
-
-func reluBackward(x, dy, dx []float32) {
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	for i, v := range x {
-		g := dy[i]
-		if !(v > 0) {
-			g = 0
-		}
-		dx[i] = g
-	}
-}
-
-func leakyReLUBackward(x, dy, dx []float32, p float32) {
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	for i, v := range x {
-		g := dy[i]
-		if !(v > 0) {
-			g *= p
-		}
-		dx[i] = g
 	}
 }
 
@@ -354,6 +337,7 @@ func geluBackward(x, dy, dx []float32) {
 
 // softmaxTask runs Softmax (or SoftmaxBackward) over a range of rows per part.
 type softmaxTask struct {
+	vec          *vecVariant
 	backward     bool
 	x, y, dy, dx []float32
 	rows, cols   int
@@ -362,32 +346,52 @@ type softmaxTask struct {
 func (t *softmaxTask) run(part, parts int) {
 	lo, hi := split(t.rows, part, parts, 1)
 	c := t.cols
-	for r := lo; r < hi; r++ {
-		if t.backward {
+	if t.backward {
+		for r := lo; r < hi; r++ {
 			softmaxBackwardRow(t.y[r*c:(r+1)*c], t.dy[r*c:(r+1)*c], t.dx[r*c:(r+1)*c])
-		} else {
-			softmaxRow(t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c])
 		}
+		return
+	}
+	// Three passes over the part's rows, so that the exponentials run as one vector
+	// pass even when rows are short (10 classes): y = x - max per row; y = exp(y);
+	// y /= sum per row.
+	y := t.y[lo*c : hi*c]
+	for r := lo; r < hi; r++ {
+		softmaxShift(t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c])
+	}
+	t.vec.exp(y, y)
+	for r := range hi - lo {
+		softmaxNormalize(y[r*c : (r+1)*c])
 	}
 }
 
-// softmaxRow writes softmax(x) to y (same length; y may alias x).
-func softmaxRow(x, y []float32) {
+// softmaxShift writes x - max(x) to y (same length; y may alias x) and returns the
+// maximum and the index of its first occurrence.
+func softmaxShift(x, y []float32) (mx float32, arg int) {
 	y = y[:len(x)]
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	var sum float32
+	mx = x[0]
 	for i, v := range x {
-		e := expf(v - mx)
-		y[i] = e
-		sum += e
+		if v > mx {
+			mx, arg = v, i
+		}
+	}
+	for i, v := range x {
+		y[i] = v - mx
+	}
+	return mx, arg
+}
+
+// softmaxNormalize divides the exponentials e by their sum and returns the sum.
+func softmaxNormalize(e []float32) float32 {
+	var sum float32
+	for _, v := range e {
+		sum += v
 	}
 	inv := 1 / sum
-	for i := range y {
-		y[i] *= inv
+	for i := range e {
+		e[i] *= inv
 	}
+	return sum
 }
 
 func softmaxBackwardRow(y, dy, dx []float32) {

@@ -23,7 +23,7 @@ func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
 	if b.reference {
 		batchNormRef(t)
 	} else {
-		b.pool.parallel(min(a.C, parts(len(t.x))), t)
+		b.pool.parallel(min(a.C, parts(len(t.x), grain)), t)
 	}
 	*t = batchNormTask{}
 	return nil
@@ -46,7 +46,7 @@ func (b *Backend) BatchNormBackward(a device.BatchNormArgs) error {
 	if b.reference {
 		batchNormBackwardRef(t)
 	} else {
-		b.pool.parallel(min(a.C, parts(len(t.x))), t)
+		b.pool.parallel(min(a.C, parts(len(t.x), grain)), t)
 	}
 	*t = batchNormTask{}
 	return nil

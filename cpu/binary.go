@@ -18,8 +18,8 @@ func (b *Backend) Binary(op device.BinaryOp, a, x, c device.Buffer) error {
 		return nil
 	}
 	t := &b.kernels.binary
-	*t = binaryTask{op: op, a: as, b: xs, c: cs}
-	b.pool.parallel(parts(len(as)), t)
+	*t = binaryTask{vec: b.kernels.vec, op: op, a: as, b: xs, c: cs}
+	b.pool.parallel(parts(len(as), grainCopy), t)
 	*t = binaryTask{}
 	return nil
 }
@@ -39,8 +39,8 @@ func (b *Backend) Broadcast(op device.BinaryOp, x, v, y device.Buffer, s device.
 		return nil
 	}
 	t := &b.kernels.broadcast
-	*t = broadcastTask{op: op, x: f32(x), v: f32(v), y: f32(y), s: s}
-	b.pool.parallel(parts(s.Len()), t)
+	*t = broadcastTask{vec: b.kernels.vec, op: op, x: f32(x), v: f32(v), y: f32(y), s: s}
+	b.pool.parallel(parts(s.Len(), grainCopy), t)
 	*t = broadcastTask{}
 	return nil
 }
@@ -60,8 +60,8 @@ func (b *Backend) Axpby(alpha float32, x device.Buffer, beta float32, y device.B
 		return nil
 	}
 	t := &b.kernels.axpby
-	*t = axpbyTask{alpha: alpha, beta: beta, x: f32(x), y: f32(y)}
-	b.pool.parallel(parts(len(t.x)), t)
+	*t = axpbyTask{vec: b.kernels.vec, alpha: alpha, beta: beta, x: f32(x), y: f32(y)}
+	b.pool.parallel(parts(len(t.x), grainCopy), t)
 	*t = axpbyTask{}
 	return nil
 }
@@ -110,36 +110,14 @@ func axpbyRef(alpha float32, x []float32, beta float32, y []float32) {
 
 // binaryTask runs Binary over a range of elements per part.
 type binaryTask struct {
+	vec     *vecVariant
 	op      device.BinaryOp
 	a, b, c []float32
 }
 
 func (t *binaryTask) run(part, parts int) {
 	lo, hi := split(len(t.a), part, parts, 16)
-	binaryOp(t.op, t.a[lo:hi], t.b[lo:hi], t.c[lo:hi])
-}
-
-// binaryOp is c = a op b with the op chosen once outside the loop.
-func binaryOp(op device.BinaryOp, a, b, c []float32) {
-	b, c = b[:len(a)], c[:len(a)]
-	switch op {
-	case device.Add:
-		for i, v := range a {
-			c[i] = v + b[i]
-		}
-	case device.Sub:
-		for i, v := range a {
-			c[i] = v - b[i]
-		}
-	case device.Mul:
-		for i, v := range a {
-			c[i] = v * b[i]
-		}
-	case device.Div:
-		for i, v := range a {
-			c[i] = v / b[i]
-		}
-	}
+	t.vec.binary(t.op, t.c[lo:hi], t.a[lo:hi], t.b[lo:hi])
 }
 
 // binaryScalar is y = x op s.
@@ -169,6 +147,7 @@ func binaryScalar(op device.BinaryOp, x []float32, s float32, y []float32) {
 // part; with Inner == 1 over a range of the Outer rows of Mid elements (a bias added to
 // each row of a matrix).
 type broadcastTask struct {
+	vec     *vecVariant
 	op      device.BinaryOp
 	x, v, y []float32
 	s       device.Shape3
@@ -180,7 +159,7 @@ func (t *broadcastTask) run(part, parts int) {
 		lo, hi := split(s.Outer, part, parts, 1)
 		for o := lo; o < hi; o++ {
 			row := o * s.Mid
-			binaryOp(t.op, t.x[row:row+s.Mid], t.v, t.y[row:row+s.Mid])
+			t.vec.binary(t.op, t.y[row:row+s.Mid], t.x[row:row+s.Mid], t.v)
 		}
 		return
 	}
@@ -193,26 +172,12 @@ func (t *broadcastTask) run(part, parts int) {
 
 // axpbyTask runs Axpby over a range of elements per part.
 type axpbyTask struct {
+	vec         *vecVariant
 	alpha, beta float32
 	x, y        []float32
 }
 
 func (t *axpbyTask) run(part, parts int) {
 	lo, hi := split(len(t.x), part, parts, 16)
-	x, y := t.x[lo:hi], t.y[lo:hi]
-	a, b := t.alpha, t.beta
-	switch b {
-	case 0:
-		for i, v := range x {
-			y[i] = a * v
-		}
-	case 1:
-		for i, v := range x {
-			y[i] += a * v
-		}
-	default:
-		for i, v := range x {
-			y[i] = a*v + b*y[i]
-		}
-	}
+	t.vec.axpby(t.y[lo:hi], t.x[lo:hi], t.alpha, t.beta)
 }

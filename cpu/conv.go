@@ -21,7 +21,7 @@ func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
 	}
 	t := &b.kernels.conv
 	*t = convTask{x: f32(x), col: f32(col), g: g}
-	b.pool.parallel(parts(len(t.col)), t)
+	b.pool.parallel(parts(len(t.col), grain), t)
 	*t = convTask{}
 	return nil
 }
@@ -43,7 +43,7 @@ func (b *Backend) Col2Im(col, dx device.Buffer, g device.ConvGeom) error {
 	}
 	t := &b.kernels.conv
 	*t = convTask{adjoint: true, x: f32(dx), col: f32(col), g: g}
-	b.pool.parallel(parts(len(t.col)), t)
+	b.pool.parallel(parts(len(t.col), grain), t)
 	*t = convTask{}
 	return nil
 }

@@ -33,6 +33,21 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// The conformance suite with each vector variant other than the default forced (the
+// default ran above), on two threads.
+func TestConformanceVectorVariants(t *testing.T) {
+	for _, name := range cpu.VectorVariants()[1:] {
+		t.Run(name, func(t *testing.T) {
+			devicetest.Run(t, func(t *testing.T) device.Backend {
+				b, err := cpu.NewWithVector(cpu.Options{Threads: 2}, name)
+				require.NoError(t, err)
+				t.Cleanup(func() { b.Close() })
+				return b
+			})
+		})
+	}
+}
+
 func TestRegisteredAsCPU(t *testing.T) {
 	b, err := device.Open("cpu", device.Options{Threads: 2})
 	require.NoError(t, err)
@@ -93,7 +108,7 @@ func TestTrainingStepOpsDoNotAllocate(t *testing.T) {
 		params, srcRows int
 	}{
 		{"small", 32, 64, 10, 1000, 100},
-		{"large", 160, 200, 128, 100000, 2000}, // 32000-element x, 20480-element h: split over the pool
+		{"large", 1024, 256, 128, 100000, 2000}, // 262144-element x, 131072-element h: split over the pool
 	} {
 		rows, in, out := size.rows, size.in, size.out
 		f := func(n int) device.Buffer {

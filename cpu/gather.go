@@ -19,7 +19,7 @@ func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32)
 		return err
 	}
 	t := &b.kernels.gather
-	*t = gatherTask{idx: i32(idx), rowLen: rowLen, scale: scale, kind: src.DType()}
+	*t = gatherTask{vec: b.kernels.vec, idx: i32(idx), rowLen: rowLen, scale: scale, kind: src.DType()}
 	s, d := src.(*buffer), dst.(*buffer)
 	t.srcF, t.srcU, t.srcI, t.dstF, t.dstI = s.f32, s.u8, s.i32, d.f32, d.i32
 	rows := src.Len() / rowLen
@@ -32,7 +32,7 @@ func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32)
 	if b.reference {
 		gatherRef(t)
 	} else {
-		b.pool.parallel(parts(dst.Len()), t)
+		b.pool.parallel(parts(dst.Len(), grainCopy), t)
 	}
 	*t = gatherTask{}
 	return nil
@@ -41,6 +41,7 @@ func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32)
 // gatherTask holds a Gather call; kind is src's element type, which says which of srcF,
 // srcU, srcI is used (and dstI for int32, dstF otherwise).
 type gatherTask struct {
+	vec        *vecVariant
 	kind       device.DType
 	idx        []int32
 	rowLen     int
@@ -67,7 +68,7 @@ func gatherRef(t *gatherTask) {
 	}
 }
 
-// run copies a range of rows per part.
+// run copies a range of rows per part, widening and scaling with the vector primitives.
 func (t *gatherTask) run(part, parts int) {
 	lo, hi := split(len(t.idx), part, parts, 1)
 	n := t.rowLen
@@ -77,15 +78,9 @@ func (t *gatherTask) run(part, parts int) {
 		case device.Int32:
 			copy(t.dstI[r*n:(r+1)*n], t.srcI[s:s+n])
 		case device.Uint8:
-			d := t.dstF[r*n : (r+1)*n]
-			for c, v := range t.srcU[s : s+n] {
-				d[c] = t.scale * float32(v)
-			}
+			t.vec.widenU8(t.dstF[r*n:(r+1)*n], t.srcU[s:s+n], t.scale)
 		default:
-			d := t.dstF[r*n : (r+1)*n]
-			for c, v := range t.srcF[s : s+n] {
-				d[c] = t.scale * v
-			}
+			t.vec.axpby(t.dstF[r*n:(r+1)*n], t.srcF[s:s+n], t.scale, 0)
 		}
 	}
 }

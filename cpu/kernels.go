@@ -9,6 +9,7 @@ package cpu
 type kernels struct {
 	b    *Backend
 	gemm gemmState
+	vec  *vecVariant // the elementwise primitives (vec.go)
 
 	unary     unaryTask
 	softmax   softmaxTask
@@ -29,16 +30,32 @@ type kernels struct {
 func (k *kernels) init(b *Backend) {
 	k.b = b
 	k.gemm.init(b.pool, b.threads)
+	k.vec = vecAvailable[0]
 }
 
 // describe names the kernel variants in use, for Backend.Describe.
-func (k *kernels) describe() string { return "sgemm " + k.gemm.v.String() }
+func (k *kernels) describe() string { return "sgemm " + k.gemm.v.String() + ", vector " + k.vec.name }
 
-// grain is the number of elements (or multiply-adds) one goroutine takes at least:
-// ops on fewer than 2*grain run on the calling goroutine, larger ones are split into
-// parts of at least grain over the worker pool.
-const grain = 8192
+// An op is split over the worker pool only when each part has enough work to repay
+// handing it to another thread (waking a worker takes a few microseconds; a busy core
+// takes longer). The grains below are the elements of work per part, by the cost of an
+// element, measured with BenchmarkVec and BenchmarkOps: about 8 µs of one core's time.
+const (
+	// grainCopy: memory-bound passes, ~0.1-0.2 ns an element (copies, adds, ReLU,
+	// gathers, axpby, sums).
+	grainCopy = 1 << 16
+	// grain: ~1 ns an element (the optimizer updates, and the ops not measured).
+	grain = 1 << 13
+	// grainExp: an exp, tanh or erf per element, 5-30 ns (sigmoid, tanh, GELU, softmax,
+	// softmax cross-entropy).
+	grainExp = 1 << 10
+)
 
-// parts is the number of parts to split n units of work into (the pool clamps it to
-// its thread count).
-func parts(n int) int { return max(1, n/grain) }
+// maxParts bounds the parts of one op. The pool hands parts out as threads become free,
+// so a few more parts than threads even out uneven progress; the count does not depend
+// on the thread count, and neither do the results.
+const maxParts = 16
+
+// parts is the number of parts to split n elements of work into, g elements (a grain)
+// at least per part.
+func parts(n, g int) int { return min(maxParts, max(1, n/g)) }

@@ -21,10 +21,11 @@ func (b *Backend) Loss(a device.LossArgs) error {
 	}
 	t := &b.kernels.loss
 	t.set(a)
+	t.vec = b.kernels.vec
 	if b.reference {
 		lossRef(t)
 	} else {
-		b.pool.parallel(parts(a.Rows*a.Cols), t)
+		b.pool.parallel(parts(a.Rows*a.Cols, grainExp), t)
 	}
 	*t = lossTask{}
 	return nil
@@ -43,11 +44,12 @@ func (b *Backend) LossBackward(a device.LossArgs) error {
 	}
 	t := &b.kernels.loss
 	t.set(a)
+	t.vec = b.kernels.vec
 	t.backward = true
 	if b.reference {
 		lossBackwardRef(t)
 	} else {
-		b.pool.parallel(parts(a.Rows*a.Cols), t)
+		b.pool.parallel(parts(a.Rows*a.Cols, grainCopy), t)
 	}
 	*t = lossTask{}
 	return nil
@@ -75,6 +77,7 @@ func (b *Backend) lossOperands(a device.LossArgs, backward bool) error {
 
 // lossTask holds a Loss or LossBackward call as slices; its run does a range of rows.
 type lossTask struct {
+	vec                 *vecVariant
 	op                  device.LossOp
 	backward            bool
 	rows, cols          int
@@ -182,14 +185,16 @@ func (t *lossTask) run(part, parts int) {
 		t.backwardRows(lo, hi)
 		return
 	}
+	if t.op == device.SoftmaxCrossEntropy {
+		t.softmaxCrossEntropyRows(lo, hi)
+		return
+	}
 	clo, chi := crossEntropyClamp()
 	for r := lo; r < hi; r++ {
 		in := t.in[r*n : (r+1)*n]
 		var loss float32
 		arg := -1 // argmax(in), when known
 		switch t.op {
-		case device.SoftmaxCrossEntropy:
-			loss, arg = softmaxCrossEntropyRow(in, t.probs[r*n:(r+1)*n], int(t.labels[r]))
 		case device.CrossEntropy:
 			p := min(max(in[t.labels[r]], clo), chi)
 			loss = float32(-math.Log(float64(p)))
@@ -215,28 +220,32 @@ func (t *lossTask) run(part, parts int) {
 	}
 }
 
-// softmaxCrossEntropyRow writes softmax(in) to probs (which may alias in) and returns
-// the loss logsumexp(in) - in[label] and the index of the first maximum of in: one pass
-// for the maximum, one for the exponentials and their sum, one to normalise.
-func softmaxCrossEntropyRow(in, probs []float32, label int) (loss float32, arg int) {
-	probs = probs[:len(in)]
-	mx, xl := in[0], in[label]
-	for i, v := range in {
-		if v > mx {
-			mx, arg = v, i
+// softmaxCrossEntropyRows does rows [lo, hi) of the fused softmax cross-entropy:
+// probs = softmax(in) (probs may alias in) and loss = logsumexp(in) - in[label] =
+// (max - in[label]) + log(sum of exp(in - max)). Three passes, so that the
+// exponentials of all the rows run as one vector pass: per row the maximum (and the
+// correct flag from its index), in - max into probs and max - in[label] into loss; the
+// exponentials; per row the sum, the normalisation and the log.
+func (t *lossTask) softmaxCrossEntropyRows(lo, hi int) {
+	n := t.cols
+	for r := lo; r < hi; r++ {
+		in, label := t.in[r*n:(r+1)*n], int(t.labels[r])
+		xl := in[label] // before probs, which may alias in, overwrites it
+		mx, arg := softmaxShift(in, t.probs[r*n:(r+1)*n])
+		t.loss[r] = mx - xl
+		if t.correct != nil {
+			t.correct[r] = 0
+			if arg == label {
+				t.correct[r] = 1
+			}
 		}
 	}
-	var sum float32
-	for i, v := range in {
-		e := expf(v - mx)
-		probs[i] = e
-		sum += e
+	p := t.probs[lo*n : hi*n]
+	t.vec.exp(p, p)
+	for r := lo; r < hi; r++ {
+		sum := softmaxNormalize(t.probs[r*n : (r+1)*n])
+		t.loss[r] += float32(math.Log(float64(sum)))
 	}
-	inv := 1 / sum
-	for i := range probs {
-		probs[i] *= inv
-	}
-	return (mx - xl) + float32(math.Log(float64(sum))), arg
 }
 
 func (t *lossTask) backwardRows(lo, hi int) {

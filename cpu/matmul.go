@@ -5,13 +5,14 @@ import "github.com/gputrain/gputrain/device"
 // Gemm implements device.Backend: C = Alpha*op(A)*op(B) + Beta*C for each of the
 // g.Batches() products, the i-th on A[i*StrideA:], B[i*StrideB:] and C[i*StrideC:].
 // op(A) is M×K (A stored K×M when TransA), op(B) is K×N (B stored N×K when TransB), C is
-// M×N; with Beta == 0, C is not read. Errors: those of device.CheckGemm, or a buffer of
-// another backend.
+// M×N; with Beta == 0, C is not read. Then the epilogue, if any: C[i,j] += Bias[j], then
+// C = Act(C), applied to each block of C as soon as it is final. Errors: those of
+// device.CheckGemm, or a buffer of another backend.
 func (b *Backend) Gemm(g device.GemmArgs) error {
 	if err := device.CheckGemm(g); err != nil {
 		return err
 	}
-	if err := own(g.A, g.B, g.C); err != nil {
+	if err := own(g.A, g.B, g.C, g.Bias); err != nil {
 		return err
 	}
 	a, bm, c := f32(g.A), f32(g.B), f32(g.C)
@@ -22,15 +23,28 @@ func (b *Backend) Gemm(g device.GemmArgs) error {
 	if g.TransB {
 		ldb = g.K
 	}
+	ep := sgemmEpilogue{vec: b.kernels.vec, bias: f32(g.Bias), actOn: g.ActOn, act: g.Act, p: g.ActParam}
 	for i := range g.Batches() {
 		ai, bi, ci := a[i*g.StrideA:], bm[i*g.StrideB:], c[i*g.StrideC:]
 		if b.reference {
 			gemmRef(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, ai, bi, g.Beta, ci)
+			epilogueRef(ci[:g.M*g.N], g.M, g.N, ep)
 			continue
 		}
-		b.kernels.sgemm(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, ai, lda, bi, ldb, g.Beta, ci, g.N)
+		b.kernels.sgemmWith(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, ai, lda, bi, ldb, g.Beta, ci, g.N, ep)
 	}
 	return nil
+}
+
+// epilogueRef is the reference epilogue on c (m×n): c[i,j] += bias[j], then c = act(c),
+// the reference Broadcast and Unary in turn.
+func epilogueRef(c []float32, m, n int, ep sgemmEpilogue) {
+	if ep.bias != nil {
+		broadcastRef(device.Add, c, ep.bias, c, device.Shape3{Outer: m, Mid: n, Inner: 1})
+	}
+	if ep.actOn {
+		unaryForwardRef(ep.act, c, c, ep.p)
+	}
 }
 
 // gemmRef is the reference GEMM, one product, sums in float64:

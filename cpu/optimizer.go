@@ -17,24 +17,31 @@ func (b *Backend) Update(op device.OptOp, h device.Hyper, param, grad, m, v devi
 		return err
 	}
 	t := &b.kernels.update
-	*t = updateTask{op: op, h: h, p: f32(param), g: f32(grad), m: f32(m), v: f32(v)}
+	*t = updateTask{vec: b.kernels.vec, op: op, h: h, p: f32(param), g: f32(grad), m: f32(m), v: f32(v)}
 	if op == device.Adam || op == device.AdamW {
 		t.alpha = h.AdamStepSize()
+		t.adam = adamConsts{b1: h.Beta1, c1: 1 - h.Beta1, b2: h.Beta2, c2: 1 - h.Beta2, alpha: t.alpha, eps: h.Eps}
+		if op == device.AdamW {
+			t.adam.decay = -(h.LR * h.WeightDecay)
+		}
 	}
 	if b.reference {
 		updateRef(t)
 	} else {
-		b.pool.parallel(parts(len(t.p)), t)
+		b.pool.parallel(parts(len(t.p), grain), t)
 	}
 	*t = updateTask{}
 	return nil
 }
 
-// updateTask holds one Update call; alpha is Adam's bias-corrected step size.
+// updateTask holds one Update call; alpha is Adam's bias-corrected step size, adam the
+// scalars of the Adam primitive (kept here so that passing them allocates nothing).
 type updateTask struct {
+	vec        *vecVariant
 	op         device.OptOp
 	h          device.Hyper
 	alpha      float32
+	adam       adamConsts
 	p, g, m, v []float32
 }
 
@@ -66,45 +73,20 @@ func updateRef(t *updateTask) {
 	}
 }
 
-// run updates a range of elements: one pass over p, g, m, v with the hyper-parameters in
-// locals and the op chosen outside the loop.
+// run updates a range of elements with the vector primitives: one pass over p, g, m, v.
 func (t *updateTask) run(part, parts int) {
 	lo, hi := split(len(t.p), part, parts, 16)
+	if lo >= hi {
+		return
+	}
 	p, g := t.p[lo:hi], t.g[lo:hi]
 	h := t.h
-	lr := h.LR
 	switch t.op {
 	case device.SGD:
-		for i, gi := range g {
-			p[i] -= lr * gi
-		}
+		t.vec.axpby(p, g, -h.LR, 1) // p = p - LR*g
 	case device.Momentum:
-		m := t.m[lo:hi]
-		mu := h.Momentum
-		for i, gi := range g {
-			mi := mu*m[i] - lr*gi
-			m[i] = mi
-			if h.Nesterov {
-				p[i] += mu*mi - lr*gi
-			} else {
-				p[i] += mi
-			}
-		}
+		t.vec.momentum(p, g, t.m[lo:hi], h.Momentum, h.LR, h.Nesterov)
 	case device.Adam, device.AdamW:
-		m, v := t.m[lo:hi], t.v[lo:hi]
-		b1, b2, c1, c2 := h.Beta1, h.Beta2, 1-h.Beta1, 1-h.Beta2
-		alpha, eps := t.alpha, h.Eps
-		lrwd := lr * h.WeightDecay
-		decay := t.op == device.AdamW
-		for i, gi := range g {
-			pi := p[i]
-			if decay {
-				pi -= lrwd * pi
-			}
-			mi := b1*m[i] + c1*gi
-			vi := b2*v[i] + c2*gi*gi
-			m[i], v[i] = mi, vi
-			p[i] = pi - alpha*mi/(sqrtf(vi)+eps)
-		}
+		t.vec.adam(p, g, t.m[lo:hi], t.v[lo:hi], &t.adam)
 	}
 }

@@ -19,7 +19,7 @@ func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) 
 	}
 	t := &b.kernels.pooling
 	*t = poolTask{op: op, x: f32(x), y: f32(y), g: g}
-	b.pool.parallel(parts(len(t.x)), t)
+	b.pool.parallel(parts(len(t.x), grain), t)
 	*t = poolTask{}
 	return nil
 }
@@ -42,7 +42,7 @@ func (b *Backend) PoolBackward(op device.PoolOp, x, y, dy, dx device.Buffer, g d
 	}
 	t := &b.kernels.pooling
 	*t = poolTask{op: op, backward: true, x: f32(x), y: f32(y), dy: f32(dy), dx: f32(dx), g: g}
-	b.pool.parallel(parts(len(t.x)), t)
+	b.pool.parallel(parts(len(t.x), grain), t)
 	*t = poolTask{}
 	return nil
 }

@@ -19,7 +19,7 @@ func (b *Backend) DropoutMask(mask device.Buffer, rate float32, seed, offset uin
 	}
 	t := &b.kernels.dropout
 	*t = dropoutTask{mask: f32(mask), threshold: device.DropThreshold(rate), scale: device.DropScale(rate), seed: seed, offset: offset}
-	b.pool.parallel(parts(len(t.mask)), t)
+	b.pool.parallel(parts(len(t.mask), grain), t)
 	*t = dropoutTask{}
 	return nil
 }
@@ -41,7 +41,7 @@ func (b *Backend) Augment(x, y device.Buffer, a device.AugmentArgs) error {
 	}
 	t := &b.kernels.augment
 	*t = augmentTask{x: f32(x), y: f32(y), a: a}
-	b.pool.parallel(parts(len(t.x)), t)
+	b.pool.parallel(parts(len(t.x), grain), t)
 	*t = augmentTask{}
 	return nil
 }

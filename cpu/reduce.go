@@ -13,7 +13,7 @@ func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3
 		return err
 	}
 	t := &b.kernels.reduce
-	*t = reduceTask{op: op, x: f32(x), s: s}
+	*t = reduceTask{vec: b.kernels.vec, op: op, x: f32(x), s: s}
 	if op == device.ArgMax {
 		t.idx = i32(y)
 	} else {
@@ -22,8 +22,9 @@ func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3
 	if b.reference {
 		reduceRef(op, t.x, t.y, t.idx, s)
 	} else {
-		t.byInner = s.Inner > 1 && s.Outer < b.threads
-		b.pool.parallel(parts(s.Len()), t)
+		n := parts(s.Len(), grainCopy)
+		t.byInner = s.Inner > 1 && s.Outer < n
+		b.pool.parallel(n, t)
 	}
 	*t = reduceTask{}
 	return nil
@@ -69,6 +70,7 @@ func reduceRef(op device.ReduceOp, x, y []float32, idx []int32, s device.Shape3)
 // reduceTask runs Reduce. Each part takes a range of o (all of Inner), or, when byInner,
 // a range of i columns for every o (few Outer, wide Inner: the bias gradient).
 type reduceTask struct {
+	vec     *vecVariant
 	op      device.ReduceOp
 	x, y    []float32
 	idx     []int32
@@ -143,9 +145,7 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 		xm := x[m*in+lo : m*in+hi]
 		switch t.op {
 		case device.Sum, device.Mean:
-			for i, v := range xm {
-				y[i] += v
-			}
+			t.vec.binary(device.Add, y, y, xm)
 		case device.SumSquares:
 			for i, v := range xm {
 				y[i] += v * v
@@ -159,10 +159,7 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 		}
 	}
 	if t.op == device.Mean {
-		inv := 1 / float32(t.s.Mid)
-		for i := range y {
-			y[i] *= inv
-		}
+		t.vec.axpby(y, y, 1/float32(t.s.Mid), 0)
 	}
 }
 

@@ -1,6 +1,10 @@
 package cpu
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gputrain/gputrain/device"
+)
 
 // The tuned single-precision GEMM. Its shape follows GotoBLAS/BLIS: C is computed in
 // mr×nr tiles by a micro-kernel that keeps the tile in registers while it runs down k,
@@ -73,9 +77,102 @@ type sgemmVariant struct {
 	// packRagged, when set, fills the ragged last panel of packRows (width < w values
 	// of each of kb rows, zeros after them).
 	packRagged func(dst []float32, w int, src []float32, ld, width, kb int)
+	// dot, when set, is an inner-product kernel for products with A stored m×k and B
+	// stored n×k (A·Bᵀ, a dense layer's forward pass), which then need no packing at
+	// all; see sgemmDotFunc and gemmState.dotColumns.
+	dot sgemmDotFunc
 	// alt, when set, is a tile with fewer rows for the same machine, taken when it pads
 	// fewer rows of a small m (m = 32 runs as 4×8 rows rather than 3×12).
 	alt *sgemmVariant
+}
+
+// sgemmDotFunc computes one sgemmDotRows×sgemmDotCols tile of C = alpha*A·Bᵀ + beta*C
+// from rows a0, a1, a2 of A (kc values each; repeated when mr < 3) and the 8 rows of B
+// at b (ldb apart, kc values each): for i < mr, j < nr,
+//
+//	C[i*ldc+j] = alpha * sum_k a_i[k]*b[j*ldb+k] + beta*C[i*ldc+j]  (+ bias[j]) (max 0 when relu)
+//
+// reading C only when beta != 0. Each accumulator holds a vector of partial sums over k,
+// reduced at the end.
+type sgemmDotFunc func(kc int, a0, a1, a2, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, bias []float32, relu bool)
+
+// The inner-product tile, and when it is used: A·Bᵀ (A stored m×k, B stored n×k) with
+// k >= sgemmDotMinK, where the reduction at the end of a tile is small next to its k
+// steps, and A (m×k) at most sgemmDotMaxA elements, so that A stays in L2 while each
+// group of 8 rows of B is read once. The reference job's first layer, 32×128×784, is
+// such a product: the packed path would transpose all of W (100 K elements) every step.
+//
+// k runs in blocks of at most sgemmDotKC, so that a group's 8 rows of B (16 KiB at most)
+// stay in L1 while the rows of A stream past: a tile then loads 3 vectors of A from L2
+// for its 24 FMAs, not 8 of B.
+const (
+	sgemmDotRows, sgemmDotCols = 3, 8
+	sgemmDotMinK               = 256
+	sgemmDotMaxA               = 64 << 10
+	sgemmDotKC                 = 512
+)
+
+// takesDot reports whether g runs on the inner-product kernel.
+func (v *sgemmVariant) takesDot(g *sgemmArgs) bool {
+	return v.dot != nil && !g.transA && g.transB && g.k >= sgemmDotMinK && g.m*g.k <= sgemmDotMaxA
+}
+
+// dotColumns computes g (all of its columns) with the inner-product kernel: for each
+// group of 8 columns (8 rows of B) and block of k (which keep those rows in L1), the tiles
+// of 3 rows down C, A's rows streaming from L2. A ragged last group reads its rows of B from a zero-padded
+// copy in buf. The epilogue's bias and ReLU are applied by the kernel as it stores;
+// other activations right after, on the columns just computed.
+func (s *gemmState) dotColumns(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs) {
+	k, ep := g.k, &g.ep
+	inKernel := !ep.actOn || ep.act == device.ReLU
+	for jt := 0; jt < g.n; jt += sgemmDotCols {
+		nb := min(sgemmDotCols, g.n-jt)
+		b, ldb := g.b[jt*g.ldb:], g.ldb
+		if nb < sgemmDotCols {
+			buf.b = grow(buf.b, sgemmDotCols*k)
+			for j := range sgemmDotCols {
+				row := buf.b[j*k : (j+1)*k]
+				if j < nb {
+					copy(row, g.b[(jt+j)*g.ldb:])
+				} else {
+					clear(row)
+				}
+			}
+			b, ldb = buf.b, k
+		}
+		var bias []float32
+		if inKernel && ep.bias != nil {
+			bias = ep.bias[jt : jt+nb]
+		}
+		relu := inKernel && ep.actOn
+		kc := balance(k, sgemmDotKC, 16)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			beta, last := g.beta, pc+kb == k
+			if pc > 0 {
+				beta = 1
+			}
+			bk, relu, bias := b[pc:], relu && last, bias
+			if !last {
+				bias = nil
+			}
+			for it := 0; it < g.m; it += sgemmDotRows {
+				rows := min(sgemmDotRows, g.m-it)
+				a0 := g.a[it*g.lda+pc:]
+				a1, a2 := a0, a0
+				if rows > 1 {
+					a1 = g.a[(it+1)*g.lda+pc:]
+				}
+				if rows > 2 {
+					a2 = g.a[(it+2)*g.lda+pc:]
+				}
+				v.dot(kb, a0, a1, a2, bk, ldb, g.c[it*g.ldc+jt:], g.ldc, g.alpha, beta, rows, nb, bias, relu)
+			}
+		}
+	}
+	if ep.active() && !inKernel {
+		ep.apply(g.c, g.ldc, g.m, g.n, 0)
+	}
 }
 
 func (v *sgemmVariant) String() string {
@@ -176,6 +273,40 @@ type sgemmArgs struct {
 	ldb            int
 	c              []float32
 	ldc            int
+	ep             sgemmEpilogue
+}
+
+// sgemmEpilogue is what happens to C once the product is complete (device.GemmArgs'
+// epilogue): C[i,j] += bias[j] when bias is set, then C = act(C) when actOn. The
+// blocked loops apply it to each row panel of a block right after its last k block, while
+// the panel is in L1.
+type sgemmEpilogue struct {
+	vec   *vecVariant
+	bias  []float32 // one per column of C (of this sub-GEMM's C, after columns)
+	actOn bool
+	act   device.UnaryOp
+	p     float32
+}
+
+func (e *sgemmEpilogue) active() bool { return e.bias != nil || e.actOn }
+
+// apply runs the epilogue on the rows×cols matrix at c (row stride ldc), whose first
+// column is column col0 of C.
+func (e *sgemmEpilogue) apply(c []float32, ldc, rows, cols, col0 int) {
+	relu := e.actOn && e.act == device.ReLU
+	if e.bias != nil || relu {
+		var bias []float32
+		if e.bias != nil {
+			bias = e.bias[col0 : col0+cols]
+		}
+		e.vec.biasReLU(c, ldc, rows, cols, bias, relu)
+	}
+	if e.actOn && !relu {
+		for r := range rows {
+			row := c[r*ldc : r*ldc+cols]
+			unaryForward(e.vec, e.act, row, row, e.p)
+		}
+	}
 }
 
 // sgemmTask is the pool task of a threaded GEMM: part p computes its share of C.
@@ -184,6 +315,7 @@ type sgemmTask struct {
 	v      *sgemmVariant
 	g      sgemmArgs
 	splitN bool // columns of C are split between parts (else rows)
+	dot    bool // the parts run dotColumns on their columns
 
 	// Shared-A mode: for each (ic, pc) block the parts first pack the A block together
 	// into gemmState.sharedA (packing), then each computes its columns from it.
@@ -202,6 +334,9 @@ func (g *sgemmArgs) columns(lo, hi int) {
 	}
 	g.c = g.c[lo:]
 	g.n = hi - lo
+	if g.ep.bias != nil {
+		g.ep.bias = g.ep.bias[lo:hi]
+	}
 }
 
 // rows restricts g to the rows [lo, hi) of C.
@@ -218,6 +353,14 @@ func (g *sgemmArgs) rows(lo, hi int) {
 func (t *sgemmTask) run(part, parts int) {
 	g := t.g
 	v := t.v
+	if t.dot {
+		lo, hi := split(g.n, part, parts, sgemmDotCols)
+		if lo < hi {
+			g.columns(lo, hi)
+			t.s.dotColumns(&t.s.bufs[part], v, &g)
+		}
+		return
+	}
 	if t.shared {
 		if t.packing {
 			if lo, hi := split(t.mb, part, parts, v.mr); lo < hi {
@@ -260,19 +403,41 @@ func (t *sgemmTask) run(part, parts int) {
 // reads C (NaNs in C do not propagate). The caller has checked the shapes; sgemm
 // allocates nothing once its buffers have grown to the largest shape seen.
 func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	k.sgemmWith(transA, transB, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc, sgemmEpilogue{})
+}
+
+// sgemmWith is sgemm followed by the epilogue ep (none when ep is the zero value),
+// applied to each part of C as soon as it is final.
+func (k *kernels) sgemmWith(transA, transB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep sgemmEpilogue) {
 	if m <= 0 || n <= 0 {
 		return
 	}
 	if kk <= 0 || alpha == 0 {
 		sgemmScale(m, n, beta, c, ldc)
+		if ep.active() {
+			ep.apply(c, ldc, m, n, 0)
+		}
 		return
 	}
 	s := &k.gemm
-	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc}
+	g := sgemmArgs{transA, transB, m, n, kk, alpha, beta, a, lda, b, ldb, c, ldc, ep}
 	v := s.v.forM(m)
 	parts := 1
 	if flops := 2 * m * n * kk; flops >= 2*s.minFlops {
 		parts = min(len(s.bufs), s.pool.threads, flops/max(s.minFlops, 1))
+	}
+	if s.v.takesDot(&g) {
+		parts = min(parts, ceilDiv(n, sgemmDotCols))
+		if parts <= 1 {
+			s.dotColumns(&s.bufs[0], s.v, &g)
+			return
+		}
+		t := &s.task
+		t.g, t.v, t.dot = g, s.v, true
+		s.pool.parallel(parts, t)
+		t.dot = false
+		t.g = sgemmArgs{}
+		return
 	}
 	if parts <= 1 {
 		if s.v.transposeOut != nil && beta == 0 && 2*n <= s.v.nr && 2*n <= m && m*n <= sgemmDirectMax {
@@ -280,9 +445,12 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 			// each tile's columns: compute C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, n×m, whose rows
 			// fill the tiles, then write its transpose into C.
 			s.scratch = grow(s.scratch, n*m)
-			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m}
+			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m, sgemmEpilogue{}}
 			s.serial(&s.bufs[0], s.v.forM(n), &gt)
 			s.v.transposeOut(c, ldc, s.scratch, m, n, m)
+			if ep.active() {
+				ep.apply(c, ldc, m, n, 0) // C is m×n ≤ 64 Ki elements, still in cache
+			}
 			return
 		}
 		s.serial(&s.bufs[0], v, &g)
@@ -293,6 +461,12 @@ func (k *kernels) sgemm(transA, transB bool, m, n, kk int, alpha float32, a []fl
 	// needs enough tiles to go round.
 	tilesN, tilesM := ceilDiv(n, v.nr), ceilDiv(m, v.mr)
 	splitN := tilesN >= parts && (tilesM < parts || m <= n)
+	if p := sgemmPlanFor(v, &g); p.directA && p.directB && tilesM >= parts {
+		// Nothing is packed either way (the weight gradient dW = dYᵀ·X of a dense
+		// layer): give each thread contiguous rows of C, the same slice of the weights
+		// that its share of the optimizer update then reads.
+		splitN = false
+	}
 	if splitN {
 		parts = min(parts, tilesN)
 	} else {
@@ -416,6 +590,7 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 	if pc > 0 {
 		beta = 1
 	}
+	last := pc+kb == g.k // C is final after this block: run the epilogue
 	for jc := 0; jc < g.n; jc += p.nc {
 		nb := min(p.nc, g.n-jc)
 		nFull := nb
@@ -453,6 +628,9 @@ func (s *gemmState) block(buf *sgemmBuffers, v *sgemmVariant, g *sgemmArgs, p *s
 				if nFull < nb {
 					v.kernel(kb, a, lda, buf.b, nr, 0, 1, crow[nFull:], g.ldc, g.alpha, beta, rows, nb-nFull)
 				}
+			}
+			if last && g.ep.active() {
+				g.ep.apply(crow, g.ldc, rows, nb, jc)
 			}
 		}
 	}

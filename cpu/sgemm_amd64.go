@@ -31,6 +31,28 @@ func sgemmKernelAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *fl
 //go:noescape
 func sgemmKernelAVX2(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask *int32)
 
+// sgemmDotAVX512 is the 3×8 inner-product kernel for A·Bᵀ with A and B stored along k,
+// see sgemm_avx512_amd64.s: C rows (mr of them, from c, ldc apart) get alpha*A_i·B_j +
+// beta*C (+ bias[j]) (max 0 when relu) in the columns of mask; a0..a2 are rows of A, b
+// the first of 8 rows of B (ldb apart), kc long.
+//
+//go:noescape
+func sgemmDotAVX512(kc int, a0, a1, a2 *float32, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32, bias *float32, relu bool)
+
+// sgemmDotAVX512Tile is the sgemmVariant.dot of AVX-512 (see sgemmDotFunc). The slice
+// expressions check that the kernel's reads and writes stay inside the operands.
+func sgemmDotAVX512Tile(kc int, a0, a1, a2, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, bias []float32, relu bool) {
+	_, _, _ = a0[kc-1], a1[kc-1], a2[kc-1]
+	_ = b[7*ldb+kc-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	var bp *float32
+	if bias != nil {
+		_ = bias[nr-1]
+		bp = &bias[0]
+	}
+	sgemmDotAVX512(kc, &a0[0], &a1[0], &a2[0], &b[0], ldb, &c[0], ldc, alpha, beta, mr, uint32(1)<<nr-1, bp, relu)
+}
+
 // sgemmMaskAVX2 holds 16 all-ones lanes then 16 zero lanes: &sgemmMaskAVX2[16-nr] is the
 // store mask of a tile with nr columns.
 var sgemmMaskAVX2 = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
@@ -69,10 +91,10 @@ func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c 
 var (
 	sgemmAVX512Variant = &sgemmVariant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512,
 		packAN: packANAVX512, packBT: packBTAVX512, packRagged: packRaggedAVX512, transposeOut: transposeOutAVX512,
-		alt: sgemmAVX512x8Variant}
+		dot: sgemmDotAVX512Tile, alt: sgemmAVX512x8Variant}
 	sgemmAVX512x8Variant = &sgemmVariant{name: "avx512", mr: 8, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512x8,
 		packAN: packANAVX512x8, packBT: packBTAVX512, packRagged: packRaggedAVX512,
-		transposeOut: transposeOutAVX512}
+		transposeOut: transposeOutAVX512, dot: sgemmDotAVX512Tile}
 	sgemmAVX2Variant = &sgemmVariant{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 3072, nc: 512, kernel: sgemmAVX2,
 		packAN: packANAVX2, packBT: packBTAVX2}
 )

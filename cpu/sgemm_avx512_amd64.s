@@ -374,3 +374,204 @@ done8:
 	JNZ  panel8
 	VZEROUPPER
 	RET
+
+// func sgemmDotAVX512(kc int, a0, a1, a2 *float32, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mr int, mask uint32, bias *float32, relu bool)
+//
+// The inner-product kernel for C = alpha*A·Bᵀ + beta*C with A and B both stored along k
+// (A m×k, B n×k): a 3×8 tile of C from the rows a0, a1, a2 of A and the 8 rows of B at
+// b (row stride ldb), each accumulator holding 16 partial sums over k; no packing.
+// Accumulator Z(8i+j) sums A row i times B row j. The last kc%16 steps load under the
+// mask K2. Then each row's 8 accumulators are reduced to the 8 sums of that row, and
+// alpha*sum + beta*C (+ bias[j]) (max 0 when relu) is stored in the mr rows (ldc apart)
+// under the column mask K1 (bit j: column j exists). beta == 0 does not read C; a nil
+// bias adds nothing.
+//
+// Registers: SI, DI, R8 the A rows; R9 B row 0, R12 B row 4 (R10 = ldb, R11 = 3*ldb in
+// bytes); CX whole 16-steps left; Z24..Z26 the A vectors, Z27 a B vector.
+
+#define DOTBT(addr, j0, j1, j2) \
+	VMOVUPS.Z   addr, K2, Z27; \
+	VFMADD231PS Z27, Z24, j0; \
+	VFMADD231PS Z27, Z25, j1; \
+	VFMADD231PS Z27, Z26, j2
+
+// HSUM8 reduces the accumulators a0..a7 (16 lanes each) of one row to the 8 row sums in
+// the low 256 bits of out; a0, a2, a4, a6 are overwritten, Z28..Z30 are scratch.
+#define HSUM8(a0, a1, a2, a3, a4, a5, a6, a7, out) \
+	VUNPCKLPS  a1, a0, Z28; \
+	VUNPCKHPS  a1, a0, Z29; \
+	VADDPS     Z29, Z28, a0; \
+	VUNPCKLPS  a3, a2, Z28; \
+	VUNPCKHPS  a3, a2, Z29; \
+	VADDPS     Z29, Z28, a2; \
+	VUNPCKLPD  a2, a0, Z28; \
+	VUNPCKHPD  a2, a0, Z29; \
+	VADDPS     Z29, Z28, a0; \
+	VUNPCKLPS  a5, a4, Z28; \
+	VUNPCKHPS  a5, a4, Z29; \
+	VADDPS     Z29, Z28, a4; \
+	VUNPCKLPS  a7, a6, Z28; \
+	VUNPCKHPS  a7, a6, Z29; \
+	VADDPS     Z29, Z28, a6; \
+	VUNPCKLPD  a6, a4, Z28; \
+	VUNPCKHPD  a6, a4, Z29; \
+	VADDPS     Z29, Z28, a4; \
+	VSHUFF32X4 $0x44, a4, a0, Z28; \
+	VSHUFF32X4 $0xEE, a4, a0, Z29; \
+	VADDPS     Z29, Z28, Z28; \
+	VSHUFF32X4 $0x88, Z28, Z28, Z29; \
+	VSHUFF32X4 $0xDD, Z28, Z28, Z30; \
+	VADDPS     Z30, Z29, out
+
+// DOTSTORE writes row sums Y(r) to the C row at DX: alpha*s (+ beta*C) (+ bias) (max 0).
+// Y31 alpha, Y30 beta (BX != 0: read C), R13 bias or 0, R14 relu, Y29 zero.
+#define DOTSTORE(r) \
+	VMULPS    Y31, r, r; \
+	TESTQ     BX, BX; \
+	JZ        3(PC); \
+	VMOVUPS.Z (DX), K1, Y28; \
+	VFMADD231PS Y30, Y28, r; \
+	TESTQ     R13, R13; \
+	JZ        3(PC); \
+	VMOVUPS.Z (R13), K1, Y28; \
+	VADDPS    Y28, r, r; \
+	TESTQ     R14, R14; \
+	JZ        2(PC); \
+	VMAXPS    r, Y29, r; \
+	VMOVUPS   r, K1, (DX)
+
+TEXT ·sgemmDotAVX512(SB), NOSPLIT, $0-97
+	MOVQ a0+8(FP), SI
+	MOVQ a1+16(FP), DI
+	MOVQ a2+24(FP), R8
+	MOVQ b+32(FP), R9
+	MOVQ ldb+40(FP), R10
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	LEAQ (R9)(R10*4), R12
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+	MOVQ kc+0(FP), CX
+	SHRQ $4, CX
+	JZ   dottail
+
+dotloop:
+	VMOVUPS (SI), Z24
+	VMOVUPS (DI), Z25
+	VMOVUPS (R8), Z26
+	VMOVUPS     (R9), Z27
+	VFMADD231PS Z27, Z24, Z0
+	VFMADD231PS Z27, Z25, Z8
+	VFMADD231PS Z27, Z26, Z16
+	VMOVUPS     (R9)(R10*1), Z27
+	VFMADD231PS Z27, Z24, Z1
+	VFMADD231PS Z27, Z25, Z9
+	VFMADD231PS Z27, Z26, Z17
+	VMOVUPS     (R9)(R10*2), Z27
+	VFMADD231PS Z27, Z24, Z2
+	VFMADD231PS Z27, Z25, Z10
+	VFMADD231PS Z27, Z26, Z18
+	VMOVUPS     (R9)(R11*1), Z27
+	VFMADD231PS Z27, Z24, Z3
+	VFMADD231PS Z27, Z25, Z11
+	VFMADD231PS Z27, Z26, Z19
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z27, Z24, Z4
+	VFMADD231PS Z27, Z25, Z12
+	VFMADD231PS Z27, Z26, Z20
+	VMOVUPS     (R12)(R10*1), Z27
+	VFMADD231PS Z27, Z24, Z5
+	VFMADD231PS Z27, Z25, Z13
+	VFMADD231PS Z27, Z26, Z21
+	VMOVUPS     (R12)(R10*2), Z27
+	VFMADD231PS Z27, Z24, Z6
+	VFMADD231PS Z27, Z25, Z14
+	VFMADD231PS Z27, Z26, Z22
+	VMOVUPS     (R12)(R11*1), Z27
+	VFMADD231PS Z27, Z24, Z7
+	VFMADD231PS Z27, Z25, Z15
+	VFMADD231PS Z27, Z26, Z23
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R12
+	DECQ CX
+	JNZ  dotloop
+
+dottail:
+	MOVQ kc+0(FP), CX
+	ANDQ $15, CX
+	JZ   dotreduce
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K2
+	VMOVUPS.Z (SI), K2, Z24
+	VMOVUPS.Z (DI), K2, Z25
+	VMOVUPS.Z (R8), K2, Z26
+	DOTBT((R9), Z0, Z8, Z16)
+	DOTBT((R9)(R10*1), Z1, Z9, Z17)
+	DOTBT((R9)(R10*2), Z2, Z10, Z18)
+	DOTBT((R9)(R11*1), Z3, Z11, Z19)
+	DOTBT((R12), Z4, Z12, Z20)
+	DOTBT((R12)(R10*1), Z5, Z13, Z21)
+	DOTBT((R12)(R10*2), Z6, Z14, Z22)
+	DOTBT((R12)(R11*1), Z7, Z15, Z23)
+
+dotreduce:
+	HSUM8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z24)
+	HSUM8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z25)
+	HSUM8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z26)
+
+	MOVL  mask+80(FP), AX
+	KMOVW AX, K1
+	VBROADCASTSS alpha+64(FP), Y31
+	VBROADCASTSS beta+68(FP), Y30
+	MOVL  beta+68(FP), BX
+	SHLL  $1, BX // drop the sign: ±0 means "do not read C"
+	MOVQ  bias+88(FP), R13
+	MOVBQZX relu+96(FP), R14
+	VPXORD Y29, Y29, Y29
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R10
+	SHLQ $2, R10
+	MOVQ mr+72(FP), CX
+
+	DOTSTORE(Y24)
+	DECQ CX
+	JZ   dotdone
+	ADDQ R10, DX
+	DOTSTORE(Y25)
+	DECQ CX
+	JZ   dotdone
+	ADDQ R10, DX
+	DOTSTORE(Y26)
+
+dotdone:
+	VZEROUPPER
+	RET

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gputrain/gputrain/device"
 )
 
 // naiveGemm is the test's own definition of the product, accumulated in float64:
@@ -319,6 +321,134 @@ func TestSgemmNoAllocs(t *testing.T) {
 				}
 			}
 			b.Close()
+		}
+	}
+}
+
+// TestSgemmEpilogue runs the bias + activation epilogue on every variant and tile (with
+// tiny blocks too, so that the epilogue must wait for the last of many k blocks), on 1
+// and 3 threads (split columns carry their part of the bias), with padded C rows whose
+// padding must stay untouched.
+func TestSgemmEpilogue(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	var cases []*gemmTestCase
+	for si, s := range gemmShapes() {
+		if si%3 != 0 {
+			continue
+		}
+		for tr := range 4 {
+			cases = append(cases, newGemmCase(r, tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], 3*(tr%2), 1, float32(tr/2)))
+		}
+	}
+	// Narrow C with beta 0: the transposed evaluation.
+	cases = append(cases, newGemmCase(r, false, true, 40, 10, 64, 0, 1, 0), newGemmCase(r, true, false, 33, 3, 17, 2, 1, 0))
+	const eps = 1.0 / (1 << 23)
+	for _, v := range gemmVariants() {
+		for _, threads := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/threads=%d", v.name, threads), func(t *testing.T) {
+				b := New(Options{Threads: threads})
+				defer b.Close()
+				k := &b.kernels
+				k.gemm.v = v
+				k.gemm.minFlops = 0
+				if threads == 3 {
+					k.gemm.sharedAMin = 0
+				}
+				for ci, tc := range cases {
+					bias := randSlice(r, tc.n)
+					ep := sgemmEpilogue{vec: k.vec, bias: bias, actOn: true, act: device.LeakyReLU, p: 0.125}
+					if ci%2 == 1 {
+						ep.act = device.ReLU
+					}
+					c := slices.Clone(tc.c)
+					k.sgemmWith(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.a, tc.lda, tc.b, tc.ldb, tc.beta, c, tc.ldc, ep)
+					for i := range tc.m {
+						for j := range tc.n {
+							z := tc.want[i*tc.n+j] + float64(bias[j])
+							want := z
+							if !(z > 0) {
+								want = 0
+								if ep.act == device.LeakyReLU {
+									want = 0.125 * z
+								}
+							}
+							got := float64(c[i*tc.ldc+j])
+							tol := 2*eps*float64(tc.k+3)*(tc.scale[i*tc.n+j]+math.Abs(float64(bias[j]))) + 1e-30
+							require.False(t, math.IsNaN(got) || math.Abs(got-want) > tol, "%s %s: C[%d,%d] = %g, want %g", tc, ep.act, i, j, got, want)
+						}
+						for j := tc.n; j < tc.ldc; j++ {
+							require.Equal(t, gemmSentinel, c[i*tc.ldc+j], "%s: C padding [%d,%d] overwritten", tc, i, j)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSgemmDot runs the products the inner-product kernel takes (A·Bᵀ, k >= 256, small
+// A) with ragged rows (m mod 3), columns (n mod 8) and k (mod 16), beta 0 and 1, on 1 and
+// 3 threads, with no epilogue, a bias, bias + ReLU (in the kernel) and bias + sigmoid
+// (after it), against the float64 product.
+func TestSgemmDot(t *testing.T) {
+	var dot *sgemmVariant
+	for _, v := range sgemmAvailable {
+		if v.dot != nil {
+			dot = v
+		}
+	}
+	if dot == nil {
+		t.Skip("no inner-product kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	const eps = 1.0 / (1 << 23)
+	for _, s := range [][3]int{{32, 128, 784}, {1, 1, 256}, {2, 9, 257}, {13, 35, 800}, {64, 17, 1000}, {5, 8, 300}} {
+		for _, beta := range []float32{0, 1} {
+			tc := newGemmCase(r, false, true, s[0], s[1], s[2], 3, 0.5, beta)
+			for _, threads := range []int{1, 3} {
+				for _, act := range []int{-2, -1, int(device.ReLU), int(device.Sigmoid)} {
+					b := New(Options{Threads: threads})
+					k := &b.kernels
+					k.gemm.v = dot
+					k.gemm.minFlops = 0
+					g := sgemmArgs{m: tc.m, n: tc.n, k: tc.k, transB: true}
+					require.True(t, dot.takesDot(&g), "%v", s)
+					bias := randSlice(r, tc.n)
+					ep := sgemmEpilogue{vec: k.vec}
+					if act >= -1 {
+						ep.bias = bias
+					}
+					if act >= 0 {
+						ep.actOn, ep.act = true, device.UnaryOp(act)
+					}
+					c := slices.Clone(tc.c)
+					k.sgemmWith(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.a, tc.lda, tc.b, tc.ldb, tc.beta, c, tc.ldc, ep)
+					b.Close()
+					for i := range tc.m {
+						for j := range tc.n {
+							want := tc.want[i*tc.n+j]
+							tol := 2*eps*float64(tc.k+3)*tc.scale[i*tc.n+j] + 1e-30
+							if ep.bias != nil {
+								want += float64(bias[j])
+								tol += eps * math.Abs(want)
+							}
+							switch {
+							case act == int(device.ReLU):
+								want = max(want, 0)
+							case act == int(device.Sigmoid):
+								want = 1 / (1 + math.Exp(-want))
+								tol += 1e-6
+							}
+							got := float64(c[i*tc.ldc+j])
+							require.False(t, math.IsNaN(got) || math.Abs(got-want) > tol,
+								"%s threads=%d act=%d: C[%d,%d] = %g, want %g", tc, threads, act, i, j, got, want)
+						}
+						for j := tc.n; j < tc.ldc; j++ {
+							require.Equal(t, gemmSentinel, c[i*tc.ldc+j], "%s: C padding [%d,%d] overwritten", tc, i, j)
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -1,70 +1,214 @@
 package cpu
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // task is a piece of work split into parts: run(part, parts) does part `part` of `parts`.
 // Kernels keep their task structs inside the backend and pass pointers to them, so that
 // handing work to the pool allocates nothing.
+//
+// A part must not depend on which goroutine runs it or on the order parts run in: the
+// pool hands parts out dynamically. Each part runs exactly once, so a task may give part
+// p its own scratch (the GEMM's packing buffers are indexed by part).
 type task interface {
 	run(part, parts int)
 }
 
-type job struct {
-	t           task
-	part, parts int
-}
-
-// pool is a fixed set of worker goroutines started once per backend. parallel hands
-// each worker one part and runs part 0 on the calling goroutine.
+// pool is a fixed set of worker goroutines started once per backend.
+//
+// parallel(parts, t) does not bind parts to threads: the caller wakes up to parts-1
+// workers and then claims parts itself, as do the workers once they run. Each thread
+// first claims the parts of its own share (thread i of T: parts [i*parts/T,
+// (i+1)*parts/T), in order), then any part still unclaimed. Without contention a thread
+// thus runs the same contiguous share of every op, so that the data an op leaves in a
+// core's cache (a slice of the weights, their gradient and the optimizer state) is
+// there for the next op on that slice, step after step. A worker slow to start (its
+// core busy with another process, as on a shared machine) has its share taken by the
+// others, and the caller waits only for parts a worker has actually started. The
+// results do not depend on who runs which part.
 type pool struct {
 	threads int
-	jobs    []chan job
-	wg      sync.WaitGroup
+	wake    []chan struct{} // one per worker, buffered: a pending wake-up
+	done    chan struct{}   // the last part's finisher tells a blocked caller
+
+	mu      sync.Mutex // guards the current job: t, parts, claimed
+	t       task       // nil between jobs
+	parts   int
+	claimed []bool // which parts have been handed out
+
+	left    atomic.Int64 // parts of the current job not yet finished
+	waiting atomic.Bool  // the caller is blocked on done
+
+	gov governor
+}
+
+// governor turns the pool's splitting off for a while when the other cores are taken.
+// When a worker that claimed a part loses its core to another process, the caller waits
+// for that part for as long as the kernel keeps the worker off a core, milliseconds where
+// the part would take microseconds: on a busy shared machine this made two threads much
+// slower than one. After slowRuns consecutive jobs whose caller waited more than slowWait
+// for the workers, the next serialJobs jobs run on the caller alone; then it tries again.
+// Which thread runs a part never changes the results.
+type governor struct {
+	slow   int // consecutive slow waits
+	serial int // jobs left to run on the caller alone
+}
+
+const (
+	slowWait   = 250 * time.Microsecond // a few parts' work: the worker was not running
+	slowRuns   = 2
+	serialJobs = 512 // about a hundred training steps of the reference job
+)
+
+// useThreads reports whether the next job may go to the workers (and counts down a
+// serial stretch).
+func (g *governor) useThreads() bool {
+	if g.serial > 0 {
+		g.serial--
+		return false
+	}
+	return true
+}
+
+// observe records how long a job's caller waited for the workers after its own parts.
+func (g *governor) observe(waited time.Duration) {
+	if waited < slowWait {
+		g.slow = 0
+		return
+	}
+	g.slow++
+	if g.slow >= slowRuns {
+		g.slow, g.serial = 0, serialJobs
+	}
 }
 
 func newPool(threads int) *pool {
-	p := &pool{threads: threads}
+	p := &pool{threads: threads, done: make(chan struct{}, 1)}
 	for i := 1; i < threads; i++ {
-		ch := make(chan job, 1)
-		p.jobs = append(p.jobs, ch)
-		go p.worker(ch)
+		ch := make(chan struct{}, 1)
+		p.wake = append(p.wake, ch)
+		go p.worker(i, ch)
 	}
 	return p
 }
 
-func (p *pool) worker(ch chan job) {
-	for j := range ch {
-		j.t.run(j.part, j.parts)
-		p.wg.Done()
+func (p *pool) worker(id int, wake chan struct{}) {
+	for range wake {
+		p.work(id)
 	}
 }
 
-// parallel runs t.run(i, parts) for i in [0, parts) and returns when all are done.
-// parts is clamped to [1, threads].
-func (p *pool) parallel(parts int, t task) {
-	if parts > p.threads {
-		parts = p.threads
+// claim hands thread id the next part of its share, or else any unclaimed part; -1
+// when none is left. p.mu is held.
+func (p *pool) claim(id int) int {
+	lo, hi := split(p.parts, id, p.threads, 1)
+	for i := lo; i < hi; i++ {
+		if !p.claimed[i] {
+			p.claimed[i] = true
+			return i
+		}
 	}
-	if parts <= 1 {
-		t.run(0, 1)
+	for i := range p.parts {
+		if !p.claimed[i] {
+			p.claimed[i] = true
+			return i
+		}
+	}
+	return -1
+}
+
+// work runs parts of the current job, as thread id, until none is left to claim.
+func (p *pool) work(id int) {
+	for {
+		p.mu.Lock()
+		t, parts, i := p.t, p.parts, -1
+		if t != nil {
+			i = p.claim(id)
+		}
+		p.mu.Unlock()
+		if i < 0 {
+			return
+		}
+		t.run(i, parts)
+		if p.left.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
+			select {
+			case p.done <- struct{}{}:
+			default: // a token is already there
+			}
+		}
+	}
+}
+
+// parallel runs t.run(i, parts) for i in [0, parts) and returns when all are done. With
+// one thread, one part, or while the governor holds the workers back, the caller runs
+// them in order.
+func (p *pool) parallel(parts int, t task) {
+	if parts <= 1 || p.threads <= 1 || !p.gov.useThreads() {
+		for i := range max(parts, 1) {
+			t.run(i, max(parts, 1))
+		}
 		return
 	}
-	p.wg.Add(parts - 1)
-	for i := 1; i < parts; i++ {
-		p.jobs[i-1] <- job{t: t, part: i, parts: parts}
+	p.left.Store(int64(parts))
+	p.mu.Lock()
+	p.t, p.parts = t, parts
+	if cap(p.claimed) < parts {
+		p.claimed = make([]bool, parts)
 	}
-	t.run(0, parts)
-	p.wg.Wait()
+	p.claimed = p.claimed[:parts]
+	clear(p.claimed)
+	p.mu.Unlock()
+	for i, w := range p.wake {
+		if lo, hi := split(parts, i+1, p.threads, 1); lo == hi {
+			break // this worker's share is empty, and so are the later ones'
+		}
+		select {
+		case w <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+	p.work(0)
+	start := time.Now()
+	p.wait()
+	p.gov.observe(time.Since(start))
+	p.mu.Lock()
+	p.t = nil
+	p.mu.Unlock()
+}
+
+// wait returns when every part of the current job has finished: it spins a little (the
+// parts workers run are short), then blocks until the last finisher signals. A token
+// left in done by a finisher of an earlier job only makes it check again.
+func (p *pool) wait() {
+	for range 100 {
+		if p.left.Load() == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+	for {
+		p.waiting.Store(true)
+		if p.left.Load() == 0 {
+			p.waiting.Store(false)
+			return
+		}
+		<-p.done
+		if p.left.Load() == 0 {
+			return
+		}
+	}
 }
 
 // close stops the workers.
 func (p *pool) close() {
-	for _, ch := range p.jobs {
+	for _, ch := range p.wake {
 		close(ch)
 	}
-	p.jobs = nil
+	p.wake = nil
 	p.threads = 1
 }
 

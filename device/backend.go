@@ -81,14 +81,16 @@ type Backend interface {
 	// backend simply calls fn.
 	Step(key string, fn func() error) error
 
-	// Gemm computes C = Alpha*op(A)*op(B) + Beta*C, see GemmArgs.
+	// Gemm computes C = Alpha*op(A)*op(B) + Beta*C, then the optional bias and activation
+	// epilogue, see GemmArgs.
 	Gemm(g GemmArgs) error
 
 	// Unary computes y = f(x) elementwise for an activation f; p is the op's parameter
 	// (the negative slope of LeakyReLU, unused otherwise). x and y may be the same buffer.
 	Unary(op UnaryOp, x, y Buffer, p float32) error
 	// UnaryBackward computes dx = dy * f'(x). It reads x or y = f(x), whichever the op's
-	// derivative is cheaper from (see UnaryOp); both must be given. dx may alias dy.
+	// derivative is cheaper from (see UnaryOp); both must be given. dx may alias dy. For
+	// the ops whose UnaryOp.DerivativeFromOutput is true, x may be y itself.
 	UnaryBackward(op UnaryOp, x, y, dy, dx Buffer, p float32) error
 	// Softmax computes y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)) for each of rows
 	// rows of cols elements, max being the row's maximum. y may alias x.

@@ -117,7 +117,8 @@ func (g GemmArgs) Batches() int {
 }
 
 // CheckGemm validates Gemm's arguments: positive sizes, operands long enough for every
-// product of the batch.
+// product of the batch, and an epilogue only on one product, with a Bias of N float32
+// elements and a known activation.
 func CheckGemm(g GemmArgs) error {
 	if err := positive("gemm", "M, N, K", g.M, g.N, g.K); err != nil {
 		return err
@@ -138,6 +139,20 @@ func CheckGemm(g GemmArgs) error {
 	}
 	if err := needAtLeast("gemm", "C", g.C, last*g.StrideC+g.M*g.N); err != nil {
 		return fmt.Errorf("%w (M=%d N=%d batch=%d)", err, g.M, g.N, nb)
+	}
+	if !g.HasEpilogue() {
+		return nil
+	}
+	if nb > 1 {
+		return fmt.Errorf("device: gemm: a bias or activation epilogue needs Batch <= 1, got batch %d", nb)
+	}
+	if g.Bias != nil {
+		if err := need("gemm", "Bias", g.Bias, Float32, g.N); err != nil {
+			return fmt.Errorf("%w (one per column of C, N=%d)", err, g.N)
+		}
+	}
+	if g.ActOn && g.Act > GELU {
+		return fmt.Errorf("device: gemm: unknown epilogue activation %d", g.Act)
 	}
 	return nil
 }

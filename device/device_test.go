@@ -183,3 +183,27 @@ func TestCheckSoftmaxNamesTheOperand(t *testing.T) {
 	assert.ErrorContains(t, device.CheckSoftmaxBackward(f(6), nil, f(6), 2, 3), "device: softmax backward: dy is nil")
 	assert.ErrorContains(t, device.CheckSoftmax(f(6), f(6), 0, 3), "sizes rows, cols must be positive, got [0 3]")
 }
+
+// The activations whose derivative may be taken from y: those where x > 0 exactly when
+// y > 0, or whose derivative reads only y.
+func TestDerivativeFromOutput(t *testing.T) {
+	for _, c := range []struct {
+		op   device.UnaryOp
+		p    float32
+		want bool
+	}{
+		{device.ReLU, 0, true}, {device.Sigmoid, 0, true}, {device.Tanh, 0, true},
+		{device.LeakyReLU, 0.01, true}, {device.LeakyReLU, 0, true},
+		{device.LeakyReLU, -0.5, false}, // y = -0.5x > 0 where x < 0
+		{device.GELU, 0, false},
+	} {
+		assert.Equal(t, c.want, c.op.DerivativeFromOutput(c.p), "%s p=%v", c.op, c.p)
+	}
+}
+
+func TestGemmEpilogueArgs(t *testing.T) {
+	assert.False(t, device.GemmArgs{}.HasEpilogue())
+	assert.True(t, device.GemmArgs{ActOn: true}.HasEpilogue())
+	// The zero Act is ReLU, but without ActOn it is not applied.
+	assert.False(t, device.GemmArgs{Act: device.ReLU}.HasEpilogue())
+}

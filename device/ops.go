@@ -14,6 +14,16 @@ import "math"
 //
 // Batch > 1 runs Batch independent products, the i-th on A[i*StrideA:], B[i*StrideB:] and
 // C[i*StrideC:]; a stride of 0 reuses one operand for every product (StrideC must not be 0).
+//
+// The optional epilogue (zero values: none) then transforms C, for one product only
+// (Batch <= 1):
+//
+//	C[i,j] = C[i,j] + Bias[j]      when Bias is set (N float32 elements)
+//	C = Act(C)                      when ActOn, as Unary(Act, C, C, ActParam)
+//
+// with the roundings of Gemm, Broadcast(Add, C, Bias, C, Shape3{M, N, 1}) and Unary called
+// in turn, so that a dense layer's forward pass is one call. A backend may apply it while
+// each tile of C is still in registers or cache.
 type GemmArgs struct {
 	TransA, TransB bool
 	M, N, K        int
@@ -22,12 +32,25 @@ type GemmArgs struct {
 
 	Batch                     int
 	StrideA, StrideB, StrideC int
+
+	Bias     Buffer  // optional, N float32: added to every row of C
+	ActOn    bool    // apply Act after the bias
+	Act      UnaryOp // the activation, see UnaryOp
+	ActParam float32 // its parameter (LeakyReLU's slope)
 }
+
+// HasEpilogue reports whether g asks for a bias or an activation after the product.
+func (g GemmArgs) HasEpilogue() bool { return g.Bias != nil || g.ActOn }
 
 // UnaryOp selects an elementwise activation for Backend.Unary and Backend.UnaryBackward.
 type UnaryOp uint8
 
 // The activations. The derivative column says what UnaryBackward reads.
+//
+// ReLU, LeakyReLU with p >= 0, Sigmoid and Tanh can take their derivative from y alone
+// (x > 0 exactly where y > 0, and Sigmoid and Tanh read only y), so a caller that kept
+// only y = f(x) (a Gemm with an activation epilogue) may pass y as x to UnaryBackward
+// for them. GELU needs x.
 const (
 	ReLU      UnaryOp = iota // max(x, 0); f' from x (0 at x == 0)
 	LeakyReLU                // x if x > 0 else p*x; f' from x (p at x == 0)
@@ -35,6 +58,18 @@ const (
 	Tanh                     // tanh(x); f' = 1-y²
 	GELU                     // x*Φ(x) = x/2*(1+erf(x/√2)), the exact form; f' = Φ(x) + x*φ(x) from x
 )
+
+// DerivativeFromOutput reports whether UnaryBackward for op with parameter p may be
+// given y = f(x) in place of x (see the list above).
+func (op UnaryOp) DerivativeFromOutput(p float32) bool {
+	switch op {
+	case ReLU, Sigmoid, Tanh:
+		return true
+	case LeakyReLU:
+		return p >= 0
+	}
+	return false
+}
 
 func (op UnaryOp) String() string {
 	switch op {

@@ -12,6 +12,9 @@ import (
 //
 //	z = x·Wᵀ + b,  y = Act(z)
 //
+// computed by one Gemm whose epilogue adds b and, for ReLU, LeakyReLU, Sigmoid and Tanh,
+// applies Act (only y is kept; their derivatives are taken from y).
+//
 // with W of shape (Units, In) and b of shape (Units), as PyTorch's nn.Linear stores them.
 // W starts Glorot-uniform (U(±√(6/(In+Units))), Keras' default) and b at zero.
 type Dense struct {
@@ -79,12 +82,18 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		return nil, err
 	}
 	out := tensor.Shape{d.Units}
-	for _, p := range []**batchBuf{&d.z, &d.dz} {
-		if *p, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
+	if d.dz, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
+		return nil, err
+	}
+	// z is kept where the activation's derivative or the loss needs it; a fused
+	// activation's Gemm writes y only.
+	d.z, d.y = nil, nil
+	if !d.fused() {
+		if d.z, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
 			return nil, err
 		}
+		d.y = d.z
 	}
-	d.y, d.dx = d.z, nil
 	if d.Act != Linear {
 		if d.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
 			return nil, err
@@ -94,13 +103,22 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
+// fused reports whether the forward pass is one Gemm with the bias and the activation
+// as its epilogue: for the activations whose derivative can be taken from y alone
+// (device.UnaryOp.DerivativeFromOutput), so that z need not be kept. GELU keeps z (its
+// derivative needs it), Softmax too (the loss reads the logits); both still get the
+// bias from the Gemm.
+func (d *Dense) fused() bool {
+	switch d.Act {
+	case ReLU, LeakyReLU, Sigmoid, Tanh:
+		return d.Act.unaryOp().DerivativeFromOutput(d.slope())
+	}
+	return false
+}
+
 // Forward implements Layer.
 func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	n, err := checkInput("dense", x, d.inShape, d.ctx.MaxBatch)
-	if err != nil {
-		return nil, err
-	}
-	z, err := d.z.rows(n)
 	if err != nil {
 		return nil, err
 	}
@@ -110,12 +128,20 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	}
 	dev := d.ctx.Dev
 	d.x, d.n = x, n
-	// z (n×Units) = x (n×In) · Wᵀ (In×Units)
-	if err := dev.Gemm(device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1,
-		A: x.Buffer(), B: d.w.Value.Buffer(), C: z.Buffer()}); err != nil {
-		return nil, fmt.Errorf("nn: dense forward: %w", err)
+	g := device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1,
+		A: x.Buffer(), B: d.w.Value.Buffer(), Bias: d.b.Value.Buffer()}
+	if d.fused() {
+		// y (n×Units) = Act(x (n×In) · Wᵀ (In×Units) + b), in one call
+		g.C, g.ActOn, g.Act, g.ActParam = y.Buffer(), true, d.Act.unaryOp(), d.slope()
+		if err := dev.Gemm(g); err != nil {
+			return nil, fmt.Errorf("nn: dense forward: %w", err)
+		}
+		return y, nil
 	}
-	if err := dev.Broadcast(device.Add, z.Buffer(), d.b.Value.Buffer(), z.Buffer(), device.Shape3{Outer: n, Mid: d.Units, Inner: 1}); err != nil {
+	z, _ := d.z.rows(n)
+	// z (n×Units) = x (n×In) · Wᵀ (In×Units) + b
+	g.C = z.Buffer()
+	if err := dev.Gemm(g); err != nil {
 		return nil, fmt.Errorf("nn: dense forward: %w", err)
 	}
 	if d.Act != Linear {
@@ -131,8 +157,11 @@ func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
 	if d.Act == Linear {
 		return d.backwardLogits(dy, needDX)
 	}
-	z, _ := d.z.rows(d.n)
 	y, _ := d.y.rows(d.n)
+	z := y // a fused activation's derivative is taken from y
+	if !d.fused() {
+		z, _ = d.z.rows(d.n)
+	}
 	dz, err := d.dz.rows(d.n)
 	if err != nil {
 		return nil, err

@@ -24,13 +24,38 @@ type gemmCall struct {
 
 // Gemm implements device.Backend: C = Alpha*op(A)*op(B) + Beta*C, row-major, optionally
 // batched with strides (see device.GemmArgs). With Beta == 0, cuBLAS does not read C.
+// The epilogue, if any, is the broadcast-add and activation kernels launched after
+// cuBLAS on the same stream (broadcast_add_f32, then <act>_forward_f32 in place).
 func (b *Backend) Gemm(g device.GemmArgs) error {
 	if err := device.CheckGemm(g); err != nil {
 		return err
 	}
-	if err := b.owns(g.A, g.B, g.C); err != nil {
+	if err := b.owns(g.A, g.B, g.C, g.Bias); err != nil {
 		return err
 	}
+	if err := b.gemm(g); err != nil || !g.HasEpilogue() {
+		return err
+	}
+	c := g.C
+	if c.Len() != g.M*g.N { // C may be longer than the product
+		var err error
+		if c, err = b.View(g.C, 0, g.M*g.N); err != nil {
+			return err
+		}
+	}
+	if g.Bias != nil {
+		if err := b.Broadcast(device.Add, c, g.Bias, c, device.Shape3{Outer: g.M, Mid: g.N, Inner: 1}); err != nil {
+			return err
+		}
+	}
+	if g.ActOn {
+		return b.Unary(g.Act, c, c, g.ActParam)
+	}
+	return nil
+}
+
+// gemm submits the cuBLAS call of a checked Gemm.
+func (b *Backend) gemm(g device.GemmArgs) error {
 	defer b.bind()()
 	lda, ldb := g.K, g.N
 	if g.TransA {

@@ -83,6 +83,68 @@ func knownGemm(t *testing.T, d dev) {
 	require.NoError(t, d.b.Gemm(device.GemmArgs{M: 2, N: 2, K: 3, Alpha: 1, A: d.f32(a...), B: d.f32(b2...), C: cb,
 		Batch: 2, StrideA: 0, StrideB: 6, StrideC: 5}))
 	d.close(exact, "gemm batched", "2×(2×2)", []float32{58, 64, 139, 154, 99, 1, 2, 4, 5}, cb)
+
+	knownGemmEpilogue(t, d, a, at, bm, bt)
+}
+
+// knownGemmEpilogue: the product above, AB = [58 64; 139 154] (beta 0), or AB + C0 with
+// C0 = [1 2; 3 4] = [59 66; 142 158] (beta 1), plus the bias [-58 -66]:
+// beta 0: [0 -2; 81 88], beta 1: [1 0; 84 92]; then each activation. Normal tables:
+// σ(-2) = 1/(1+e²) = 0.11920292202211755, σ(1) = 0.7310585786300049, tanh(-2) =
+// -0.9640275800758169, tanh(1) = 0.7615941559557649, Φ(-2) = 0.022750131948179195,
+// Φ(1) = 0.8413447460685429; σ, tanh and Φ of 81 and more are 1 in float32.
+func knownGemmEpilogue(t *testing.T, d dev, a, at, bm, bt []float32) {
+	const sm2, s1, tm2, t1, phim2, phi1 = 0.11920292202211755, 0.7310585786300049, -0.9640275800758169, 0.7615941559557649, 0.022750131948179195, 0.8413447460685429
+	for _, c := range []struct {
+		name  string
+		actOn bool
+		act   device.UnaryOp
+		p     float32
+		beta0 []float32 // expected with beta 0
+		beta1 []float32 // with beta 1
+	}{
+		{"bias only", false, 0, 0, []float32{0, -2, 81, 88}, []float32{1, 0, 84, 92}},
+		{"relu", true, device.ReLU, 0, []float32{0, 0, 81, 88}, []float32{1, 0, 84, 92}},
+		{"leaky_relu", true, device.LeakyReLU, 0.25, []float32{0, -0.5, 81, 88}, []float32{1, 0, 84, 92}},
+		{"sigmoid", true, device.Sigmoid, 0, []float32{0.5, sm2, 1, 1}, []float32{s1, 0.5, 1, 1}},
+		{"tanh", true, device.Tanh, 0, []float32{0, tm2, 1, 1}, []float32{t1, 0, 1, 1}},
+		{"gelu", true, device.GELU, 0, []float32{0, -2 * phim2, 81, 88}, []float32{phi1, 0, 84, 92}},
+	} {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			sa, sb := a, bm
+			if tr[0] {
+				sa = at
+			}
+			if tr[1] {
+				sb = bt
+			}
+			for _, beta := range []float32{0, 1} {
+				c0, want := nans(4), c.beta0
+				if beta == 1 {
+					c0, want = []float32{1, 2, 3, 4}, c.beta1
+				}
+				cb := d.f32(c0...)
+				require.NoError(t, d.b.Gemm(device.GemmArgs{TransA: tr[0], TransB: tr[1], M: 2, N: 2, K: 3, Alpha: 1, Beta: beta,
+					A: d.f32(sa...), B: d.f32(sb...), C: cb, Bias: d.f32(-58, -66), ActOn: c.actOn, Act: c.act, ActParam: c.p}))
+				d.close(near, fmt.Sprintf("gemm epilogue %s transA=%v transB=%v beta=%v", c.name, tr[0], tr[1], beta), "2×2", want, cb)
+			}
+		}
+	}
+	// An activation without a bias: relu(AB - 100·1) is not what runs here; relu(AB) = AB.
+	cb := d.f32(nans(4)...)
+	require.NoError(t, d.b.Gemm(device.GemmArgs{M: 2, N: 2, K: 3, Alpha: -1, A: d.f32(a...), B: d.f32(bm...), C: cb,
+		ActOn: true, Act: device.ReLU}))
+	d.close(exact, "gemm epilogue relu without bias, alpha -1", "2×2", []float32{0, 0, 0, 0}, cb)
+	// K large enough for several k blocks (the epilogue must run once, after the last):
+	// A = 1 (2×1000), B = 1 (1000×2), bias [-999 -1001]: [1 -1; 1 -1] → relu [1 0; 1 0].
+	ones := make([]float32, 2000)
+	for i := range ones {
+		ones[i] = 1
+	}
+	cb = d.f32(nans(4)...)
+	require.NoError(t, d.b.Gemm(device.GemmArgs{M: 2, N: 2, K: 1000, Alpha: 1, A: d.f32(ones...), B: d.f32(ones...), C: cb,
+		Bias: d.f32(-999, -1001), ActOn: true, Act: device.ReLU}))
+	d.close(exact, "gemm epilogue after several k blocks", "2×2 K=1000", []float32{1, 0, 1, 0}, cb)
 }
 
 func knownUnary(t *testing.T, d dev) {

@@ -102,6 +102,7 @@ func parityGemm(p *pair) {
 			}
 		}
 	}
+	parityGemmEpilogue(p)
 	// Batched: one operand shared (stride 0) or gaps between the products.
 	for _, c := range []struct {
 		batch, m, n, k, sa, sb, sc int
@@ -121,6 +122,43 @@ func parityGemm(p *pair) {
 				A: a[s], B: b[s], C: out[s], Batch: c.batch, StrideA: c.sa, StrideB: c.sb, StrideC: c.sc})
 		})
 		p.same("gemm", name, fmt.Sprintf("M=%d N=%d K=%d", c.m, c.n, c.k), out)
+	}
+}
+
+// parityGemmEpilogue: Gemm with a bias and each activation against the reference, on
+// every transpose, beta 0 and 1, including a narrow C (n = 10, which the CPU computes
+// transposed), shapes split over threads and a k past the first cache block.
+func parityGemmEpilogue(p *pair) {
+	acts := []struct {
+		on  bool
+		act device.UnaryOp
+	}{{false, 0}, {true, device.ReLU}, {true, device.LeakyReLU}, {true, device.Sigmoid}, {true, device.Tanh}, {true, device.GELU}}
+	for _, sh := range [][3]int{{1, 1, 1}, {31, 33, 17}, {1031, 10, 33}, {32, 128, 784}, {300, 40, 100}, {128, 300, 300}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		a, b, bias := p.rand(m*k, -1, 1), p.rand(k*n, -1, 1), p.rand(n, -1, 1)
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, beta := range []float32{0, 1} {
+				for i, ac := range acts {
+					if m*n*k > 1<<20 && (ac.act != device.ReLU || beta != 0 || tr[0]) {
+						continue // large shapes (split over threads): bias and ReLU suffice
+					}
+					c := p.out(m * n)
+					if beta != 0 {
+						c = p.rand(m*n, -1, 1)
+					}
+					bb := bias
+					if i == len(acts)-1 && m == 1 {
+						bb = twin{} // an activation without a bias
+					}
+					name := fmt.Sprintf("gemm epilogue act=%v(%v) bias=%v transA=%v transB=%v beta=%v", ac.on, ac.act, bb[0] != nil, tr[0], tr[1], beta)
+					p.do(name, func(bk device.Backend, s int) error {
+						return bk.Gemm(device.GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1, Beta: beta,
+							A: a[s], B: b[s], C: c[s], Bias: bb[s], ActOn: ac.on, Act: ac.act, ActParam: 0.1})
+					})
+					p.same("gemm", name, fmt.Sprintf("M=%d N=%d K=%d", m, n, k), c)
+				}
+			}
+		}
 	}
 }
 

@@ -267,3 +267,57 @@ func TestDecodeIDXDoesNotAllocateClaimedSize(t *testing.T) {
 		assert.Less(t, allocated, uint64(8<<20), "gzip=%v: allocated %d bytes", gz, allocated)
 	}
 }
+
+// allocated is the heap allocated while fn runs, in bytes.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// ReadIDX sizes its buffer from the file (raw: its length; gzip: its ISIZE trailer) and
+// allocates the data once; DecodeIDX on a plain reader doubles from 1 MiB, allocating
+// about twice the data. A gzip trailer claiming more than maxGzipRatio times the file is
+// not believed, and a trailer that disagrees with the header changes nothing but the
+// allocation.
+func TestReadIDXAllocatesOnce(t *testing.T) {
+	const n = 6 << 20 // 6 MiB of data: 1+2+4+6 MiB of buffers when doubling
+	data := make([]byte, n)
+	x := uint32(1)
+	for i := range data { // pseudo-random bytes, half of them 0 (as images): 2:1 under gzip
+		x = x*1664525 + 1013904223
+		if x>>31 == 0 {
+			data[i] = byte(x >> 23)
+		}
+	}
+	file := idxFile(idxUint8, []uint32{n / 1024, 1024}, data)
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{{"raw", file}, {"gzip", gzipped(t, file)}} {
+		path := writeTemp(t, "x-"+c.name, c.b)
+		var got *IDX
+		var err error
+		bytesRead := allocated(func() { got, err = ReadIDX(path) })
+		require.NoError(t, err, c.name)
+		require.Equal(t, data, got.Data, c.name)
+		assert.Less(t, bytesRead, uint64(n+n/4), "%s: ReadIDX allocated %d bytes for %d of data", c.name, bytesRead, n)
+		decoded := allocated(func() { got, err = DecodeIDX(bytes.NewReader(c.b), "r") })
+		require.NoError(t, err, c.name)
+		assert.Greater(t, decoded, uint64(2*n), "%s: DecodeIDX without a size doubles its buffer", c.name)
+	}
+
+	// A forged trailer: ISIZE claims far more than 64 times the compressed size.
+	gz := gzipped(t, file)
+	binary.LittleEndian.PutUint32(gz[len(gz)-4:], uint32(maxGzipRatio*len(gz)+1))
+	f, err := os.Open(writeTemp(t, "forged.gz", gz))
+	require.NoError(t, err)
+	defer f.Close()
+	assert.Equal(t, int64(-1), contentSize(f))
+	// A trailer that disagrees with the header: the doubling path, and the gzip reader's
+	// own length check reports the corruption.
+	_, err = ReadIDX(writeTemp(t, "bad-isize.gz", gz))
+	assert.ErrorContains(t, err, "corrupt gzip")
+}

@@ -1,0 +1,219 @@
+//go:build amd64 && !noasm
+
+package cpu
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/gputrain/gputrain/device"
+)
+
+// The amd64 vector primitives, in vec_avx512_amd64.s (16 floats per zmm register) and
+// vec_avx2_amd64.s (8 per ymm). Each assembly function takes n, a multiple of its
+// vector width; the wrappers below run the rest of a slice through the Go loop.
+
+//go:noescape
+func adamAVX512(p, grad, m, v *float32, n int, c *adamConsts)
+
+//go:noescape
+func momentumAVX512(p, grad, m *float32, n int, mu, lr float32, nesterov bool)
+
+//go:noescape
+func axpbyAVX512(y, x *float32, n int, a, b float32)
+
+//go:noescape
+func binaryAVX512(op int, c, a, b *float32, n int)
+
+//go:noescape
+func widenU8AVX512(dst *float32, src *uint8, n int, s float32)
+
+//go:noescape
+func reluAVX512(y, x *float32, n int)
+
+//go:noescape
+func selectPosAVX512(out, x, a *float32, n int, p float32)
+
+//go:noescape
+func expAVX512(y, x *float32, n int)
+
+//go:noescape
+func expAVX2(y, x *float32, n int)
+
+//go:noescape
+func biasReLUAVX512(c *float32, ldc, rows, cols int, bias *float32, relu bool)
+
+// biasReLUAVX512Rows is vecVariant.biasReLU on biasReLUAVX512.
+func biasReLUAVX512Rows(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	_ = c[(rows-1)*ldc+cols-1]
+	var bp *float32
+	if bias != nil {
+		_ = bias[cols-1]
+		bp = &bias[0]
+	}
+	biasReLUAVX512(&c[0], ldc, rows, cols, bp, relu)
+}
+
+//go:noescape
+func adamAVX2(p, grad, m, v *float32, n int, c *adamConsts)
+
+//go:noescape
+func momentumAVX2(p, grad, m *float32, n int, mu, lr float32, nesterov bool)
+
+//go:noescape
+func axpbyAVX2(y, x *float32, n int, a, b float32)
+
+//go:noescape
+func binaryAVX2(op int, c, a, b *float32, n int)
+
+//go:noescape
+func widenU8AVX2(dst *float32, src *uint8, n int, s float32)
+
+//go:noescape
+func reluAVX2(y, x *float32, n int)
+
+//go:noescape
+func selectPosAVX2(out, x, a *float32, n int, p float32)
+
+// vecAsm is one instruction set's assembly primitives and their vector width.
+type vecAsm struct {
+	width     int
+	adam      func(p, g, m, v *float32, n int, c *adamConsts)
+	momentum  func(p, g, m *float32, n int, mu, lr float32, nesterov bool)
+	axpby     func(y, x *float32, n int, a, b float32)
+	binary    func(op int, c, a, b *float32, n int)
+	widenU8   func(dst *float32, src *uint8, n int, s float32)
+	relu      func(y, x *float32, n int)
+	selectPos func(out, x, a *float32, n int, p float32)
+	exp       func(y, x *float32, n int)
+}
+
+// newVecVariant wraps a's primitives as a vecVariant: the assembly takes the whole
+// vectors of each slice, the Go loop the last len%width elements. The reslicing checks
+// that every operand is as long as the first.
+func newVecVariant(name string, a vecAsm) *vecVariant {
+	body := func(n int) int { return n &^ (a.width - 1) }
+	return &vecVariant{
+		name: name,
+		adam: func(p, g, m, v []float32, c *adamConsts) {
+			n := len(p)
+			g, m, v = g[:n], m[:n], v[:n]
+			k := body(n)
+			if k > 0 {
+				a.adam(&p[0], &g[0], &m[0], &v[0], k, c)
+			}
+			if k < n {
+				adamGo(p[k:], g[k:], m[k:], v[k:], c)
+			}
+		},
+		momentum: func(p, g, m []float32, mu, lr float32, nesterov bool) {
+			n := len(p)
+			g, m = g[:n], m[:n]
+			k := body(n)
+			if k > 0 {
+				a.momentum(&p[0], &g[0], &m[0], k, mu, lr, nesterov)
+			}
+			if k < n {
+				momentumGo(p[k:], g[k:], m[k:], mu, lr, nesterov)
+			}
+		},
+		axpby: func(y, x []float32, aa, b float32) {
+			n := len(x)
+			y = y[:n]
+			k := body(n)
+			if k > 0 {
+				a.axpby(&y[0], &x[0], k, aa, b)
+			}
+			if k < n {
+				axpbyGo(y[k:], x[k:], aa, b)
+			}
+		},
+		binary: func(op device.BinaryOp, c, x, y []float32) {
+			n := len(x)
+			c, y = c[:n], y[:n]
+			k := body(n)
+			if k > 0 {
+				a.binary(int(op), &c[0], &x[0], &y[0], k)
+			}
+			if k < n {
+				binaryGo(op, c[k:], x[k:], y[k:])
+			}
+		},
+		widenU8: func(dst []float32, src []uint8, s float32) {
+			n := len(src)
+			dst = dst[:n]
+			k := body(n)
+			if k > 0 {
+				a.widenU8(&dst[0], &src[0], k, s)
+			}
+			if k < n {
+				widenU8Go(dst[k:], src[k:], s)
+			}
+		},
+		relu: func(y, x []float32) {
+			n := len(x)
+			y = y[:n]
+			k := body(n)
+			if k > 0 {
+				a.relu(&y[0], &x[0], k)
+			}
+			if k < n {
+				reluGo(y[k:], x[k:])
+			}
+		},
+		exp: func(y, x []float32) {
+			n := len(x)
+			y = y[:n]
+			k := body(n)
+			if k > 0 {
+				a.exp(&y[0], &x[0], k)
+			}
+			if k < n {
+				expGo(y[k:], x[k:])
+			}
+		},
+		selectPos: func(out, x, v []float32, p float32) {
+			n := len(x)
+			out, v = out[:n], v[:n]
+			k := body(n)
+			if k > 0 {
+				a.selectPos(&out[0], &x[0], &v[0], k, p)
+			}
+			if k < n {
+				selectPosGo(out[k:], x[k:], v[k:], p)
+			}
+		},
+	}
+}
+
+var (
+	vecAVX512 = newVecVariant("avx512", vecAsm{width: 16, adam: adamAVX512, momentum: momentumAVX512, axpby: axpbyAVX512,
+		binary: binaryAVX512, widenU8: widenU8AVX512, relu: reluAVX512, selectPos: selectPosAVX512, exp: expAVX512})
+	vecAVX2 = newVecVariant("avx2", vecAsm{width: 8, adam: adamAVX2, momentum: momentumAVX2, axpby: axpbyAVX2,
+		binary: binaryAVX2, widenU8: widenU8AVX2, relu: reluAVX2, selectPos: selectPosAVX2, exp: expAVX2})
+)
+
+func init() {
+	vecAVX512.biasReLU = biasReLUAVX512Rows
+	vecAVX2.biasReLU = func(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
+		// Row by row on the AVX2 add and max.
+		for r := range rows {
+			row := c[r*ldc : r*ldc+cols]
+			if bias != nil {
+				vecAVX2.binary(device.Add, row, row, bias[:cols])
+			}
+			if relu {
+				vecAVX2.relu(row, row)
+			}
+		}
+	}
+	if cpu.X86.HasAVX512F {
+		vecAvailable = append(vecAvailable, vecAVX512)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		vecAvailable = append(vecAvailable, vecAVX2)
+	}
+	vecAvailable = append(vecAvailable, vecGo)
+}

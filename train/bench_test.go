@@ -1,0 +1,131 @@
+package train
+
+import (
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+
+	gt "gorgonia.org/tensor"
+
+	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/train/data"
+)
+
+// benchThreads is the CPU thread counts the training benchmarks run: env
+// GPUTRAIN_THREADS (one count), else 1 and every core.
+func benchThreads(b *testing.B) []int {
+	s := os.Getenv("GPUTRAIN_THREADS")
+	if s == "" {
+		if runtime.NumCPU() == 1 {
+			return []int{1}
+		}
+		return []int{1, runtime.NumCPU()}
+	}
+	t, err := strconv.Atoi(s)
+	if err != nil || t < 1 {
+		b.Fatalf("GPUTRAIN_THREADS=%q: want a positive integer", s)
+	}
+	return []int{t}
+}
+
+// referenceTrainer is the reference job's model, loss and optimizer on a CPU backend of
+// the given threads.
+func referenceTrainer(threads int) *Trainer {
+	return &Trainer{
+		Model: nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)),
+		Loss:  &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
+		Dev: cpu.New(cpu.Options{Threads: threads}), BatchSize: 32, Seed: 1,
+	}
+}
+
+// BenchmarkTrainStep times one training step of the reference job (MNIST MLP
+// 784-128-64-10, batch 32, Adam) on the CPU backend: gather, forward, loss, backward,
+// update. The images are random bytes (half of them 0, as MNIST's background), so
+// the benchmark needs no data files. Threads: env GPUTRAIN_THREADS, else 1 and all
+// cores. Reports µs/step and the process CPU time per step (cpu-µs/step, all threads:
+// steadier than the wall time on a busy machine).
+func BenchmarkTrainStep(b *testing.B) {
+	const n, batch = 2048, 32
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]uint8, n*784)
+	for i := range x {
+		if rng.IntN(2) == 0 {
+			x[i] = uint8(rng.IntN(256))
+		}
+	}
+	y := make([]int32, n)
+	for i := range y {
+		y[i] = int32(rng.IntN(10))
+	}
+	d := Dataset{X: gt.New(gt.WithShape(n, 784), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
+	for _, threads := range benchThreads(b) {
+		b.Run("threads="+strconv.Itoa(threads), func(b *testing.B) {
+			tr := referenceTrainer(threads)
+			defer tr.Dev.Close()
+			if _, err := tr.Fit(d, Config{Epochs: 1}); err != nil { // builds everything
+				b.Fatal(err)
+			}
+			set, err := upload(tr.Dev, "bench", d, tr.Model.InputShape(), tr.Model.OutputShape(), 10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer set.free()
+			if err := set.batches(tr.Dev, 0, n, batch); err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			cpu0 := processCPUTime()
+			for b.Loop() {
+				if err := tr.trainBatch(set, set.orderV[i]); err != nil {
+					b.Fatal(err)
+				}
+				i = (i + 1) % len(set.orderV)
+			}
+			cpu := processCPUTime() - cpu0
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/step")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/step")
+			}
+		})
+	}
+}
+
+// BenchmarkFitMNIST times one epoch of the reference job on the real MNIST files
+// (../data/mnist, `make data`; skipped without them): 54,000 training examples in 1,688
+// steps and the validation pass, as `gputrain -device cpu -epochs 1` runs it. Threads:
+// env GPUTRAIN_THREADS, else 1 and all cores. Reports s/epoch and cpu-s/epoch.
+func BenchmarkFitMNIST(b *testing.B) {
+	const dir = "../data/mnist"
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("MNIST not found in %s (run `make data`): %v", dir, err)
+	}
+	ds, err := data.LoadMNIST(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	xs, ys, err := ds.Train.Dense()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := Dataset{X: xs, Y: ys}
+	for _, threads := range benchThreads(b) {
+		b.Run("threads="+strconv.Itoa(threads), func(b *testing.B) {
+			cpu0 := processCPUTime()
+			for b.Loop() {
+				tr := referenceTrainer(threads)
+				if _, err := tr.Fit(d, Config{Epochs: 1, ValidationSplit: 0.1}); err != nil {
+					b.Fatal(err)
+				}
+				tr.Dev.Close()
+			}
+			cpu := processCPUTime() - cpu0
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/epoch")
+			if cpu > 0 {
+				b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/epoch")
+			}
+		})
+	}
+}
