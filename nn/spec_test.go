@@ -197,3 +197,28 @@ func TestReadSpecFileNamesTheFile(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "missing.json")
 }
+
+// TestExampleModelFilesBuild keeps the model descriptions in examples/models working.
+func TestExampleModelFilesBuild(t *testing.T) {
+	files, err := filepath.Glob("../examples/models/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			s, err := nn.ReadSpecFile(f)
+			require.NoError(t, err)
+			m, err := s.Build(newDev(t), 2, 1)
+			require.NoError(t, err)
+			assert.Equal(t, tensor.Shape{10}, m.OutputShape())
+		})
+	}
+}
+
+func TestCNNAugmentFileIsThePresetWithShifts(t *testing.T) {
+	s, err := nn.ReadSpecFile("../examples/models/cnn-augment.json")
+	require.NoError(t, err)
+	preset, err := nn.CNNSpec([]int{1, 28, 28}, 10)
+	require.NoError(t, err)
+	assert.Equal(t, "random_shift", s.Layers[0].Type)
+	assert.Equal(t, preset.Layers, s.Layers[1:])
+}
