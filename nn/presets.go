@@ -17,14 +17,17 @@ func MLPSpec(inputs int, hidden []int, classes int) *Spec {
 // CNNSpec describes the LeNet-style convolutional network for images of shape
 // in = (channels, height, width), at least 12×12 pixels:
 //
-//	conv 5×5, 8 filters, padding 2 → batchnorm → relu → maxpool 2×2
-//	conv 5×5, 16 filters           → batchnorm → relu → maxpool 2×2
+//	conv 5×5, 16 filters, padding 2 → batchnorm → relu → maxpool 2×2
+//	conv 5×5, 32 filters            → batchnorm → relu → maxpool 2×2
 //	flatten → dense 128 relu → dropout 0.3 → dense classes softmax
 //
-// For 28×28 images that is 16·5·5 = 400 features after the convolutions and about 56 000
-// parameters. Batch normalisation lets Adam's default learning rate train it quickly;
-// dropout keeps the dense layer from memorising the training set. The error reports an
-// input that is not (C, H, W) or images too small for the two 2×2 poolings.
+// For 28×28 grey images that is 32·5·5 = 800 features after the convolutions, about
+// 117 000 parameters and 1.7 million multiply-adds per image. Batch normalisation lets
+// Adam's default learning rate train it in a few epochs; dropout keeps the dense layer
+// from memorising the training set. Measured accuracies are in docs/cnn.md: with 8
+// and 16 filters the same network reached 99.1% on MNIST but 89.7% on Fashion-MNIST
+// after 10 epochs. The error reports an input that is not (C, H, W) or images too
+// small for the two 2×2 poolings.
 func CNNSpec(in []int, classes int) (*Spec, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("nn: the cnn model takes images (channels, height, width), got examples of shape %v", in)
@@ -33,11 +36,11 @@ func CNNSpec(in []int, classes int) (*Spec, error) {
 		return nil, fmt.Errorf("nn: the cnn model takes images of at least 12×12 pixels, got %d×%d", in[1], in[2])
 	}
 	return &Spec{Input: append([]int(nil), in...), Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 8, Kernel: 5, Padding: 2},
+		{Type: "conv2d", Filters: 16, Kernel: 5, Padding: 2},
 		{Type: "batchnorm"},
 		{Type: "activation", Activation: "relu"},
 		{Type: "maxpool2d", Size: 2},
-		{Type: "conv2d", Filters: 16, Kernel: 5},
+		{Type: "conv2d", Filters: 32, Kernel: 5},
 		{Type: "batchnorm"},
 		{Type: "activation", Activation: "relu"},
 		{Type: "maxpool2d", Size: 2},

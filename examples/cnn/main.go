@@ -59,8 +59,8 @@ func run(args []string, out io.Writer) error {
 		layers = append(layers, nn.NewRandomShift(*augment, set.Mirror))
 	}
 	layers = append(layers,
-		&nn.Conv2D{Filters: 8, Kernel: 5, Padding: 2}, nn.NewBatchNorm(), nn.NewActivation(nn.ReLU), nn.NewMaxPool2D(2),
-		&nn.Conv2D{Filters: 16, Kernel: 5}, nn.NewBatchNorm(), nn.NewActivation(nn.ReLU), nn.NewMaxPool2D(2),
+		&nn.Conv2D{Filters: 16, Kernel: 5, Padding: 2}, nn.NewBatchNorm(), nn.NewActivation(nn.ReLU), nn.NewMaxPool2D(2),
+		&nn.Conv2D{Filters: 32, Kernel: 5}, nn.NewBatchNorm(), nn.NewActivation(nn.ReLU), nn.NewMaxPool2D(2),
 		nn.NewFlatten(),
 		nn.NewDense(128, nn.ReLU),
 		nn.NewDropout(0.3),
