@@ -15,7 +15,14 @@ type Sequential struct {
 	ctx     *Context
 	in, out tensor.Shape
 	params  []*Param
+	// first is the index of the first layer with trainable parameters: Backward stops
+	// there, as no earlier layer has anything to learn.
+	first int
 }
+
+// inputOnly is a layer without an input gradient (an augmentation): no layer with
+// trainable parameters may come before it.
+type inputOnly interface{ inputOnly() }
 
 // NewSequential returns a model made of layers, in order.
 func NewSequential(layers ...Layer) *Sequential { return &Sequential{Layers: layers} }
@@ -34,10 +41,14 @@ func (m *Sequential) Build(dev device.Backend, in tensor.Shape, maxBatch int, se
 		return fmt.Errorf("nn: input shape: %w", err)
 	}
 	m.ctx = NewContext(dev, maxBatch, seed)
-	m.in, m.params = in.Clone(), nil
+	m.in, m.params, m.first = in.Clone(), nil, len(m.Layers)
 	shape, module := in.Clone(), 0
 	for i, l := range m.Layers {
 		m.ctx.Layer = i
+		if _, ok := l.(inputOnly); ok && m.first < i {
+			return fmt.Errorf("nn: layer %d (%s) must come before every layer with weights (layer %d, %s, has some): it has no input gradient",
+				i, l.Kind(), m.first, m.Layers[m.first].Kind())
+		}
 		out, err := l.Build(m.ctx, shape)
 		if err != nil {
 			return fmt.Errorf("nn: layer %d (%s) on input %v: %w", i, l.Kind(), shape, err)
@@ -45,6 +56,9 @@ func (m *Sequential) Build(dev device.Backend, in tensor.Shape, maxBatch int, se
 		for _, p := range l.Params() {
 			p.Name = fmt.Sprintf("%d.%s", module, localName(p.Name))
 			m.params = append(m.params, p)
+			if p.Trainable() && m.first > i {
+				m.first = i
+			}
 		}
 		module += l.Modules()
 		shape = out
@@ -125,8 +139,12 @@ func (m *Sequential) head() (softmaxHead, bool) {
 }
 
 // Backward propagates dy = dL/d(output) (or, with fromLogits, dL/d(Logits())) back
-// through every layer, writing every parameter's gradient.
+// through the layers, writing every parameter's gradient. It stops at the first layer
+// with trainable parameters: the layers before it have nothing to learn.
 func (m *Sequential) Backward(dy *tensor.Tensor, fromLogits bool) error {
+	if m.ctx == nil {
+		return fmt.Errorf("nn: model used before Build")
+	}
 	last := len(m.Layers) - 1
 	var err error
 	if fromLogits {
@@ -134,13 +152,13 @@ func (m *Sequential) Backward(dy *tensor.Tensor, fromLogits bool) error {
 		if !ok {
 			return fmt.Errorf("nn: gradient with respect to logits, but the model does not end in a softmax")
 		}
-		if dy, err = h.backwardLogits(dy, last > 0); err != nil {
+		if dy, err = h.backwardLogits(dy, last > m.first); err != nil {
 			return fmt.Errorf("nn: layer %d: %w", last, err)
 		}
 		last--
 	}
-	for i := last; i >= 0; i-- {
-		if dy, err = m.Layers[i].Backward(dy, i > 0); err != nil {
+	for i := last; i >= m.first; i-- {
+		if dy, err = m.Layers[i].Backward(dy, i > m.first); err != nil {
 			return fmt.Errorf("nn: layer %d: %w", i, err)
 		}
 	}

@@ -42,7 +42,8 @@ import (
 )
 
 // runFlags define a run: a resumed run must use the checkpoint's values.
-var runFlags = []string{"batch", "lr", "optimizer", "hidden", "val-split", "seed", "limit"}
+var runFlags = []string{"model", "dataset", "augment", "batch", "lr", "l2", "optimizer", "hidden", "val-split", "seed", "limit",
+	"lr-schedule", "warmup", "clip-norm"}
 
 // restoredFlags are taken from the checkpoint when not given.
 var restoredFlags = []string{"epochs", "data"}
@@ -194,7 +195,11 @@ func (s *saver) OnEpochEnd(e train.EpochStats) error {
 // fit runs tr.Fit with -save's checkpoints, SIGINT handling and the messages for an
 // interruption or a non-finite loss.
 func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg train.Config, stdout io.Writer) (*train.History, error) {
-	set := checkpoint.Settings{Model: "mlp " + o.ckpt.settings["hidden"], Dataset: dataset, Flags: o.ckpt.settings}
+	model := o.model
+	if model == "mlp" {
+		model += " " + o.ckpt.settings["hidden"]
+	}
+	set := checkpoint.Settings{Model: model, Dataset: dataset, Flags: o.ckpt.settings}
 	sv := &saver{o: o, set: set}
 	if o.ckpt.save != "" {
 		cfg.Callbacks = append(cfg.Callbacks, sv)

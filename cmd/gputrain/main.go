@@ -1,10 +1,18 @@
-// Command gputrain trains the reference MNIST model (an MLP, by default 784-128-64-10
-// with ReLU and softmax, Adam, sparse cross-entropy) on the best device present, then
-// evaluates it on the test set.
+// Command gputrain trains a classifier on the best device present, then evaluates it on
+// the test set. By default it trains the reference MNIST model (an MLP, 784-128-64-10
+// with ReLU and softmax, Adam, sparse cross-entropy).
 //
 //	gputrain [-device auto|cpu|cuda] [-epochs 10] [-batch 32] [-optimizer adam] [-lr 0.001]
-//	         [-hidden 128,64] [-val-split 0.1] [-seed 1] [-threads 0] [-data data/mnist] [-json]
-//	         [-save FILE] [-resume FILE]
+//	         [-model mlp|cnn|FILE.json] [-hidden 128,64] [-augment 0]
+//	         [-dataset mnist|fashion-mnist|csv:FILE[:label=COL][:test=FILE]] [-data DIR]
+//	         [-val-split 0.1] [-seed 1] [-threads 0] [-limit 0] [-json]
+//	         [-save FILE] [-resume FILE] [-plot FILE.png] [-history FILE.csv|.json]
+//	         [-early-stop N] [-lr-schedule none|step|cosine] [-warmup N] [-clip-norm X]
+//	         [-l2 X] [-progress auto|on|off]
+//
+// -model cnn is a LeNet-style convolutional network (nn.CNNSpec); a JSON file describes
+// any Sequential model (nn.Spec). -augment N shifts training images at random by up to N
+// pixels (mirroring them too for fashion-mnist).
 //
 // It prints one line per epoch and the test result; with -json the last line printed is
 // one JSON object with the run's figures. Bad flags or data print one line on stderr and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/tensor"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/data"
 
@@ -22,20 +23,22 @@ import (
 
 // options are the parsed flags.
 type options struct {
-	device    string
-	epochs    int
-	batch     int
-	lr        float64
-	optimizer string
-	hidden    []int
-	valSplit  float64
-	seed      uint64
-	threads   int
-	dataDir   string
-	limit     int
-	json      bool
-	conv      conveniences // conveniences.go
-	ckpt      ckptOptions  // -save, -resume (checkpoint.go)
+	device       string
+	epochs       int
+	batch        int
+	lr           float64
+	l2           float64
+	optimizer    string
+	hidden       []int
+	valSplit     float64
+	seed         uint64
+	threads      int
+	dataDir      string
+	limit        int
+	json         bool
+	conv         conveniences // conveniences.go
+	ckpt         ckptOptions  // -save, -resume (checkpoint.go)
+	modelOptions              // -model, -dataset, -augment (models.go)
 }
 
 // usageError is a bad flag or argument: exit status 2.
@@ -51,14 +54,16 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.IntVar(&o.epochs, "epochs", 10, "number of epochs")
 	fs.IntVar(&o.batch, "batch", 32, "batch size")
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate (0: the optimizer's Keras default)")
+	fs.Float64Var(&o.l2, "l2", 0, "L2 weight decay: adds X·w to every weight's gradient (not the biases'), as PyTorch's weight_decay")
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum, adam or adamw")
 	hidden := fs.String("hidden", "128,64", "hidden layer widths, comma-separated (ReLU); empty for none")
 	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training set held out for validation (the last examples)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for weights, shuffling and dropout")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads for the cpu device (0: all cores)")
-	fs.StringVar(&o.dataDir, "data", "data/mnist", "folder holding the four MNIST IDX files (gzip or raw)")
+	fs.StringVar(&o.dataDir, "data", "", "folder holding the four IDX files (gzip or raw) of mnist or fashion-mnist (default "+data.DefaultMNISTDir+" or "+data.DefaultFashionMNISTDir+")")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
+	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	addCheckpointFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +85,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	if o.hidden, err = parseWidths(*hidden); err != nil {
 		return nil, err
 	}
+	if err := checkModelFlags(fs, o); err != nil {
+		return nil, err
+	}
 	switch {
 	case o.epochs <= 0:
 		return nil, usageError{fmt.Sprintf("-epochs must be positive, got %d", o.epochs)}
@@ -87,6 +95,8 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, usageError{fmt.Sprintf("-batch must be positive, got %d", o.batch)}
 	case o.lr < 0:
 		return nil, usageError{fmt.Sprintf("-lr must not be negative, got %v", o.lr)}
+	case o.l2 < 0:
+		return nil, usageError{fmt.Sprintf("-l2 must not be negative, got %v", o.l2)}
 	case !(o.valSplit >= 0 && o.valSplit < 1):
 		return nil, usageError{fmt.Sprintf("-val-split must be in [0, 1), got %v", o.valSplit)}
 	case o.limit < 0:
@@ -125,6 +135,10 @@ type report struct {
 	Optimizer        string             `json:"optimizer"`
 	LearningRate     float64            `json:"lr"`
 	Hidden           []int              `json:"hidden"`
+	Model            string             `json:"model"`
+	ModelSpec        *nn.Spec           `json:"model_spec"`
+	Dataset          string             `json:"dataset"`
+	Augment          int                `json:"augment"`
 	Seed             uint64             `json:"seed"`
 	Threads          int                `json:"threads,omitempty"`
 	TrainExamples    int                `json:"train_examples"`
@@ -189,26 +203,21 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// loadData reads the data set the flags name.
-func loadData(o *options) (*data.Dataset, error) {
-	ds, err := data.LoadMNIST(o.dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if o.limit > 0 && o.limit < ds.Train.N {
-		ds.Train = ds.Train.Head(o.limit)
-	}
-	return ds, nil
-}
+// loadData reads the data set the flags name (see models.go).
+func loadData(o *options) (*data.Set, error) { return loadSet(o) }
 
-// buildModel makes the model the flags describe, for the data set's classes.
-func buildModel(o *options, ds *data.Dataset) (*nn.Sequential, error) {
-	var layers []nn.Layer
-	for _, w := range o.hidden {
-		layers = append(layers, nn.NewDense(w, nn.ReLU))
+// buildModel makes the model the flags describe, for the data set's classes, and views
+// the data set's examples with the model's input shape (see models.go).
+func buildModel(o *options, set *data.Set) (*nn.Sequential, *nn.Spec, error) {
+	spec, err := modelSpec(o, set)
+	if err != nil {
+		return nil, nil, err
 	}
-	layers = append(layers, nn.NewDense(ds.Classes, nn.Softmax))
-	return nn.NewSequential(layers...), nil
+	if err := shapeFor(set, spec, o.model); err != nil {
+		return nil, nil, err
+	}
+	m, err := spec.Model()
+	return m, spec, err
 }
 
 // epochPrinter prints one line per epoch.
@@ -227,6 +236,7 @@ func train1(o *options, stdout io.Writer) error {
 	if err != nil {
 		return setup(err)
 	}
+	opt.L2 = float32(o.l2)
 	dev, err := device.Open(o.device, device.Options{Threads: o.threads})
 	if err != nil {
 		return setup(err)
@@ -236,30 +246,28 @@ func train1(o *options, stdout io.Writer) error {
 	if err != nil {
 		return setup(err)
 	}
-	model, err := buildModel(o, ds)
+	model, spec, err := buildModel(o, ds)
 	if err != nil {
 		return setup(err)
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
 		Dev: dev, BatchSize: o.batch, Seed: o.seed}
-	xTrain, yTrain, err := ds.Train.Dense()
-	if err != nil {
+	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
 		return setup(err)
 	}
-	if err := restoreCheckpoint(o, tr, xTrain.Shape()[1:], stdout); err != nil {
+	if err := restoreCheckpoint(o, tr, ds.Train.Shape(), stdout); err != nil {
 		return setup(err)
 	}
-	xTest, yTest, err := ds.Test.Dense()
-	if err != nil {
-		return setup(err)
-	}
+	xTrain, yTrain := ds.Train.X, ds.Train.Y
+	xTest, yTest := ds.Test.X, ds.Test.Y
 	extra, err := o.conv.callbacks(o, tr, stdout)
 	if err != nil {
 		return setup(err)
 	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
-	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test\n",
-		ds.Name, ds.Train.N, 100*o.valSplit, ds.Test.N)
+	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
+		ds.Name, ds.Train.Len(), 100*o.valSplit, ds.Test.Len(), ds.About)
+	fmt.Fprintln(stdout, describeModel(o, model, spec, ds))
 	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: append(extra, epochPrinter(o, stdout)),
@@ -277,6 +285,7 @@ func train1(o *options, stdout io.Writer) error {
 	diag := hist.Diagnose()
 	r := report{Device: dev.Name(), DeviceInfo: dev.Describe(), Epochs: o.epochs, Batch: o.batch,
 		Optimizer: opt.Name(), LearningRate: float64(opt.LearningRate()), Hidden: o.hidden, Seed: o.seed,
+		Model: o.model, ModelSpec: spec, Dataset: ds.Name, Augment: o.augment,
 		Threads: o.threads, TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
 		Diagnosis: diag.String()}
 	var examples int

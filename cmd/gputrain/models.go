@@ -1,0 +1,138 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/tensor"
+	"github.com/gputrain/gputrain/train/data"
+)
+
+// modelOptions are the flags that choose the data set and the model.
+type modelOptions struct {
+	model   string // mlp, cnn or a JSON file
+	dataset string // mnist, fashion-mnist or csv:FILE…
+	augment int    // largest random shift in pixels; 0: none
+	// explicit records the flags given on the command line.
+	explicit map[string]bool
+}
+
+// addModelFlags registers -model, -dataset and -augment on fs.
+func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network) or a JSON model description file (see docs/cnn.md)")
+	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, or csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set)")
+	fs.IntVar(&o.augment, "augment", 0, "augment training images with random shifts of up to N pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
+}
+
+// checkModelFlags validates the flags of addModelFlags after fs.Parse.
+func checkModelFlags(fs *flag.FlagSet, o *options) error {
+	o.explicit = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
+	switch {
+	case o.augment < 0:
+		return usageError{fmt.Sprintf("-augment must not be negative, got %d", o.augment)}
+	case o.model == "":
+		return usageError{"-model must name mlp, cnn or a JSON file"}
+	case o.explicit["hidden"] && o.model != "mlp":
+		return usageError{fmt.Sprintf("-hidden applies to -model mlp only, not %s", o.model)}
+	case o.explicit["data"] && strings.HasPrefix(o.dataset, "csv:"):
+		return usageError{"-data names the folder of IDX files; a csv data set names its file in -dataset csv:FILE"}
+	}
+	if o.model != "mlp" && o.model != "cnn" {
+		if _, err := os.Stat(o.model); err != nil {
+			return usageError{fmt.Sprintf("-model %q is not mlp or cnn, and not a readable file: %v", o.model, err)}
+		}
+	}
+	return nil
+}
+
+// loadSet reads the data set the flags name, cut to -limit training examples.
+func loadSet(o *options) (*data.Set, error) {
+	set, err := data.Load(o.dataset, data.LoadOptions{Dir: o.dataDir, Seed: o.seed})
+	if err != nil {
+		return nil, err
+	}
+	if o.limit > 0 {
+		if set.Train, err = set.Train.Head(o.limit); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
+}
+
+// modelSpec describes the model the flags ask for, for examples of set's shape.
+func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
+	shape := set.Train.Shape()
+	images := len(shape) == 3
+	var spec *nn.Spec
+	var err error
+	switch o.model {
+	case "mlp":
+		spec = nn.MLPSpec(tensor.Shape(shape).Len(), o.hidden, set.Classes)
+		if o.augment > 0 && images {
+			// Shift the images, then flatten them for the dense layers.
+			spec.Input = shape
+			spec.Layers = append([]nn.LayerSpec{{Type: "flatten"}}, spec.Layers...)
+		}
+	case "cnn":
+		if spec, err = nn.CNNSpec(shape, set.Classes); err != nil {
+			return nil, fmt.Errorf("%w (%s examples have shape %v: use -model mlp, or a JSON model that starts with a reshape layer)", err, set.Name, shape)
+		}
+	default:
+		if spec, err = nn.ReadSpecFile(o.model); err != nil {
+			return nil, err
+		}
+		if spec.Input == nil {
+			spec.Input = shape
+		}
+		for i, l := range spec.Layers {
+			if l.Type == "random_shift" && o.augment > 0 {
+				return nil, usageError{fmt.Sprintf("-augment: the model %s already augments its input (layer %d is a random_shift)", o.model, i)}
+			}
+		}
+	}
+	if o.augment > 0 {
+		if len(spec.Input) != 3 {
+			return nil, usageError{fmt.Sprintf("-augment shifts images, but the model takes examples of shape %v (want channels, height, width)", spec.Input)}
+		}
+		shift := nn.LayerSpec{Type: "random_shift", MaxShift: o.augment, FlipH: set.Mirror}
+		spec.Layers = append([]nn.LayerSpec{shift}, spec.Layers...)
+	}
+	return spec, nil
+}
+
+// shapeFor views set's examples with the model's input shape.
+func shapeFor(set *data.Set, spec *nn.Spec, model string) error {
+	tr, err := set.Train.Reshape(spec.Input...)
+	if err != nil {
+		return fmt.Errorf("-model %s takes examples of shape %v (%d values), but %s has examples of shape %v (%d values)",
+			model, spec.Input, tensor.Shape(spec.Input).Len(), set.Name, set.Train.Shape(), tensor.Shape(set.Train.Shape()).Len())
+	}
+	te, err := set.Test.Reshape(spec.Input...)
+	if err != nil {
+		return err
+	}
+	set.Train, set.Test = tr, te
+	return nil
+}
+
+// describeModel is the one line the program prints about the model.
+func describeModel(o *options, m *nn.Sequential, spec *nn.Spec, set *data.Set) string {
+	n := 0
+	for _, p := range m.Params() {
+		if p.Trainable() {
+			n += p.Value.Len()
+		}
+	}
+	s := fmt.Sprintf("model %s: %d layers on input %v, %d trainable parameters", o.model, len(m.Layers), m.InputShape(), n)
+	if o.augment > 0 {
+		s += fmt.Sprintf("; augmentation: random shifts of up to %d pixels", o.augment)
+		if set.Mirror {
+			s += " and left-right mirroring"
+		}
+	}
+	return s
+}
