@@ -272,6 +272,8 @@ func TestResumeRefusals(t *testing.T) {
 		want string
 	}{
 		{"changed flags", []string{"-resume", path, "-lr", "0.1", "-hidden", "8, 8"}, "-lr 0.1 differs from the checkpoint's 0.002; -hidden 8, 8 differs from the checkpoint's 8: a resumed run keeps the settings it was saved with"},
+		{"changed model", []string{"-resume", path, "-model", "cnn"}, "-model cnn differs from the checkpoint's mlp"},
+		{"changed l2", []string{"-resume", path, "-l2", "0.01"}, "-l2 0.01 differs from the checkpoint's 0"},
 		{"run complete", []string{"-resume", path}, "stopped at epoch 2 after 0 batches; -epochs 1 trains nothing more (give -epochs 2 or more)"},
 		{"epochs done", []string{"-resume", path, "-epochs", "1"}, "stopped at epoch 2 after 0 batches; -epochs 1 trains nothing more (give -epochs 2 or more)"},
 		{"truncated", []string{"-resume", broken}, "-resume: checkpoint: " + broken + ": tensor"},
@@ -299,5 +301,7 @@ func TestResumeRefusals(t *testing.T) {
 	ck, err := checkpoint.Open(path)
 	require.NoError(t, err)
 	assert.Equal(t, "2", ck.Settings.Flags["epochs"], "the extended target is saved")
+	assert.Equal(t, "mlp 8", ck.Settings.Model)
+	assert.Equal(t, "mnist", ck.Settings.Flags["dataset"])
 	assert.Len(t, ck.Progress.History.Epochs, 2)
 }

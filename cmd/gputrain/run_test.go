@@ -30,6 +30,7 @@ func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"-hidden", "128,x"}, `-hidden: "x" is not a positive layer width`},
 		{[]string{"-val-split", "1.5"}, "-val-split must be in [0, 1)"},
 		{[]string{"-lr", "-1"}, "-lr must not be negative"},
+		{[]string{"-l2", "-0.5"}, "-l2 must not be negative, got -0.5"},
 		{[]string{"-optimizer", "rmsprop"}, `unknown optimizer "rmsprop"`},
 		{[]string{"-device", "tpu"}, `unknown device "tpu"`},
 		{[]string{"-device", "cuda"}, "built without CUDA support (build with -tags cuda)"},
