@@ -46,6 +46,7 @@ $(addprefix $(DATA)/,$(MNIST)):
 # Fuzz the readers of untrusted files (seed corpora are committed under testdata/fuzz).
 fuzz:
 	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzDecodeIDX$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./train/checkpoint -run '^$$' -fuzz '^FuzzLoadCheckpoint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # CUDA: regenerate the committed PTX; check everything about the CUDA build that needs
