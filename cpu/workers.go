@@ -40,7 +40,8 @@ type pool struct {
 	parts   int
 	claimed []bool // which parts have been handed out
 
-	left    atomic.Int64 // parts of the current job not yet finished
+	gen     atomic.Uint64 // counts the jobs handed to the workers
+	left    atomic.Int64  // parts of the current job not yet finished
 	waiting atomic.Bool  // the caller is blocked on done
 
 	gov governor
@@ -96,9 +97,42 @@ func newPool(threads int) *pool {
 	return p
 }
 
+// spinWait is how long an idle worker keeps looking for the next job before it parks
+// on its wake channel. The ops of a training step follow each other within a few
+// microseconds, and waking a parked goroutine costs about as much as a small op's share
+// of work: spinning keeps the workers on their cores through a step, as OpenMP's
+// threads do, and lets them sleep between steps that are further apart.
+const spinWait = 50 * time.Microsecond
+
 func (p *pool) worker(id int, wake chan struct{}) {
-	for range wake {
+	seen := p.gen.Load()
+	for {
+		if g := p.spin(seen); g != seen {
+			seen = g
+			p.work(id)
+			continue
+		}
+		if _, ok := <-wake; !ok {
+			return
+		}
+		seen = p.gen.Load()
 		p.work(id)
+	}
+}
+
+// spin watches the job counter for up to spinWait and returns it: seen if no job came.
+func (p *pool) spin(seen uint64) uint64 {
+	start := time.Now()
+	for i := 1; ; i++ {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		if i%128 == 0 {
+			if time.Since(start) > spinWait {
+				return seen
+			}
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -162,6 +196,7 @@ func (p *pool) parallel(parts int, t task) {
 	p.claimed = p.claimed[:parts]
 	clear(p.claimed)
 	p.mu.Unlock()
+	p.gen.Add(1)
 	for i, w := range p.wake {
 		if lo, hi := split(parts, i+1, p.threads, 1); lo == hi {
 			break // this worker's share is empty, and so are the later ones'
