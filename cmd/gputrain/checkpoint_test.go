@@ -305,3 +305,28 @@ func TestResumeRefusals(t *testing.T) {
 	assert.Equal(t, "mnist", ck.Settings.Flags["dataset"])
 	assert.Len(t, ck.Progress.History.Epochs, 2)
 }
+
+// TestResumeKeepsModelFlags resumes a run of a JSON convolutional model with
+// augmentation: -model, -augment and the stored -hidden (which -model FILE ignores)
+// come back from the checkpoint without tripping the checks meant for the command line.
+func TestResumeKeepsModelFlags(t *testing.T) {
+	data := tinyMNIST(t)
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "conv.json")
+	require.NoError(t, os.WriteFile(spec, []byte(`{"layers": [
+		{"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1, "activation": "relu"},
+		{"type": "maxpool2d", "size": 2}, {"type": "flatten"},
+		{"type": "dense", "units": 10, "activation": "softmax"}]}`), 0o644))
+	path := filepath.Join(dir, "conv.safetensors")
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"-device", "cpu", "-data", data, "-model", spec, "-augment", "1", "-epochs", "1", "-save", path}, &out, &errb), errb.String())
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-device", "cpu", "-resume", path, "-epochs", "2"}, &out, &errb), errb.String())
+	assert.Contains(t, out.String(), "resumed from "+path+": epoch 2, batch 0")
+	assert.Contains(t, out.String(), "model "+spec+": 5 layers")
+	assert.Contains(t, out.String(), "augmentation: random shifts of up to 1 pixels")
+	assert.Contains(t, out.String(), "epoch 2/2")
+	ck, err := checkpoint.Open(path)
+	require.NoError(t, err)
+	assert.Equal(t, spec, ck.Settings.Model)
+}

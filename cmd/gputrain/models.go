@@ -16,7 +16,7 @@ type modelOptions struct {
 	model   string // mlp, cnn or a JSON file
 	dataset string // mnist, fashion-mnist or csv:FILE…
 	augment int    // largest random shift in pixels; 0: none
-	// explicit records the flags given on the command line.
+	// explicit records the flags given on the command line (not those -resume set).
 	explicit map[string]bool
 }
 
@@ -27,10 +27,8 @@ func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
 	fs.IntVar(&o.augment, "augment", 0, "augment training images with random shifts of up to N pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
 }
 
-// checkModelFlags validates the flags of addModelFlags after fs.Parse.
-func checkModelFlags(fs *flag.FlagSet, o *options) error {
-	o.explicit = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
+// checkModelFlags validates the flags of addModelFlags after fs.Parse and -resume.
+func checkModelFlags(o *options) error {
 	switch {
 	case o.augment < 0:
 		return usageError{fmt.Sprintf("-augment must not be negative, got %d", o.augment)}

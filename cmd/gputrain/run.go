@@ -75,6 +75,8 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		}
 		return nil, usageError{err.Error()}
 	}
+	o.explicit = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
 	}
@@ -85,7 +87,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	if o.hidden, err = parseWidths(*hidden); err != nil {
 		return nil, err
 	}
-	if err := checkModelFlags(fs, o); err != nil {
+	if err := checkModelFlags(o); err != nil {
 		return nil, err
 	}
 	switch {
