@@ -158,10 +158,7 @@ func (t *batchNormTask) run(part, parts int) {
 			mean = sum / m
 			var ss float64
 			for n := range t.n {
-				for _, v := range t.x[t.at(n, c, 0) : t.at(n, c, 0)+t.inner] {
-					d := float64(v) - mean
-					ss += d * d
-				}
+				ss += sumSqDevF64(t.x[t.at(n, c, 0):t.at(n, c, 0)+t.inner], mean)
 			}
 			invStd = 1 / math.Sqrt(ss/m+t.eps)
 			t.saveMean[c], t.saveInvStd[c] = float32(mean), float32(invStd)
@@ -187,11 +184,9 @@ func (t *batchNormTask) backwardChannel(c int, m float64) {
 	var dBeta, dyx float64 // sum(dy), sum(dy*x)
 	for n := range t.n {
 		k := t.at(n, c, 0)
-		x := t.x[k : k+t.inner]
-		for i, d := range t.dy[k : k+t.inner] {
-			dBeta += float64(d)
-			dyx += float64(d) * float64(x[i])
-		}
+		sd, sdx := sumDotF64(t.dy[k:k+t.inner], t.x[k:k+t.inner])
+		dBeta += sd
+		dyx += sdx
 	}
 	dGamma := (dyx - mean*dBeta) * invStd // sum(dy*(x-mean))*invstd
 	t.dBeta[c], t.dGamma[c] = float32(dBeta), float32(dGamma)
@@ -209,11 +204,61 @@ func (t *batchNormTask) backwardChannel(c int, m float64) {
 	}
 }
 
+// The float64 sums below keep four partial sums: one running sum is a chain of
+// dependent additions, each waiting for the last (four cycles or so), which made the
+// statistics of a batch of feature maps the slowest part of a CNN step.
+
 // sumF64 is the float64 sum of x.
 func sumF64(x []float32) float64 {
-	var s float64
-	for _, v := range x {
-		s += float64(v)
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
 	}
-	return s
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumSqDevF64 is the float64 sum of (x - mean)².
+func sumSqDevF64(x []float32, mean float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		d0, d1 := float64(x[i])-mean, float64(x[i+1])-mean
+		d2, d3 := float64(x[i+2])-mean, float64(x[i+3])-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - mean
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumDotF64 returns the float64 sums of d and of d·x (len(x) >= len(d)).
+func sumDotF64(d, x []float32) (sum, dot float64) {
+	x = x[:len(d)]
+	var s0, s1, p0, p1 float64
+	i := 0
+	for ; i+2 <= len(d); i += 2 {
+		a, b := float64(d[i]), float64(d[i+1])
+		s0 += a
+		s1 += b
+		p0 += a * float64(x[i])
+		p1 += b * float64(x[i+1])
+	}
+	for ; i < len(d); i++ {
+		a := float64(d[i])
+		s0 += a
+		p0 += a * float64(x[i])
+	}
+	return s0 + s1, p0 + p1
 }

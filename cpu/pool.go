@@ -177,6 +177,10 @@ func (t *poolTask) backwardPlane(x, y, dy, dx []float32) {
 	g := t.g
 	ow := g.OutW()
 	clear(dx)
+	if g.KH == 2 && g.KW == 2 && g.PadH == 0 && g.PadW == 0 {
+		pool2x2Backward(t.op, x, y, dy, dx, g)
+		return
+	}
 	area := float32(g.KH * g.KW)
 	for o, d := range dy {
 		r0, r1, c0, c1 := window(g, o/ow, o%ow)
@@ -227,6 +231,52 @@ func pool2x2(op device.PoolOp, x, y []float32, g device.ConvGeom) {
 				a = d
 			}
 			yr[j] = a
+		}
+	}
+}
+
+// pool2x2Backward is backwardPlane for unpadded 2×2 windows, after dx is cleared: each
+// dy goes to the first of its window's four elements (row-major) equal to y (MaxPool),
+// or a quarter of it to each (AvgPool). The max's position is chosen with conditional
+// moves, not branches: which of the four holds the max is random, and mispredicted
+// branches made this loop the slowest part of a CNN's backward pass.
+func pool2x2Backward(op device.PoolOp, x, y, dy, dx []float32, g device.ConvGeom) {
+	oh, ow, w := g.OutH(), g.OutW(), g.W
+	for i := range oh {
+		r := i * g.StrideH * w
+		top, bot := x[r:r+w], x[r+w:r+2*w]
+		yr, dyr := y[i*ow:(i+1)*ow], dy[i*ow:(i+1)*ow]
+		if op == device.AvgPool {
+			dtop, dbot := dx[r:r+w], dx[r+w:r+2*w]
+			for j, d := range dyr {
+				c := j * g.StrideW
+				d /= 4
+				dtop[c] += d
+				dtop[c+1] += d
+				dbot[c] += d
+				dbot[c+1] += d
+			}
+			continue
+		}
+		for j, d := range dyr {
+			c := j * g.StrideW
+			m := yr[j]
+			at := -1 // dx index of the first element equal to m, -1 for none (NaN)
+			if bot[c+1] == m {
+				at = r + w + c + 1
+			}
+			if bot[c] == m {
+				at = r + w + c
+			}
+			if top[c+1] == m {
+				at = r + c + 1
+			}
+			if top[c] == m {
+				at = r + c
+			}
+			if at >= 0 {
+				dx[at] += d
+			}
 		}
 	}
 }

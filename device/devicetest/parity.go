@@ -370,6 +370,7 @@ func parityRandom(p *pair) {
 var geoms = []device.ConvGeom{
 	{N: 2, C: 3, H: 17, W: 13, KH: 3, KW: 5, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2},
 	{N: 3, C: 2, H: 9, W: 12, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	{N: 2, C: 3, H: 6, W: 7, KH: 2, KW: 2, StrideH: 1, StrideW: 1},
 	{N: 1, C: 4, H: 8, W: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
 	{N: 2, C: 1, H: 5, W: 6, KH: 5, KW: 6, StrideH: 1, StrideW: 1},
 	{N: 4, C: 8, H: 28, W: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2},
