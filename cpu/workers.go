@@ -42,7 +42,7 @@ type pool struct {
 
 	gen     atomic.Uint64 // counts the jobs handed to the workers
 	left    atomic.Int64  // parts of the current job not yet finished
-	waiting atomic.Bool  // the caller is blocked on done
+	waiting atomic.Bool   // the caller is blocked on done
 
 	gov governor
 }
