@@ -227,7 +227,8 @@ func TestSgemmVariants(t *testing.T) {
 				k.gemm.v = v
 				k.gemm.minFlops = 0 // split even the smallest shapes
 				if threads == 3 {
-					k.gemm.sharedAMin = 0 // threads pack A together whenever they split columns
+					k.gemm.sharedAMin = 0   // threads pack A together whenever they split columns
+					k.gemm.rowSplitMaxB = 0 // and split columns where the shapes favour it
 				}
 				for _, tc := range cases {
 					t.Run(tc.String(), func(t *testing.T) { tc.check(t, k) })
@@ -353,6 +354,7 @@ func TestSgemmEpilogue(t *testing.T) {
 				k.gemm.minFlops = 0
 				if threads == 3 {
 					k.gemm.sharedAMin = 0
+					k.gemm.rowSplitMaxB = 0
 				}
 				for ci, tc := range cases {
 					bias := randSlice(r, tc.n)
