@@ -20,7 +20,8 @@ type stepRig struct {
 	b                               device.Backend
 	src, idx, lab, x, w, bias, h    device.Buffer
 	mask, probs, loss, grad, colsum device.Buffer
-	m, v                            device.Buffer
+	m, v                            device.Buffer // Adam's moments of bias
+	dw                              device.Buffer // the weight gradient
 	rows, in, out                   int
 }
 
@@ -47,8 +48,9 @@ func newStepRig(t *testing.T, b device.Backend) *stepRig {
 	}
 	r.loss = put(t, b, make([]float32, r.rows))
 	r.colsum = put(t, b, make([]float32, r.out))
-	r.m = put(t, b, make([]float32, r.in*r.out))
-	r.v = put(t, b, make([]float32, r.in*r.out))
+	r.m = put(t, b, make([]float32, r.out))
+	r.v = put(t, b, make([]float32, r.out))
+	r.dw = put(t, b, make([]float32, r.in*r.out))
 	return r
 }
 
@@ -105,13 +107,13 @@ func (r *stepRig) ops(step int) error {
 	if err := b.Update(device.Adam, device.Hyper{LR: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, Step: step}, r.bias, r.colsum, r.m, r.v); err != nil {
 		return err
 	}
-	gw := device.GemmArgs{TransA: true, M: r.in, N: r.out, K: r.rows, Alpha: 1, A: r.x, B: r.grad, C: r.m}
+	gw := device.GemmArgs{TransA: true, M: r.in, N: r.out, K: r.rows, Alpha: 1, A: r.x, B: r.grad, C: r.dw}
 	return b.Gemm(gw)
 }
 
 func (r *stepRig) state(t *testing.T) map[string][]float32 {
 	out := map[string][]float32{}
-	for name, x := range map[string]device.Buffer{"h": r.h, "probs": r.probs, "loss": r.loss, "grad": r.grad, "bias": r.bias, "m": r.m, "v": r.v, "colsum": r.colsum} {
+	for name, x := range map[string]device.Buffer{"h": r.h, "probs": r.probs, "loss": r.loss, "grad": r.grad, "bias": r.bias, "m": r.m, "v": r.v, "dw": r.dw, "colsum": r.colsum} {
 		out[name] = get(t, r.b, x)
 	}
 	return out

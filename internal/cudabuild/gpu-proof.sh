@@ -71,15 +71,18 @@ gpu-proof: ready (bundle of commit $commit, $size bytes). For a session with the
   1. Call the device tool once with
        carry:     ["dist/gpu-bundle.tar.gz"]
        timeout_s: 540
-       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=\$OUT/gpu-logs TOTAL_BUDGET=450 sh dist/gpu-bundle/run-gpu.sh; echo "run-gpu exit \$?"
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=/tmp/gpu-logs TOTAL_BUDGET=450 sh dist/gpu-bundle/run-gpu.sh; rc=\$?; tar czf \$OUT/gpu-logs.tar.gz -C /tmp gpu-logs; echo "run-gpu exit \$rc"
      It runs every test binary, the reference job (graphs on and off), PyTorch eager on the
      same job, the benchmarks (cuBLAS SGEMM, the large MLP's step, the epoch) and torch.mm,
-     and ends with the table; expected 3-5 minutes, at most TOTAL_BUDGET=450 s plus ~20 s.
+     and ends with the table; expected 2-5 minutes, at most TOTAL_BUDGET=450 s plus ~20 s.
+     The logs come back as one archive: the tool returns at most 8 files, the run writes
+     about 17.
      Then give the machine back unless a targeted rerun follows at once, e.g. (<= 3 min,
      the same carry; timeout_s 200):
-       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=\$OUT/rerun TOTAL_BUDGET=150 BENCH=0 TORCH=0 sh dist/gpu-bundle/run-gpu.sh -test.run 'NAME'
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=/tmp/rerun TOTAL_BUDGET=150 BENCH=0 TORCH=0 sh dist/gpu-bundle/run-gpu.sh -test.run 'NAME'; tar czf \$OUT/rerun.tar.gz -C /tmp rerun
   2. Here, with the files it brought back:
-       sh internal/cudabuild/gpu-report.sh <files_at>/gpu-logs
+       mkdir -p build/gpu-run && tar xzf <files_at>/gpu-logs.tar.gz -C build/gpu-run &&
+         sh internal/cudabuild/gpu-report.sh build/gpu-run/gpu-logs
      writes docs/gpu/<date>-<short commit>.md (and the raw logs next to it); commit them and
      update README.md's "Verified on a GPU" line as it prints.
 EOF
