@@ -237,9 +237,9 @@ func pool2x2(op device.PoolOp, x, y []float32, g device.ConvGeom) {
 
 // pool2x2Backward is backwardPlane for unpadded 2×2 windows, after dx is cleared: each
 // dy goes to the first of its window's four elements (row-major) equal to y (MaxPool),
-// or a quarter of it to each (AvgPool). The max's position is chosen with conditional
-// moves, not branches: which of the four holds the max is random, and mispredicted
-// branches made this loop the slowest part of a CNN's backward pass.
+// or a quarter of it to each (AvgPool). It reads each window's two rows in place instead
+// of clipping every window to the image (in the cnn preset's profile, pooling backward
+// went from 650 to 370 ms of 4.3 s).
 func pool2x2Backward(op device.PoolOp, x, y, dy, dx []float32, g device.ConvGeom) {
 	oh, ow, w := g.OutH(), g.OutW(), g.W
 	for i := range oh {
@@ -261,7 +261,7 @@ func pool2x2Backward(op device.PoolOp, x, y, dy, dx []float32, g device.ConvGeom
 		for j, d := range dyr {
 			c := j * g.StrideW
 			m := yr[j]
-			at := -1 // dx index of the first element equal to m, -1 for none (NaN)
+			at := -1 // dx index of the first element equal to m, -1 for none (m is NaN)
 			if bot[c+1] == m {
 				at = r + w + c + 1
 			}
