@@ -12,8 +12,16 @@ images are the validation set (Keras validation_split=0.1). An epoch's time cove
 the shuffle, the 1688 training steps and the validation pass; on cuda the device is
 synchronized at each timing boundary.
 
+With --model cnn it trains gputrain's cnn preset instead (nn.CNNSpec, docs/cnn.md), as
+PyTorch writes it: Conv2d(1, 16, 5, padding=2), BatchNorm2d, ReLU, MaxPool2d(2),
+Conv2d(16, 32, 5), BatchNorm2d, ReLU, MaxPool2d(2), Flatten, Linear(800, 128), ReLU,
+Dropout(0.3), Linear(128, 10); Glorot-uniform weights and zero biases for the
+convolutions and the linear layers (Keras's and gputrain's defaults), BatchNorm2d's
+defaults.
+
 Usage: .venv/bin/python bench/torch_mlp.py --data data/mnist [--epochs 10]
-       [--threads N] [--device cpu|cuda] [--adam default|foreach|fused] [--json]
+       [--threads N] [--device cpu|cuda] [--adam default|foreach|fused]
+       [--model mlp|cnn] [--json]
 """
 
 import sys
@@ -28,6 +36,8 @@ def main():
     p.add_argument("--adam", default="default", choices=["default", "foreach", "fused"],
                    help="torch.optim.Adam implementation (default: torch's own choice, "
                         "the per-tensor loop on cpu and foreach on cuda)")
+    p.add_argument("--model", default="mlp", choices=["mlp", "cnn"],
+                   help="the reference MLP (default) or gputrain's cnn preset")
     p.add_argument("--eval-batch", type=int, default=common.BATCH,
                    help=f"batch size for validation and test (default {common.BATCH}, as Keras)")
     args = p.parse_args()
@@ -52,8 +62,10 @@ def main():
     x_tr, y_tr, x_val, y_val = mnist.split_validation(x_all, y_all, common.VALIDATION_SPLIT)
 
     def to_device(x, y):
-        # (N, 28, 28) float32 -> (N, 784) on the device; labels int64 (N,).
-        return (torch.from_numpy(x.reshape(len(x), -1)).to(device),
+        # (N, 28, 28) float32 -> (N, 784), or (N, 1, 28, 28) for the cnn, on the device;
+        # labels int64 (N,).
+        shape = (len(x), -1) if args.model == "mlp" else (len(x), 1, 28, 28)
+        return (torch.from_numpy(x.reshape(shape)).to(device),
                 torch.from_numpy(y).to(device))
 
     x_tr, y_tr = to_device(x_tr, y_tr)
@@ -62,13 +74,21 @@ def main():
     n = len(x_tr)
 
     torch.manual_seed(args.seed)
-    model = nn.Sequential(
-        nn.Linear(784, 128), nn.ReLU(),
-        nn.Linear(128, 64), nn.ReLU(),
-        nn.Linear(64, 10),
-    )
+    if args.model == "mlp":
+        model = nn.Sequential(
+            nn.Linear(784, 128), nn.ReLU(),
+            nn.Linear(128, 64), nn.ReLU(),
+            nn.Linear(64, 10),
+        )
+    else:
+        model = nn.Sequential(
+            nn.Conv2d(1, 16, 5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(800, 128), nn.ReLU(), nn.Dropout(0.3),
+            nn.Linear(128, 10),
+        )
     for layer in model:
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
     model.to(device)
@@ -137,6 +157,7 @@ def main():
             train_seconds=[round(s, 4) for s in train_seconds],
             epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds],
             adam=args.adam, eval_batch=args.eval_batch, seed=args.seed, env=thread_env,
+            model=args.model,
         ), args.label))
 
 
