@@ -40,7 +40,8 @@ import (
 //
 // Activations are named as Activation.String writes them ("relu", "softmax"…).
 // ParseSpec reads a Spec, Model makes its layers, Build builds them on a device, and
-// SpecOf describes a model made in Go (gputrain -json reports it as model_spec).
+// SpecOf describes a model made in Go as a Spec (the form gputrain -json reports as
+// model_spec).
 type Spec struct {
 	// Input is the per-example input shape, (features) or (channels, height, width).
 	// It may be left out where the caller supplies the shape (the data's).
