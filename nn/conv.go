@@ -234,7 +234,17 @@ func NewMaxPool2D(size int) *Pool2D { return &Pool2D{Op: device.MaxPool, Size: s
 func NewAvgPool2D(size int) *Pool2D { return &Pool2D{Op: device.AvgPool, Size: size} }
 
 // Kind implements Layer.
-func (l *Pool2D) Kind() string { return l.Op.String() + "2d" }
+func (l *Pool2D) Kind() string {
+	// Constants: Forward names the layer in its input check on every step, and a
+	// concatenation would allocate there.
+	switch l.Op {
+	case device.MaxPool:
+		return "max_pool2d"
+	case device.AvgPool:
+		return "avg_pool2d"
+	}
+	return l.Op.String() + "2d"
+}
 
 // Modules implements Layer.
 func (l *Pool2D) Modules() int { return 1 }

@@ -22,11 +22,23 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 	for i := range y {
 		y[i] = int32(i % 10)
 	}
-	d := Dataset{X: gt.New(gt.WithShape(n, 784), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
-	for _, model := range []*nn.Sequential{
-		nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)),
-		nn.NewSequential(nn.NewDense(64, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(10, nn.Softmax)),
+	flat := Dataset{X: gt.New(gt.WithShape(n, 784), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
+	images := Dataset{X: gt.New(gt.WithShape(n, 1, 28, 28), gt.WithBacking(x)), Y: flat.Y}
+	cnn, err := nn.CNNSpec([]int{1, 28, 28}, 10)
+	require.NoError(t, err)
+	cnn.Layers = append([]nn.LayerSpec{{Type: "random_shift", MaxShift: 2, FlipH: true}}, cnn.Layers...)
+	cnnModel, err := cnn.Model()
+	require.NoError(t, err)
+	for _, c := range []struct {
+		model *nn.Sequential
+		d     Dataset
+	}{
+		{nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)), flat},
+		{nn.NewSequential(nn.NewDense(64, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(10, nn.Softmax)), flat},
+		// shift, conv, batch norm, pooling, dropout
+		{cnnModel, images},
 	} {
+		model, d := c.model, c.d
 		tr := &Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
 			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: batch, Seed: 1}
 		_, err := tr.Fit(d, Config{Epochs: 1}) // builds everything
