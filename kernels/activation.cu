@@ -73,20 +73,12 @@ extern "C" __global__ void gelu_backward_f32(const float* x, const float* dy, fl
 
 // ---- softmax over rows: one block per row (grid-stride over rows) --------------------
 
-// y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)). y may alias x: every thread reads its
-// elements before the barrier inside block_sum and writes only its own elements after.
+// y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)). y may alias x (see softmax_row).
 extern "C" __global__ void softmax_forward_f32(const float* x, float* y, i64 rows, i64 cols) {
   __shared__ float sh[33];
   for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    float m = -INFINITY;
-    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, xr[c]);
-    m = block_max(m, sh);
-    float s = 0.0f;
-    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) s += expf(xr[c] - m);
-    s = block_sum(s, sh);
-    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = expf(xr[c] - m) / s;
+    float m, s;
+    softmax_row(x + r * cols, y + r * cols, cols, sh, &m, &s);
   }
 }
 

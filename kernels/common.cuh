@@ -84,6 +84,23 @@ static __device__ __attribute__((unused)) __forceinline__ float block_max(float 
   return sh[32];
 }
 
+// softmax_row writes yr = softmax(xr) for one row of cols values, with the whole block,
+// and returns the row's max in *m and the sum of exp(xr - max) in *s (the same in every
+// thread). yr may alias xr: every thread reads its elements before the barrier inside
+// block_sum and writes only its own elements after.
+static __device__ __attribute__((unused)) __forceinline__ void softmax_row(const float* xr, float* yr, i64 cols,
+                                                                           float* sh, float* m, float* s) {
+  float mx = -INFINITY;
+  for (i64 c = threadIdx.x; c < cols; c += blockDim.x) mx = fmaxf(mx, xr[c]);
+  mx = block_max(mx, sh);
+  float sum = 0.0f;
+  for (i64 c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(xr[c] - mx);
+  sum = block_sum(sum, sh);
+  for (i64 c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = expf(xr[c] - mx) / sum;
+  *m = mx;
+  *s = sum;
+}
+
 // Philox4x32-10, identical to device.Philox4x32 (device/philox.go): ten rounds over ctr
 // under key (k0, k1).
 static __device__ __attribute__((unused)) __forceinline__ void philox4x32(unsigned ctr[4], unsigned k0, unsigned k1) {

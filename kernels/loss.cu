@@ -46,14 +46,8 @@ extern "C" __global__ void softmax_cross_entropy_forward_f32(const float* input,
   __shared__ i64 shi[LOSS_THREADS_MAX];
   for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* xr = input + r * cols;
-    float* pr = probs + r * cols;
-    float m = -INFINITY;
-    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, xr[c]);
-    m = block_max(m, sh);
-    float s = 0.0f;
-    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) s += expf(xr[c] - m);
-    s = block_sum(s, sh);
-    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) pr[c] = expf(xr[c] - m) / s;
+    float m, s;
+    softmax_row(xr, probs + r * cols, cols, sh, &m, &s);
     const i64 arg = correct ? argmax_row(xr, cols, shv, shi) : 0;
     if (threadIdx.x == 0) {
       const int l = labels[r];

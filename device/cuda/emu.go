@@ -108,18 +108,6 @@ func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Po
 	return nil
 }
 
-func (b *Backend) WriteFloat32(dst device.Buffer, src []float32) error {
-	return b.write(dst, device.Float32, len(src), unsafe.Pointer(unsafe.SliceData(src)))
-}
-
-func (b *Backend) WriteInt32(dst device.Buffer, src []int32) error {
-	return b.write(dst, device.Int32, len(src), unsafe.Pointer(unsafe.SliceData(src)))
-}
-
-func (b *Backend) WriteUint8(dst device.Buffer, src []uint8) error {
-	return b.write(dst, device.Uint8, len(src), unsafe.Pointer(unsafe.SliceData(src)))
-}
-
 func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Buffer) error {
 	if err := device.CheckTransfer("read", src, dt, n); err != nil {
 		return err
@@ -132,14 +120,6 @@ func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Bu
 		C.emu_to_host(dst, C.uint64_t(bx.ptr), C.longlong(n*dt.Size()))
 	}
 	return nil
-}
-
-func (b *Backend) ReadFloat32(dst []float32, src device.Buffer) error {
-	return b.read(unsafe.Pointer(unsafe.SliceData(dst)), device.Float32, len(dst), src)
-}
-
-func (b *Backend) ReadInt32(dst []int32, src device.Buffer) error {
-	return b.read(unsafe.Pointer(unsafe.SliceData(dst)), device.Int32, len(dst), src)
 }
 
 func (b *Backend) Copy(dst, src device.Buffer) error {

@@ -255,14 +255,7 @@ func (r *recorder) abandon(forever bool) error {
 	}
 	e.recaptures++
 	e.ops = e.ops[:0]
-	var first error
-	for i := range r.pending {
-		if err := r.exec(&r.pending[i].op); err != nil && first == nil {
-			first = err
-		}
-	}
-	r.pending = r.pending[:0]
-	return first
+	return r.runPending()
 }
 
 func (e *graphEntry) drop() {

@@ -164,21 +164,6 @@ func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Po
 	return nil
 }
 
-// WriteFloat32 implements device.Backend.
-func (b *Backend) WriteFloat32(dst device.Buffer, src []float32) error {
-	return b.write(dst, device.Float32, len(src), unsafe.Pointer(unsafe.SliceData(src)))
-}
-
-// WriteInt32 implements device.Backend.
-func (b *Backend) WriteInt32(dst device.Buffer, src []int32) error {
-	return b.write(dst, device.Int32, len(src), unsafe.Pointer(unsafe.SliceData(src)))
-}
-
-// WriteUint8 implements device.Backend.
-func (b *Backend) WriteUint8(dst device.Buffer, src []uint8) error {
-	return b.write(dst, device.Uint8, len(src), unsafe.Pointer(unsafe.SliceData(src)))
-}
-
 func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Buffer) error {
 	if err := device.CheckTransfer("read", src, dt, n); err != nil {
 		return err
@@ -200,16 +185,6 @@ func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Bu
 		return fmt.Errorf("cuda: a queued op failed: %w", err)
 	}
 	return b.rec.takeErr()
-}
-
-// ReadFloat32 implements device.Backend: it waits for every queued op.
-func (b *Backend) ReadFloat32(dst []float32, src device.Buffer) error {
-	return b.read(unsafe.Pointer(unsafe.SliceData(dst)), device.Float32, len(dst), src)
-}
-
-// ReadInt32 implements device.Backend: it waits for every queued op.
-func (b *Backend) ReadInt32(dst []int32, src device.Buffer) error {
-	return b.read(unsafe.Pointer(unsafe.SliceData(dst)), device.Int32, len(dst), src)
 }
 
 // Copy implements device.Backend (a device-to-device copy on the stream).
