@@ -9,21 +9,7 @@ import "github.com/gputrain/gputrain/device"
 // with 0 where the index falls in the padding. Errors: those of device.CheckIm2Col, or a
 // buffer of another backend.
 func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
-	if err := device.CheckIm2Col("im2col", x, col, g); err != nil {
-		return err
-	}
-	if err := own(x, col); err != nil {
-		return err
-	}
-	if b.reference {
-		im2colRef(f32(x), f32(col), g)
-		return nil
-	}
-	t := &b.kernels.conv
-	*t = convTask{x: f32(x), col: f32(col), g: g}
-	b.pool.parallel(parts(len(t.col), grain), t)
-	*t = convTask{}
-	return nil
+	return b.unfold("im2col", false, x, col, g)
 }
 
 // Col2Im implements device.Backend, the adjoint of Im2Col: dx (N,C,H,W) is overwritten
@@ -31,20 +17,28 @@ func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
 // would read it into. Errors: those of device.CheckIm2Col, or a buffer of another
 // backend.
 func (b *Backend) Col2Im(col, dx device.Buffer, g device.ConvGeom) error {
-	if err := device.CheckIm2Col("col2im", dx, col, g); err != nil {
+	return b.unfold("col2im", true, dx, col, g)
+}
+
+// unfold runs Im2Col (x into col) or, adjoint, Col2Im (col into x).
+func (b *Backend) unfold(op string, adjoint bool, x, col device.Buffer, g device.ConvGeom) error {
+	if err := device.CheckIm2Col(op, x, col, g); err != nil {
 		return err
 	}
-	if err := own(col, dx); err != nil {
+	if err := own(x, col); err != nil {
 		return err
 	}
-	if b.reference {
-		col2imRef(f32(col), f32(dx), g)
-		return nil
+	switch {
+	case b.reference && adjoint:
+		col2imRef(f32(col), f32(x), g)
+	case b.reference:
+		im2colRef(f32(x), f32(col), g)
+	default:
+		t := &b.kernels.conv
+		*t = convTask{adjoint: adjoint, x: f32(x), col: f32(col), g: g}
+		b.pool.parallel(parts(len(t.col), grain), t)
+		*t = convTask{}
 	}
-	t := &b.kernels.conv
-	*t = convTask{adjoint: true, x: f32(dx), col: f32(col), g: g}
-	b.pool.parallel(parts(len(t.col), grain), t)
-	*t = convTask{}
 	return nil
 }
 
