@@ -48,9 +48,37 @@ func referenceTrainer(threads int) *Trainer {
 // cores. Reports µs/step and the process CPU time per step (cpu-µs/step, all threads:
 // steadier than the wall time on a busy machine).
 func BenchmarkTrainStep(b *testing.B) {
+	benchSteps(b, func(threads int) *Trainer { return referenceTrainer(threads) }, 784)
+}
+
+// BenchmarkTrainStepCNN is BenchmarkTrainStep for the cnn preset (nn.CNNSpec: two 5×5
+// convolutions with batch norm, ReLU and 2×2 max pooling, a dense layer with dropout;
+// docs/cnn.md) on 28×28 images, batch 32, Adam.
+func BenchmarkTrainStepCNN(b *testing.B) {
+	benchSteps(b, func(threads int) *Trainer {
+		spec, err := nn.CNNSpec([]int{1, 28, 28}, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := spec.Model()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &Trainer{Model: m, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
+			Dev: cpu.New(cpu.Options{Threads: threads}), BatchSize: 32, Seed: 1}
+	}, 1, 28, 28)
+}
+
+// benchSteps times training steps of the trainers newTrainer makes, per thread count,
+// on random examples of the given shape.
+func benchSteps(b *testing.B, newTrainer func(threads int) *Trainer, shape ...int) {
 	const n, batch = 2048, 32
 	rng := rand.New(rand.NewPCG(3, 4))
-	x := make([]uint8, n*784)
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	x := make([]uint8, n*size)
 	for i := range x {
 		if rng.IntN(2) == 0 {
 			x[i] = uint8(rng.IntN(256))
@@ -60,10 +88,10 @@ func BenchmarkTrainStep(b *testing.B) {
 	for i := range y {
 		y[i] = int32(rng.IntN(10))
 	}
-	d := Dataset{X: gt.New(gt.WithShape(n, 784), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
+	d := Dataset{X: gt.New(gt.WithShape(append([]int{n}, shape...)...), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
 	for _, threads := range benchThreads(b) {
 		b.Run("threads="+strconv.Itoa(threads), func(b *testing.B) {
-			tr := referenceTrainer(threads)
+			tr := newTrainer(threads)
 			defer tr.Dev.Close()
 			if _, err := tr.Fit(d, Config{Epochs: 1}); err != nil { // builds everything
 				b.Fatal(err)
