@@ -49,6 +49,35 @@ func ParseActivation(s string) (Activation, error) {
 	return 0, fmt.Errorf("nn: unknown activation %q (want one of %s)", s, strings.Join(activationNames, ", "))
 }
 
+// MarshalText writes the activation's name, as in a model description.
+func (a Activation) MarshalText() ([]byte, error) {
+	if int(a) >= len(activationNames) {
+		return nil, fmt.Errorf("nn: unknown activation %d", a)
+	}
+	return []byte(activationNames[a]), nil
+}
+
+// UnmarshalText reads an activation's name (ParseActivation).
+func (a *Activation) UnmarshalText(b []byte) error {
+	v, err := ParseActivation(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// validate checks a layer's activation and slope.
+func (a Activation) validate(slope float32) error {
+	if int(a) >= len(activationNames) {
+		return fmt.Errorf("unknown activation %d", a)
+	}
+	if !(slope >= 0) {
+		return fmt.Errorf("slope must not be negative, got %v", slope)
+	}
+	return nil
+}
+
 func (a Activation) unaryOp() device.UnaryOp {
 	switch a {
 	case ReLU:
@@ -93,21 +122,18 @@ func (a Activation) backward(dev device.Backend, z, y, dy, dz *tensor.Tensor, sl
 	return dev.UnaryBackward(a.unaryOp(), z.Buffer(), y.Buffer(), dy.Buffer(), dz.Buffer(), slope)
 }
 
-// softmaxHead is a layer whose output is softmax(z). A cross-entropy loss on its output
-// works from z directly (Keras does the same): the loss is more accurate and the softmax
-// backward pass disappears.
-type softmaxHead interface {
-	// logits is z of the last Forward.
-	logits() *tensor.Tensor
-	// backwardLogits is Backward given dL/dz instead of dL/dy.
-	backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
+func init() {
+	Register("activation", func() Module { return &ActivationLayer{Fn: noActivation} })
 }
+
+// noActivation marks an ActivationLayer whose description gave no activation.
+const noActivation Activation = 255
 
 // ActivationLayer applies an activation to every element of its input (Softmax: over
 // the last dimension).
 type ActivationLayer struct {
-	Fn    Activation
-	Slope float32 // LeakyReLU's negative slope; 0 means DefaultLeakySlope
+	Fn    Activation `json:"activation"`
+	Slope float32    `json:"slope,omitempty"` // LeakyReLU's negative slope; 0 means DefaultLeakySlope
 
 	ctx   *Context
 	in    tensor.Shape
@@ -119,14 +145,19 @@ type ActivationLayer struct {
 // NewActivation returns a layer applying fn.
 func NewActivation(fn Activation) *ActivationLayer { return &ActivationLayer{Fn: fn} }
 
-// Kind implements Layer.
-func (l *ActivationLayer) Kind() string { return l.Fn.String() }
+// Kind implements Module.
+func (l *ActivationLayer) Kind() string { return "activation" }
 
-// Modules implements Layer.
-func (l *ActivationLayer) Modules() int { return 1 }
-
-// Params implements Layer: an activation has none.
+// Params implements Module: an activation has none.
 func (l *ActivationLayer) Params() []*Param { return nil }
+
+// Validate checks the configuration without building it.
+func (l *ActivationLayer) Validate() error {
+	if l.Fn == noActivation {
+		return fmt.Errorf("no activation")
+	}
+	return l.Fn.validate(l.Slope)
+}
 
 func (l *ActivationLayer) slope() float32 {
 	if l.Slope == 0 {
@@ -135,10 +166,10 @@ func (l *ActivationLayer) slope() float32 {
 	return l.Slope
 }
 
-// Build implements Layer.
+// Build implements Module.
 func (l *ActivationLayer) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
-	if l.Fn > Softmax {
-		return nil, fmt.Errorf("nn: unknown activation %d", l.Fn)
+	if err := l.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: activation: %w", err)
 	}
 	l.ctx, l.in = ctx, in.Clone()
 	var err error
@@ -151,29 +182,31 @@ func (l *ActivationLayer) Build(ctx *Context, in tensor.Shape) (tensor.Shape, er
 	return in.Clone(), nil
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (l *ActivationLayer) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput(l.Kind(), x, l.in, l.ctx.MaxBatch)
+	n, err := checkInput("activation", l.ctx, x, l.in)
 	if err != nil {
 		return nil, err
 	}
+	l.x, l.nrows = x, n
 	if l.Fn == Linear {
-		l.x = x
 		return x, nil
 	}
 	y, err := l.y.rows(n)
 	if err != nil {
 		return nil, err
 	}
-	l.x, l.nrows = x, n
 	if err := l.Fn.forward(l.ctx.Dev, x, y, l.slope()); err != nil {
-		return nil, fmt.Errorf("nn: %s forward: %w", l.Kind(), err)
+		return nil, fmt.Errorf("nn: %s forward: %w", l.Fn, err)
 	}
 	return y, nil
 }
 
-// Backward implements Layer.
+// Backward implements Module.
 func (l *ActivationLayer) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad("activation", l.nrows, dy, l.in); err != nil {
+		return nil, err
+	}
 	if !needDX {
 		return nil, nil
 	}
@@ -189,10 +222,13 @@ func (l *ActivationLayer) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tens
 		return nil, err
 	}
 	if err := l.Fn.backward(l.ctx.Dev, l.x, y, dy, dx, l.slope()); err != nil {
-		return nil, fmt.Errorf("nn: %s backward: %w", l.Kind(), err)
+		return nil, fmt.Errorf("nn: %s backward: %w", l.Fn, err)
 	}
 	return dx, nil
 }
+
+// head makes a softmax layer a softmax head (see Model.Logits).
+func (l *ActivationLayer) head() (softmaxHead, bool) { return l, l.Fn == Softmax }
 
 func (l *ActivationLayer) logits() *tensor.Tensor { return l.x }
 

@@ -7,6 +7,10 @@ import (
 	"github.com/gputrain/gputrain/tensor"
 )
 
+func init() {
+	Register("random_shift", func() Module { return &RandomShift{} })
+}
+
 // RandomShift augments images while training: each example (C, H, W) moves by a random
 // whole number of pixels dx, dy in [-MaxShift, MaxShift] (vacated pixels become 0) and,
 // with FlipH, is first mirrored left-right with probability 1/2:
@@ -28,8 +32,8 @@ import (
 // the equivalent PyTorch model (augmentation lives in the data pipeline there), so it
 // does not shift the numbering of parameter names.
 type RandomShift struct {
-	MaxShift int
-	FlipH    bool
+	MaxShift int  `json:"max_shift,omitempty"`
+	FlipH    bool `json:"flip_h,omitempty"`
 
 	ctx   *Context
 	seed  uint64
@@ -44,19 +48,22 @@ func NewRandomShift(maxShift int, flipH bool) *RandomShift {
 	return &RandomShift{MaxShift: maxShift, FlipH: flipH}
 }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (l *RandomShift) Kind() string { return "random_shift" }
 
-// Modules implements Layer: none, see RandomShift.
+// Modules is how many modules the layer is in PyTorch: none, see RandomShift.
 func (l *RandomShift) Modules() int { return 0 }
 
-// Params implements Layer: none.
+// Params implements Module: none.
 func (l *RandomShift) Params() []*Param { return nil }
+
+// Validate checks the configuration without building it.
+func (l *RandomShift) Validate() error { return notNegative("max_shift", l.MaxShift) }
 
 // inputOnly marks RandomShift as a layer without an input gradient.
 func (l *RandomShift) inputOnly() {}
 
-// Build implements Layer: in must be (C, H, W) with MaxShift < min(H, W).
+// Build implements Module: in must be (C, H, W) with MaxShift < min(H, W).
 func (l *RandomShift) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("nn: random_shift: input shape %v, want images (channels, height, width)", in)
@@ -73,10 +80,10 @@ func (l *RandomShift) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error)
 	return in.Clone(), nil
 }
 
-// Forward implements Layer: shifted (and mirrored) copies in training, x itself at
+// Forward implements Module: shifted (and mirrored) copies in training, x itself at
 // inference or when there is nothing to do (MaxShift 0, no FlipH).
 func (l *RandomShift) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput("random_shift", x, l.in, l.ctx.MaxBatch)
+	n, err := checkInput("random_shift", l.ctx, x, l.in)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +103,7 @@ func (l *RandomShift) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, err
 	return y, nil
 }
 
-// Backward implements Layer. There is nothing to compute: the layer has no parameters,
+// Backward implements Module. There is nothing to compute: the layer has no parameters,
 // and its input gradient is not implemented (a model asks for none, see RandomShift).
 func (l *RandomShift) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
 	if needDX && l.train {

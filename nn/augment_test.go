@@ -154,13 +154,13 @@ func TestRandomShiftBuildErrors(t *testing.T) {
 }
 
 func TestRandomShiftMustPrecedeWeights(t *testing.T) {
-	m := nn.NewSequential(nn.NewConv2D(2, 3, nn.ReLU), nn.NewRandomShift(1, false), nn.NewFlatten(), nn.NewDense(3, nn.Softmax))
+	m := nn.NewModel(nn.NewSequential(nn.NewConv2D(2, 3, nn.ReLU), nn.NewRandomShift(1, false), nn.NewFlatten(), nn.NewDense(3, nn.Softmax)))
 	err := m.Build(newDev(t), tensor.Shape{1, 6, 6}, 2, 1)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "layer 1 (random_shift) must come before every layer with weights (layer 0, conv2d")
 
 	// After layers without weights it is fine.
-	m = nn.NewSequential(nn.NewReshape(1, 6, 6), nn.NewRandomShift(1, false), nn.NewConv2D(2, 3, nn.ReLU), nn.NewFlatten(), nn.NewDense(3, nn.Softmax))
+	m = nn.NewModel(nn.NewSequential(nn.NewReshape(1, 6, 6), nn.NewRandomShift(1, false), nn.NewConv2D(2, 3, nn.ReLU), nn.NewFlatten(), nn.NewDense(3, nn.Softmax)))
 	require.NoError(t, m.Build(newDev(t), tensor.Shape{36}, 2, 1))
 	names := []string{}
 	for _, p := range m.Params() {
@@ -176,7 +176,7 @@ func TestRandomShiftMustPrecedeWeights(t *testing.T) {
 func TestRandomShiftModelGradients(t *testing.T) {
 	dev := newDev(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	m := nn.NewSequential(nn.NewRandomShift(2, true), nn.NewConv2D(2, 3, nn.Tanh), nn.NewMaxPool2D(2), nn.NewFlatten(), nn.NewDense(3, nn.Softmax))
+	m := nn.NewModel(nn.NewSequential(nn.NewRandomShift(2, true), nn.NewConv2D(2, 3, nn.Tanh), nn.NewMaxPool2D(2), nn.NewFlatten(), nn.NewDense(3, nn.Softmax)))
 	const batch = 4
 	require.NoError(t, m.Build(dev, tensor.Shape{1, 8, 8}, batch, 9))
 	x, err := tensor.FromFloat32(dev, randn(rng, batch*64, 1), batch, 1, 8, 8)
@@ -210,7 +210,7 @@ func TestRandomShiftModelGradients(t *testing.T) {
 	require.NotEqual(t, base, other, "the shifts change the loss")
 
 	mean()
-	g, fromLogits, err := loss.Backward()
+	g, fromLogits, err := loss.Backward(1 / float32(batch))
 	require.NoError(t, err)
 	require.NoError(t, m.Backward(g, fromLogits))
 	for _, p := range m.Params() {

@@ -1,12 +1,20 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/tensor"
 )
+
+func init() {
+	Register("conv2d", func() Module { return &Conv2D{} })
+	Register("maxpool2d", func() Module { return &Pool2D{Op: device.MaxPool} })
+	Register("avgpool2d", func() Module { return &Pool2D{Op: device.AvgPool} })
+	Register("batchnorm", func() Module { return &BatchNorm{} })
+}
 
 // Conv2D is a 2-D convolution over (C, H, W) examples (NCHW batches):
 //
@@ -19,15 +27,15 @@ import (
 //
 // It runs as im2col + one strided batched GEMM per pass.
 type Conv2D struct {
-	Filters int
-	Kernel  int
-	Stride  int // 0 means 1
-	Padding int
-	Act     Activation
-	Slope   float32 // LeakyReLU's negative slope; 0 means DefaultLeakySlope
+	Filters int        `json:"filters"`
+	Kernel  int        `json:"kernel"`
+	Stride  int        `json:"stride,omitempty"` // 0 means 1
+	Padding int        `json:"padding,omitempty"`
+	Act     Activation `json:"activation,omitempty"`
+	Slope   float32    `json:"slope,omitempty"` // LeakyReLU's negative slope; 0 means DefaultLeakySlope
 
 	ctx      *Context
-	in       tensor.Shape
+	in, out  tensor.Shape
 	g        device.ConvGeom // for MaxBatch; N is set per batch
 	w, b     *Param
 	x        *tensor.Tensor
@@ -37,6 +45,7 @@ type Conv2D struct {
 	dx       *batchBuf // (N, C, H, W)
 	dwBatch  *batchBuf // (N, F, C*K*K): per-example weight gradients, summed into W.Grad
 	dbTmp    *batchBuf // (N, F)
+	dw, db   accumulator
 }
 
 // NewConv2D returns a convolution of filters kernel×kernel filters, stride 1, no padding.
@@ -44,10 +53,11 @@ func NewConv2D(filters, kernel int, act Activation) *Conv2D {
 	return &Conv2D{Filters: filters, Kernel: kernel, Act: act}
 }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (l *Conv2D) Kind() string { return "conv2d" }
 
-// Modules implements Layer: Conv2d, plus the activation if there is one.
+// Modules is how many modules the layer is in PyTorch: Conv2d, plus the activation if
+// there is one.
 func (l *Conv2D) Modules() int {
 	if l.Act == Linear {
 		return 1
@@ -55,8 +65,36 @@ func (l *Conv2D) Modules() int {
 	return 2
 }
 
-// Params implements Layer.
-func (l *Conv2D) Params() []*Param { return []*Param{l.w, l.b} }
+// Params implements Module.
+func (l *Conv2D) Params() []*Param {
+	if l.w == nil {
+		return nil
+	}
+	return []*Param{l.w, l.b}
+}
+
+// Validate checks the configuration without building it.
+func (l *Conv2D) Validate() error {
+	if l.Act == Softmax {
+		return fmt.Errorf("activation softmax is not elementwise (add a flatten and a dense layer)")
+	}
+	return errors.Join(positive("filters", l.Filters), positive("kernel", l.Kernel),
+		notNegative("stride", l.Stride), notNegative("padding", l.Padding), l.Act.validate(l.Slope))
+}
+
+func positive(name string, v int) error {
+	if v <= 0 {
+		return fmt.Errorf("%s must be positive, got %d", name, v)
+	}
+	return nil
+}
+
+func notNegative(name string, v int) error {
+	if v < 0 {
+		return fmt.Errorf("%s must not be negative, got %d", name, v)
+	}
+	return nil
+}
 
 func (l *Conv2D) stride() int {
 	if l.Stride == 0 {
@@ -72,17 +110,13 @@ func (l *Conv2D) slope() float32 {
 	return l.Slope
 }
 
-// Build implements Layer: in must be (C, H, W).
+// Build implements Module: in must be (C, H, W).
 func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("nn: conv2d: input shape %v, want (channels, height, width)", in)
 	}
-	if l.Filters <= 0 || l.Kernel <= 0 || l.Stride < 0 || l.Padding < 0 {
-		return nil, fmt.Errorf("nn: conv2d: filters %d and kernel %d must be positive, stride %d and padding %d not negative",
-			l.Filters, l.Kernel, l.Stride, l.Padding)
-	}
-	if l.Act > Softmax || l.Act == Softmax {
-		return nil, fmt.Errorf("nn: conv2d: activation %v is not elementwise", l.Act)
+	if err := l.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: conv2d: %w", err)
 	}
 	l.ctx, l.in = ctx, in.Clone()
 	l.g = device.ConvGeom{N: ctx.MaxBatch, C: in[0], H: in[1], W: in[2], KH: l.Kernel, KW: l.Kernel,
@@ -92,6 +126,7 @@ func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	}
 	ckk, ohw := l.g.ColRows(), l.g.OutH()*l.g.OutW()
 	out := tensor.Shape{l.Filters, l.g.OutH(), l.g.OutW()}
+	l.out = out
 	w := GlorotUniform(ctx.RNG, ckk, l.Filters*l.Kernel*l.Kernel, l.Filters*ckk)
 	var err error
 	if l.w, err = newParam(ctx.Dev, "weight", true, w, l.Filters, in[0], l.Kernel, l.Kernel); err != nil {
@@ -118,9 +153,9 @@ func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput("conv2d", x, l.in, l.ctx.MaxBatch)
+	n, err := checkInput("conv2d", l.ctx, x, l.in)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +188,16 @@ func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	return y, nil
 }
 
-// Backward implements Layer.
+// Backward implements Module.
 func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if l.ctx == nil {
+		return nil, fmt.Errorf("nn: conv2d used before Build")
+	}
 	dev, g, n := l.ctx.Dev, l.g, l.n
 	g.N = n
+	if err := checkGrad("conv2d", n, dy, l.out); err != nil {
+		return nil, err
+	}
 	ckk, ohw := g.ColRows(), g.OutH()*g.OutW()
 	dz := dy
 	if l.Act != Linear {
@@ -168,22 +209,40 @@ func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 		}
 	}
 	col, _ := l.col.rows(n)
-	dwb, _ := l.dwBatch.rows(n)
-	dbt, _ := l.dbTmp.rows(n)
-	// dW_n (F×CKK) = dz_n (F×OHW) · col_nᵀ (OHW×CKK); dW = Σ_n dW_n
-	if err := dev.Gemm(device.GemmArgs{TransB: true, M: l.Filters, N: ckk, K: ohw, Alpha: 1, A: dz.Buffer(), B: col.Buffer(), C: dwb.Buffer(),
-		Batch: n, StrideA: l.Filters * ohw, StrideB: ckk * ohw, StrideC: l.Filters * ckk}); err != nil {
-		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	if l.w.needsGrad() {
+		dwb, _ := l.dwBatch.rows(n)
+		tmp, err := l.dw.scratch(dev, l.w)
+		if err != nil {
+			return nil, err
+		}
+		// dW_n (F×CKK) = dz_n (F×OHW) · col_nᵀ (OHW×CKK); dW += Σ_n dW_n
+		if err := dev.Gemm(device.GemmArgs{TransB: true, M: l.Filters, N: ckk, K: ohw, Alpha: 1, A: dz.Buffer(), B: col.Buffer(), C: dwb.Buffer(),
+			Batch: n, StrideA: l.Filters * ohw, StrideB: ckk * ohw, StrideC: l.Filters * ckk}); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
+		if err := dev.Reduce(device.Sum, dwb.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters * ckk}); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
+		if err := l.dw.add(dev, l.w); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
 	}
-	if err := dev.Reduce(device.Sum, dwb.Buffer(), l.w.Grad.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters * ckk}); err != nil {
-		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-	}
-	// db[f] = Σ_n Σ_p dz[n,f,p]
-	if err := dev.Reduce(device.Sum, dz.Buffer(), dbt.Buffer(), device.Shape3{Outer: n * l.Filters, Mid: ohw, Inner: 1}); err != nil {
-		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-	}
-	if err := dev.Reduce(device.Sum, dbt.Buffer(), l.b.Grad.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters}); err != nil {
-		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+	if l.b.needsGrad() {
+		dbt, _ := l.dbTmp.rows(n)
+		tmp, err := l.db.scratch(dev, l.b)
+		if err != nil {
+			return nil, err
+		}
+		// db[f] += Σ_n Σ_p dz[n,f,p]
+		if err := dev.Reduce(device.Sum, dz.Buffer(), dbt.Buffer(), device.Shape3{Outer: n * l.Filters, Mid: ohw, Inner: 1}); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
+		if err := dev.Reduce(device.Sum, dbt.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters}); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
+		if err := l.db.add(dev, l.b); err != nil {
+			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
+		}
 	}
 	if !needDX {
 		return nil, nil
@@ -213,18 +272,18 @@ func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 // (C, H, W) examples (PyTorch's MaxPool2d / AvgPool2d; average pooling counts padding
 // as zeros).
 type Pool2D struct {
-	Op      device.PoolOp
-	Size    int
-	Stride  int // 0 means Size
-	Padding int
+	Op      device.PoolOp `json:"-"` // the kind says it: maxpool2d or avgpool2d
+	Size    int           `json:"size"`
+	Stride  int           `json:"stride,omitempty"` // 0 means Size
+	Padding int           `json:"padding,omitempty"`
 
-	ctx *Context
-	in  tensor.Shape
-	g   device.ConvGeom
-	x   *tensor.Tensor
-	n   int
-	y   *batchBuf
-	dx  *batchBuf
+	ctx     *Context
+	in, out tensor.Shape
+	g       device.ConvGeom
+	x       *tensor.Tensor
+	n       int
+	y       *batchBuf
+	dx      *batchBuf
 }
 
 // NewMaxPool2D returns max pooling over size×size windows with stride size.
@@ -233,32 +292,37 @@ func NewMaxPool2D(size int) *Pool2D { return &Pool2D{Op: device.MaxPool, Size: s
 // NewAvgPool2D returns average pooling over size×size windows with stride size.
 func NewAvgPool2D(size int) *Pool2D { return &Pool2D{Op: device.AvgPool, Size: size} }
 
-// Kind implements Layer.
+// Kind implements Module: maxpool2d or avgpool2d.
 func (l *Pool2D) Kind() string {
 	// Constants: Forward names the layer in its input check on every step, and a
 	// concatenation would allocate there.
 	switch l.Op {
 	case device.MaxPool:
-		return "max_pool2d"
+		return "maxpool2d"
 	case device.AvgPool:
-		return "avg_pool2d"
+		return "avgpool2d"
 	}
 	return l.Op.String() + "2d"
 }
 
-// Modules implements Layer.
-func (l *Pool2D) Modules() int { return 1 }
-
-// Params implements Layer: pooling has none.
+// Params implements Module: pooling has none.
 func (l *Pool2D) Params() []*Param { return nil }
 
-// Build implements Layer: in must be (C, H, W).
+// Validate checks the configuration without building it.
+func (l *Pool2D) Validate() error {
+	if l.Op > device.AvgPool {
+		return fmt.Errorf("unknown pooling %d", l.Op)
+	}
+	return errors.Join(positive("size", l.Size), notNegative("stride", l.Stride), notNegative("padding", l.Padding))
+}
+
+// Build implements Module: in must be (C, H, W).
 func (l *Pool2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("nn: %s: input shape %v, want (channels, height, width)", l.Kind(), in)
 	}
-	if l.Size <= 0 || l.Stride < 0 || l.Padding < 0 || l.Op > device.AvgPool {
-		return nil, fmt.Errorf("nn: %s: size %d must be positive, stride %d and padding %d not negative", l.Kind(), l.Size, l.Stride, l.Padding)
+	if err := l.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", l.Kind(), err)
 	}
 	s := l.Stride
 	if s == 0 {
@@ -270,6 +334,7 @@ func (l *Pool2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		return nil, err
 	}
 	out := tensor.Shape{in[0], l.g.OutH(), l.g.OutW()}
+	l.out = out
 	var err error
 	if l.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
 		return nil, err
@@ -280,9 +345,9 @@ func (l *Pool2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (l *Pool2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput(l.Kind(), x, l.in, l.ctx.MaxBatch)
+	n, err := checkInput(l.Kind(), l.ctx, x, l.in)
 	if err != nil {
 		return nil, err
 	}
@@ -299,13 +364,16 @@ func (l *Pool2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	return y, nil
 }
 
-// Backward implements Layer.
+// Backward implements Module.
 func (l *Pool2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	g := l.g
+	g.N = l.n
+	if err := checkGrad(l.Kind(), l.n, dy, l.out); err != nil {
+		return nil, err
+	}
 	if !needDX {
 		return nil, nil
 	}
-	g := l.g
-	g.N = l.n
 	y, _ := l.y.rows(l.n)
 	dx, err := l.dx.rows(l.n)
 	if err != nil {
@@ -320,12 +388,15 @@ func (l *Pool2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 // BatchNorm normalises each channel over the batch (and, for (C, H, W) examples, over
 // the pixels): PyTorch's BatchNorm1d on (F) examples and BatchNorm2d on (C, H, W).
 // Training uses the batch statistics and updates the running ones with Momentum
-// (PyTorch's convention, default 0.1); inference uses the running statistics. Its
-// parameters are weight (γ, ones) and bias (β, zeros); running_mean and running_var are
-// state.
+// (PyTorch's convention, default 0.1; 0 keeps the running statistics as they are);
+// inference uses the running statistics. Its parameters are weight (γ, ones) and bias
+// (β, zeros); running_mean and running_var are state, and num_batches_tracked a counter
+// (the model's training steps), as in PyTorch's state_dict.
 type BatchNorm struct {
-	Momentum float32 // 0 means 0.1
-	Eps      float32 // 0 means 1e-5
+	// Momentum is the weight of the batch statistics in the running ones; nil means 0.1
+	// (MomentumOf makes a pointer).
+	Momentum *float32 `json:"momentum,omitempty"`
+	Eps      float32  `json:"eps,omitempty"` // 0 means 1e-5
 
 	ctx                  *Context
 	in                   tensor.Shape
@@ -333,27 +404,46 @@ type BatchNorm struct {
 	gamma, beta          *Param
 	runMean, runVar      *Param
 	saveMean, saveInvStd *tensor.Tensor
+	count                *Param
 	x                    *tensor.Tensor
 	n                    int
 	y, dx                *batchBuf
+	dgamma, dbeta        accumulator
 }
+
+// MomentumOf returns a pointer to m, for BatchNorm.Momentum.
+func MomentumOf(m float32) *float32 { return &m }
 
 // NewBatchNorm returns a batch normalisation layer with PyTorch's defaults.
 func NewBatchNorm() *BatchNorm { return &BatchNorm{} }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (l *BatchNorm) Kind() string { return "batchnorm" }
 
-// Modules implements Layer.
-func (l *BatchNorm) Modules() int { return 1 }
+// Params implements Module: weight, bias, running_mean, running_var and the
+// num_batches_tracked counter.
+func (l *BatchNorm) Params() []*Param {
+	if l.gamma == nil {
+		return nil
+	}
+	return []*Param{l.gamma, l.beta, l.runMean, l.runVar, l.count}
+}
 
-// Params implements Layer.
-func (l *BatchNorm) Params() []*Param { return []*Param{l.gamma, l.beta, l.runMean, l.runVar} }
+// Validate checks the configuration without building it.
+func (l *BatchNorm) Validate() error {
+	if l.Momentum != nil && !(*l.Momentum >= 0 && *l.Momentum <= 1) {
+		return fmt.Errorf("momentum must be in [0, 1] (left out: 0.1), got %v", *l.Momentum)
+	}
+	if !(l.Eps >= 0 && l.Eps <= 1) {
+		return fmt.Errorf("eps must be in (0, 1] (0 or left out: 1e-5), got %v", l.Eps)
+	}
+	return nil
+}
 
 func (l *BatchNorm) hyper() (momentum, eps float32) {
-	momentum, eps = l.Momentum, l.Eps
-	if momentum == 0 {
-		momentum = 0.1
+	momentum, eps = 0.1, l.Eps
+	if l.Momentum != nil {
+		momentum = *l.Momentum
 	}
 	if eps == 0 {
 		eps = 1e-5
@@ -361,7 +451,7 @@ func (l *BatchNorm) hyper() (momentum, eps float32) {
 	return
 }
 
-// Build implements Layer: in is (features) or (C, H, W).
+// Build implements Module: in is (features) or (C, H, W).
 func (l *BatchNorm) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	switch len(in) {
 	case 1:
@@ -371,8 +461,8 @@ func (l *BatchNorm) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	default:
 		return nil, fmt.Errorf("nn: batchnorm: input shape %v, want (features) or (channels, height, width)", in)
 	}
-	if m, e := l.hyper(); !(m > 0 && m <= 1) || !(e > 0) || math.IsInf(float64(e), 0) {
-		return nil, fmt.Errorf("nn: batchnorm: momentum %v must be in (0, 1] and eps %v positive", m, e)
+	if m, e := l.hyper(); !(m >= 0 && m <= 1) || !(e > 0) || math.IsInf(float64(e), 0) {
+		return nil, fmt.Errorf("nn: batchnorm: momentum %v must be in [0, 1] and eps %v positive", m, e)
 	}
 	l.ctx, l.in = ctx, in.Clone()
 	ones := make([]float32, l.c)
@@ -392,6 +482,7 @@ func (l *BatchNorm) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if l.runVar, err = newParam(ctx.Dev, "running_var", false, ones, l.c); err != nil {
 		return nil, err
 	}
+	l.count = &Param{Name: "num_batches_tracked", local: "num_batches_tracked", Count: func() int64 { return int64(ctx.Step) }}
 	if l.saveMean, err = tensor.Zeros(ctx.Dev, l.c); err != nil {
 		return nil, err
 	}
@@ -414,10 +505,10 @@ func (l *BatchNorm) args(n int, training bool) device.BatchNormArgs {
 		SaveMean: l.saveMean.Buffer(), SaveInvStd: l.saveInvStd.Buffer()}
 }
 
-// Forward implements Layer. In training mode the batch must hold more than one value
+// Forward implements Module. In training mode the batch must hold more than one value
 // per channel.
 func (l *BatchNorm) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput("batchnorm", x, l.in, l.ctx.MaxBatch)
+	n, err := checkInput("batchnorm", l.ctx, x, l.in)
 	if err != nil {
 		return nil, err
 	}
@@ -434,17 +525,42 @@ func (l *BatchNorm) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error
 	return y, nil
 }
 
-// Backward implements Layer (after a training-mode Forward).
+// Backward implements Module (after a training-mode Forward).
 func (l *BatchNorm) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad("batchnorm", l.n, dy, l.in); err != nil {
+		return nil, err
+	}
+	if !needDX && !l.gamma.needsGrad() && !l.beta.needsGrad() {
+		return nil, nil
+	}
+	dev := l.ctx.Dev
 	dx, err := l.dx.rows(l.n)
+	if err != nil {
+		return nil, err
+	}
+	dg, err := l.dgamma.scratch(dev, l.gamma)
+	if err != nil {
+		return nil, err
+	}
+	db, err := l.dbeta.scratch(dev, l.beta)
 	if err != nil {
 		return nil, err
 	}
 	a := l.args(l.n, true)
 	a.X, a.DY, a.DX = l.x.Buffer(), dy.Buffer(), dx.Buffer()
-	a.DGamma, a.DBeta = l.gamma.Grad.Buffer(), l.beta.Grad.Buffer()
-	if err := l.ctx.Dev.BatchNormBackward(a); err != nil {
+	a.DGamma, a.DBeta = dg.Buffer(), db.Buffer()
+	if err := dev.BatchNormBackward(a); err != nil {
 		return nil, fmt.Errorf("nn: batchnorm backward: %w", err)
+	}
+	if l.gamma.needsGrad() {
+		if err := l.dgamma.add(dev, l.gamma); err != nil {
+			return nil, fmt.Errorf("nn: batchnorm backward: %w", err)
+		}
+	}
+	if l.beta.needsGrad() {
+		if err := l.dbeta.add(dev, l.beta); err != nil {
+			return nil, fmt.Errorf("nn: batchnorm backward: %w", err)
+		}
 	}
 	if !needDX {
 		return nil, nil

@@ -8,6 +8,10 @@ import (
 	"github.com/gputrain/gputrain/tensor"
 )
 
+func init() {
+	Register("dense", func() Module { return &Dense{} })
+}
+
 // Dense is a fully connected layer on (batch, In) inputs:
 //
 //	z = x·Wᵀ + b,  y = Act(z)
@@ -15,29 +19,37 @@ import (
 // computed by one Gemm whose epilogue adds b and, for ReLU, LeakyReLU, Sigmoid and Tanh,
 // applies Act (only y is kept; their derivatives are taken from y).
 //
-// with W of shape (Units, In) and b of shape (Units), as PyTorch's nn.Linear stores them.
-// W starts Glorot-uniform (U(±√(6/(In+Units))), Keras' default) and b at zero.
+// W has shape (Units, In) and b shape (Units), as PyTorch's nn.Linear stores them. W
+// starts Glorot-uniform (U(±√(6/(In+Units))), Keras' default) and b at zero. With
+// NoBias there is no b (nn.Linear(bias=False)). With TieWeight, W is the parameter of
+// that full name of a module built earlier, of the same shape (Units, In): a language
+// model's output head shares the token embedding's table this way, and the gradients
+// of both uses add up.
 type Dense struct {
-	Units int
-	Act   Activation
-	Slope float32 // LeakyReLU's negative slope; 0 means DefaultLeakySlope
+	Units     int        `json:"units"`
+	Act       Activation `json:"activation,omitempty"`
+	Slope     float32    `json:"slope,omitempty"` // LeakyReLU's negative slope; 0 means DefaultLeakySlope
+	NoBias    bool       `json:"no_bias,omitempty"`
+	TieWeight string     `json:"tie_weight,omitempty"`
 
 	ctx          *Context
 	in           int
-	inShape      tensor.Shape
+	inShape, out tensor.Shape
 	w, b         *Param
 	x            *tensor.Tensor
 	n            int
 	z, y, dz, dx *batchBuf
+	db           accumulator
 }
 
 // NewDense returns a Dense layer of units outputs followed by act.
 func NewDense(units int, act Activation) *Dense { return &Dense{Units: units, Act: act} }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (d *Dense) Kind() string { return "dense" }
 
-// Modules implements Layer: Linear, plus the activation if there is one.
+// Modules is how many modules the layer is in PyTorch: Linear, plus the activation if
+// there is one.
 func (d *Dense) Modules() int {
 	if d.Act == Linear {
 		return 1
@@ -45,13 +57,29 @@ func (d *Dense) Modules() int {
 	return 2
 }
 
-// Params implements Layer.
-func (d *Dense) Params() []*Param { return []*Param{d.w, d.b} }
+// Params implements Module.
+func (d *Dense) Params() []*Param {
+	if d.w == nil {
+		return nil
+	}
+	if d.b == nil {
+		return []*Param{d.w}
+	}
+	return []*Param{d.w, d.b}
+}
+
+// Validate checks the configuration without building it.
+func (d *Dense) Validate() error {
+	if d.Units <= 0 {
+		return fmt.Errorf("units must be positive, got %d", d.Units)
+	}
+	return d.Act.validate(d.Slope)
+}
 
 // Weight is W, of shape (Units, In).
 func (d *Dense) Weight() *Param { return d.w }
 
-// Bias is b, of shape (Units).
+// Bias is b, of shape (Units); nil with NoBias.
 func (d *Dense) Bias() *Param { return d.b }
 
 func (d *Dense) slope() float32 {
@@ -61,27 +89,37 @@ func (d *Dense) slope() float32 {
 	return d.Slope
 }
 
-// Build implements Layer: in must be one-dimensional (In).
+// Build implements Module: in must be one-dimensional (In).
 func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("nn: dense: input shape %v, want one dimension (add a Flatten layer)", in)
 	}
-	if d.Units <= 0 {
-		return nil, fmt.Errorf("nn: dense: units must be positive, got %d", d.Units)
-	}
-	if d.Act > Softmax {
-		return nil, fmt.Errorf("nn: dense: unknown activation %d", d.Act)
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: dense: %w", err)
 	}
 	d.ctx, d.in, d.inShape = ctx, in[0], in.Clone()
-	w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
 	var err error
-	if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {
-		return nil, err
+	if d.TieWeight != "" {
+		if d.w, err = ctx.Param(d.TieWeight); err != nil {
+			return nil, fmt.Errorf("nn: dense: tie_weight: %w", err)
+		}
+		if want := (tensor.Shape{d.Units, d.in}); d.w.Value == nil || !d.w.Value.Shape().Equal(want) {
+			return nil, fmt.Errorf("nn: dense: tie_weight %s has shape %v, want %v", d.TieWeight, shapeOf(d.w.Value), want)
+		}
+	} else {
+		w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
+		if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {
+			return nil, err
+		}
 	}
-	if d.b, err = newParam(ctx.Dev, "bias", true, make([]float32, d.Units), d.Units); err != nil {
-		return nil, err
+	d.b = nil
+	if !d.NoBias {
+		if d.b, err = newParam(ctx.Dev, "bias", true, make([]float32, d.Units), d.Units); err != nil {
+			return nil, err
+		}
 	}
 	out := tensor.Shape{d.Units}
+	d.out = out
 	if d.dz, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
 		return nil, err
 	}
@@ -116,9 +154,9 @@ func (d *Dense) fused() bool {
 	return false
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput("dense", x, d.inShape, d.ctx.MaxBatch)
+	n, err := checkInput("dense", d.ctx, x, d.inShape)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +167,10 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	dev := d.ctx.Dev
 	d.x, d.n = x, n
 	g := device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1,
-		A: x.Buffer(), B: d.w.Value.Buffer(), Bias: d.b.Value.Buffer()}
+		A: x.Buffer(), B: d.w.Value.Buffer()}
+	if d.b != nil {
+		g.Bias = d.b.Value.Buffer()
+	}
 	if d.fused() {
 		// y (n×Units) = Act(x (n×In) · Wᵀ (In×Units) + b), in one call
 		g.C, g.ActOn, g.Act, g.ActParam = y.Buffer(), true, d.Act.unaryOp(), d.slope()
@@ -152,8 +193,11 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	return y, nil
 }
 
-// Backward implements Layer.
+// Backward implements Module.
 func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad("dense", d.n, dy, d.out); err != nil {
+		return nil, err
+	}
 	if d.Act == Linear {
 		return d.backwardLogits(dy, needDX)
 	}
@@ -172,6 +216,9 @@ func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
 	return d.backwardLogits(dz, needDX)
 }
 
+// head makes a softmax Dense a softmax head (see Model.Logits).
+func (d *Dense) head() (softmaxHead, bool) { return d, d.Act == Softmax }
+
 func (d *Dense) logits() *tensor.Tensor {
 	z, _ := d.z.rows(d.n)
 	return z
@@ -183,14 +230,25 @@ func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 		return nil, fmt.Errorf("nn: dense backward: gradient %v, want (%d, %d)", shapeOf(dz), d.n, d.Units)
 	}
 	dev := d.ctx.Dev
-	// dW (Units×In) = dzᵀ (Units×n) · x (n×In)
-	if err := dev.Gemm(device.GemmArgs{TransA: true, M: d.Units, N: d.in, K: d.n, Alpha: 1,
-		A: dz.Buffer(), B: d.x.Buffer(), C: d.w.Grad.Buffer()}); err != nil {
-		return nil, fmt.Errorf("nn: dense backward: %w", err)
+	if d.w.needsGrad() {
+		// dW (Units×In) += dzᵀ (Units×n) · x (n×In)
+		if err := dev.Gemm(device.GemmArgs{TransA: true, M: d.Units, N: d.in, K: d.n, Alpha: 1, Beta: 1,
+			A: dz.Buffer(), B: d.x.Buffer(), C: d.w.Grad.Buffer()}); err != nil {
+			return nil, fmt.Errorf("nn: dense backward: %w", err)
+		}
 	}
-	// db (Units) = sum over the batch of dz
-	if err := dev.Reduce(device.Sum, dz.Buffer(), d.b.Grad.Buffer(), device.Shape3{Outer: 1, Mid: d.n, Inner: d.Units}); err != nil {
-		return nil, fmt.Errorf("nn: dense backward: %w", err)
+	if d.b.needsGrad() {
+		// db (Units) += sum over the batch of dz
+		tmp, err := d.db.scratch(dev, d.b)
+		if err != nil {
+			return nil, err
+		}
+		if err := dev.Reduce(device.Sum, dz.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: d.n, Inner: d.Units}); err != nil {
+			return nil, fmt.Errorf("nn: dense backward: %w", err)
+		}
+		if err := d.db.add(dev, d.b); err != nil {
+			return nil, fmt.Errorf("nn: dense backward: %w", err)
+		}
 	}
 	if !needDX {
 		return nil, nil

@@ -7,14 +7,18 @@ import (
 	"github.com/gputrain/gputrain/tensor"
 )
 
+func init() {
+	Register("dropout", func() Module { return &Dropout{} })
+}
+
 // Dropout zeroes each input element with probability Rate during training and scales the
 // others by 1/(1-Rate) (inverted dropout); at inference it is the identity.
 //
 // Its mask comes from the backend's Philox stream keyed by the model seed plus the
-// layer's index, at an offset derived from the model's step counter: every backend draws
+// module's index (Context.Layer), at an offset derived from the model's step counter: every backend draws
 // the same mask for the same step, and a resumed run draws what an uninterrupted one would.
 type Dropout struct {
-	Rate float32
+	Rate float32 `json:"rate,omitempty"`
 
 	ctx      *Context
 	seed     uint64
@@ -29,19 +33,24 @@ type Dropout struct {
 // NewDropout returns a dropout layer.
 func NewDropout(rate float32) *Dropout { return &Dropout{Rate: rate} }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (l *Dropout) Kind() string { return "dropout" }
 
-// Modules implements Layer.
-func (l *Dropout) Modules() int { return 1 }
-
-// Params implements Layer: dropout has none.
+// Params implements Module: dropout has none.
 func (l *Dropout) Params() []*Param { return nil }
 
-// Build implements Layer.
-func (l *Dropout) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+// Validate checks the configuration without building it.
+func (l *Dropout) Validate() error {
 	if !(l.Rate >= 0 && l.Rate < 1) {
-		return nil, fmt.Errorf("nn: dropout: rate must be in [0, 1), got %v", l.Rate)
+		return fmt.Errorf("rate must be in [0, 1), got %v", l.Rate)
+	}
+	return nil
+}
+
+// Build implements Module.
+func (l *Dropout) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	if err := l.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: dropout: %w", err)
 	}
 	l.ctx, l.in = ctx, in.Clone()
 	l.seed = ctx.Seed + uint64(ctx.Layer)
@@ -55,9 +64,9 @@ func (l *Dropout) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	return in.Clone(), nil
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (l *Dropout) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	n, err := checkInput("dropout", x, l.in, l.ctx.MaxBatch)
+	n, err := checkInput("dropout", l.ctx, x, l.in)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +89,11 @@ func (l *Dropout) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) 
 	return y, nil
 }
 
-// Backward implements Layer: dx = dy * mask.
+// Backward implements Module: dx = dy * mask.
 func (l *Dropout) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad("dropout", l.n, dy, l.in); err != nil {
+		return nil, err
+	}
 	if !needDX {
 		return nil, nil
 	}

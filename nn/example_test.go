@@ -14,12 +14,12 @@ import (
 func ExampleSequential() {
 	dev := cpu.New(cpu.Options{Threads: 1})
 	defer dev.Close()
-	model := nn.NewSequential(
+	model := nn.NewModel(nn.NewSequential(
 		&nn.Conv2D{Filters: 4, Kernel: 3, Padding: 1, Act: nn.ReLU},
 		nn.NewMaxPool2D(2),
 		nn.NewFlatten(),
 		nn.NewDense(10, nn.Softmax),
-	)
+	))
 	if err := model.Build(dev, tensor.Shape{1, 8, 8}, 32, 1); err != nil {
 		fmt.Println(err)
 		return
@@ -30,10 +30,11 @@ func ExampleSequential() {
 	}
 	// Output:
 	// input (1, 8, 8)
-	//  0 conv2d                         40 params
-	//  1 max_pool2d                      0 params
-	//  2 flatten                         0 params
-	//  3 dense 10 softmax              650 params
+	// module           output              params  kind
+	// 0                (4, 8, 8)               40  conv2d filters=4 kernel=3 padding=1 activation=relu
+	// 2                (4, 4, 4)                0  maxpool2d size=2
+	// 3                (64)                     0  flatten
+	// 4                (10)                   650  dense units=10 activation=softmax
 	// output (10), 690 trainable parameters
 	// 0.weight (4, 1, 3, 3)
 	// 0.bias (4)
@@ -67,12 +68,12 @@ func ExampleParseSpec() {
 	fmt.Println(err)
 	// Output:
 	// (784) → (10)
-	// nn: spec: layer 0 (dense): field "kernel" does not apply to dense (it takes units, activation, slope)
+	// nn: spec: layer 0 (dense): field "kernel" does not apply to dense (it takes units, activation, slope, no_bias, tie_weight)
 }
 
 // SpecOf describes a model made in Go, for storing next to its weights.
 func ExampleSpecOf() {
-	model := nn.NewSequential(nn.NewRandomShift(2, false), nn.NewFlatten(), nn.NewDense(64, nn.ReLU), nn.NewDropout(0.2), nn.NewDense(10, nn.Softmax))
+	model := nn.NewModel(nn.NewSequential(nn.NewRandomShift(2, false), nn.NewFlatten(), nn.NewDense(64, nn.ReLU), nn.NewDropout(0.2), nn.NewDense(10, nn.Softmax)))
 	spec, err := nn.SpecOf(model)
 	if err != nil {
 		fmt.Println(err)

@@ -178,7 +178,7 @@ func checkLoss(t *testing.T, loss nn.Loss, pred *tensor.Tensor, target *tensor.T
 		return s / float64(len(v))
 	}
 	mean()
-	g, fromLogits, err := loss.Backward()
+	g, fromLogits, err := loss.Backward(1 / float32(pred.Dim(0)))
 	require.NoError(t, err)
 	require.False(t, fromLogits)
 	grad := read(t, g)
@@ -233,7 +233,7 @@ func TestLossGradients(t *testing.T) {
 func TestSequentialGradients(t *testing.T) {
 	dev := newDev(t)
 	rng := rand.New(rand.NewPCG(5, 6))
-	m := nn.NewSequential(nn.NewDense(6, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(5, nn.ReLU), nn.NewDense(4, nn.Softmax))
+	m := nn.NewModel(nn.NewSequential(nn.NewDense(6, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(5, nn.ReLU), nn.NewDense(4, nn.Softmax)))
 	const batch = 5
 	require.NoError(t, m.Build(dev, tensor.Shape{3}, batch, 9))
 	x, err := tensor.FromFloat32(dev, randn(rng, batch*3, 1), batch, 3)
@@ -256,7 +256,7 @@ func TestSequentialGradients(t *testing.T) {
 		return s / batch
 	}
 	mean()
-	g, fromLogits, err := loss.Backward()
+	g, fromLogits, err := loss.Backward(1 / float32(batch))
 	require.NoError(t, err)
 	require.True(t, fromLogits, "a softmax model's cross-entropy works from the logits")
 	require.NoError(t, m.Backward(g, fromLogits))

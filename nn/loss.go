@@ -14,13 +14,15 @@ type Loss interface {
 	// Build prepares workspaces for batches of up to maxBatch outputs of shape out.
 	Build(dev device.Backend, maxBatch int, out tensor.Shape) error
 	// Forward computes the per-example losses of the batch. pred is the model's output;
-	// logits is the input of its final softmax when it has one (Sequential.Logits), else
+	// logits is the input of its final softmax when it has one (Model.Logits), else
 	// nil; target holds int32 class labels (classification) or float32 values shaped
 	// like pred (regression).
 	Forward(pred, logits, target *tensor.Tensor) (Result, error)
-	// Backward returns the gradient of the batch's mean loss for the last Forward: with
-	// respect to pred, or to logits when fromLogits is true.
-	Backward() (grad *tensor.Tensor, fromLogits bool, err error)
+	// Backward returns the gradient of scale · Σ (the per-example losses of the last
+	// Forward): with respect to pred, or to logits when fromLogits is true. scale =
+	// 1/batch gives the gradient of the batch's mean loss; a step accumulated over
+	// several micro-batches (or ranks) passes 1/(all their examples).
+	Backward(scale float32) (grad *tensor.Tensor, fromLogits bool, err error)
 	// Classifies reports whether Forward fills Result.Correct.
 	Classifies() bool
 }
@@ -111,10 +113,11 @@ func (l *SparseCategoricalCrossEntropy) Forward(pred, logits, target *tensor.Ten
 }
 
 // Backward implements Loss.
-func (l *SparseCategoricalCrossEntropy) Backward() (*tensor.Tensor, bool, error) {
+func (l *SparseCategoricalCrossEntropy) Backward(scale float32) (*tensor.Tensor, bool, error) {
 	if l.args.Rows == 0 {
 		return nil, false, fmt.Errorf("nn: %s: Backward before Forward", l.Name())
 	}
+	l.args.Scale = scale
 	if err := l.dev.LossBackward(l.args); err != nil {
 		return nil, false, fmt.Errorf("nn: %s backward: %w", l.Name(), err)
 	}
@@ -171,10 +174,11 @@ func (l *MSE) Forward(pred, logits, target *tensor.Tensor) (Result, error) {
 }
 
 // Backward implements Loss.
-func (l *MSE) Backward() (*tensor.Tensor, bool, error) {
+func (l *MSE) Backward(scale float32) (*tensor.Tensor, bool, error) {
 	if l.args.Rows == 0 {
 		return nil, false, fmt.Errorf("nn: mse: Backward before Forward")
 	}
+	l.args.Scale = scale
 	if err := l.dev.LossBackward(l.args); err != nil {
 		return nil, false, fmt.Errorf("nn: mse backward: %w", err)
 	}

@@ -10,13 +10,16 @@ import (
 	"github.com/gputrain/gputrain/tensor"
 )
 
-func paramShapes(m *nn.Sequential) map[string]tensor.Shape {
+func paramShapes(m *nn.Model) map[string]tensor.Shape {
 	out := map[string]tensor.Shape{}
 	for _, p := range m.Params() {
 		out[p.Name] = p.Value.Shape()
 	}
 	return out
 }
+
+// layersOf is the layers of a model whose root is a Sequential.
+func layersOf(m *nn.Model) []nn.Module { return m.Root().(*nn.Sequential).Layers }
 
 func TestMLPSpecIsTheReferenceModel(t *testing.T) {
 	m, err := nn.MLPSpec(784, []int{128, 64}, 10).Build(newDev(t), 4, 1)
@@ -27,7 +30,7 @@ func TestMLPSpecIsTheReferenceModel(t *testing.T) {
 		"2.weight": {64, 128}, "2.bias": {64},
 		"4.weight": {10, 64}, "4.bias": {10},
 	}, paramShapes(m))
-	d := m.Layers[2].(*nn.Dense)
+	d := layersOf(m)[2].(*nn.Dense)
 	assert.Equal(t, nn.Softmax, d.Act)
 
 	m, err = nn.MLPSpec(4, nil, 3).Build(newDev(t), 4, 1)

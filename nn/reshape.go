@@ -29,42 +29,50 @@ func (c *viewCache) view(t *tensor.Tensor, per tensor.Shape) (*tensor.Tensor, er
 	return v, nil
 }
 
+func init() {
+	Register("flatten", func() Module { return &Flatten{} })
+	Register("reshape", func() Module { return &Reshape{} })
+}
+
 // Flatten reshapes each example to one dimension: (batch, d1, d2, …) → (batch, d1*d2*…),
 // PyTorch's nn.Flatten. It copies nothing.
 type Flatten struct {
 	in    tensor.Shape
 	ctx   *Context
 	views viewCache
+	n     int
 }
 
 // NewFlatten returns a Flatten layer.
 func NewFlatten() *Flatten { return &Flatten{} }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (l *Flatten) Kind() string { return "flatten" }
 
-// Modules implements Layer.
-func (l *Flatten) Modules() int { return 1 }
-
-// Params implements Layer.
+// Params implements Module.
 func (l *Flatten) Params() []*Param { return nil }
 
-// Build implements Layer.
+// Build implements Module.
 func (l *Flatten) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	l.ctx, l.in, l.views = ctx, in.Clone(), nil
 	return tensor.Shape{in.Len()}, nil
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (l *Flatten) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	if _, err := checkInput("flatten", x, l.in, l.ctx.MaxBatch); err != nil {
+	n, err := checkInput("flatten", l.ctx, x, l.in)
+	if err != nil {
 		return nil, err
 	}
+	l.n = n
 	return l.views.view(x, tensor.Shape{l.in.Len()})
 }
 
-// Backward implements Layer.
+// Backward implements Module.
 func (l *Flatten) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad("flatten", l.n, dy, l.in); err != nil {
+		return nil, err
+	}
 	if !needDX {
 		return nil, nil
 	}
@@ -76,26 +84,37 @@ func (l *Flatten) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, erro
 // copies nothing. It turns flat rows into images, (784) → (1, 28, 28), so that a
 // convolution can read them.
 type Reshape struct {
-	Shape []int
+	Shape []int `json:"shape"`
 
 	in    tensor.Shape
 	ctx   *Context
 	views viewCache
+	n     int
 }
 
 // NewReshape returns a layer viewing each example with the given shape.
 func NewReshape(shape ...int) *Reshape { return &Reshape{Shape: shape} }
 
-// Kind implements Layer.
+// Kind implements Module.
 func (l *Reshape) Kind() string { return "reshape" }
 
-// Modules implements Layer.
-func (l *Reshape) Modules() int { return 1 }
-
-// Params implements Layer.
+// Params implements Module.
 func (l *Reshape) Params() []*Param { return nil }
 
-// Build implements Layer: Shape must have positive dimensions holding in.Len() elements.
+// Validate checks the configuration without building it.
+func (l *Reshape) Validate() error {
+	if len(l.Shape) == 0 {
+		return fmt.Errorf("no shape")
+	}
+	for _, d := range l.Shape {
+		if d <= 0 {
+			return fmt.Errorf("shape %v has a dimension that is not positive", l.Shape)
+		}
+	}
+	return nil
+}
+
+// Build implements Module: Shape must have positive dimensions holding in.Len() elements.
 func (l *Reshape) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	out := tensor.Shape(l.Shape).Clone()
 	if len(out) == 0 {
@@ -111,16 +130,21 @@ func (l *Reshape) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
-// Forward implements Layer.
+// Forward implements Module.
 func (l *Reshape) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
-	if _, err := checkInput("reshape", x, l.in, l.ctx.MaxBatch); err != nil {
+	n, err := checkInput("reshape", l.ctx, x, l.in)
+	if err != nil {
 		return nil, err
 	}
+	l.n = n
 	return l.views.view(x, l.Shape)
 }
 
-// Backward implements Layer.
+// Backward implements Module.
 func (l *Reshape) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if err := checkGrad("reshape", l.n, dy, l.Shape); err != nil {
+		return nil, err
+	}
 	if !needDX {
 		return nil, nil
 	}

@@ -2,104 +2,118 @@ package nn
 
 import (
 	"fmt"
-	"strings"
+	"strconv"
 
-	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/tensor"
 )
 
-// Sequential is a stack of layers, each feeding the next.
-type Sequential struct {
-	Layers []Layer
-
-	ctx     *Context
-	in, out tensor.Shape
-	params  []*Param
-	// first is the index of the first layer with trainable parameters: Backward stops
-	// there, as no earlier layer has anything to learn.
-	first int
+func init() {
+	Register("sequential", func() Module { return &Sequential{} })
 }
 
-// inputOnly is a layer without an input gradient (an augmentation): no layer with
-// trainable parameters may come before it.
-type inputOnly interface{ inputOnly() }
+// Sequential is a stack of modules, each feeding the next: PyTorch's nn.Sequential.
+//
+// Its children are named as PyTorch names those of the equivalent nn.Sequential: by
+// module index, where a layer that stands for two PyTorch modules (a Dense with an
+// activation is Linear + ReLU) takes two indices and an augmentation none ("0.weight",
+// "0.bias", "2.weight"…). With Names, child i is named Names[i] instead, as in
+// nn.Sequential(OrderedDict(...)).
+type Sequential struct {
+	Layers []Module `json:"layers"`
+	Names  []string `json:"names,omitempty"`
+
+	ctx    *Context
+	in     tensor.Shape
+	params [][]*Param // every parameter under each child (for which children need dx)
+	hd     seqHead    // the softmax head, when the last module is one (head)
+}
 
 // NewSequential returns a model made of layers, in order.
-func NewSequential(layers ...Layer) *Sequential { return &Sequential{Layers: layers} }
+func NewSequential(layers ...Module) *Sequential { return &Sequential{Layers: layers} }
 
-// Build builds every layer for examples of shape in, batches of up to maxBatch, on dev,
-// with initial weights drawn from seed. It names the parameters as PyTorch names those of
-// the equivalent nn.Sequential: "<module index>.<name>" ("0.weight", "0.bias", "2.weight"…).
-func (m *Sequential) Build(dev device.Backend, in tensor.Shape, maxBatch int, seed uint64) error {
+// Kind implements Module.
+func (m *Sequential) Kind() string { return "sequential" }
+
+// Params implements Module: a Sequential has none of its own.
+func (m *Sequential) Params() []*Param { return nil }
+
+// Validate checks the configuration without building it.
+func (m *Sequential) Validate() error {
 	if len(m.Layers) == 0 {
-		return fmt.Errorf("nn: model has no layers")
+		return fmt.Errorf("no layers")
 	}
-	if maxBatch <= 0 {
-		return fmt.Errorf("nn: batch size must be positive, got %d", maxBatch)
-	}
-	if err := in.Check(); err != nil {
-		return fmt.Errorf("nn: input shape: %w", err)
-	}
-	m.ctx = NewContext(dev, maxBatch, seed)
-	m.in, m.params, m.first = in.Clone(), nil, len(m.Layers)
-	shape, module := in.Clone(), 0
-	for i, l := range m.Layers {
-		m.ctx.Layer = i
-		if _, ok := l.(inputOnly); ok && m.first < i {
-			return fmt.Errorf("nn: layer %d (%s) must come before every layer with weights (layer %d, %s, has some): it has no input gradient",
-				i, l.Kind(), m.first, m.Layers[m.first].Kind())
+	if m.Names != nil {
+		if len(m.Names) != len(m.Layers) {
+			return fmt.Errorf("%d names for %d layers", len(m.Names), len(m.Layers))
 		}
-		out, err := l.Build(m.ctx, shape)
-		if err != nil {
-			return fmt.Errorf("nn: layer %d (%s) on input %v: %w", i, l.Kind(), shape, err)
-		}
-		for _, p := range l.Params() {
-			p.Name = fmt.Sprintf("%d.%s", module, localName(p.Name))
-			m.params = append(m.params, p)
-			if p.Trainable() && m.first > i {
-				m.first = i
+		seen := map[string]bool{}
+		for _, n := range m.Names {
+			if n == "" || seen[n] {
+				return fmt.Errorf("names must be distinct and not empty, got %q", m.Names)
 			}
+			seen[n] = true
 		}
-		module += l.Modules()
-		shape = out
 	}
-	m.out = shape
 	return nil
 }
 
-func localName(name string) string {
-	if i := strings.IndexByte(name, '.'); i >= 0 {
-		return name[i+1:]
+// childNames names the children (see Sequential).
+func (m *Sequential) childNames() []string {
+	if m.Names != nil {
+		return m.Names
 	}
-	return name
+	names := make([]string, len(m.Layers))
+	module := 0
+	for i, l := range m.Layers {
+		names[i] = strconv.Itoa(module)
+		if pm, ok := l.(pytorchModules); ok {
+			module += pm.Modules()
+		} else {
+			module++
+		}
+	}
+	return names
 }
 
-// Built reports whether Build has run.
-func (m *Sequential) Built() bool { return m.ctx != nil }
+// Build implements Module.
+func (m *Sequential) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: sequential: %w", err)
+	}
+	m.ctx, m.in, m.params = ctx, in.Clone(), make([][]*Param, len(m.Layers))
+	names := m.childNames()
+	shape := in.Clone()
+	for i, l := range m.Layers {
+		if _, ok := l.(inputOnly); ok {
+			if j := m.firstTrainable(); j < i {
+				return nil, fmt.Errorf("nn: layer %d (%s) must come before every layer with weights (layer %d, %s, has some): it has no input gradient",
+					i, l.Kind(), j, m.Layers[j].Kind())
+			}
+		}
+		before := len(ctx.entries)
+		out, err := ctx.Build(names[i], l, shape)
+		if err != nil {
+			return nil, fmt.Errorf("nn: layer %d (%s) on input %v: %w", i, kindOf(l), shape, err)
+		}
+		for _, e := range ctx.entries[before:] {
+			m.params[i] = append(m.params[i], e.Param)
+		}
+		shape = out
+	}
+	return shape, nil
+}
 
-// Device is the backend the model was built on.
-func (m *Sequential) Device() device.Backend { return m.ctx.Dev }
+func kindOf(m Module) string {
+	if m == nil {
+		return "nil"
+	}
+	return m.Kind()
+}
 
-// Context is the model's shared layer context (step counter, seed).
-func (m *Sequential) Context() *Context { return m.ctx }
-
-// InputShape is the per-example input shape.
-func (m *Sequential) InputShape() tensor.Shape { return m.in }
-
-// OutputShape is the per-example output shape.
-func (m *Sequential) OutputShape() tensor.Shape { return m.out }
-
-// MaxBatch is the largest batch the model was built for.
-func (m *Sequential) MaxBatch() int { return m.ctx.MaxBatch }
-
-// Params lists every parameter and state tensor, in layer order, with their model names.
-func (m *Sequential) Params() []*Param { return m.params }
-
-// Forward runs the batch x (batch, in...) through every layer. In training mode it
-// advances the step counter that dropout and augmentation streams are drawn from.
+// Forward implements Module.
 func (m *Sequential) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if m.ctx == nil {
-		return nil, fmt.Errorf("nn: model used before Build")
+		return nil, fmt.Errorf("nn: sequential used before Build")
 	}
 	y := x
 	var err error
@@ -108,83 +122,89 @@ func (m *Sequential) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, erro
 			return nil, fmt.Errorf("nn: layer %d: %w", i, err)
 		}
 	}
-	if train {
-		m.ctx.Step++
-	}
 	return y, nil
 }
 
-// Logits returns the input of the model's final softmax for the last Forward, or nil if
-// the model does not end in a softmax.
-func (m *Sequential) Logits() *tensor.Tensor {
-	if h, ok := m.head(); ok {
-		return h.logits()
-	}
-	return nil
-}
-
-func (m *Sequential) head() (softmaxHead, bool) {
-	last := m.Layers[len(m.Layers)-1]
-	switch l := last.(type) {
-	case *Dense:
-		if l.Act == Softmax {
-			return l, true
-		}
-	case *ActivationLayer:
-		if l.Fn == Softmax {
-			return l, true
-		}
-	}
-	return nil, false
-}
-
-// Backward propagates dy = dL/d(output) (or, with fromLogits, dL/d(Logits())) back
-// through the layers, writing every parameter's gradient. It stops at the first layer
-// with trainable parameters: the layers before it have nothing to learn.
-func (m *Sequential) Backward(dy *tensor.Tensor, fromLogits bool) error {
-	if m.ctx == nil {
-		return fmt.Errorf("nn: model used before Build")
-	}
-	last := len(m.Layers) - 1
-	var err error
-	if fromLogits {
-		h, ok := m.head()
-		if !ok {
-			return fmt.Errorf("nn: gradient with respect to logits, but the model does not end in a softmax")
-		}
-		if dy, err = h.backwardLogits(dy, last > m.first); err != nil {
-			return fmt.Errorf("nn: layer %d: %w", last, err)
-		}
-		last--
-	}
-	for i := last; i >= m.first; i-- {
-		if dy, err = m.Layers[i].Backward(dy, i > m.first); err != nil {
-			return fmt.Errorf("nn: layer %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-// Summary describes the model, one line per layer, with parameter counts.
-func (m *Sequential) Summary() string {
-	var b strings.Builder
-	total := 0
-	shape := m.in
-	fmt.Fprintf(&b, "input %v\n", shape)
-	for i, l := range m.Layers {
-		n := 0
-		for _, p := range l.Params() {
+// firstTrainable is the index of the first child with a trainable (not frozen)
+// parameter, len(Layers) if none: the backward pass need not go further back.
+func (m *Sequential) firstTrainable() int {
+	for i, ps := range m.params {
+		for _, p := range ps {
 			if p.Trainable() {
-				n += p.Value.Len()
+				return i
 			}
 		}
-		total += n
-		desc := l.Kind()
-		if d, ok := l.(*Dense); ok {
-			desc = fmt.Sprintf("dense %d %s", d.Units, d.Act)
-		}
-		fmt.Fprintf(&b, "%2d %-24s %8d params\n", i, desc, n)
 	}
-	fmt.Fprintf(&b, "output %v, %d trainable parameters", m.out, total)
-	return b.String()
+	return len(m.Layers)
+}
+
+// Backward implements Module. It stops at the first child with trainable parameters
+// unless needDX: the children before it have nothing to learn.
+func (m *Sequential) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	return m.backwardFrom(len(m.Layers)-1, dy, needDX)
+}
+
+// backwardFrom runs the backward pass from child last down.
+func (m *Sequential) backwardFrom(last int, dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if m.ctx == nil {
+		return nil, fmt.Errorf("nn: sequential used before Build")
+	}
+	stop := 0
+	if !needDX {
+		stop = m.firstTrainable()
+	}
+	var err error
+	for i := last; i >= stop; i-- {
+		if dy, err = m.Layers[i].Backward(dy, needDX || i > stop); err != nil {
+			return nil, fmt.Errorf("nn: layer %d: %w", i, err)
+		}
+	}
+	if !needDX {
+		return nil, nil
+	}
+	return dy, nil
+}
+
+// head implements the softmax-head lookup: a Sequential whose last module ends in a
+// softmax ends in one.
+func (m *Sequential) head() (softmaxHead, bool) {
+	if len(m.Layers) == 0 {
+		return nil, false
+	}
+	h, ok := headOf(m.Layers[len(m.Layers)-1])
+	if !ok {
+		return nil, false
+	}
+	if m.hd.m != m || m.hd.last != h {
+		m.hd = seqHead{m, h}
+	}
+	return &m.hd, true
+}
+
+// seqHead is a Sequential seen through its last module's softmax.
+type seqHead struct {
+	m    *Sequential
+	last softmaxHead
+}
+
+func (h *seqHead) logits() *tensor.Tensor { return h.last.logits() }
+
+func (h *seqHead) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	m := h.m
+	last := len(m.Layers) - 1
+	stop := 0
+	if !needDX {
+		stop = m.firstTrainable()
+	}
+	if last < stop {
+		return nil, nil
+	}
+	dy, err := h.last.backwardLogits(dz, needDX || last > stop)
+	if err != nil {
+		return nil, fmt.Errorf("nn: layer %d: %w", last, err)
+	}
+	if last == stop && !needDX {
+		return nil, nil
+	}
+	return m.backwardFrom(last-1, dy, needDX)
 }

@@ -12,6 +12,10 @@ import (
 
 // TestTrainingStepAllocatesNothing runs whole training steps of the reference MLP and
 // counts heap allocations: after the first step built every workspace, none.
+// fullStep is a training step that is a whole accumulation group: it zeroes the
+// gradients and updates the weights.
+var fullStep = stepKey{first: true, last: true}
+
 func TestTrainingStepAllocatesNothing(t *testing.T) {
 	const n, batch = 256, 32
 	x := make([]uint8, n*784)
@@ -26,30 +30,37 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 	images := Dataset{X: gt.New(gt.WithShape(n, 1, 28, 28), gt.WithBacking(x)), Y: flat.Y}
 	cnn, err := nn.CNNSpec([]int{1, 28, 28}, 10)
 	require.NoError(t, err)
-	cnn.Layers = append([]nn.LayerSpec{{Type: "random_shift", MaxShift: 2, FlipH: true}}, cnn.Layers...)
+	seq := cnn.Root.(*nn.Sequential)
+	seq.Layers = append([]nn.Module{nn.NewRandomShift(2, true)}, seq.Layers...)
 	cnnModel, err := cnn.Model()
 	require.NoError(t, err)
+	resnet, err := nn.ResNetSpec([]int{1, 28, 28}, 10)
+	require.NoError(t, err)
+	resnetModel, err := resnet.Model()
+	require.NoError(t, err)
 	for _, c := range []struct {
-		model *nn.Sequential
+		model nn.Module
 		d     Dataset
 	}{
 		{nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)), flat},
 		{nn.NewSequential(nn.NewDense(64, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(10, nn.Softmax)), flat},
 		// shift, conv, batch norm, pooling, dropout
 		{cnnModel, images},
+		// residual blocks with projections, global average pooling
+		{resnetModel, images},
 	} {
 		model, d := c.model, c.d
 		tr := &Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
 			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: batch, Seed: 1}
 		_, err := tr.Fit(d, Config{Epochs: 1}) // builds everything
 		require.NoError(t, err)
-		set, err := upload(tr.Dev, "test", d, tr.Model.InputShape(), tr.Model.OutputShape(), 10)
+		set, err := upload(tr.Dev, "test", d, tr.Net().InputShape(), tr.Net().OutputShape(), 10)
 		require.NoError(t, err)
 		require.NoError(t, set.batches(tr.Dev, 0, n, batch))
 		order := set.orderV[1]
-		require.NoError(t, tr.trainBatch(set, order))
+		require.NoError(t, tr.trainBatch(set, order, fullStep, 1/float32(order.Len())))
 		allocs := testing.AllocsPerRun(20, func() {
-			if err := tr.trainBatch(set, order); err != nil {
+			if err := tr.trainBatch(set, order, fullStep, 1/float32(order.Len())); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -96,7 +96,7 @@ func benchSteps(b *testing.B, newTrainer func(threads int) *Trainer, shape ...in
 			if _, err := tr.Fit(d, Config{Epochs: 1}); err != nil { // builds everything
 				b.Fatal(err)
 			}
-			set, err := upload(tr.Dev, "bench", d, tr.Model.InputShape(), tr.Model.OutputShape(), 10)
+			set, err := upload(tr.Dev, "bench", d, tr.Net().InputShape(), tr.Net().OutputShape(), 10)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func benchSteps(b *testing.B, newTrainer func(threads int) *Trainer, shape ...in
 			i := 0
 			cpu0 := processCPUTime()
 			for b.Loop() {
-				if err := tr.trainBatch(set, set.orderV[i]); err != nil {
+				if err := tr.trainBatch(set, set.orderV[i], fullStep, 1/float32(set.orderV[i].Len())); err != nil {
 					b.Fatal(err)
 				}
 				i = (i + 1) % len(set.orderV)

@@ -54,7 +54,8 @@ type BatchStats struct {
 	Epoch   int
 	Batch   int // 1-based, within the epoch
 	Batches int // in the epoch
-	Step    int // optimizer step, 1-based over the whole run
+	Step    int // optimizer step the batch contributes to, 1-based over the whole run
+	Steps   int // optimizer steps in the epoch (Batches, or fewer with gradient accumulation)
 	// Seen is the number of the epoch's examples trained: before the step in
 	// OnBatchBegin, after it in OnBatchEnd.
 	Seen  int
@@ -124,8 +125,8 @@ func (t *Trainer) Progress() Progress {
 	if t.Optimizer != nil {
 		p.OptimizerSteps = t.Optimizer.Iterations()
 	}
-	if t.Model != nil && t.Model.Built() {
-		p.ModelStep = t.Model.Context().Step
+	if t.net != nil {
+		p.ModelStep = t.net.Context().Step
 	}
 	return p
 }
@@ -137,60 +138,42 @@ func (t *Trainer) Resume(p Progress) error {
 	if p.Epoch < 1 || p.Batch < 0 || p.OptimizerSteps < 0 {
 		return fmt.Errorf("train: resume: bad position epoch %d batch %d steps %d", p.Epoch, p.Batch, p.OptimizerSteps)
 	}
-	if !t.Model.Built() {
+	if t.net == nil {
 		return fmt.Errorf("train: resume: build the model first")
 	}
+	if t.Optimizer == nil {
+		return fmt.Errorf("train: resume: the Trainer has no Optimizer")
+	}
 	t.Optimizer.SetIterations(p.OptimizerSteps)
-	t.Model.Context().Step = p.ModelStep
+	t.net.Context().Step = p.ModelStep
 	t.progress = p
 	return nil
 }
 
-// clip rescales every gradient by min(1, ClipNorm/‖g‖) with ‖g‖ the global L2 norm.
+// clip rescales every gradient by min(1, ClipNorm/‖g‖) with ‖g‖ the global L2 norm
+// over the model's flat gradient buffer (frozen parameters' gradients are zero).
 func (t *Trainer) clip() error {
-	params := t.Model.Params()
+	grads := t.net.Grads()
+	if grads == nil {
+		return nil
+	}
 	if t.normBuf == nil {
 		var err error
-		if t.normBuf, err = tensor.Zeros(t.Dev, len(params)); err != nil {
+		if t.normBuf, err = tensor.Zeros(t.Dev, 1); err != nil {
 			return err
 		}
-		t.norms = make([]float32, len(params))
-		for i := range params {
-			v, err := t.normBuf.View(i, 1)
-			if err != nil {
-				return err
-			}
-			t.normViews = append(t.normViews, v)
-		}
+		t.norm = make([]float32, 1)
 	}
-	for i, p := range params {
-		if !p.Trainable() {
-			continue
-		}
-		if err := t.Dev.Reduce(device.SumSquares, p.Grad.Buffer(), t.normViews[i].Buffer(), device.Shape3{Outer: 1, Mid: p.Grad.Len(), Inner: 1}); err != nil {
-			return err
-		}
-	}
-	if err := t.Dev.ReadFloat32(t.norms, t.normBuf.Buffer()); err != nil {
+	if err := t.Dev.Reduce(device.SumSquares, grads.Buffer(), t.normBuf.Buffer(), device.Shape3{Outer: 1, Mid: grads.Len(), Inner: 1}); err != nil {
 		return err
 	}
-	sum := 0.0
-	for i, p := range params {
-		if p.Trainable() {
-			sum += float64(t.norms[i])
-		}
+	if err := t.Dev.ReadFloat32(t.norm, t.normBuf.Buffer()); err != nil {
+		return err
 	}
-	norm := math.Sqrt(sum)
+	norm := math.Sqrt(float64(t.norm[0]))
 	if norm <= float64(t.ClipNorm) || norm == 0 || math.IsNaN(norm) {
 		return nil
 	}
 	scale := float32(float64(t.ClipNorm) / norm)
-	for _, p := range params {
-		if p.Trainable() {
-			if err := t.Dev.Axpby(0, p.Grad.Buffer(), scale, p.Grad.Buffer()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return t.Dev.Axpby(0, grads.Buffer(), scale, grads.Buffer())
 }

@@ -26,7 +26,7 @@ func oneSGDStep(t *testing.T, clip float32, lr float32) (before, after []float64
 	require.NoError(t, tr.Build(tensor.Shape{5}))
 	read := func() []float64 {
 		var out []float64
-		for _, p := range tr.Model.Params() {
+		for _, p := range tr.Net().Params() {
 			require.True(t, p.Trainable())
 			v, err := p.Value.Float32s()
 			require.NoError(t, err)

@@ -64,7 +64,7 @@ func TestConvolutionalLayersTrain(t *testing.T) {
 
 	// The running statistics moved away from their start (mean 0, variance 1).
 	stats := map[string][]float32{}
-	for _, p := range model.Params() {
+	for _, p := range tr.Net().Params() {
 		if p.Name == "1.running_mean" || p.Name == "6.running_var" {
 			v, err := p.Value.Float32s()
 			require.NoError(t, err)

@@ -111,7 +111,10 @@ func (s *EarlyStopping) OnTrainBegin(t *Trainer) error {
 	}
 	s.freeSnaps()
 	if s.RestoreBest {
-		for _, p := range t.Model.Params() {
+		if t.Net() == nil {
+			return fmt.Errorf("train: EarlyStopping: the model is not built")
+		}
+		for _, p := range t.Net().Params() {
 			c, err := tensor.New(t.Dev, p.Value.DType(), p.Value.Shape()...)
 			if err != nil {
 				s.freeSnaps()
@@ -194,7 +197,7 @@ func (s *EarlyStopping) copyAll(save bool) error {
 	if s.snaps == nil {
 		return nil
 	}
-	params := s.t.Model.Params()
+	params := s.t.Net().Params()
 	if len(params) != len(s.snaps) {
 		return fmt.Errorf("the model has %d tensors, the snapshot %d", len(params), len(s.snaps))
 	}

@@ -26,7 +26,10 @@ func (t *Trainer) Evaluate(d Dataset) (Result, error) {
 	if err := t.Build(tensor.Shape(d.X.Shape()[1:])); err != nil {
 		return Result{}, err
 	}
-	set, err := upload(t.Dev, "evaluation", d, t.Model.InputShape(), t.Model.OutputShape(), t.classes())
+	if d.Len() == 0 {
+		return Result{}, fmt.Errorf("train: evaluation data has no examples")
+	}
+	set, err := upload(t.Dev, "evaluation", d, t.net.InputShape(), t.net.OutputShape(), t.classes())
 	if err != nil {
 		return Result{}, err
 	}
@@ -56,11 +59,11 @@ func (t *Trainer) evaluate(set *deviceSet) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		out, err := t.Model.Forward(x, false)
+		out, err := t.net.Forward(x, false)
 		if err != nil {
 			return Result{}, err
 		}
-		res, err := t.Loss.Forward(out, t.Model.Logits(), y)
+		res, err := t.Loss.Forward(out, t.net.Logits(), y)
 		if err != nil {
 			return Result{}, err
 		}
@@ -78,51 +81,16 @@ func (t *Trainer) evaluate(set *deviceSet) (Result, error) {
 
 // Predict returns the model's outputs for the examples of x (shape (N, features…), as
 // Dataset.X): an (N, outputs…) Float32 array, class probabilities for a softmax model.
+// It needs only the Model and the Dev (no Loss, no Optimizer, no labels), see
+// nn.Model.Predict.
 func (t *Trainer) Predict(x *gt.Dense) (*gt.Dense, error) {
 	if x == nil || len(x.Shape()) < 2 {
 		return nil, fmt.Errorf("train: Predict: X must have shape (examples, features…)")
 	}
-	if err := t.Build(tensor.Shape(x.Shape()[1:])); err != nil {
+	if err := t.BuildModel(tensor.Shape(x.Shape()[1:])); err != nil {
 		return nil, err
 	}
-	n := x.Shape()[0]
-	// Upload with dummy labels: Predict needs no targets.
-	var y *gt.Dense
-	if t.Loss.Classifies() {
-		y = gt.New(gt.WithShape(n), gt.WithBacking(make([]int32, n)))
-	} else {
-		y = gt.New(gt.WithShape(append([]int{n}, t.Model.OutputShape()...)...), gt.WithBacking(make([]float32, n*t.Model.OutputShape().Len())))
-	}
-	set, err := upload(t.Dev, "prediction", Dataset{X: x, Y: y}, t.Model.InputShape(), t.Model.OutputShape(), t.classes())
-	if err != nil {
-		return nil, err
-	}
-	defer set.free()
-	bs := t.batchSize()
-	if err := set.batches(t.Dev, 0, n, bs); err != nil {
-		return nil, err
-	}
-	per := t.Model.OutputShape().Len()
-	out := make([]float32, n*per)
-	for b, order := range set.orderV {
-		rows := order.Len()
-		idx, _ := t.idx.rows(rows)
-		if err := t.Dev.Copy(idx.Buffer(), order.Buffer()); err != nil {
-			return nil, err
-		}
-		xb, _, err := t.gather(set, rows)
-		if err != nil {
-			return nil, err
-		}
-		yb, err := t.Model.Forward(xb, false)
-		if err != nil {
-			return nil, err
-		}
-		if err := t.Dev.ReadFloat32(out[b*bs*per:b*bs*per+rows*per], yb.Buffer()); err != nil {
-			return nil, err
-		}
-	}
-	return gt.New(gt.WithShape(append([]int{n}, t.Model.OutputShape()...)...), gt.WithBacking(out)), nil
+	return t.net.Predict(x)
 }
 
 // rowsBuf is a (max, per) workspace with cached views of its first rows, also reshaped

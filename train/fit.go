@@ -23,12 +23,18 @@ import (
 
 // Trainer binds a model to a loss, an optimizer and a device.
 type Trainer struct {
-	Model     *nn.Sequential
+	// Model is the model's root module: a Sequential, a Residual, any Module. Build
+	// wraps it in an nn.Model (Net) for the data's shape.
+	Model     nn.Module
 	Loss      nn.Loss
 	Optimizer Optimizer
 	Dev       device.Backend
-	// BatchSize is the number of examples per step (32 when 0).
+	// BatchSize is the number of examples per forward and backward pass (32 when 0).
 	BatchSize int
+	// AccumSteps is how many batches' gradients are summed into one optimizer step
+	// (1 when 0): with AccumSteps N, a step equals one step on a batch N times larger
+	// (the loss is scaled by 1/(the examples of all N batches)), for the memory of one.
+	AccumSteps int
 	// Seed draws the initial weights, the shuffles and the dropout masks.
 	Seed uint64
 	// ClipNorm, when positive, rescales the gradients before each update so that their
@@ -36,27 +42,42 @@ type Trainer struct {
 	// value per parameter back from the device each step.
 	ClipNorm float32
 
+	net     *nn.Model
 	built   bool
 	xb, yb  *rowsBuf // the batch gathered from the data set
 	idx     *rowsBuf // the batch's example indices
 	fitM    *metrics // training sums
 	evalM   *metrics // evaluation sums
-	stepFns map[int]func() error
+	stepFns map[stepKey]stepFn
 	cur     step
 
-	progress  Progress       // where the next Fit starts (Resume)
-	pos       Progress       // where the running Fit is
-	hist      *History       // the running Fit's history
-	normBuf   *tensor.Tensor // ClipNorm's per-parameter squared norms
-	normViews []*tensor.Tensor
-	norms     []float32
+	progress Progress       // where the next Fit starts (Resume)
+	pos      Progress       // where the running Fit is
+	hist     *History       // the running Fit's history
+	normBuf  *tensor.Tensor // ClipNorm's squared norm
+	norm     []float32
 }
 
 // step is what the recorded step function reads: the batch size and data set of the
-// step being run.
+// step being run, and the loss scale of its accumulation group.
 type step struct {
-	rows int
-	set  *deviceSet
+	rows  int
+	set   *deviceSet
+	scale float32
+}
+
+// stepKey identifies a kind of training step: its batch size and its place in an
+// accumulation group (the first zeroes the gradients, the last updates the weights).
+type stepKey struct {
+	rows        int
+	first, last bool
+}
+
+// stepFn is the function a kind of step runs, with the key Backend.Step records it
+// under.
+type stepFn struct {
+	key string
+	fn  func() error
 }
 
 // Config configures Fit.
@@ -99,38 +120,108 @@ func (t *Trainer) batchSize() int {
 	return t.BatchSize
 }
 
-// Build builds the model (if it is not built yet) for examples of shape in, the loss
-// and the batch workspaces. Fit calls it with the data's shape.
-func (t *Trainer) Build(in tensor.Shape) error {
-	if t.Model == nil || t.Loss == nil || t.Optimizer == nil || t.Dev == nil {
-		return fmt.Errorf("train: Trainer needs a Model, a Loss, an Optimizer and a Dev")
+func (t *Trainer) accumSteps() int {
+	if t.AccumSteps <= 0 {
+		return 1
+	}
+	return t.AccumSteps
+}
+
+// Net is the built model (nil before Build): its parameters by name, gradients,
+// Predict, Freeze, Summary.
+func (t *Trainer) Net() *nn.Model { return t.net }
+
+// BuildModel builds the model alone (if it is not built yet) for examples of shape in,
+// on Dev with Seed, for batches of BatchSize: what Predict needs, and what loading
+// weights into the model needs. It needs no loss and no optimizer.
+func (t *Trainer) BuildModel(in tensor.Shape) error {
+	if t.Model == nil || t.Dev == nil {
+		return fmt.Errorf("train: Trainer needs a Model and a Dev")
 	}
 	bs := t.batchSize()
 	if bs <= 0 {
 		return fmt.Errorf("train: batch size must be positive, got %d", bs)
 	}
-	if t.built {
-		if !t.Model.InputShape().Equal(in) {
-			return fmt.Errorf("train: the model takes examples of shape %v, the data has %v", t.Model.InputShape(), in)
+	if t.AccumSteps < 0 {
+		return fmt.Errorf("train: AccumSteps must not be negative, got %d", t.AccumSteps)
+	}
+	if t.net != nil {
+		if !t.net.InputShape().Equal(in) {
+			return fmt.Errorf("train: the model takes examples of shape %v, the data has %v", t.net.InputShape(), in)
+		}
+		if t.net.Device() != t.Dev || t.net.MaxBatch() < bs {
+			return fmt.Errorf("train: the model was built for another device or a smaller batch")
 		}
 		return nil
 	}
-	if !t.Model.Built() {
-		if err := t.Model.Build(t.Dev, in, bs, t.Seed); err != nil {
-			return err
-		}
-	} else if t.Model.Device() != t.Dev || t.Model.MaxBatch() < bs || !t.Model.InputShape().Equal(in) {
-		return fmt.Errorf("train: the model was built for another device, a smaller batch or another input shape")
-	}
-	if err := t.Loss.Build(t.Dev, bs, t.Model.OutputShape()); err != nil {
+	net := nn.NewModel(t.Model)
+	if err := net.Build(t.Dev, in, bs, t.Seed); err != nil {
 		return err
 	}
+	t.net = net
+	return nil
+}
+
+// UseModel makes m, a model already built (for example with weights loaded into it),
+// the Trainer's model: Model becomes m's root.
+func (t *Trainer) UseModel(m *nn.Model) error {
+	if m == nil || !m.Built() {
+		return fmt.Errorf("train: UseModel needs a built model")
+	}
+	if t.net != nil && t.net != m {
+		return fmt.Errorf("train: the Trainer already has a built model")
+	}
+	if t.Dev != nil && m.Device() != t.Dev {
+		return fmt.Errorf("train: the model was built on another device")
+	}
+	t.Model, t.net, t.Dev = m.Root(), m, m.Device()
+	if t.BatchSize == 0 {
+		t.BatchSize = m.MaxBatch()
+	}
+	return nil
+}
+
+// Build builds the model (if it is not built yet) for examples of shape in, the loss
+// and the batch workspaces. Fit and Evaluate call it with the data's shape. It needs a
+// Model, a Loss and a Dev (Fit also needs an Optimizer).
+func (t *Trainer) Build(in tensor.Shape) error {
+	if t.Model == nil || t.Loss == nil || t.Dev == nil {
+		return fmt.Errorf("train: Trainer needs a Model, a Loss and a Dev")
+	}
+	if t.built {
+		if !t.net.InputShape().Equal(in) {
+			return fmt.Errorf("train: the model takes examples of shape %v, the data has %v", t.net.InputShape(), in)
+		}
+		return nil
+	}
+	if err := t.BuildModel(in); err != nil {
+		return err
+	}
+	bs := t.batchSize()
+	if err := t.Loss.Build(t.Dev, bs, t.net.OutputShape()); err != nil {
+		return err
+	}
+	if err := t.buildBuffers(in); err != nil {
+		return err
+	}
+	var err error
+	if t.fitM, err = newMetrics(t.Dev); err != nil {
+		return err
+	}
+	t.stepFns = map[stepKey]stepFn{}
+	t.built = true
+	return nil
+}
+
+// buildBuffers makes the batch workspaces and the evaluation sums.
+func (t *Trainer) buildBuffers(in tensor.Shape) error {
+	bs := t.batchSize()
 	var err error
 	if t.xb, err = newRowsBuf(t.Dev, device.Float32, bs, in.Len()); err != nil {
 		return err
 	}
-	ydt, ylen := device.Float32, t.Model.OutputShape().Len()
-	if t.Loss.Classifies() {
+	ydt, ylen := device.Float32, t.net.OutputShape().Len()
+	if t.Loss != nil && t.Loss.Classifies() {
 		ydt, ylen = device.Int32, 1
 	}
 	if t.yb, err = newRowsBuf(t.Dev, ydt, bs, ylen); err != nil {
@@ -139,20 +230,13 @@ func (t *Trainer) Build(in tensor.Shape) error {
 	if t.idx, err = newRowsBuf(t.Dev, device.Int32, bs, 1); err != nil {
 		return err
 	}
-	if t.fitM, err = newMetrics(t.Dev); err != nil {
-		return err
-	}
-	if t.evalM, err = newMetrics(t.Dev); err != nil {
-		return err
-	}
-	t.stepFns = map[int]func() error{}
-	t.built = true
-	return nil
+	t.evalM, err = newMetrics(t.Dev)
+	return err
 }
 
 func (t *Trainer) classes() int {
 	if t.Loss.Classifies() {
-		return t.Model.OutputShape().Len()
+		return t.net.OutputShape().Len()
 	}
 	return 0
 }
@@ -165,6 +249,9 @@ func (t *Trainer) classes() int {
 // ErrNotFinite that names the epoch and steps), or when cfg.Context ends (an error
 // wrapping ErrInterrupted).
 func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
+	if t.Optimizer == nil {
+		return nil, fmt.Errorf("train: Fit needs an Optimizer")
+	}
 	if cfg.Epochs <= 0 {
 		return nil, fmt.Errorf("train: epochs must be positive, got %d", cfg.Epochs)
 	}
@@ -177,10 +264,16 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	if d.X == nil || len(d.X.Shape()) < 2 {
 		return nil, fmt.Errorf("train: training data X must have shape (examples, features…)")
 	}
+	if d.Len() == 0 {
+		return nil, fmt.Errorf("train: training data has no examples")
+	}
+	if cfg.Validation != nil && cfg.Validation.Len() == 0 {
+		return nil, fmt.Errorf("train: validation data has no examples (leave Config.Validation nil for none)")
+	}
 	if err := t.Build(tensor.Shape(d.X.Shape()[1:])); err != nil {
 		return nil, err
 	}
-	set, err := upload(t.Dev, "training", d, t.Model.InputShape(), t.Model.OutputShape(), t.classes())
+	set, err := upload(t.Dev, "training", d, t.net.InputShape(), t.net.OutputShape(), t.classes())
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +281,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	nTrain := set.n
 	val, valLo := set, set.n
 	if cfg.Validation != nil {
-		if val, err = upload(t.Dev, "validation", *cfg.Validation, t.Model.InputShape(), t.Model.OutputShape(), t.classes()); err != nil {
+		if val, err = upload(t.Dev, "validation", *cfg.Validation, t.net.InputShape(), t.net.OutputShape(), t.classes()); err != nil {
 			return nil, err
 		}
 		defer val.free()
@@ -253,6 +346,10 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		p.Epoch = cfg.Epochs + 1 // train nothing
 	}
 	ids := make([]int32, nTrain)
+	accum := t.accumSteps()
+	if err := t.net.ZeroGrad(); err != nil { // whatever Backward ran before Fit
+		return fail(err)
+	}
 	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum = p.Epoch+1, 0, 0, 0 {
 		start := time.Now()
 		t.pos = p
@@ -277,13 +374,16 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		}
 		stopped := false
 		first := p.Batch
-		for b := first; b < len(set.orderV); b++ {
-			if cfg.Context.Err() != nil {
+		nb := len(set.orderV)
+		for b := first; b < nb; b++ {
+			g0 := b / accum * accum // the accumulation group of batch b: [g0, g1)
+			g1 := min(g0+accum, nb)
+			if cfg.Context.Err() != nil && (b == g0 || b == first) {
 				t.pos.Batch = b
-				return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, len(set.orderV), ErrInterrupted))
+				return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, nb, ErrInterrupted))
 			}
-			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: len(set.orderV), Step: t.Optimizer.Iterations() + 1,
-				Seen: min(b*bs, nTrain)}
+			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: nb, Step: t.Optimizer.Iterations() + 1,
+				Steps: (nb + accum - 1) / accum, Seen: min(b*bs, nTrain)}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchBegin(bi) }); err != nil {
 				if errors.Is(err, ErrStop) {
 					stopped = true
@@ -291,12 +391,14 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				}
 				return fail(err)
 			}
-			if err := t.trainBatch(set, set.orderV[b]); err != nil {
+			groupRows := min(g1*bs, nTrain) - g0*bs
+			ph := stepKey{first: b == g0 || b == first, last: b == g1-1}
+			if err := t.trainBatch(set, set.orderV[b], ph, 1/float32(groupRows)); err != nil {
 				return fail(fmt.Errorf("train: epoch %d, batch %d: %w", p.Epoch, b+1, err))
 			}
 			t.pos.Batch = b + 1
 			bi.Seen = min((b+1)*bs, nTrain) // only the last batch is partial
-			if (b+1)%checkEvery == 0 || b+1 == len(set.orderV) {
+			if (b+1)%checkEvery == 0 || b+1 == nb {
 				loss, correct, err := t.fitM.read(t.Dev)
 				if err != nil {
 					return fail(err)
@@ -305,7 +407,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
 					lo := max(first, b+1-checkEvery) + 1
 					return fail(fmt.Errorf("train: epoch %d, batches %d to %d (steps %d to %d): %w (%v)", p.Epoch, lo, b+1,
-						t.Optimizer.Iterations()-(b+1-lo), t.Optimizer.Iterations(), ErrNotFinite, loss))
+						t.Optimizer.Iterations()-(b+1-lo)/accum, t.Optimizer.Iterations(), ErrNotFinite, loss))
 				}
 				t.pos.LossSum, t.pos.CorrectSum = loss, correct
 			}
@@ -366,8 +468,10 @@ func each(cs []Callback, f func(Callback) error) error {
 	return stop
 }
 
-// trainBatch runs one training step on the examples whose indices order holds.
-func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor) error {
+// trainBatch runs one training step on the examples whose indices order holds: forward
+// and backward, with the loss scaled by scale; the first of an accumulation group
+// zeroes the gradients first, the last updates the weights.
+func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, scale float32) error {
 	rows := order.Len()
 	idx, err := t.idx.rows(rows)
 	if err != nil {
@@ -378,49 +482,67 @@ func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor) error {
 	if err := t.Dev.Copy(idx.Buffer(), order.Buffer()); err != nil {
 		return err
 	}
-	t.cur = step{rows: rows, set: set}
-	fn, ok := t.stepFns[rows]
+	t.cur = step{rows: rows, set: set, scale: scale}
+	ph.rows = rows
+	sf, ok := t.stepFns[ph]
 	if !ok {
-		fn = func() error { return t.runStep(t.cur.set, t.cur.rows) }
-		t.stepFns[rows] = fn
+		sf.fn = func() error { return t.runStep(t.cur.set, t.cur.rows, ph.first, ph.last, t.cur.scale) }
+		sf.key = "train"
+		if rows != t.batchSize() {
+			sf.key = fmt.Sprintf("train-%d", rows)
+		}
+		switch {
+		case ph.first && !ph.last:
+			sf.key += "/first"
+		case !ph.first && !ph.last:
+			sf.key += "/accumulate"
+		case !ph.first && ph.last:
+			sf.key += "/last"
+		}
+		t.stepFns[ph] = sf
 	}
-	key := "train"
-	if rows != t.batchSize() {
-		key = fmt.Sprintf("train-%d", rows)
-	}
-	return t.Dev.Step(key, fn)
+	return t.Dev.Step(sf.key, sf.fn)
 }
 
-// runStep queues one training step: gather, forward, loss, metrics, backward, update.
-func (t *Trainer) runStep(set *deviceSet, rows int) error {
+// runStep queues one training step: gather, forward, loss, metrics, backward and, at
+// the end of an accumulation group, clipping and the update.
+func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale float32) error {
+	if first {
+		if err := t.net.ZeroGrad(); err != nil {
+			return err
+		}
+	}
 	x, y, err := t.gather(set, rows)
 	if err != nil {
 		return err
 	}
-	out, err := t.Model.Forward(x, true)
+	out, err := t.net.Forward(x, true)
 	if err != nil {
 		return err
 	}
-	res, err := t.Loss.Forward(out, t.Model.Logits(), y)
+	res, err := t.Loss.Forward(out, t.net.Logits(), y)
 	if err != nil {
 		return err
 	}
 	if err := t.accumulate(res, t.fitM); err != nil {
 		return err
 	}
-	grad, fromLogits, err := t.Loss.Backward()
+	grad, fromLogits, err := t.Loss.Backward(scale)
 	if err != nil {
 		return err
 	}
-	if err := t.Model.Backward(grad, fromLogits); err != nil {
+	if err := t.net.Backward(grad, fromLogits); err != nil {
 		return err
+	}
+	if !last {
+		return nil
 	}
 	if t.ClipNorm > 0 {
 		if err := t.clip(); err != nil {
 			return err
 		}
 	}
-	return t.Optimizer.Step(t.Dev, t.Model.Params())
+	return t.Optimizer.Step(t.Dev, t.net.Params())
 }
 
 // gather copies the examples named by the index buffer's first rows entries into the
@@ -437,12 +559,12 @@ func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err err
 	if err := t.Dev.Gather(y.Buffer(), set.y.Buffer(), idx.Buffer(), set.yLen, 1); err != nil {
 		return nil, nil, err
 	}
-	xs, err := t.xb.shaped(rows, t.Model.InputShape())
+	xs, err := t.xb.shaped(rows, t.net.InputShape())
 	if err != nil {
 		return nil, nil, err
 	}
-	if !t.Loss.Classifies() {
-		if y, err = t.yb.shaped(rows, t.Model.OutputShape()); err != nil {
+	if t.Loss != nil && !t.Loss.Classifies() {
+		if y, err = t.yb.shaped(rows, t.net.OutputShape()); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -37,10 +37,14 @@ type Optimizer interface {
 type Optim struct {
 	Op    device.OptOp
 	Hyper device.Hyper
-	// L2 adds L2*w to every weight's gradient before the update (classic L2 weight
-	// decay, as PyTorch's weight_decay; the same as adding L2/2·‖w‖² to the loss).
-	// Parameters named "*.bias" are not decayed.
+	// L2 adds L2*w to the gradient of every parameter Decay selects, before the update
+	// (classic L2 weight decay, as PyTorch's weight_decay; the same as adding
+	// L2/2·‖w‖² to the loss).
 	L2 float32
+	// Decay selects the parameters that L2 and AdamW's Hyper.WeightDecay apply to; nil
+	// means DecayMatrices (PyTorch practice: weights of 2 or more dimensions decay,
+	// biases and normalization scales do not).
+	Decay func(*nn.Param) bool
 
 	slots []slot
 	steps int
@@ -50,6 +54,16 @@ type slot struct {
 	param *nn.Param
 	m, v  *tensor.Tensor
 }
+
+// DecayMatrices selects the parameters of 2 or more dimensions (the weights of dense
+// and convolution layers, embedding tables), not biases or normalization scales.
+func DecayMatrices(p *nn.Param) bool { return len(p.Value.Shape()) >= 2 }
+
+// DecayAll selects every parameter.
+func DecayAll(*nn.Param) bool { return true }
+
+// DecayNone selects no parameter.
+func DecayNone(*nn.Param) bool { return false }
 
 // NewSGD is plain gradient descent with Keras' default learning rate 0.01.
 func NewSGD() *Optim { return &Optim{Op: device.SGD, Hyper: device.Hyper{LR: 0.01}} }
@@ -118,25 +132,35 @@ func (o *Optim) Step(dev device.Backend, params []*nn.Param) error {
 	}
 	h := o.Hyper
 	h.Step = o.steps + 1
+	decay := o.Decay
+	if decay == nil {
+		decay = DecayMatrices
+	}
 	i := 0
 	for _, p := range params {
 		if !p.Trainable() {
 			continue
 		}
 		if i >= len(o.slots) || o.slots[i].param != p {
-			return fmt.Errorf("train: %s: parameter list changed since the first step (at %s)", o.Name(), p.Name)
+			return fmt.Errorf("train: %s: parameter list changed since the first step (at %s; freeze parameters before the first step)", o.Name(), p.Name)
 		}
 		s := &o.slots[i]
 		i++
-		if o.L2 != 0 && !strings.HasSuffix(p.Name, ".bias") {
+		hp := h
+		if !decay(p) {
+			hp.WeightDecay = 0
+		} else if o.L2 != 0 {
 			// grad += L2 * w
 			if err := dev.Axpby(o.L2, p.Value.Buffer(), 1, p.Grad.Buffer()); err != nil {
 				return fmt.Errorf("train: %s: L2 on %s: %w", o.Name(), p.Name, err)
 			}
 		}
-		if err := dev.Update(o.Op, h, p.Value.Buffer(), p.Grad.Buffer(), bufOf(s.m), bufOf(s.v)); err != nil {
+		if err := dev.Update(o.Op, hp, p.Value.Buffer(), p.Grad.Buffer(), bufOf(s.m), bufOf(s.v)); err != nil {
 			return fmt.Errorf("train: %s update of %s: %w", o.Name(), p.Name, err)
 		}
+	}
+	if i != len(o.slots) {
+		return fmt.Errorf("train: %s: parameter list changed since the first step (%d trainable parameters, %d before)", o.Name(), i, len(o.slots))
 	}
 	o.steps++
 	return nil

@@ -183,7 +183,7 @@ func (l *LearningRateSchedule) OnTrainBegin(t *Trainer) error {
 
 // OnBatchBegin implements Callback: it sets the rate of step b.Step.
 func (l *LearningRateSchedule) OnBatchBegin(b BatchStats) error {
-	lr := l.Schedule.Rate(b.Step-1, b.Batches)
+	lr := l.Schedule.Rate(b.Step-1, max(b.Steps, 1))
 	if !(lr > 0) || math.IsInf(lr, 0) || float32(lr) == 0 {
 		return fmt.Errorf("train: learning-rate schedule gave %v for step %d (epoch %d, batch %d)", lr, b.Step, b.Epoch, b.Batch)
 	}

@@ -30,7 +30,7 @@ func TestSameResultsAnyThreadCount(t *testing.T) {
 		hist, err := tr.Fit(d, Config{Epochs: 1})
 		require.NoError(t, err)
 		var got [][]float32
-		for _, p := range tr.Model.Params() {
+		for _, p := range tr.Net().Params() {
 			v, err := p.Value.Float32s()
 			require.NoError(t, err)
 			got = append(got, v)

@@ -216,7 +216,7 @@ func TestRegressionWithMSE(t *testing.T) {
 	require.NoError(t, err)
 	last := hist.Epochs[len(hist.Epochs)-1]
 	assert.Less(t, last.ValLoss, 1e-3, "a linear model fits a linear target")
-	w, err := tr.Model.Params()[0].Value.Float32s()
+	w, err := tr.Net().Params()[0].Value.Float32s()
 	require.NoError(t, err)
 	assert.InDelta(t, 2, w[0], 0.05)
 	assert.InDelta(t, -1, w[1], 0.05)
@@ -230,7 +230,7 @@ func TestL2ShrinksWeights(t *testing.T) {
 		tr := newTrainer(cpu.New(cpu.Options{}), opt, 8)
 		_, err := tr.Fit(data, train.Config{Epochs: 5})
 		require.NoError(t, err)
-		w, err := tr.Model.Params()[0].Value.Float32s()
+		w, err := tr.Net().Params()[0].Value.Float32s()
 		require.NoError(t, err)
 		return dot32(w, w)
 	}

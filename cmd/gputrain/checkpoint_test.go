@@ -226,7 +226,7 @@ func TestNonFiniteLossKeepsLastGoodCheckpoint(t *testing.T) {
 		},
 		epochBegin: func(h *hook, epoch int) {
 			if epoch == 2 { // a NaN weight: every loss from here on is NaN
-				w := h.tr.Model.Params()[0].Value
+				w := h.tr.Net().Params()[0].Value
 				v, err := w.Float32s()
 				require.NoError(t, err)
 				v[0] = float32(math.NaN())
@@ -323,7 +323,7 @@ func TestResumeKeepsModelFlags(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, run([]string{"-device", "cpu", "-resume", path, "-epochs", "2"}, &out, &errb), errb.String())
 	assert.Contains(t, out.String(), "resumed from "+path+": epoch 2, batch 0")
-	assert.Contains(t, out.String(), "model "+spec+": 5 layers")
+	assert.Contains(t, out.String(), "model "+spec+": 5 modules")
 	assert.Contains(t, out.String(), "augmentation: random shifts of up to 1 pixels")
 	assert.Contains(t, out.String(), "epoch 2/2")
 	ck, err := checkpoint.Open(path)

@@ -13,7 +13,7 @@ import (
 
 // modelOptions are the flags that choose the data set and the model.
 type modelOptions struct {
-	model   string // mlp, cnn or a JSON file
+	model   string // mlp, cnn, resnet or a JSON file
 	dataset string // mnist, fashion-mnist or csv:FILE…
 	augment int    // largest random shift in pixels; 0: none
 	// explicit records the flags given on the command line (not those -resume set).
@@ -22,7 +22,7 @@ type modelOptions struct {
 
 // addModelFlags registers -model, -dataset and -augment on fs.
 func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
-	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network) or a JSON model description file (see docs/cnn.md)")
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network) or a JSON model description file (see docs/cnn.md)")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, or csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set)")
 	fs.IntVar(&o.augment, "augment", 0, "augment training images with random shifts of up to N pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
 }
@@ -33,15 +33,15 @@ func checkModelFlags(o *options) error {
 	case o.augment < 0:
 		return usageError{fmt.Sprintf("-augment must not be negative, got %d", o.augment)}
 	case o.model == "":
-		return usageError{"-model must name mlp, cnn or a JSON file"}
+		return usageError{"-model must name mlp, cnn, resnet or a JSON file"}
 	case o.explicit["hidden"] && o.model != "mlp":
 		return usageError{fmt.Sprintf("-hidden applies to -model mlp only, not %s", o.model)}
 	case o.explicit["data"] && strings.HasPrefix(o.dataset, "csv:"):
 		return usageError{"-data names the folder of IDX files; a csv data set names its file in -dataset csv:FILE"}
 	}
-	if o.model != "mlp" && o.model != "cnn" {
+	if !presetModel(o.model) {
 		if _, err := os.Stat(o.model); err != nil {
-			return usageError{fmt.Sprintf("-model %q is not mlp or cnn, and not a readable file: %v", o.model, err)}
+			return usageError{fmt.Sprintf("-model %q is not mlp, cnn or resnet, and not a readable file: %v", o.model, err)}
 		}
 	}
 	return nil
@@ -61,6 +61,9 @@ func loadSet(o *options) (*data.Set, error) {
 	return set, nil
 }
 
+// presetModel reports whether name is a built-in model rather than a JSON file.
+func presetModel(name string) bool { return name == "mlp" || name == "cnn" || name == "resnet" }
+
 // modelSpec describes the model the flags ask for, for examples of set's shape.
 func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
 	shape := set.Train.Shape()
@@ -73,10 +76,15 @@ func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
 		if o.augment > 0 && images {
 			// Shift the images, then flatten them for the dense layers.
 			spec.Input = shape
-			spec.Layers = append([]nn.LayerSpec{{Type: "flatten"}}, spec.Layers...)
+			seq := spec.Root.(*nn.Sequential)
+			seq.Layers = append([]nn.Module{nn.NewFlatten()}, seq.Layers...)
 		}
-	case "cnn":
-		if spec, err = nn.CNNSpec(shape, set.Classes); err != nil {
+	case "cnn", "resnet":
+		preset := nn.CNNSpec
+		if o.model == "resnet" {
+			preset = nn.ResNetSpec
+		}
+		if spec, err = preset(shape, set.Classes); err != nil {
 			return nil, fmt.Errorf("%w (%s examples have shape %v: use -model mlp, or a JSON model that starts with a reshape layer)", err, set.Name, shape)
 		}
 	default:
@@ -86,8 +94,8 @@ func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
 		if spec.Input == nil {
 			spec.Input = shape
 		}
-		for i, l := range spec.Layers {
-			if l.Type == "random_shift" && o.augment > 0 {
+		for i, l := range spec.Layers() {
+			if l.Kind() == "random_shift" && o.augment > 0 {
 				return nil, usageError{fmt.Sprintf("-augment: the model %s already augments its input (layer %d is a random_shift)", o.model, i)}
 			}
 		}
@@ -96,8 +104,13 @@ func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
 		if len(spec.Input) != 3 {
 			return nil, usageError{fmt.Sprintf("-augment shifts images, but the model takes examples of shape %v (want channels, height, width)", spec.Input)}
 		}
-		shift := nn.LayerSpec{Type: "random_shift", MaxShift: o.augment, FlipH: set.Mirror}
-		spec.Layers = append([]nn.LayerSpec{shift}, spec.Layers...)
+		shift := nn.NewRandomShift(o.augment, set.Mirror)
+		if seq, ok := spec.Root.(*nn.Sequential); ok && seq.Names == nil {
+			seq.Layers = append([]nn.Module{shift}, seq.Layers...)
+		} else {
+			// A random shift is no module of the PyTorch model: it numbers nothing.
+			spec.Root = nn.NewSequential(shift, spec.Root)
+		}
 	}
 	return spec, nil
 }
@@ -118,14 +131,8 @@ func shapeFor(set *data.Set, spec *nn.Spec, model string) error {
 }
 
 // describeModel is the one line the program prints about the model.
-func describeModel(o *options, m *nn.Sequential, spec *nn.Spec, set *data.Set) string {
-	n := 0
-	for _, p := range m.Params() {
-		if p.Trainable() {
-			n += p.Value.Len()
-		}
-	}
-	s := fmt.Sprintf("model %s: %d layers on input %v, %d trainable parameters", o.model, len(m.Layers), m.InputShape(), n)
+func describeModel(o *options, m *nn.Model, set *data.Set) string {
+	s := fmt.Sprintf("model %s: %d modules on input %v, %d trainable parameters", o.model, len(m.Modules())-1, m.InputShape(), m.TrainableCount())
 	if o.augment > 0 {
 		s += fmt.Sprintf("; augmentation: random shifts of up to %d pixels", o.augment)
 		if set.Mirror {

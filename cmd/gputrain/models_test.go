@@ -111,7 +111,7 @@ func TestModelFlagErrors(t *testing.T) {
 	}{
 		{[]string{"-augment", "-1"}, "-augment must not be negative, got -1"},
 		{[]string{"-model", "cnn", "-hidden", "32"}, "-hidden applies to -model mlp only, not cnn"},
-		{[]string{"-model", filepath.Join(dir, "none.json")}, "is not mlp or cnn, and not a readable file"},
+		{[]string{"-model", filepath.Join(dir, "none.json")}, "is not mlp, cnn or resnet, and not a readable file"},
 		{[]string{"-dataset", "csv:" + csvFile, "-data", dir}, "-data names the folder of IDX files"},
 		{[]string{"-device", "cpu", "-dataset", "imagenet"}, `unknown data set "imagenet"`},
 		{[]string{"-device", "cpu", "-dataset", "csv:" + dir + "/none.csv"}, "none.csv"},
@@ -147,8 +147,8 @@ func imageSet(t *testing.T, name string) *data.Set {
 
 func types(s *nn.Spec) []string {
 	var out []string
-	for _, l := range s.Layers {
-		out = append(out, l.Type)
+	for _, l := range s.Layers() {
+		out = append(out, l.Kind())
 	}
 	return out
 }
@@ -169,14 +169,14 @@ func TestModelSpecsForImages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 14, 14}, s.Input, "augmenting, the mlp takes images and flattens them")
 	assert.Equal(t, []string{"random_shift", "flatten", "dense", "dense"}, types(s))
-	assert.Equal(t, 2, s.Layers[0].MaxShift)
-	assert.False(t, s.Layers[0].FlipH, "digits are not mirrored")
+	assert.Equal(t, 2, s.Layers()[0].(*nn.RandomShift).MaxShift)
+	assert.False(t, s.Layers()[0].(*nn.RandomShift).FlipH, "digits are not mirrored")
 
 	o.model = "cnn"
 	s, err = modelSpec(o, imageSet(t, "fashion-mnist"))
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 14, 14}, s.Input)
-	assert.Equal(t, "random_shift", s.Layers[0].Type)
-	assert.True(t, s.Layers[0].FlipH, "clothes are mirrored")
-	assert.Equal(t, "conv2d", s.Layers[1].Type)
+	assert.Equal(t, "random_shift", s.Layers()[0].Kind())
+	assert.True(t, s.Layers()[0].(*nn.RandomShift).FlipH, "clothes are mirrored")
+	assert.Equal(t, "conv2d", s.Layers()[1].Kind())
 }

@@ -210,7 +210,7 @@ func loadData(o *options) (*data.Set, error) { return loadSet(o) }
 
 // buildModel makes the model the flags describe, for the data set's classes, and views
 // the data set's examples with the model's input shape (see models.go).
-func buildModel(o *options, set *data.Set) (*nn.Sequential, *nn.Spec, error) {
+func buildModel(o *options, set *data.Set) (nn.Module, *nn.Spec, error) {
 	spec, err := modelSpec(o, set)
 	if err != nil {
 		return nil, nil, err
@@ -269,7 +269,7 @@ func train1(o *options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
 		ds.Name, ds.Train.Len(), 100*o.valSplit, ds.Test.Len(), ds.About)
-	fmt.Fprintln(stdout, describeModel(o, model, spec, ds))
+	fmt.Fprintln(stdout, describeModel(o, tr.Net(), ds))
 	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: append(extra, epochPrinter(o, stdout)),

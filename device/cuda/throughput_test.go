@@ -129,7 +129,7 @@ func BenchmarkLargeMLPStep(b *testing.B) {
 	}
 	d := largeData()
 	cfg := train.Config{Epochs: 1, NoShuffle: true, CheckEvery: 1 << 30}
-	if !tr.Model.Built() {
+	if tr.Net() == nil {
 		if _, err := tr.Fit(d, cfg); err != nil {
 			b.Fatalf("warm-up epoch: %v", err)
 		}

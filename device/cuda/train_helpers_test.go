@@ -59,7 +59,7 @@ func run(t *testing.T, dev device.Backend, d train.Dataset, seed uint64) ([]floa
 	_, err := tr.Fit(d, train.Config{Epochs: 1, NoShuffle: true, CheckEvery: 1, Callbacks: []train.Callback{rec}})
 	require.NoError(t, err, "training on %s", dev.Describe())
 	params := map[string][]float32{}
-	for _, p := range tr.Model.Params() {
+	for _, p := range tr.Net().Params() {
 		v, err := p.Value.Float32s()
 		require.NoError(t, err)
 		params[p.Name] = v

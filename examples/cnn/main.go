@@ -88,6 +88,6 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\ntest accuracy %.4f\n%s\n", model.Summary(), res.Accuracy, hist.Diagnose())
+	fmt.Fprintf(out, "%s\ntest accuracy %.4f\n%s\n", t.Net().Summary(), res.Accuracy, hist.Diagnose())
 	return nil
 }

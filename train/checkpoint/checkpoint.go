@@ -1,26 +1,37 @@
 // Package checkpoint saves and restores training runs in the safetensors format, so
-// that a run can be resumed bit for bit and its weights loaded by PyTorch.
+// that a run can be resumed bit for bit, its model rebuilt without the code that made
+// it, and its weights loaded by PyTorch.
 //
 // A checkpoint file holds:
 //
-//   - the model's parameters and state under the names nn.Sequential gives them, which
-//     are those of PyTorch's state_dict() for the equivalent torch.nn.Sequential
-//     ("0.weight", "0.bias", "3.running_mean"…), F32; each BatchNorm also gets
-//     "<module>.num_batches_tracked" (I64 scalar: the training steps taken), as PyTorch
-//     has it, so that load_state_dict(strict=True) accepts the model part as it is;
+//   - the model's state under the names nn.Model gives it (Model.StateDict), which are
+//     those of PyTorch's state_dict() for the equivalent torch.nn.Module ("0.weight",
+//     "blocks.1.body.0.weight", "3.running_mean"…), F32; a tied parameter under each
+//     of its names; BatchNorm's counter "<module>.num_batches_tracked" as an I64
+//     scalar (the training steps taken), so that load_state_dict(strict=True) accepts
+//     the model part as it is;
 //   - the optimizer's per-parameter state as "optimizer.<param>.<slot>"
 //     ("optimizer.0.weight.m"), names no PyTorch module has: a PyTorch user drops the
 //     keys that start with "optimizer.";
 //   - in the header's "__metadata__" (string to string): "format" "pt" (what PyTorch
-//     tools look for) and, JSON-encoded, the run's Settings ("gputrain.settings"), the
-//     layer list ("gputrain.layers"), the optimizer's name, hyper-parameters and step
-//     count ("gputrain.optimizer") and train.Progress ("gputrain.progress").
+//     tools look for), the layout version ("gputrain.version"), and, JSON-encoded, the
+//     run's Settings ("gputrain.settings"), the model's description as an nn.Spec
+//     ("gputrain.spec": enough to rebuild the model, LoadModel), one line per module
+//     ("gputrain.modules"), the optimizer's name, hyper-parameters and step count
+//     ("gputrain.optimizer") and train.Progress ("gputrain.progress").
 //
 // Save captures a Trainer and writes the file atomically (a temporary file in the same
 // directory, fsync, rename): a failed save leaves the previous checkpoint untouched.
 // Open reads a file into host memory and checks it; Restore then checks it against a
-// Trainer (names, shapes, layers, optimizer) before it writes anything, so that a
+// Trainer (names, shapes, modules, optimizer) before it writes anything, so that a
 // checkpoint that does not fit changes nothing, and resumes the run where it stopped.
+// LoadModel rebuilds a model from a checkpoint alone (to predict); LoadWeights loads
+// the tensors of any safetensors file, ours or PyTorch's, that match a model by name
+// and shape (to fine-tune).
+//
+// Layout versions: 2 (this one) adds the spec and the module lines; files of layout 1
+// (which described the layers of a Sequential in "gputrain.layers") still load, with
+// their tensors checked by name and shape.
 //
 // The safetensors codec (Encode, Decode) is this package's own: the format is an
 // 8-byte little-endian header length, a JSON header and raw little-endian data.
@@ -44,7 +55,9 @@ const (
 	keyFormat    = "format"
 	keyVersion   = "gputrain.version"
 	keySettings  = "gputrain.settings"
-	keyLayers    = "gputrain.layers"
+	keySpec      = "gputrain.spec"
+	keyModules   = "gputrain.modules"
+	keyLayers    = "gputrain.layers" // layout 1
 	keyOptimizer = "gputrain.optimizer"
 	keyProgress  = "gputrain.progress"
 )
@@ -65,14 +78,14 @@ func inputLen(shape []int) int {
 	return n
 }
 
-// version is the checkpoint layout this package writes and reads.
-const version = "1"
+// version is the checkpoint layout this package writes; it reads it and version1.
+const (
+	version  = "2"
+	version1 = "1"
+)
 
 // OptimizerPrefix starts the names of the optimizer's state tensors.
 const OptimizerPrefix = "optimizer."
-
-// numBatchesTracked is the suffix of PyTorch's BatchNorm step counter.
-const numBatchesTracked = "num_batches_tracked"
 
 // Settings describe the run a checkpoint belongs to: what is needed to build the same
 // model and go on training it the same way.
@@ -106,9 +119,15 @@ type OptimizerState struct {
 // metadata.
 type Checkpoint struct {
 	// Path is the file it was read from ("" when parsed from bytes).
-	Path      string
-	File      *File
-	Settings  Settings
+	Path     string
+	File     *File
+	Version  string // the layout version
+	Settings Settings
+	// Spec describes the model (nil in layout 1 files).
+	Spec *nn.Spec
+	// Modules describes each module of the model in one line (Modules); Layers, in
+	// layout 1 files, each layer of the Sequential.
+	Modules   []string
 	Layers    []string
 	Optimizer OptimizerState
 	Progress  train.Progress
@@ -129,12 +148,16 @@ func Save(path string, tr *train.Trainer, s Settings) error {
 // Capture copies tr's state to the host as the content of a checkpoint file (see
 // Save).
 func Capture(tr *train.Trainer, s Settings) (*File, error) {
-	if tr == nil || tr.Model == nil || !tr.Model.Built() || tr.Optimizer == nil || tr.Loss == nil {
+	if tr == nil || tr.Net() == nil || tr.Optimizer == nil || tr.Loss == nil {
 		return nil, fmt.Errorf("checkpoint: save needs a Trainer with a built model, a loss and an optimizer")
 	}
-	m := tr.Model
+	m := tr.Net()
 	if err := tr.Optimizer.Allocate(m.Device(), m.Params()); err != nil {
 		return nil, fmt.Errorf("checkpoint: optimizer state: %w", err)
+	}
+	spec, err := nn.SpecOf(m)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: describing the model: %w", err)
 	}
 	p := tr.Progress()
 	s.Input = slices.Clone([]int(m.InputShape()))
@@ -144,26 +167,19 @@ func Capture(tr *train.Trainer, s Settings) (*File, error) {
 	if s.BatchSize == 0 {
 		s.BatchSize = 32
 	}
-	f := &File{Metadata: map[string]string{keyFormat: "pt", keyVersion: version}}
-	for _, t := range expected(tr) {
-		v := t.value
-		if v == nil { // num_batches_tracked: the model's training steps
-			f.Tensors = append(f.Tensors, Tensor{Name: t.name, DType: I64, Shape: []int{}, I64: []int64{int64(p.ModelStep)}})
-			continue
-		}
-		data, err := v.Float32s()
-		if err != nil {
-			return nil, fmt.Errorf("checkpoint: reading %s from the device: %w", t.name, err)
-		}
-		f.Tensors = append(f.Tensors, Tensor{Name: t.name, DType: F32, Shape: slices.Clone([]int(v.Shape())), F32: data})
+	f := &File{Metadata: map[string]string{keyFormat: "pt", keyVersion: version, keySpec: string(mustJSON(spec))}}
+	tensors, err := capture(m, tr.Optimizer)
+	if err != nil {
+		return nil, err
 	}
+	f.Tensors = tensors
 	opt := OptimizerState{Name: tr.Optimizer.Name(), LearningRate: tr.Optimizer.LearningRate(), Steps: tr.Optimizer.Iterations()}
 	if o, ok := tr.Optimizer.(*train.Optim); ok {
 		h := o.Hyper
 		h.Step = 0
 		opt.Hyper, opt.L2 = &h, o.L2
 	}
-	for key, v := range map[string]any{keySettings: s, keyLayers: Layers(m), keyOptimizer: opt, keyProgress: p} {
+	for key, v := range map[string]any{keySettings: s, keyModules: Modules(m), keyOptimizer: opt, keyProgress: p} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint: metadata %s: %w", key, err)
@@ -173,79 +189,79 @@ func Capture(tr *train.Trainer, s Settings) (*File, error) {
 	return f, nil
 }
 
-// Layers describes each layer of m in one line ("dense 128 relu", "conv2d 32 k3 s1 p0
-// relu"), as the checkpoint records them to tell models apart whose tensors have the
-// same names and shapes (another activation, another pooling).
-func Layers(m *nn.Sequential) []string {
-	out := make([]string, len(m.Layers))
-	for i, l := range m.Layers {
-		out[i] = describeLayer(l)
+func mustJSON(s *nn.Spec) []byte {
+	b, err := s.MarshalJSON()
+	if err != nil { // SpecOf succeeded, so the modules encode
+		panic(err)
+	}
+	return b
+}
+
+// capture reads the model's state (every name of its StateDict) and the optimizer's
+// to the host, in file order.
+func capture(m *nn.Model, opt train.Optimizer) ([]Tensor, error) {
+	var out []Tensor
+	for _, w := range expected(m, opt) {
+		if w.count != nil {
+			out = append(out, Tensor{Name: w.name, DType: I64, Shape: []int{}, I64: []int64{w.count()}})
+			continue
+		}
+		data, err := w.value.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: reading %s from the device: %w", w.name, err)
+		}
+		out = append(out, Tensor{Name: w.name, DType: F32, Shape: slices.Clone([]int(w.value.Shape())), F32: data})
+	}
+	return out, nil
+}
+
+// Modules describes each module of m in one line, "<path>: <kind and configuration>"
+// ("0: dense units=128 activation=relu"), as checkpoints record them to tell models
+// apart whose tensors have the same names and shapes (another activation, another
+// pooling).
+func Modules(m *nn.Model) []string {
+	var out []string
+	for _, mi := range m.Modules() {
+		path := mi.Path
+		if path == "" {
+			path = "(root)"
+		}
+		out = append(out, path+": "+nn.Describe(mi.Module))
 	}
 	return out
 }
 
-func describeLayer(l nn.Layer) string {
-	act := func(a nn.Activation, slope float32) string {
-		if a == nn.LeakyReLU {
-			if slope == 0 {
-				slope = nn.DefaultLeakySlope
-			}
-			return fmt.Sprintf("%s %g", a, slope)
-		}
-		return a.String()
-	}
-	switch l := l.(type) {
-	case *nn.Dense:
-		return fmt.Sprintf("dense %d %s", l.Units, act(l.Act, l.Slope))
-	case *nn.Conv2D:
-		return fmt.Sprintf("conv2d %d k%d s%d p%d %s", l.Filters, l.Kernel, max(l.Stride, 1), l.Padding, act(l.Act, l.Slope))
-	case *nn.Pool2D:
-		s := l.Stride
-		if s == 0 {
-			s = l.Size
-		}
-		return fmt.Sprintf("%s k%d s%d p%d", l.Kind(), l.Size, s, l.Padding)
-	case *nn.BatchNorm:
-		m, e := l.Momentum, l.Eps
-		if m == 0 {
-			m = 0.1
-		}
-		if e == 0 {
-			e = 1e-5
-		}
-		return fmt.Sprintf("batchnorm momentum %g eps %g", m, e)
-	case *nn.Dropout:
-		return fmt.Sprintf("dropout %g", l.Rate)
-	case *nn.ActivationLayer:
-		return act(l.Fn, l.Slope)
-	}
-	return l.Kind()
-}
-
-// want is a tensor a checkpoint of a given Trainer holds: a model parameter or state,
-// a BatchNorm counter (value nil) or an optimizer slot.
+// want is a tensor a checkpoint of a given model holds: a model parameter or state,
+// a counter (value nil, count set), or an optimizer slot. optional ones may be
+// missing from a file: counters, and the second and later names of a tied parameter.
 type want struct {
 	name     string
 	value    *tensor.Tensor
+	count    func() int64
 	optional bool
+	alias    bool
 }
 
-// expected lists the tensors of a checkpoint of tr, in file order: the model's in
-// layer order (each BatchNorm's counter after its running_var), then the optimizer's.
-func expected(tr *train.Trainer) []want {
+// expected lists the tensors of a checkpoint of m and opt (nil: the model alone), in
+// file order: the model's in build order, then the optimizer's.
+func expected(m *nn.Model, opt train.Optimizer) []want {
 	var out []want
-	for _, l := range tr.Model.Layers {
-		ps := l.Params()
-		for _, p := range ps {
-			out = append(out, want{name: p.Name, value: p.Value})
+	seen := map[*nn.Param]bool{}
+	for _, e := range m.StateDict() {
+		p := e.Param
+		w := want{name: e.Name, value: p.Value, count: p.Count}
+		if p.Value == nil {
+			w.optional = true
+		} else if seen[p] {
+			w.optional, w.alias = true, true
 		}
-		if _, ok := l.(*nn.BatchNorm); ok && len(ps) > 0 {
-			prefix := ps[0].Name[:strings.LastIndexByte(ps[0].Name, '.')+1]
-			out = append(out, want{name: prefix + numBatchesTracked, optional: true})
-		}
+		seen[p] = true
+		out = append(out, w)
 	}
-	for _, p := range tr.Optimizer.State() {
-		out = append(out, want{name: OptimizerPrefix + p.Name, value: p.Value})
+	if opt != nil {
+		for _, p := range opt.State() {
+			out = append(out, want{name: OptimizerPrefix + p.Name, value: p.Value})
+		}
 	}
 	return out
 }
@@ -282,16 +298,30 @@ func Parse(b []byte) (*Checkpoint, error) {
 
 func parse(f *File) (*Checkpoint, error) {
 	c := &Checkpoint{File: f}
-	if f.Metadata[keyVersion] == "" {
+	v := f.Metadata[keyVersion]
+	if v == "" {
 		return nil, fmt.Errorf("not a gputrain checkpoint (no %q in the header's metadata)", keyVersion)
 	}
-	if v := f.Metadata[keyVersion]; v != version {
-		return nil, fmt.Errorf("checkpoint layout version %q, this program reads %q", truncate(v), version)
+	if v != version && v != version1 {
+		return nil, fmt.Errorf("checkpoint layout version %q, this program reads %q and %q (a newer gputrain wrote it?)", truncate(v), version1, version)
 	}
-	for _, m := range []struct {
+	c.Version = v
+	keys := []struct {
 		key string
 		v   any
-	}{{keySettings, &c.Settings}, {keyLayers, &c.Layers}, {keyOptimizer, &c.Optimizer}, {keyProgress, &c.Progress}} {
+	}{{keySettings, &c.Settings}, {keyOptimizer, &c.Optimizer}, {keyProgress, &c.Progress}}
+	if v == version1 {
+		keys = append(keys, struct {
+			key string
+			v   any
+		}{keyLayers, &c.Layers})
+	} else {
+		keys = append(keys, struct {
+			key string
+			v   any
+		}{keyModules, &c.Modules})
+	}
+	for _, m := range keys {
 		s, ok := f.Metadata[m.key]
 		if !ok {
 			return nil, fmt.Errorf("metadata %q is missing", m.key)
@@ -299,6 +329,17 @@ func parse(f *File) (*Checkpoint, error) {
 		if err := json.Unmarshal([]byte(s), m.v); err != nil {
 			return nil, fmt.Errorf("metadata %q: %w", m.key, err)
 		}
+	}
+	if v != version1 {
+		raw, ok := f.Metadata[keySpec]
+		if !ok {
+			return nil, fmt.Errorf("metadata %q is missing", keySpec)
+		}
+		spec, err := nn.ParseSpec(strings.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("metadata %q: %w", keySpec, err)
+		}
+		c.Spec = spec
 	}
 	p, s := c.Progress, c.Settings
 	switch {
@@ -355,7 +396,7 @@ func (c *Checkpoint) name() string {
 }
 
 func (c *Checkpoint) restore(tr *train.Trainer, resume bool) error {
-	if tr == nil || tr.Model == nil || tr.Loss == nil || tr.Optimizer == nil || tr.Dev == nil {
+	if tr == nil || tr.Model == nil || tr.Loss == nil || tr.Dev == nil || (resume && tr.Optimizer == nil) {
 		return fmt.Errorf("restore needs a Trainer with a Model, a Loss, an Optimizer and a Dev")
 	}
 	s := c.Settings
@@ -381,36 +422,50 @@ func (c *Checkpoint) restore(tr *train.Trainer, resume bool) error {
 	if tr.Loss.Name() != s.Loss {
 		problems = append(problems, fmt.Sprintf("loss %s in the checkpoint, %s in the trainer", s.Loss, tr.Loss.Name()))
 	}
-	if tr.Model.Built() && !tr.Model.InputShape().Equal(s.Input) {
-		problems = append(problems, fmt.Sprintf("input shape %v in the checkpoint, %v in the model", tensor.Shape(s.Input), tr.Model.InputShape()))
+	if m := tr.Net(); m != nil && !m.InputShape().Equal(s.Input) {
+		problems = append(problems, fmt.Sprintf("input shape %v in the checkpoint, %v in the model", tensor.Shape(s.Input), m.InputShape()))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("does not fit this run: %s", strings.Join(problems, "; "))
 	}
-	if !tr.Model.Built() {
+	if tr.Net() == nil {
 		if err := tr.Build(s.Input); err != nil {
 			return err
 		}
 	}
+	m := tr.Net()
+	var opt train.Optimizer
 	if resume {
-		if err := tr.Optimizer.Allocate(tr.Dev, tr.Model.Params()); err != nil {
+		if err := tr.Optimizer.Allocate(tr.Dev, m.Params()); err != nil {
 			return fmt.Errorf("optimizer state: %w", err)
 		}
+		opt = tr.Optimizer
 	}
+	if err := c.load(m, opt); err != nil {
+		return err
+	}
+	if !resume {
+		return nil
+	}
+	if o, ok := tr.Optimizer.(*train.Optim); ok {
+		o.Hyper, o.L2 = *c.Optimizer.Hyper, c.Optimizer.L2
+	}
+	tr.Optimizer.SetLearningRate(c.Optimizer.LearningRate)
+	return tr.Resume(c.Progress)
+}
 
-	// Compare every tensor, then the layers, before writing anything.
-	wants := expected(tr)
+// load checks every tensor of m (and opt's state, when opt is not nil) against the
+// file, and the modules against the file's descriptions, then writes them; nothing is
+// written if anything does not fit.
+func (c *Checkpoint) load(m *nn.Model, opt train.Optimizer) error {
 	type write struct {
 		value *tensor.Tensor
 		data  []float32
 	}
 	var writes []write
-	var bad, unexpected, layers []string
+	var bad, unexpected []string
 	known := map[string]bool{}
-	for _, w := range wants {
-		if !resume && strings.HasPrefix(w.name, OptimizerPrefix) {
-			continue
-		}
+	for _, w := range expected(m, opt) {
 		known[w.name] = true
 		t := c.File.Tensor(w.name)
 		if t == nil {
@@ -419,7 +474,7 @@ func (c *Checkpoint) restore(tr *train.Trainer, resume bool) error {
 			}
 			continue
 		}
-		if w.value == nil { // num_batches_tracked: PyTorch's counter, checked, not used
+		if w.value == nil { // a counter (num_batches_tracked): checked, not used
 			if t.DType != I64 || len(t.Shape) != 0 || t.I64[0] < 0 {
 				bad = append(bad, fmt.Sprintf("tensor %s is %s %v, want a non-negative I64 scalar", w.name, t.DType, t.Shape))
 			}
@@ -433,47 +488,157 @@ func (c *Checkpoint) restore(tr *train.Trainer, resume bool) error {
 			bad = append(bad, fmt.Sprintf("tensor %s has shape %v in the checkpoint, %v in the model", w.name, tensor.Shape(t.Shape), w.value.Shape()))
 			continue
 		}
+		if w.alias {
+			continue // the same tensor as an earlier name: loaded once
+		}
 		writes = append(writes, write{w.value, t.F32})
 	}
 	for _, t := range c.File.Tensors {
-		if !known[t.Name] && (resume || !strings.HasPrefix(t.Name, OptimizerPrefix)) {
+		if !known[t.Name] && (opt != nil || !strings.HasPrefix(t.Name, OptimizerPrefix)) {
 			unexpected = append(unexpected, t.Name)
 		}
 	}
-	have := Layers(tr.Model)
-	for i := 0; i < max(len(have), len(c.Layers)); i++ {
-		switch {
-		case i >= len(c.Layers):
-			layers = append(layers, fmt.Sprintf("layer %d (%s) is not in the checkpoint, which has %d layers", i, have[i], len(c.Layers)))
-		case i >= len(have):
-			layers = append(layers, fmt.Sprintf("the checkpoint's layer %d (%s) is not in the model, which has %d layers", i, c.Layers[i], len(have)))
-		case have[i] != c.Layers[i]:
-			layers = append(layers, fmt.Sprintf("layer %d is %q in the checkpoint, %q in the model", i, c.Layers[i], have[i]))
-		}
-	}
+	var problems []string
 	problems = append(problems, atMost(bad, 4, "tensor problems")...)
 	if len(unexpected) > 0 {
 		sort.Strings(unexpected)
 		problems = append(problems, "unexpected tensors "+strings.Join(atMost(unexpected, 6, ""), ", "))
 	}
-	problems = append(problems, atMost(layers, 3, "layer differences")...)
+	if c.Version != version1 {
+		problems = append(problems, atMost(moduleDiffs(Modules(m), c.Modules), 3, "module differences")...)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("does not fit the model: %s", strings.Join(problems, "; "))
 	}
-
 	for _, w := range writes {
 		if err := w.value.SetFloat32s(w.data); err != nil {
 			return err
 		}
 	}
-	if !resume {
-		return nil
+	return nil
+}
+
+// moduleDiffs compares the module lines of a model with a checkpoint's.
+func moduleDiffs(have, saved []string) []string {
+	var out []string
+	for i := 0; i < max(len(have), len(saved)); i++ {
+		switch {
+		case i >= len(saved):
+			out = append(out, fmt.Sprintf("module %q is not in the checkpoint, which has %d modules", have[i], len(saved)))
+		case i >= len(have):
+			out = append(out, fmt.Sprintf("the checkpoint's module %q is not in the model, which has %d modules", saved[i], len(have)))
+		case have[i] != saved[i]:
+			out = append(out, fmt.Sprintf("module %q in the checkpoint, %q in the model", saved[i], have[i]))
+		}
 	}
-	if o, ok := tr.Optimizer.(*train.Optim); ok {
-		o.Hyper, o.L2 = *c.Optimizer.Hyper, c.Optimizer.L2
+	return out
+}
+
+// LoadModel rebuilds the checkpoint's model on dev from its description, for batches
+// of up to maxBatch (the checkpoint's batch size when 0), and loads its weights and
+// state: a model ready to Predict, without a Trainer, a loss or an optimizer. A
+// layout-1 checkpoint holds no description: build the model the way it was made and
+// call LoadWeights.
+func (c *Checkpoint) LoadModel(dev device.Backend, maxBatch int) (*nn.Model, error) {
+	if c.Spec == nil {
+		return nil, fmt.Errorf("checkpoint: %s: layout %s holds no model description (build the model and use LoadWeights)", c.name(), c.Version)
 	}
-	tr.Optimizer.SetLearningRate(c.Optimizer.LearningRate)
-	return tr.Resume(c.Progress)
+	if maxBatch <= 0 {
+		maxBatch = c.Settings.BatchSize
+	}
+	root, err := c.Spec.Model()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+	}
+	m := nn.NewModel(root)
+	if err := m.Build(dev, tensor.Shape(c.Settings.Input), maxBatch, c.Settings.Seed); err != nil {
+		return nil, fmt.Errorf("checkpoint: %s: building its model: %w", c.name(), err)
+	}
+	m.Context().Step = c.Progress.ModelStep
+	if err := c.load(m, nil); err != nil {
+		return nil, fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+	}
+	return m, nil
+}
+
+// LoadReport says what LoadWeights did, as PyTorch's load_state_dict(strict=False)
+// does: the model's names loaded and missing from the file, the file's names the model
+// does not have, and the names whose shape or dtype differ (not loaded).
+type LoadReport struct {
+	Loaded, Missing, Unexpected, Mismatched []string
+}
+
+// LoadWeights loads into m every tensor of the safetensors file at path (a gputrain
+// checkpoint or a file written by PyTorch's safetensors) whose name and shape match one
+// of m's (Model.StateDict; counters and optimizer state are skipped). With strict, any
+// missing, unexpected or mismatched name is an error and nothing is loaded. The report
+// lists each kind of name, sorted.
+func LoadWeights(m *nn.Model, path string, strict bool) (*LoadReport, error) {
+	if m == nil || !m.Built() {
+		return nil, fmt.Errorf("checkpoint: load weights: the model is not built")
+	}
+	f, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &LoadReport{}
+	type write struct {
+		value *tensor.Tensor
+		data  []float32
+	}
+	var writes []write
+	have := map[string]bool{}
+	for _, w := range expected(m, nil) {
+		if w.value == nil {
+			have[w.name] = true // counters: accepted, not loaded
+			continue
+		}
+		have[w.name] = true
+		t := f.Tensor(w.name)
+		switch {
+		case t == nil:
+			r.Missing = append(r.Missing, w.name)
+		case t.DType != F32:
+			r.Mismatched = append(r.Mismatched, fmt.Sprintf("%s (dtype %s, want F32)", w.name, t.DType))
+		case !w.value.Shape().Equal(t.Shape):
+			r.Mismatched = append(r.Mismatched, fmt.Sprintf("%s (shape %v in the file, %v in the model)", w.name, tensor.Shape(t.Shape), w.value.Shape()))
+		default:
+			r.Loaded = append(r.Loaded, w.name)
+			if !w.alias {
+				writes = append(writes, write{w.value, t.F32})
+			}
+		}
+	}
+	for _, t := range f.Tensors {
+		if !have[t.Name] && !strings.HasPrefix(t.Name, OptimizerPrefix) {
+			r.Unexpected = append(r.Unexpected, t.Name)
+		}
+	}
+	for _, l := range [][]string{r.Loaded, r.Missing, r.Unexpected, r.Mismatched} {
+		sort.Strings(l)
+	}
+	if strict && (len(r.Missing) > 0 || len(r.Unexpected) > 0 || len(r.Mismatched) > 0) {
+		var problems []string
+		if len(r.Missing) > 0 {
+			problems = append(problems, "missing "+strings.Join(atMost(r.Missing, 6, ""), ", "))
+		}
+		if len(r.Unexpected) > 0 {
+			problems = append(problems, "unexpected "+strings.Join(atMost(r.Unexpected, 6, ""), ", "))
+		}
+		if len(r.Mismatched) > 0 {
+			problems = append(problems, "mismatched "+strings.Join(atMost(r.Mismatched, 6, ""), ", "))
+		}
+		return r, fmt.Errorf("checkpoint: %s does not fit the model: %s", path, strings.Join(problems, "; "))
+	}
+	if len(r.Loaded) == 0 {
+		return r, fmt.Errorf("checkpoint: %s: no tensor matches the model by name and shape (the model has %s…)", path, strings.Join(atMost(m.Names(), 4, "names"), ", "))
+	}
+	for _, w := range writes {
+		if err := w.value.SetFloat32s(w.data); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
 // atMost returns the first n of list, followed by "and k more <what>" if it is longer.

@@ -59,7 +59,12 @@ func TestSaveWritesPyTorchNamesAndMetadata(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Settings{Model: "mlp 8", Dataset: "blobs", Input: []int{4}, Loss: tr.Loss.Name(), Seed: 7, BatchSize: 16,
 		Flags: map[string]string{"lr": "0.001"}}, c.Settings)
-	assert.Equal(t, []string{"dense 8 relu", "batchnorm momentum 0.1 eps 1e-05", "dropout 0.25", "dense 3 softmax"}, c.Layers)
+	assert.Equal(t, "2", c.Version)
+	assert.Equal(t, []string{"(root): sequential", "0: dense units=8 activation=relu", "2: batchnorm", "3: dropout rate=0.25", "4: dense units=3 activation=softmax"}, c.Modules)
+	require.NotNil(t, c.Spec)
+	spec, err := nn.SpecOf(tr.Net())
+	require.NoError(t, err)
+	assert.Equal(t, spec, c.Spec, "the stored description is the model's")
 	assert.Equal(t, "adam", c.Optimizer.Name)
 	assert.Equal(t, 10, c.Optimizer.Steps)
 	assert.Equal(t, float32(0.001), c.Optimizer.LearningRate)
@@ -83,7 +88,7 @@ func TestRestoreLoadsEverything(t *testing.T) {
 	assert.Equal(t, snapshot(t, tr), snapshot(t, fresh), "weights, running statistics and optimizer state")
 	assert.Equal(t, 10, fresh.Optimizer.Iterations())
 	assert.Equal(t, float32(0.005), fresh.Optimizer.LearningRate())
-	assert.Equal(t, uint64(10), fresh.Model.Context().Step)
+	assert.Equal(t, uint64(10), fresh.Net().Context().Step)
 	a, err := tr.Predict(data.X)
 	require.NoError(t, err)
 	b, err := fresh.Predict(data.X)
@@ -95,7 +100,7 @@ func TestRestoreLoadsEverything(t *testing.T) {
 	require.NoError(t, c.RestoreModel(other))
 	assert.Equal(t, 0, other.Optimizer.Iterations())
 	got := snapshot(t, other)
-	for _, p := range tr.Model.Params() {
+	for _, p := range tr.Net().Params() {
 		assert.Equal(t, snapshot(t, tr)[p.Name], got[p.Name], p.Name)
 	}
 }
@@ -135,12 +140,12 @@ func TestRestoreRefusesWhatDoesNotFit(t *testing.T) {
 		want    []string
 	}{
 		{"wider model", good, func() *train.Trainer { return newTrainer(mlp(16, nn.ReLU), "adam", 7) },
-			[]string{"tensor 0.weight has shape (8, 4) in the checkpoint, (16, 4) in the model", `layer 0 is "dense 8 relu" in the checkpoint, "dense 16 relu" in the model`}},
+			[]string{"tensor 0.weight has shape (8, 4) in the checkpoint, (16, 4) in the model", `module "0: dense units=8 activation=relu" in the checkpoint, "0: dense units=16 activation=relu" in the model`}},
 		{"other activation", good, func() *train.Trainer { return newTrainer(mlp(8, nn.Tanh), "adam", 7) },
-			[]string{`layer 0 is "dense 8 relu" in the checkpoint, "dense 8 tanh" in the model`}},
+			[]string{`module "0: dense units=8 activation=relu" in the checkpoint, "0: dense units=8 activation=tanh" in the model`}},
 		{"fewer layers", good, func() *train.Trainer {
 			return newTrainer(nn.NewSequential(nn.NewDense(8, nn.ReLU), nn.NewDense(3, nn.Softmax)), "adam", 7)
-		}, []string{"the checkpoint's layer 2 (dropout 0.25) is not in the model, which has 2 layers", "tensor 2.weight has shape (8) in the checkpoint, (3, 8) in the model", "unexpected tensors"}},
+		}, []string{`the checkpoint's module "3: dropout rate=0.25" is not in the model, which has 3 modules`, "tensor 2.weight has shape (8) in the checkpoint, (3, 8) in the model", "unexpected tensors"}},
 		{"missing tensor", edited("missing", drop("4.bias")), func() *train.Trainer { return newTrainer(mlp(8, nn.ReLU), "adam", 7) },
 			[]string{"tensor 4.bias is missing"}},
 		{"missing optimizer state", edited("noopt", drop("optimizer.0.weight.v")), func() *train.Trainer { return newTrainer(mlp(8, nn.ReLU), "adam", 7) },
@@ -171,7 +176,7 @@ func TestRestoreRefusesWhatDoesNotFit(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tr := c.trainer()
 			require.NoError(t, tr.Build([]int{4}))
-			require.NoError(t, tr.Optimizer.Allocate(tr.Dev, tr.Model.Params()))
+			require.NoError(t, tr.Optimizer.Allocate(tr.Dev, tr.Net().Params()))
 			before, disk := snapshot(t, tr), fileBytes(t, c.path)
 			ck, err := Open(c.path)
 			require.NoError(t, err)
@@ -224,7 +229,8 @@ func TestOpenRefusesBrokenFiles(t *testing.T) {
 		{write("empty", nil), "file is 0 bytes"},
 		{filepath.Join(dir, "plain.safetensors"), `not a gputrain checkpoint (no "gputrain.version"`},
 		{meta("progress-json", keyProgress, "{"), `metadata "gputrain.progress": unexpected end of JSON input`},
-		{meta("version", keyVersion, "2"), `checkpoint layout version "2", this program reads "1"`},
+		{meta("version", keyVersion, "3"), `checkpoint layout version "3", this program reads "1" and "2" (a newer gputrain wrote it?)`},
+		{meta("spec", keySpec, `{"layers": [{"type": "warp"}]}`), `metadata "gputrain.spec": nn: spec: layer 0: unknown layer type "warp"`},
 		{meta("epoch0", keyProgress, `{"epoch":0}`), "bad position: epoch 0"},
 		{meta("input0", keySettings, `{"batch_size":16,"input":[0]}`), "input shape [0]"},
 		{meta("input-huge", keySettings, `{"batch_size":16,"input":[100000,100000]}`), "input shape [100000 100000] has more than 16777216 values per example"},
@@ -290,7 +296,7 @@ func TestMetadataIsJSON(t *testing.T) {
 	tr, _ := trained(t, 8, nn.ReLU, "adamw")
 	f, err := Capture(tr, Settings{Model: "m"})
 	require.NoError(t, err)
-	for _, k := range []string{keySettings, keyLayers, keyOptimizer, keyProgress} {
+	for _, k := range []string{keySettings, keySpec, keyModules, keyOptimizer, keyProgress} {
 		var v any
 		require.NoError(t, json.Unmarshal([]byte(f.Metadata[k]), &v), k)
 	}

@@ -67,7 +67,7 @@ func newTrainer(m *nn.Sequential, opt string, seed uint64) *train.Trainer {
 func snapshot(t *testing.T, tr *train.Trainer) map[string][]float32 {
 	t.Helper()
 	out := map[string][]float32{}
-	for _, p := range tr.Model.Params() {
+	for _, p := range tr.Net().Params() {
 		v, err := p.Value.Float32s()
 		require.NoError(t, err)
 		out[p.Name] = v

@@ -120,7 +120,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 					assert.Equal(t, want, snapshot(t, fresh), "weights, running statistics and optimizer state")
 					assert.Equal(t, epochFigures(hist), epochFigures(got), "the same history")
 					assert.Equal(t, ref.Optimizer.Iterations(), fresh.Optimizer.Iterations())
-					assert.Equal(t, ref.Model.Context().Step, fresh.Model.Context().Step)
+					assert.Equal(t, ref.Net().Context().Step, fresh.Net().Context().Step)
 				})
 			}
 			p := map[string]train.Progress{}
