@@ -10,6 +10,9 @@ import (
 // device.UnaryOp); p is LeakyReLU's negative slope. x and y may be the same buffer.
 // Errors: those of device.CheckUnary, or a buffer of another backend.
 func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUnary(op, x, y); err != nil {
 		return err
 	}
@@ -32,6 +35,9 @@ func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error 
 // y = f(x) as device.UnaryOp says. dx may alias dy. Errors: those of
 // device.CheckUnaryBackward, or a buffer of another backend.
 func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUnaryBackward(op, x, y, dy, dx); err != nil {
 		return err
 	}
@@ -64,6 +70,9 @@ func unaryGrain(op device.UnaryOp, backward bool) int {
 // x and y of rows×cols. y may alias x. Errors: those of device.CheckSoftmax, or a buffer
 // of another backend.
 func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckSoftmax(x, y, rows, cols); err != nil {
 		return err
 	}
@@ -85,6 +94,9 @@ func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
 // for rows×cols buffers. dx may alias dy. Errors: those of
 // device.CheckSoftmaxBackward, or a buffer of another backend.
 func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckSoftmaxBackward(y, dy, dx, rows, cols); err != nil {
 		return err
 	}

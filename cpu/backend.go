@@ -35,6 +35,7 @@ type Options struct {
 
 // Backend is the CPU implementation of device.Backend. It is not safe for concurrent use.
 type Backend struct {
+	closed    bool
 	threads   int
 	reference bool
 	pool      *pool
@@ -69,8 +70,13 @@ func (b *Backend) Describe() string {
 	return fmt.Sprintf("cpu: %d threads, %s, %s/%s", b.threads, mode, runtime.GOOS, runtime.GOARCH)
 }
 
-// Close implements device.Backend: it stops the worker goroutines.
+// Close implements device.Backend: it stops the worker goroutines; every later call
+// but Name, Describe and Free returns device.ErrClosed.
 func (b *Backend) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
 	b.pool.close()
 	b.threads = 1
 	return nil
@@ -121,6 +127,9 @@ func own(bufs ...device.Buffer) error {
 
 // Alloc implements device.Backend.
 func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	if b.closed {
+		return nil, device.ErrClosed
+	}
 	if n < 0 {
 		return nil, fmt.Errorf("cpu: alloc: negative length %d", n)
 	}
@@ -144,6 +153,9 @@ func (b *Backend) Free(x device.Buffer) {
 
 // View implements device.Backend.
 func (b *Backend) View(x device.Buffer, off, n int) (device.Buffer, error) {
+	if b.closed {
+		return nil, device.ErrClosed
+	}
 	if err := device.CheckView(x, off, n); err != nil {
 		return nil, err
 	}
@@ -165,6 +177,9 @@ func (b *Backend) View(x device.Buffer, off, n int) (device.Buffer, error) {
 
 // WriteFloat32 implements device.Backend.
 func (b *Backend) WriteFloat32(dst device.Buffer, src []float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("write", dst, device.Float32, len(src)); err != nil {
 		return err
 	}
@@ -177,6 +192,9 @@ func (b *Backend) WriteFloat32(dst device.Buffer, src []float32) error {
 
 // WriteInt32 implements device.Backend.
 func (b *Backend) WriteInt32(dst device.Buffer, src []int32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("write", dst, device.Int32, len(src)); err != nil {
 		return err
 	}
@@ -189,6 +207,9 @@ func (b *Backend) WriteInt32(dst device.Buffer, src []int32) error {
 
 // WriteUint8 implements device.Backend.
 func (b *Backend) WriteUint8(dst device.Buffer, src []uint8) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("write", dst, device.Uint8, len(src)); err != nil {
 		return err
 	}
@@ -201,6 +222,9 @@ func (b *Backend) WriteUint8(dst device.Buffer, src []uint8) error {
 
 // ReadFloat32 implements device.Backend.
 func (b *Backend) ReadFloat32(dst []float32, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("read", src, device.Float32, len(dst)); err != nil {
 		return err
 	}
@@ -213,6 +237,9 @@ func (b *Backend) ReadFloat32(dst []float32, src device.Buffer) error {
 
 // ReadInt32 implements device.Backend.
 func (b *Backend) ReadInt32(dst []int32, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("read", src, device.Int32, len(dst)); err != nil {
 		return err
 	}
@@ -225,6 +252,9 @@ func (b *Backend) ReadInt32(dst []int32, src device.Buffer) error {
 
 // Copy implements device.Backend.
 func (b *Backend) Copy(dst, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckCopy(dst, src); err != nil {
 		return err
 	}
@@ -240,6 +270,9 @@ func (b *Backend) Copy(dst, src device.Buffer) error {
 
 // Fill implements device.Backend.
 func (b *Backend) Fill(dst device.Buffer, v float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("fill", dst, device.Float32, lenOf(dst)); err != nil {
 		return err
 	}
@@ -261,7 +294,17 @@ func lenOf(x device.Buffer) int {
 }
 
 // Sync implements device.Backend; CPU ops complete before they return.
-func (b *Backend) Sync() error { return nil }
+func (b *Backend) Sync() error {
+	if b.closed {
+		return device.ErrClosed
+	}
+	return nil
+}
 
 // Step implements device.Backend: the CPU runs fn directly.
-func (b *Backend) Step(key string, fn func() error) error { return fn() }
+func (b *Backend) Step(key string, fn func() error) error {
+	if b.closed {
+		return device.ErrClosed
+	}
+	return fn()
+}

@@ -12,6 +12,9 @@ import (
 // variance, PyTorch's convention); inference uses RunMean and RunVar. Errors: those of
 // device.CheckBatchNorm, or a buffer of another backend.
 func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBatchNorm(a, false); err != nil {
 		return err
 	}
@@ -34,6 +37,9 @@ func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
 // DX = Gamma*invstd/M * (M*DY - DBeta - xhat*DGamma), M = N*Inner, all overwritten.
 // Errors: those of device.CheckBatchNorm, or a buffer of another backend.
 func (b *Backend) BatchNormBackward(a device.BatchNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBatchNorm(a, true); err != nil {
 		return err
 	}

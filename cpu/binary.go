@@ -6,6 +6,9 @@ import "github.com/gputrain/gputrain/device"
 // length; c may alias a or b. Errors: those of device.CheckBinary, or a buffer of
 // another backend.
 func (b *Backend) Binary(op device.BinaryOp, a, x, c device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBinary(op, a, x, c); err != nil {
 		return err
 	}
@@ -28,6 +31,9 @@ func (b *Backend) Binary(op device.BinaryOp, a, x, c device.Buffer) error {
 // and v of s.Mid elements; y may alias x. Errors: those of device.CheckBroadcast, or a
 // buffer of another backend.
 func (b *Backend) Broadcast(op device.BinaryOp, x, v, y device.Buffer, s device.Shape3) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBroadcast(op, x, v, y, s); err != nil {
 		return err
 	}
@@ -49,6 +55,9 @@ func (b *Backend) Broadcast(op device.BinaryOp, x, v, y device.Buffer, s device.
 // length; with beta == 0, y is not read. Errors: those of device.CheckAxpby, or a buffer
 // of another backend.
 func (b *Backend) Axpby(alpha float32, x device.Buffer, beta float32, y device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckAxpby(x, y); err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import "github.com/gputrain/gputrain/device"
 // with 0 where the index falls in the padding. Errors: those of device.CheckIm2Col, or a
 // buffer of another backend.
 func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	return b.unfold("im2col", false, x, col, g)
 }
 
@@ -17,6 +20,9 @@ func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
 // would read it into. Errors: those of device.CheckIm2Col, or a buffer of another
 // backend.
 func (b *Backend) Col2Im(col, dx device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	return b.unfold("col2im", true, dx, col, g)
 }
 

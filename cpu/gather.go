@@ -12,6 +12,9 @@ import (
 // device.CheckGather, a buffer of another backend, or an index outside src's rows
 // (naming its position and value).
 func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckGather(dst, src, idx, rowLen); err != nil {
 		return err
 	}

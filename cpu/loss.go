@@ -13,6 +13,9 @@ import (
 // device.CheckLoss, a buffer of another backend, or a label outside [0, Cols) (naming its
 // row and value).
 func (b *Backend) Loss(a device.LossArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLoss(a, false); err != nil {
 		return err
 	}
@@ -36,6 +39,9 @@ func (b *Backend) Loss(a device.LossArgs) error {
 // the a.Probs its Loss wrote). Errors: those of device.CheckLoss, a buffer of another
 // backend, or a label outside [0, Cols).
 func (b *Backend) LossBackward(a device.LossArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLoss(a, true); err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import "github.com/gputrain/gputrain/device"
 // C = Act(C), applied to each block of C as soon as it is final. Errors: those of
 // device.CheckGemm, or a buffer of another backend.
 func (b *Backend) Gemm(g device.GemmArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckGemm(g); err != nil {
 		return err
 	}

@@ -10,6 +10,9 @@ import (
 // formulas (see device.OptOp), updating the state m (Momentum, Adam, AdamW) and v (Adam,
 // AdamW). Errors: those of device.CheckUpdate, or a buffer of another backend.
 func (b *Backend) Update(op device.OptOp, h device.Hyper, param, grad, m, v device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUpdate(op, h, param, grad, m, v); err != nil {
 		return err
 	}

@@ -7,6 +7,9 @@ import "github.com/gputrain/gputrain/device"
 // of the window's elements divided by KH*KW). Errors: those of device.CheckPool, or a
 // buffer of another backend.
 func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckPool(op, x, y, nil, nil, g, false); err != nil {
 		return err
 	}
@@ -30,6 +33,9 @@ func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) 
 // element of the window. Errors: those of device.CheckPool, or a buffer of another
 // backend.
 func (b *Backend) PoolBackward(op device.PoolOp, x, y, dy, dx device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckPool(op, x, y, dy, dx, g, true); err != nil {
 		return err
 	}

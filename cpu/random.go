@@ -7,6 +7,9 @@ import "github.com/gputrain/gputrain/device"
 // call consumes device.PhiloxBlocks(mask.Len()) counters from offset. Errors: those of
 // device.CheckDropout, or a buffer of another backend.
 func (b *Backend) DropoutMask(mask device.Buffer, rate float32, seed, offset uint64) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckDropout(mask, rate); err != nil {
 		return err
 	}
@@ -29,6 +32,9 @@ func (b *Backend) DropoutMask(mask device.Buffer, rate float32, seed, offset uin
 // device.AugmentArgs describes, into y. Errors: those of device.CheckAugment, or a
 // buffer of another backend.
 func (b *Backend) Augment(x, y device.Buffer, a device.AugmentArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckAugment(x, y, a); err != nil {
 		return err
 	}

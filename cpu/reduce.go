@@ -6,6 +6,9 @@ import "github.com/gputrain/gputrain/device"
 // and y of (s.Outer, s.Inner); ArgMax writes the int32 index of the first maximum.
 // Errors: those of device.CheckReduce, or a buffer of another backend.
 func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckReduce(op, x, y, s); err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ var (
 // ErrNotCompiled is what opening a backend gives when this binary was built without it.
 var ErrNotCompiled = errors.New("this binary was built without CUDA support (build with -tags cuda)")
 
+// ErrClosed is what a backend's methods return after Close.
+var ErrClosed = errors.New("device: the backend is closed")
+
 // UnsupportedError is returned by a backend for an op (or an op variant) it does not
 // implement. No backend falls back to another one.
 type UnsupportedError struct {

@@ -106,6 +106,9 @@ func (l *RandomShift) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, err
 // Backward implements Module. There is nothing to compute: the layer has no parameters,
 // and its input gradient is not implemented (a model asks for none, see RandomShift).
 func (l *RandomShift) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if l.ctx == nil {
+		return nil, fmt.Errorf("nn: random_shift used before Build")
+	}
 	if needDX && l.train {
 		return nil, fmt.Errorf("nn: random_shift: no input gradient (put the layer before every layer with weights)")
 	}

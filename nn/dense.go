@@ -226,8 +226,8 @@ func (d *Dense) logits() *tensor.Tensor {
 
 // backwardLogits is the backward pass from dz = dL/dz.
 func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
-	if dz == nil || dz.Len() != d.n*d.Units {
-		return nil, fmt.Errorf("nn: dense backward: gradient %v, want (%d, %d)", shapeOf(dz), d.n, d.Units)
+	if err := checkGrad("dense", d.n, dz, d.out); err != nil {
+		return nil, err
 	}
 	dev := d.ctx.Dev
 	if d.w.needsGrad() {

@@ -328,7 +328,7 @@ func checkGrad(kind string, n int, dy *tensor.Tensor, out tensor.Shape) error {
 		return fmt.Errorf("nn: %s: Backward before Forward", kind)
 	}
 	if dy == nil || dy.Len() != n*out.Len() {
-		return fmt.Errorf("nn: %s backward: gradient %v, want (%d, %v)", kind, shapeOf(dy), n, out)
+		return fmt.Errorf("nn: %s backward: gradient %v, want %v", kind, shapeOf(dy), append(tensor.Shape{n}, out...))
 	}
 	return nil
 }

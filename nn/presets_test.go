@@ -64,3 +64,27 @@ func TestCNNSpec(t *testing.T) {
 	_, err = nn.CNNSpec([]int{1, 11, 28}, 10)
 	assert.ErrorContains(t, err, "at least 12×12 pixels, got 11×28")
 }
+
+func TestResNetSpec(t *testing.T) {
+	s, err := nn.ResNetSpec([]int{1, 28, 28}, 10)
+	require.NoError(t, err)
+	m, err := s.Build(newDev(t), 2, 1)
+	require.NoError(t, err)
+	assert.Equal(t, tensor.Shape{10}, m.OutputShape())
+	shapes := paramShapes(m)
+	assert.Equal(t, tensor.Shape{24, 1, 3, 3}, shapes["0.weight"])
+	assert.Equal(t, tensor.Shape{24, 24, 3, 3}, shapes["4.body.3.weight"])
+	assert.Equal(t, tensor.Shape{48, 24, 3, 3}, shapes["6.body.0.weight"])
+	assert.Equal(t, tensor.Shape{48, 24, 1, 1}, shapes["6.shortcut.0.weight"])
+	assert.Equal(t, tensor.Shape{10, 48}, shapes["10.weight"], "global pooling is two PyTorch modules (8, 9)")
+	n := m.TrainableCount()
+	assert.InDelta(t, 44000, n, 2000, "about 44 000 parameters, as the doc says")
+	back, err := nn.SpecOf(m)
+	require.NoError(t, err)
+	assert.Equal(t, s, back)
+
+	_, err = nn.ResNetSpec([]int{784}, 10)
+	assert.ErrorContains(t, err, "the resnet model takes images")
+	_, err = nn.ResNetSpec([]int{1, 7, 28}, 10)
+	assert.ErrorContains(t, err, "at least 8×8 pixels, got 7×28")
+}

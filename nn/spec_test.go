@@ -222,3 +222,11 @@ func TestCNNAugmentFileIsThePresetWithShifts(t *testing.T) {
 	assert.Equal(t, "random_shift", s.Layers()[0].Kind())
 	assert.Equal(t, preset.Layers(), s.Layers()[1:])
 }
+
+func TestResNetFileIsThePreset(t *testing.T) {
+	s, err := nn.ReadSpecFile("../examples/models/resnet.json")
+	require.NoError(t, err)
+	preset, err := nn.ResNetSpec([]int{1, 28, 28}, 10)
+	require.NoError(t, err)
+	assert.Equal(t, preset, s)
+}

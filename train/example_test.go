@@ -27,12 +27,17 @@ func quadrants(seed uint64, n int) train.Dataset {
 	return train.Dataset{X: gt.New(gt.WithShape(n, 2), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
 }
 
-// Fit trains a model on host arrays, as Keras' fit does; Evaluate scores it.
+// Fit trains a model on host arrays, as Keras' fit does; Evaluate scores it. The model
+// is any tree of modules: here a residual block between two dense layers.
 func ExampleTrainer_Fit() {
 	dev := cpu.New(cpu.Options{Threads: 1})
 	defer dev.Close()
 	t := &train.Trainer{
-		Model:     nn.NewSequential(nn.NewDense(16, nn.Tanh), nn.NewDense(16, nn.Tanh), nn.NewDense(2, nn.Softmax)),
+		Model: nn.NewSequential(
+			nn.NewDense(16, nn.Tanh),
+			nn.NewResidual(nn.NewDense(16, nn.Tanh)), // y = x + tanh(W·x + b)
+			nn.NewDense(2, nn.Softmax),
+		),
 		Loss:      &nn.SparseCategoricalCrossEntropy{},
 		Optimizer: train.NewAdam(),
 		Dev:       dev,
@@ -50,14 +55,23 @@ func ExampleTrainer_Fit() {
 		fmt.Println(err)
 		return
 	}
+	probs, err := t.Net().Predict(quadrants(3, 5).X) // (5, 2) class probabilities
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	first, last := hist.Epochs[0], hist.Epochs[len(hist.Epochs)-1]
 	fmt.Println("epochs:", len(hist.Epochs))
 	fmt.Println("the loss fell:", last.Loss < first.Loss/3)
 	fmt.Println("test accuracy above 90%:", res.Accuracy > 0.9)
+	fmt.Println("predictions:", probs.Shape())
+	fmt.Println("parameters:", t.Net().Names())
 	// Output:
 	// epochs: 30
 	// the loss fell: true
 	// test accuracy above 90%: true
+	// predictions: (5, 2)
+	// parameters: [0.bias 0.weight 2.body.bias 2.body.weight 3.bias 3.weight]
 }
 
 // Diagnose reads a history as a practitioner would: here the validation loss rises

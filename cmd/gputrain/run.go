@@ -36,9 +36,10 @@ type options struct {
 	dataDir      string
 	limit        int
 	json         bool
-	conv         conveniences // conveniences.go
-	ckpt         ckptOptions  // -save, -resume (checkpoint.go)
-	modelOptions              // -model, -dataset, -augment (models.go)
+	conv         conveniences    // conveniences.go
+	ckpt         ckptOptions     // -save, -resume (checkpoint.go)
+	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
+	modelOptions                 // -model, -dataset, -augment (models.go)
 }
 
 // usageError is a bad flag or argument: exit status 2.
@@ -65,6 +66,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
+	o.tune.register(fs)
 	addCheckpointFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -107,6 +109,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, usageError{fmt.Sprintf("-threads must not be negative, got %d", o.threads)}
 	}
 	if err := o.conv.check(o); err != nil {
+		return nil, err
+	}
+	if err := o.tune.check(o); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -156,6 +161,9 @@ type report struct {
 // run is the whole program; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	stderr = &lockedWriter{w: stderr}
+	if len(args) > 0 && args[0] == "predict" {
+		return runPredict(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -239,6 +247,9 @@ func train1(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	opt.L2 = float32(o.l2)
+	if opt.Decay, err = decayRule(o.tune.decay); err != nil {
+		return err
+	}
 	dev, err := device.Open(o.device, device.Options{Threads: o.threads})
 	if err != nil {
 		return setup(err)
@@ -253,8 +264,11 @@ func train1(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
-		Dev: dev, BatchSize: o.batch, Seed: o.seed}
+		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed}
 	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
+		return setup(err)
+	}
+	if err := o.tune.apply(tr, stdout); err != nil {
 		return setup(err)
 	}
 	if err := restoreCheckpoint(o, tr, ds.Train.Shape(), stdout); err != nil {

@@ -194,6 +194,9 @@ func (b *Backend) closeResources() {
 // Sync implements device.Backend: it waits for every queued op and reports the first
 // error (a launch error kept since, or a fault inside a kernel).
 func (b *Backend) Sync() error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	defer b.bind()()
 	if err := b.rec.hostSync("sync"); err != nil {
 		return err

@@ -267,3 +267,6 @@ func TestAugmentRule(t *testing.T) {
 		assert.Equal(t, want, get(t, gpu, dy), "%+v", a)
 	}
 }
+
+// testBackend is the backend the tests shared with the emulator build run on.
+func testBackend(t *testing.T) device.Backend { return gpu }

@@ -38,6 +38,7 @@ type Options struct {
 
 // Backend is the emulated CUDA backend.
 type Backend struct {
+	closed  bool
 	maxGrid int
 	blocks  map[*block]unsafe.Pointer
 }
@@ -56,6 +57,7 @@ func (b *Backend) Describe() string { return "cuda: CPU emulator (kernels/*.cu a
 func (b *Backend) bind() func()     { return func() {} }
 
 func (b *Backend) Close() error {
+	b.closed = true
 	for blk, p := range b.blocks {
 		C.free(p)
 		delete(b.blocks, blk)
@@ -64,6 +66,9 @@ func (b *Backend) Close() error {
 }
 
 func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	if b.closed {
+		return nil, device.ErrClosed
+	}
 	if n < 0 {
 		return nil, fmt.Errorf("cuda: alloc: negative length %d", n)
 	}
@@ -95,6 +100,9 @@ func (b *Backend) Free(x device.Buffer) {
 }
 
 func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Pointer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("write", dst, dt, n); err != nil {
 		return err
 	}
@@ -109,6 +117,9 @@ func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Po
 }
 
 func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("read", src, dt, n); err != nil {
 		return err
 	}
@@ -123,6 +134,9 @@ func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Bu
 }
 
 func (b *Backend) Copy(dst, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckCopy(dst, src); err != nil {
 		return err
 	}
@@ -136,11 +150,25 @@ func (b *Backend) Copy(dst, src device.Buffer) error {
 	return b.submit(&o)
 }
 
-func (b *Backend) Sync() error                            { return nil }
-func (b *Backend) Step(key string, fn func() error) error { return fn() }
+func (b *Backend) Sync() error {
+	if b.closed {
+		return device.ErrClosed
+	}
+	return nil
+}
+
+func (b *Backend) Step(key string, fn func() error) error {
+	if b.closed {
+		return device.ErrClosed
+	}
+	return fn()
+}
 
 // submit runs one op at once.
 func (b *Backend) submit(o *op) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	switch o.kind {
 	case opKernel:
 		name := C.CString(kernelTable[o.fn].symbol)

@@ -397,10 +397,18 @@ func firstErr(errs ...error) error {
 }
 
 // submit hands one op to the recorder.
-func (b *Backend) submit(o *op) error { return b.rec.submit(o) }
+func (b *Backend) submit(o *op) error {
+	if b.closed {
+		return device.ErrClosed
+	}
+	return b.rec.submit(o)
+}
 
 // Step implements device.Backend: see the recorder above and docs/cuda.md.
 func (b *Backend) Step(key string, fn func() error) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	defer b.bind()()
 	if err := b.rec.step(key, fn); err != nil {
 		return err

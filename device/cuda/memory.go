@@ -102,6 +102,9 @@ func (b *Backend) MemStats() MemStats {
 
 // Alloc implements device.Backend: a zeroed buffer from the caching allocator.
 func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	if b.closed {
+		return nil, device.ErrClosed
+	}
 	if n < 0 {
 		return nil, fmt.Errorf("cuda: alloc: negative length %d", n)
 	}
@@ -142,6 +145,9 @@ func (b *Backend) Free(x device.Buffer) {
 }
 
 func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Pointer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("write", dst, dt, n); err != nil {
 		return err
 	}
@@ -165,6 +171,9 @@ func (b *Backend) write(dst device.Buffer, dt device.DType, n int, src unsafe.Po
 }
 
 func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckTransfer("read", src, dt, n); err != nil {
 		return err
 	}
@@ -189,6 +198,9 @@ func (b *Backend) read(dst unsafe.Pointer, dt device.DType, n int, src device.Bu
 
 // Copy implements device.Backend (a device-to-device copy on the stream).
 func (b *Backend) Copy(dst, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckCopy(dst, src); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func digits(seed uint64, n int) train.Dataset {
 }
 
 // referenceMLP is the reference job's model: 784-128 relu-64 relu-10 softmax.
-func referenceMLP() *nn.Sequential {
+func referenceMLP() nn.Module {
 	return nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax))
 }
 
@@ -52,8 +52,14 @@ func referenceMLP() *nn.Sequential {
 // loss after each step and the final parameters by name.
 func run(t *testing.T, dev device.Backend, d train.Dataset, seed uint64) ([]float64, map[string][]float32) {
 	t.Helper()
-	tr := &train.Trainer{Model: referenceMLP(), Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(),
-		Dev: dev, BatchSize: 32, Seed: seed}
+	return runModel(t, dev, d, seed, referenceMLP(), 32, 1)
+}
+
+// runModel is run for any model, batch size and gradient accumulation.
+func runModel(t *testing.T, dev device.Backend, d train.Dataset, seed uint64, model nn.Module, batch, accum int) ([]float64, map[string][]float32) {
+	t.Helper()
+	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(),
+		Dev: dev, BatchSize: batch, AccumSteps: accum, Seed: seed}
 	var losses []float64
 	rec := &lossRecorder{losses: &losses}
 	_, err := tr.Fit(d, train.Config{Epochs: 1, NoShuffle: true, CheckEvery: 1, Callbacks: []train.Callback{rec}})

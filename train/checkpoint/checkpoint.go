@@ -534,6 +534,19 @@ func moduleDiffs(have, saved []string) []string {
 	return out
 }
 
+// LoadInto loads the checkpoint's model state into m, a model built the way the
+// checkpoint's was (the same modules, names and shapes), checked as Restore checks it;
+// the optimizer's state is left out.
+func (c *Checkpoint) LoadInto(m *nn.Model) error {
+	if m == nil || !m.Built() {
+		return fmt.Errorf("checkpoint: %s: load into a model that is not built", c.name())
+	}
+	if err := c.load(m, nil); err != nil {
+		return fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+	}
+	return nil
+}
+
 // LoadModel rebuilds the checkpoint's model on dev from its description, for batches
 // of up to maxBatch (the checkpoint's batch size when 0), and loads its weights and
 // state: a model ready to Predict, without a Trainer, a loss or an optimizer. A
@@ -631,7 +644,7 @@ func LoadWeights(m *nn.Model, path string, strict bool) (*LoadReport, error) {
 		return r, fmt.Errorf("checkpoint: %s does not fit the model: %s", path, strings.Join(problems, "; "))
 	}
 	if len(r.Loaded) == 0 {
-		return r, fmt.Errorf("checkpoint: %s: no tensor matches the model by name and shape (the model has %s…)", path, strings.Join(atMost(m.Names(), 4, "names"), ", "))
+		return r, fmt.Errorf("checkpoint: %s: no tensor matches the model by name and shape (the model has %s)", path, strings.Join(atMost(m.Names(), 4, "names"), ", "))
 	}
 	for _, w := range writes {
 		if err := w.value.SetFloat32s(w.data); err != nil {

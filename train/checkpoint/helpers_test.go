@@ -54,7 +54,7 @@ func cnn() *nn.Sequential {
 	return nn.NewSequential(conv, nn.NewBatchNorm(), nn.NewMaxPool2D(2), nn.NewFlatten(), nn.NewDense(3, nn.Softmax))
 }
 
-func newTrainer(m *nn.Sequential, opt string, seed uint64) *train.Trainer {
+func newTrainer(m nn.Module, opt string, seed uint64) *train.Trainer {
 	o, err := train.NewOptimizer(opt, 0)
 	if err != nil {
 		panic(err)

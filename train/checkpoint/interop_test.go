@@ -89,20 +89,45 @@ type torchResult struct {
 func TestPyTorchLoadsCheckpoint(t *testing.T) {
 	py := interopPython(t)
 	type module = map[string]any
+	conv := func(in, out, kernel, stride, padding int) module {
+		return module{"type": "conv2d", "in": in, "out": out, "kernel": kernel, "stride": stride, "padding": padding}
+	}
+	bn := func(c int) module { return module{"type": "batchnorm2d", "features": c} }
+	relu := module{"type": "relu"}
 	cases := []struct {
 		name  string
-		model func() *nn.Sequential
+		model func() nn.Module
 		in    []int
 		torch []module // the equivalent torch.nn.Sequential, written out by hand
 	}{
-		{"mlp", func() *nn.Sequential { return nn.NewSequential(nn.NewDense(16, nn.ReLU), nn.NewDense(3, nn.Softmax)) }, []int{5},
+		{"mlp", func() nn.Module { return nn.NewSequential(nn.NewDense(16, nn.ReLU), nn.NewDense(3, nn.Softmax)) }, []int{5},
 			[]module{{"type": "linear", "in": 5, "out": 16}, {"type": "relu"}, {"type": "linear", "in": 16, "out": 3}, {"type": "softmax"}}},
-		{"mlp-batchnorm-dropout", func() *nn.Sequential { return mlp(8, nn.Tanh) }, []int{4},
+		{"mlp-batchnorm-dropout", func() nn.Module { return mlp(8, nn.Tanh) }, []int{4},
 			[]module{{"type": "linear", "in": 4, "out": 8}, {"type": "tanh"}, {"type": "batchnorm1d", "features": 8},
 				{"type": "dropout", "p": 0.25}, {"type": "linear", "in": 8, "out": 3}, {"type": "softmax"}}},
-		{"cnn", cnn, []int{1, 8, 8},
+		{"cnn", func() nn.Module { return cnn() }, []int{1, 8, 8},
 			[]module{{"type": "conv2d", "in": 1, "out": 4, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "batchnorm2d", "features": 4},
 				{"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear", "in": 64, "out": 3}, {"type": "softmax"}}},
+		// The resnet preset: residual blocks with and without a projection, global
+		// average pooling; torch's Residual has attributes body and shortcut.
+		{"resnet", func() nn.Module {
+			s, err := nn.ResNetSpec([]int{1, 8, 8}, 3)
+			require.NoError(t, err)
+			m, err := s.Model()
+			require.NoError(t, err)
+			return m
+		}, []int{1, 8, 8}, []module{
+			conv(1, 24, 3, 1, 1), bn(24), relu, {"type": "maxpool2d", "kernel": 2},
+			{"type": "residual", "body": []module{conv(24, 24, 3, 1, 1), bn(24), relu, conv(24, 24, 3, 1, 1), bn(24)}, "shortcut": nil}, relu,
+			{"type": "residual", "body": []module{conv(24, 48, 3, 2, 1), bn(48), relu, conv(48, 48, 3, 1, 1), bn(48)},
+				"shortcut": []module{conv(24, 48, 1, 2, 0), bn(48)}}, relu,
+			{"type": "adaptiveavgpool2d"}, {"type": "flatten"}, {"type": "linear", "in": 48, "out": 3}, {"type": "softmax"}}},
+		// A weight shared by two layers: one tensor in PyTorch, listed under both names.
+		{"tied", func() nn.Module {
+			return nn.NewSequential(nn.NewDense(5, nn.Tanh), &nn.Dense{Units: 5, Act: nn.Tanh, NoBias: true, TieWeight: "0.weight"}, nn.NewDense(3, nn.Softmax))
+		}, []int{5}, []module{{"type": "linear", "in": 5, "out": 5}, {"type": "tanh"},
+			{"type": "linear", "in": 5, "out": 5, "bias": false, "tie": []int{0}}, {"type": "tanh"},
+			{"type": "linear", "in": 5, "out": 3}, {"type": "softmax"}}},
 	}
 	dir := t.TempDir()
 	var args []string
@@ -161,6 +186,9 @@ func TestPyTorchLoadsCheckpoint(t *testing.T) {
 		}
 		assert.Equal(t, "pt", r.Format)
 		require.Equal(t, []int{7, 3}, r.Shape, c.name)
+		if c.name == "tied" {
+			assert.Equal(t, files[i].Tensor("0.weight").F32, files[i].Tensor("2.weight").F32, "the tied weight under both names")
+		}
 		require.Len(t, r.Output, len(predictions[i]))
 		for j, v := range predictions[i] {
 			assert.InDelta(t, float64(v), r.Output[j], 1e-5, "%s: output %d: Go %v, PyTorch %v", c.name, j, v, r.Output[j])

@@ -6,6 +6,10 @@ Each triple is one model (torch is imported once for all of them). CHECKPOINT is
 F32 tensor "x" (the batch to run). SPEC is a JSON list describing the equivalent
 torch.nn.Sequential, one module per entry, e.g.
     [{"type": "linear", "in": 4, "out": 8}, {"type": "relu"}, ...]
+Entries nest: {"type": "residual", "body": [...], "shortcut": [...] or null} is a module
+with attributes body and shortcut computing shortcut(x) + body(x) (x + body(x) without a
+shortcut); {"type": "linear", ..., "bias": false, "tie": [i, ...]} shares the weight of
+the module at that index path of the outer Sequential.
 
 The script
   1. loads the checkpoint with safetensors.numpy and with safetensors.torch and checks
@@ -29,12 +33,34 @@ from safetensors.numpy import load_file as load_numpy
 from safetensors.torch import load_file as load_torch
 
 
-def build(spec):
+class Residual(torch.nn.Module):
+    """y = shortcut(x) + body(x), or x + body(x): gputrain's nn.Residual."""
+
+    def __init__(self, body, shortcut):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        s = x if self.shortcut is None else self.shortcut(x)
+        return s + self.body(x)
+
+
+def build(spec, root=None):
     mods = []
+    seq = torch.nn.Sequential()
+    if root is None:
+        root = seq
     for m in spec:
         t = m["type"]
         if t == "linear":
-            mods.append(torch.nn.Linear(m["in"], m["out"]))
+            mod = torch.nn.Linear(m["in"], m["out"], bias=m.get("bias", True))
+            if "tie" in m:
+                owner = root
+                for i in m["tie"]:
+                    owner = owner[i]
+                mod.weight = owner.weight
+            mods.append(mod)
         elif t == "conv2d":
             mods.append(torch.nn.Conv2d(m["in"], m["out"], m["kernel"], stride=m.get("stride", 1), padding=m.get("padding", 0)))
         elif t == "batchnorm1d":
@@ -45,6 +71,8 @@ def build(spec):
             mods.append(torch.nn.MaxPool2d(m["kernel"], stride=m.get("stride"), padding=m.get("padding", 0)))
         elif t == "avgpool2d":
             mods.append(torch.nn.AvgPool2d(m["kernel"], stride=m.get("stride"), padding=m.get("padding", 0)))
+        elif t == "adaptiveavgpool2d":
+            mods.append(torch.nn.AdaptiveAvgPool2d(1))
         elif t == "flatten":
             mods.append(torch.nn.Flatten())
         elif t == "dropout":
@@ -57,9 +85,13 @@ def build(spec):
             mods.append(torch.nn.Sigmoid())
         elif t == "softmax":
             mods.append(torch.nn.Softmax(dim=1))
+        elif t == "residual":
+            shortcut = None if m.get("shortcut") is None else build(m["shortcut"], root)
+            mods.append(Residual(build(m["body"], root), shortcut))
         else:
             raise ValueError(f"unknown module type {t!r}")
-    return torch.nn.Sequential(*mods)
+        seq.append(mods[-1])
+    return seq
 
 
 def main():

@@ -1,0 +1,60 @@
+//go:build cuda || cudaemu
+
+package cuda_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	gt "gorgonia.org/tensor"
+
+	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/train"
+)
+
+// The containers of the general-models work on the CUDA backend: the resnet preset
+// (residual blocks with and without projection, global average pooling, batch norm)
+// on small images, and a tied-weight model trained with gradient accumulation, each
+// trained for a few steps against the CPU reference with TestTrainingMatchesCPU's
+// tolerances. (Small: the emulator build runs each kernel's blocks on host threads, and
+// three resnet steps take it about a minute.)
+func TestModelsTrainAsOnTheCPU(t *testing.T) {
+	const side, n = 8, 3 * 8
+	flat := digits(5, n)
+	px := flat.X.Data().([]uint8)
+	small := make([]uint8, n*side*side)
+	for i := range n { // the central 8×8 of each 28×28 digit
+		for r := range side {
+			src := i*784 + (10+r)*28 + 10
+			copy(small[(i*side+r)*side:(i*side+r+1)*side], px[src:src+side])
+		}
+	}
+	images := train.Dataset{X: gt.New(gt.WithShape(n, 1, side, side), gt.WithBacking(small)), Y: flat.Y}
+	for _, c := range []struct {
+		name         string
+		model        func() nn.Module
+		d            train.Dataset
+		batch, accum int
+	}{
+		{"resnet", func() nn.Module {
+			s, err := nn.ResNetSpec([]int{1, side, side}, 10)
+			require.NoError(t, err)
+			m, err := s.Model()
+			require.NoError(t, err)
+			return m
+		}, images, 8, 1},
+		{"tied-accumulated", func() nn.Module {
+			return nn.NewSequential(nn.NewDense(32, nn.Tanh), nn.NewDense(32, nn.Tanh),
+				&nn.Dense{Units: 32, Act: nn.Tanh, TieWeight: "2.weight", NoBias: true}, nn.NewDense(10, nn.Softmax))
+		}, flat, 8, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ref := cpu.New(cpu.Options{Reference: true})
+			defer ref.Close()
+			wantLoss, wantParams := runModel(t, ref, c.d, 3, c.model(), c.batch, c.accum)
+			gotLoss, gotParams := runModel(t, testBackend(t), c.d, 3, c.model(), c.batch, c.accum)
+			sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
+		})
+	}
+}
