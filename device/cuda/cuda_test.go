@@ -267,3 +267,6 @@ func TestAugmentRule(t *testing.T) {
 		assert.Equal(t, want, get(t, gpu, dy), "%+v", a)
 	}
 }
+
+// testBackend is the backend of the tests shared with the emulator build.
+func testBackend(*testing.T) device.Backend { return gpu }

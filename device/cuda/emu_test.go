@@ -38,3 +38,6 @@ func TestEmulatedTrainingMatchesCPU(t *testing.T) {
 	gotLoss, gotParams := run(t, emulated(t), d, seed)
 	sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
 }
+
+// testBackend is the backend of the tests shared with the GPU build.
+func testBackend(t *testing.T) device.Backend { return emulated(t) }
