@@ -9,7 +9,7 @@ MNIST    := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-id
 
 FUZZTIME ?= 60s
 
-.PHONY: run test data bench vet fuzz kernels cuda-check gpu-bundle gpu-proof interop-env
+.PHONY: run test data bench vet fuzz kernels cuda-check gpu-bundle gpu-proof interop-env golden
 
 # On a machine with an NVIDIA GPU (nvidia-smi answers) the CUDA build is made and run
 # through the GPU bundle's launcher, which finds the driver and cuBLAS; elsewhere the
@@ -62,6 +62,14 @@ gpu-bundle:
 gpu-proof:
 	sh internal/cudabuild/gpu-proof.sh $(GPU_PROOF_ARGS)
 
-# Python with torch and safetensors for the checkpoint interop test (PyPI, into .venv).
+# Python with torch and safetensors for the checkpoint interop test and the golden files
+# (PyPI, into .venv).
 interop-env:
 	bash internal/interop/setup.sh
+
+# The conformance suite's PyTorch golden files (device/devicetest/testdata/golden):
+# regenerate them after changing device/devicetest/golden/make_golden.py, and commit
+# them; go test ./device/devicetest fails while they are stale.
+GOLDEN_PYTHON ?= $(or $(GPUTRAIN_PYTHON),.venv/bin/python)
+golden:
+	$(GOLDEN_PYTHON) device/devicetest/golden/make_golden.py

@@ -174,12 +174,17 @@ func (t *batchNormTask) run(part, parts int) {
 			mean = float64(t.runMean[c])
 			invStd = 1 / math.Sqrt(float64(t.runVar[c])+t.eps)
 		}
-		mu, s, bt := float32(mean), float32(float64(t.gamma[c])*invStd), t.beta[c]
+		// (x-mean)*s + beta as (x-hi)*s + (beta - (mean-hi)*s), hi = float32(mean): x-hi
+		// is exact for x near the mean and the mean's rounding moves into the shift, so a
+		// large mean (1000 with a spread of 1) loses nothing to it.
+		hi := float32(mean)
+		s64 := float64(t.gamma[c]) * invStd
+		s, shift := float32(s64), float32(float64(t.beta[c])-(mean-float64(hi))*s64)
 		for n := range t.n {
 			k := t.at(n, c, 0)
 			y := t.y[k : k+t.inner]
 			for i, v := range t.x[k : k+t.inner] {
-				y[i] = (v-mu)*s + bt
+				y[i] = (v-hi)*s + shift
 			}
 		}
 	}

@@ -40,6 +40,10 @@ func benchOps(bk device.Backend) []benchOp {
 	img, col := f(conv.N*conv.C*conv.H*conv.W, -1, 1), f(conv.N*conv.ColRows()*conv.OutH()*conv.OutW(), 0, 0)
 	pool := device.ConvGeom{N: 32, C: 32, H: 28, W: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
 	pin, pout := f(pool.N*pool.C*pool.H*pool.W, -1, 1), f(pool.N*pool.C*pool.OutH()*pool.OutW(), 0, 0)
+	const bnN, bnC, bnInner = 32, 32, 28 * 28 // a CNN's feature maps
+	bn := device.BatchNormArgs{N: bnN, C: bnC, Inner: bnInner, Training: true, Momentum: 0.1, Eps: 1e-3,
+		X: f(bnN*bnC*bnInner, -1, 1), Y: f(bnN*bnC*bnInner, 0, 0), Gamma: f(bnC, 0.5, 1.5), Beta: f(bnC, -1, 1),
+		RunMean: f(bnC, 0, 0), RunVar: f(bnC, 1, 1), SaveMean: f(bnC, 0, 0), SaveInvStd: f(bnC, 0, 0)}
 	return []benchOp{
 		{"sigmoid-1M", func() error { return bk.Unary(device.Sigmoid, x, y, 0) }},
 		{"tanh-1M", func() error { return bk.Unary(device.Tanh, x, y, 0) }},
@@ -48,6 +52,7 @@ func benchOps(bk device.Backend) []benchOp {
 		{"adam-109386", func() error { return bk.Update(device.Adam, hyper, p, g, m, v) }},
 		{"im2col-32x8x28x28-5x5", func() error { return bk.Im2Col(img, col, conv) }},
 		{"maxpool-32x32x28x28-2x2", func() error { return bk.Pool(device.MaxPool, pin, pout, pool) }},
+		{"batchnorm-32x32x28x28", func() error { return bk.BatchNorm(bn) }},
 	}
 }
 

@@ -14,8 +14,9 @@
 // optimizer is a new enum value, not a new interface: Gemm, Unary/UnaryBackward,
 // Softmax/SoftmaxBackward, Binary/Broadcast/Axpby, Reduce, Loss/LossBackward, Update,
 // DropoutMask, Gather, Im2Col/Col2Im, Pool/PoolBackward, BatchNorm/BatchNormBackward and
-// Augment. An op a backend does not implement returns an *UnsupportedError; no backend
-// ever falls back to another one.
+// Augment. An op, or an op variant, that a backend does not implement returns an
+// *UnsupportedError (the CUDA backend's Gemm past cuBLAS's 32-bit sizes is one); no
+// backend ever falls back to another one.
 //
 // All tensors are row-major and contiguous. Shapes travel as plain ints next to the
 // buffers; every backend checks them with the shared Check* functions of this package, so

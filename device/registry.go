@@ -37,7 +37,9 @@ var ErrNotCompiled = errors.New("this binary was built without CUDA support (bui
 var ErrClosed = errors.New("device: the backend is closed")
 
 // UnsupportedError is returned by a backend for an op (or an op variant) it does not
-// implement. No backend falls back to another one.
+// implement, after the shared argument checks have passed: the CUDA backend returns it
+// for a Gemm whose M, N, K or batch count exceeds cuBLAS's int. No backend falls back to
+// another one. devicetest.AssertUnsupported checks one.
 type UnsupportedError struct {
 	Backend string // "cpu", "cuda"
 	Op      string // "unary gelu", "pool avg_pool", …

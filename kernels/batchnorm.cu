@@ -14,7 +14,10 @@
 
 // Training: mean and biased variance (two passes, double) into save_mean and
 // save_invstd = 1/√(var+eps); running statistics move by momentum, the variance
-// unbiased; y = (x-mean)*s + beta with s = gamma*invstd.
+// unbiased; y = (x-mean)*s + beta with s = gamma*invstd, as (x-hi)*s + (beta-(mean-hi)*s)
+// with hi = (float)mean: x-hi is exact for x near the mean and the mean's rounding moves
+// into the shift, so a large mean (1000, spread 1) loses nothing to it (x-(float)mean
+// alone would be off by up to 3e-5 there).
 extern "C" __global__ void batchnorm_forward_train_f32(const float* x, float* y, const float* gamma,
                                                        const float* beta, float* save_mean,
                                                        float* save_invstd, float* run_mean,
@@ -39,8 +42,9 @@ extern "C" __global__ void batchnorm_forward_train_f32(const float* x, float* y,
       run_mean[ch] = (float)((1.0 - momentum) * run_mean[ch] + (double)momentum * mean);
       run_var[ch] = (float)((1.0 - momentum) * run_var[ch] + (double)momentum * q / (m - 1.0));
     }
-    const float mu = (float)mean, sc = (float)(gamma[ch] * invstd), b = beta[ch];
-    CHANNEL_LOOP(k, idx) y[idx] = (x[idx] - mu) * sc + b;
+    const double scale = gamma[ch] * invstd;
+    const float hi = (float)mean, sc = (float)scale, shift = (float)(beta[ch] - (mean - hi) * scale);
+    CHANNEL_LOOP(k, idx) y[idx] = (x[idx] - hi) * sc + shift;
   }
 }
 

@@ -36,7 +36,9 @@ static __device__ __forceinline__ i64 argmax_row(const float* xr, i64 cols, floa
 
 #define LOSS_THREADS_MAX 256
 
-// probs = softmax(input); loss[r] = logsumexp(input[r,:]) - input[r,label];
+// probs = softmax(input); loss[r] = logsumexp(input[r,:]) - input[r,label], summed as
+// (max - input[r,label]) + log(sum exp(input-max)): a confident right answer's small loss
+// next to large logits survives (max + log(sum) would round it away);
 // correct[r] = 1 if argmax(input[r,:]) == label else 0 (correct may be null).
 extern "C" __global__ void softmax_cross_entropy_forward_f32(const float* input, const int* labels,
                                                              float* probs, float* loss,
@@ -51,7 +53,7 @@ extern "C" __global__ void softmax_cross_entropy_forward_f32(const float* input,
     const i64 arg = correct ? argmax_row(xr, cols, shv, shi) : 0;
     if (threadIdx.x == 0) {
       const int l = labels[r];
-      loss[r] = (l >= 0 && l < cols) ? (m + logf(s)) - xr[l] : NAN;
+      loss[r] = (l >= 0 && l < cols) ? (m - xr[l]) + logf(s) : NAN;
       if (correct) correct[r] = arg == l ? 1.0f : 0.0f;
     }
   }

@@ -268,5 +268,5 @@ func TestAugmentRule(t *testing.T) {
 	}
 }
 
-// testBackend is the backend the tests shared with the emulator build run on.
-func testBackend(t *testing.T) device.Backend { return gpu }
+// testBackend is the backend of the tests shared with the emulator build.
+func testBackend(*testing.T) device.Backend { return gpu }

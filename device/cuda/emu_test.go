@@ -39,5 +39,5 @@ func TestEmulatedTrainingMatchesCPU(t *testing.T) {
 	sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
 }
 
-// testBackend is the backend the tests shared with the GPU build run on.
+// testBackend is the backend of the tests shared with the GPU build.
 func testBackend(t *testing.T) device.Backend { return emulated(t) }

@@ -8,7 +8,12 @@ package cuda
 // and A as its second, with the sizes swapped (N, M, K) and each leading dimension the
 // row length of the stored matrix.
 
-import "github.com/gputrain/gputrain/device"
+import (
+	"fmt"
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+)
 
 // gemmCall is one cuBLAS call in cuBLAS's (column-major) terms; it is comparable, so the
 // graph recorder can tell whether a replayed step makes the same call.
@@ -24,10 +29,15 @@ type gemmCall struct {
 
 // Gemm implements device.Backend: C = Alpha*op(A)*op(B) + Beta*C, row-major, optionally
 // batched with strides (see device.GemmArgs). With Beta == 0, cuBLAS does not read C.
+// cuBLAS takes M, N, K (which are also the leading dimensions) and the batch count as
+// int: a Gemm with any of them past 2^31-1 returns a *device.UnsupportedError.
 // The epilogue, if any, is the broadcast-add and activation kernels launched after
 // cuBLAS on the same stream (broadcast_add_f32, then <act>_forward_f32 in place).
 func (b *Backend) Gemm(g device.GemmArgs) error {
 	if err := device.CheckGemm(g); err != nil {
+		return err
+	}
+	if err := blasSizes(g); err != nil {
 		return err
 	}
 	if err := b.owns(g.A, g.B, g.C, g.Bias); err != nil {
@@ -70,4 +80,15 @@ func (b *Backend) gemm(g device.GemmArgs) error {
 		batch: g.Batches(), strideB: int64(g.StrideB), strideA: int64(g.StrideA), strideC: int64(g.StrideC),
 	}}
 	return b.submit(&o)
+}
+
+// blasSizes returns a *device.UnsupportedError when a size of g does not fit cuBLAS's int
+// (the strides are 64-bit): converting it would wrap, and the product silently be
+// another one.
+func blasSizes(g device.GemmArgs) error {
+	if max(g.M, g.N, g.K, g.Batches()) > math.MaxInt32 {
+		return &device.UnsupportedError{Backend: "cuda",
+			Op: fmt.Sprintf("gemm with M=%d N=%d K=%d batch=%d (cuBLAS takes sizes up to 2^31-1)", g.M, g.N, g.K, g.Batches())}
+	}
+	return nil
 }

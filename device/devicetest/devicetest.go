@@ -2,7 +2,7 @@
 // tests call Run, and so do the CUDA backend's, so that both are held to one definition
 // of every op.
 //
-// Run has four parts, each a subtest per op family:
+// Run has five parts, each a subtest per op family:
 //
 //   - known: small cases whose answers are worked out by hand in the case tables
 //     (a 2×3 by 3×2 GEMM, relu of [-1, 0, 2], softmax of [0, ln 2, ln 5], Adam's first
@@ -11,6 +11,10 @@
 //     same backend (Col2Im as the adjoint of Im2Col);
 //   - random: DropoutMask bit for bit against the host's Philox, Augment against a host
 //     recomputation of device.AugmentArgs' rule;
+//   - golden: every op family, forward and backward, against PyTorch's answers on awkward
+//     shapes and values (1×1, odd sizes, ±1e30, denormals, −0, ties), written by
+//     golden/make_golden.py into testdata/golden and committed: an oracle independent of
+//     our reference loops (see golden.go and GoldenTolerances);
 //   - errors: bad arguments give errors naming the op and the operand, never panics;
 //
 // and then Parity against the CPU reference backend (cpu.Options{Reference: true}) on
@@ -38,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) device.Backend) {
 	t.Run("known", func(t *testing.T) { known(t, b) })
 	t.Run("gradients", func(t *testing.T) { gradients(t, b) })
 	t.Run("random", func(t *testing.T) { randomOps(t, b) })
+	t.Run("golden", func(t *testing.T) { Golden(t, b) })
 	t.Run("errors", func(t *testing.T) { errorCases(t, b) })
 	t.Run("parity", func(t *testing.T) {
 		ref := cpu.New(cpu.Options{Reference: true})

@@ -1,8 +1,10 @@
 package devicetest
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -156,4 +158,20 @@ func errorCases(t *testing.T, b device.Backend) {
 			assert.Contains(t, err.Error(), w, c.name)
 		}
 	}
+}
+
+// AssertUnsupported checks that err is what a backend must return for an op, or an op
+// variant, that it does not implement: a *device.UnsupportedError naming the backend and
+// an Op that starts with op (rather than a plain error, a wrong answer, or another
+// backend's result).
+func AssertUnsupported(t testing.TB, err error, backend, op string) bool {
+	t.Helper()
+	var u *device.UnsupportedError
+	if !errors.As(err, &u) {
+		t.Errorf("%s %s: got error %v, want a *device.UnsupportedError", backend, op, err)
+		return false
+	}
+	ok := assert.Equal(t, backend, u.Backend, "UnsupportedError.Backend")
+	ok = assert.True(t, strings.HasPrefix(u.Op, op), "UnsupportedError.Op %q should start with %q", u.Op, op) && ok
+	return assert.Contains(t, err.Error(), "device: "+backend+" backend does not support "+op) && ok
 }

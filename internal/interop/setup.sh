@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# setup.sh makes the Python environment of the PyTorch interop test
-# (train/checkpoint TestPyTorchLoadsCheckpoint): torch, safetensors and numpy from
+# setup.sh makes the Python environment of the PyTorch interop tests
+# (train/checkpoint TestPyTorchLoadsCheckpoint; device/devicetest
+# TestGoldenFilesAreCurrent and `make golden`, which run
+# device/devicetest/golden/make_golden.py): torch, safetensors and numpy from
 # PyPI, in the repository's git-ignored .venv (the one bench/setup.sh uses too; the
 # pinned versions agree), or in $VENV. It is idempotent: with unchanged requirements a
 # second run only checks the imports.
