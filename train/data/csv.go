@@ -131,7 +131,7 @@ func ReadCSV(r io.Reader, name string, o CSVOptions) (*Table, error) {
 			}
 		}
 	}
-	label, err := labelColumn(o.Label, header, cols)
+	label, err := csvColumn("label", o.Label, header, cols, cols-1)
 	if err != nil {
 		return nil, fail(line, "%v", err)
 	}
@@ -199,11 +199,14 @@ func ReadCSV(r io.Reader, name string, o CSVOptions) (*Table, error) {
 	return t, nil
 }
 
-// labelColumn resolves CSVOptions.Label to a 0-based column index.
-func labelColumn(opt string, header []string, cols int) (int, error) {
+// csvColumn resolves a column option (CSVOptions.Label, or the ratings: options) to a
+// 0-based column index: "" gives def; a number is 1-based, or counts from the end when
+// negative (-1 is the last); anything else is a header name. role names the column in
+// errors ("label column 4 does not exist...").
+func csvColumn(role, opt string, header []string, cols, def int) (int, error) {
 	opt = strings.TrimSpace(opt)
 	if opt == "" {
-		return cols - 1, nil
+		return def, nil
 	}
 	if n, err := strconv.Atoi(opt); err == nil {
 		switch {
@@ -212,7 +215,7 @@ func labelColumn(opt string, header []string, cols int) (int, error) {
 		case n <= -1 && n >= -cols:
 			return cols + n, nil
 		}
-		return 0, fmt.Errorf("label column %d does not exist: the file has %d columns (1 to %d, or -1 to -%d from the end)", n, cols, cols, cols)
+		return 0, fmt.Errorf("%s column %d does not exist: the file has %d columns (1 to %d, or -1 to -%d from the end)", role, n, cols, cols, cols)
 	}
 	for i, h := range header {
 		if h == opt {
@@ -220,9 +223,9 @@ func labelColumn(opt string, header []string, cols int) (int, error) {
 		}
 	}
 	if header == nil {
-		return 0, fmt.Errorf("label column %q: the file has no header; give a column number", opt)
+		return 0, fmt.Errorf("%s column %q: the file has no header; give a column number", role, opt)
 	}
-	return 0, fmt.Errorf("label column %q is not in the header (%s)", opt, strings.Join(header, ", "))
+	return 0, fmt.Errorf("%s column %q is not in the header (%s)", role, opt, strings.Join(header, ", "))
 }
 
 // Classes is the number of classes the labels range over: the largest label plus one.
