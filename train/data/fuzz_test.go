@@ -131,3 +131,50 @@ func checkRObject(t *testing.T, o *RObject, depth int) {
 		checkRObject(t, a.Value, depth+1)
 	}
 }
+
+// FuzzReadRatingsCSV feeds arbitrary text and column options to ReadRatingsCSV. It must
+// never panic; a failure must be an error naming the package and the file; a table must
+// be consistent: N ratings, finite, with user, item and side codes inside their id
+// tables, which hold distinct non-empty ids numbered in order of first appearance, and
+// Split must share out every row once. The seed corpus in testdata/fuzz/
+// FuzzReadRatingsCSV holds valid files (header or not, options by name and number,
+// side fields, quotes, a byte-order mark) and each kind of error.
+func FuzzReadRatingsCSV(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte, user, item, rating string) {
+		r, err := ReadRatingsCSV(bytes.NewReader(b), "fuzz.csv", RatingsOptions{User: user, Item: item, Rating: rating})
+		if err != nil {
+			require.Nil(t, r)
+			require.True(t, strings.HasPrefix(err.Error(), "data: ratings: fuzz.csv"), "error %q", err)
+			return
+		}
+		require.Positive(t, r.N)
+		require.Len(t, r.Values, r.N)
+		for _, v := range r.Values {
+			require.False(t, math.IsNaN(float64(v)) || math.IsInf(float64(v), 0), "rating %v", v)
+		}
+		checkCodes := func(what string, codes []int32, ids []string) {
+			require.Len(t, codes, r.N, what)
+			seen := map[string]bool{}
+			for _, id := range ids {
+				require.NotEmpty(t, id, what)
+				require.False(t, seen[id], "%s: id %q twice", what, id)
+				seen[id] = true
+			}
+			next := int32(0)
+			for _, c := range codes {
+				require.True(t, c >= 0 && c <= next && int(c) < len(ids), "%s: code %d (next new one %d)", what, c, next)
+				if c == next {
+					next++
+				}
+			}
+			require.Equal(t, int(next), len(ids), what)
+		}
+		checkCodes("users", r.Users, r.UserIDs)
+		checkCodes("items", r.Items, r.ItemIDs)
+		for _, s := range r.Side {
+			checkCodes(s.Name, s.Codes, s.Levels)
+		}
+		train, val, test := r.Split(1)
+		require.Equal(t, r.N, train.N+val.N+test.N)
+	})
+}
