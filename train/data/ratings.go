@@ -1,9 +1,6 @@
 package data
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -164,33 +161,8 @@ func LoadRatingsCSV(path string, o RatingsOptions) (*Ratings, error) {
 // naming no column or the same column as another, rows with another number of cells
 // than the first, empty ids, and ratings that are not finite numbers.
 func ReadRatingsCSV(r io.Reader, name string, o RatingsOptions) (*Ratings, error) {
-	br := bufio.NewReader(r)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = true
-	fail := func(line int, format string, args ...any) error {
-		return fmt.Errorf("data: ratings: %s:%d: %s", name, line, fmt.Sprintf(format, args...))
-	}
-	read := func() ([]string, int, error) {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil, 0, err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, 0, fmt.Errorf("data: ratings: %s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("data: ratings: %s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0)
-		return rec, line, nil
-	}
-
+	rows := newCSVRows(r, "data: ratings: "+name)
+	fail, read := rows.errorf, rows.next
 	rec, line, err := read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("data: ratings: %s: empty file", name)
@@ -235,18 +207,8 @@ func ReadRatingsCSV(r io.Reader, name string, o RatingsOptions) (*Ratings, error
 	if idx[0] == idx[1] || idx[0] == idx[2] || idx[1] == idx[2] {
 		return nil, fail(line, "the user, item and rating columns must differ, got columns %d, %d and %d", idx[0]+1, idx[1]+1, idx[2]+1)
 	}
-	colName := func(i int) string {
-		if header != nil && header[i] != "" {
-			return header[i]
-		}
-		return fmt.Sprintf("column %d", i+1)
-	}
-	cell := func(i int) string {
-		if header != nil && header[i] != "" {
-			return fmt.Sprintf("column %d (%q)", i+1, header[i])
-		}
-		return fmt.Sprintf("column %d", i+1)
-	}
+	colName := func(i int) string { return csvColumnName(header, i) }
+	cell := func(i int) string { return csvCellName(header, i) }
 	t := &Ratings{Name: "ratings:" + name, UserColumn: colName(idx[0]), ItemColumn: colName(idx[1]), RatingColumn: colName(idx[2])}
 	// Each categorical column (users, items, side fields) numbers its values densely.
 	type coder struct {
@@ -284,14 +246,12 @@ func ReadRatingsCSV(r io.Reader, name string, o RatingsOptions) (*Ratings, error
 		for _, c := range coders {
 			v := strings.TrimSpace(rec[c.col])
 			if v == "" {
-				l, _ := cr.FieldPos(c.col)
-				return nil, fail(l, "%s: empty cell", cell(c.col))
+				return nil, fail(rows.line(c.col), "%s: empty cell", cell(c.col))
 			}
 			code, ok := c.codes[v]
 			if !ok {
 				if len(*c.ids) >= math.MaxInt32 {
-					l, _ := cr.FieldPos(c.col)
-					return nil, fail(l, "%s: more than %d distinct values", cell(c.col), math.MaxInt32)
+					return nil, fail(rows.line(c.col), "%s: more than %d distinct values", cell(c.col), math.MaxInt32)
 				}
 				code = int32(len(*c.ids))
 				c.codes[v] = code
@@ -299,21 +259,14 @@ func ReadRatingsCSV(r io.Reader, name string, o RatingsOptions) (*Ratings, error
 			}
 			*c.out = append(*c.out, code)
 		}
-		s := strings.TrimSpace(rec[idx[2]])
-		l, _ := cr.FieldPos(idx[2])
-		v, err := strconv.ParseFloat(s, 32)
-		var ne *strconv.NumError
-		switch {
-		case s == "":
-			return nil, fail(l, "%s: empty cell", cell(idx[2]))
-		case errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange):
-			return nil, fail(l, "%s: rating %q is outside float32's range", cell(idx[2]), rec[idx[2]])
-		case err != nil:
-			return nil, fail(l, "%s: rating %q is not a number", cell(idx[2]), rec[idx[2]])
-		case math.IsNaN(v) || math.IsInf(v, 0):
-			return nil, fail(l, "%s: rating %q is not finite", cell(idx[2]), rec[idx[2]])
+		v, bad := csvFloat(rec[idx[2]])
+		if bad != "" {
+			if strings.TrimSpace(rec[idx[2]]) != "" {
+				bad = "rating " + bad // `rating "five" is not a number`
+			}
+			return nil, fail(rows.line(idx[2]), "%s: %s", cell(idx[2]), bad)
 		}
-		t.Values = append(t.Values, float32(v))
+		t.Values = append(t.Values, v)
 		t.N++
 		if rec, line, err = read(); err == io.EOF {
 			break
