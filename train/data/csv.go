@@ -70,33 +70,8 @@ func LoadCSV(path string, o CSVOptions) (*Table, error) {
 // empty or non-finite cells, bad labels, a label option naming no column, and CSV
 // syntax errors (with the column).
 func ReadCSV(r io.Reader, name string, o CSVOptions) (*Table, error) {
-	br := bufio.NewReader(r)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1 // checked here, with a clearer message
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = true
-	fail := func(line int, format string, args ...any) error {
-		return fmt.Errorf("data: csv: %s:%d: %s", name, line, fmt.Sprintf(format, args...))
-	}
-	read := func() ([]string, int, error) {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil, 0, err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, 0, fmt.Errorf("data: csv: %s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("data: csv: %s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0)
-		return rec, line, nil
-	}
-
+	rows := newCSVRows(r, "data: csv: "+name)
+	fail, read := rows.errorf, rows.next
 	rec, line, err := read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("data: csv: %s: empty file", name)
@@ -131,28 +106,19 @@ func ReadCSV(r io.Reader, name string, o CSVOptions) (*Table, error) {
 			}
 		}
 	}
-	label, err := labelColumn(o.Label, header, cols)
+	label, err := csvColumn("label", o.Label, header, cols, cols-1)
 	if err != nil {
 		return nil, fail(line, "%v", err)
 	}
 	t.F = cols - 1
 	for i := range cols {
-		n := fmt.Sprintf("column %d", i+1)
-		if header != nil && header[i] != "" {
-			n = header[i]
-		}
 		if i == label {
-			t.Label = n
+			t.Label = csvColumnName(header, i)
 		} else {
-			t.Columns = append(t.Columns, n)
+			t.Columns = append(t.Columns, csvColumnName(header, i))
 		}
 	}
-	cell := func(i int) string {
-		if header != nil && header[i] != "" {
-			return fmt.Sprintf("column %d (%q)", i+1, header[i])
-		}
-		return fmt.Sprintf("column %d", i+1)
-	}
+	cell := func(i int) string { return csvCellName(header, i) }
 	if header != nil {
 		if rec, line, err = read(); err == io.EOF {
 			return nil, fail(firstLine, "no data rows, only a header")
@@ -165,29 +131,19 @@ func ReadCSV(r io.Reader, name string, o CSVOptions) (*Table, error) {
 			return nil, fail(line, "%d cells, want %d as in line %d", len(rec), cols, firstLine)
 		}
 		for i, c := range rec {
-			s := strings.TrimSpace(c)
-			l, _ := cr.FieldPos(i)
-			if s == "" {
-				return nil, fail(l, "%s: empty cell", cell(i))
-			}
-			v, err := strconv.ParseFloat(s, 32)
-			var ne *strconv.NumError
-			switch {
-			case errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange):
-				return nil, fail(l, "%s: %q is outside float32's range", cell(i), c)
-			case err != nil:
-				return nil, fail(l, "%s: %q is not a number", cell(i), c)
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				return nil, fail(l, "%s: %q is not finite", cell(i), c)
+			l := rows.line(i)
+			v, bad := csvFloat(c)
+			if bad != "" {
+				return nil, fail(l, "%s: %s", cell(i), bad)
 			}
 			if i == label {
-				if v < 0 || v != math.Trunc(v) || v >= MaxCSVClasses {
+				if v < 0 || float64(v) != math.Trunc(float64(v)) || v >= MaxCSVClasses {
 					return nil, fail(l, "%s: label %q is not a whole number in [0, %d)", cell(i), c, MaxCSVClasses)
 				}
 				t.Labels = append(t.Labels, int32(v))
 				continue
 			}
-			t.Features = append(t.Features, float32(v))
+			t.Features = append(t.Features, v)
 		}
 		t.N++
 		if rec, line, err = read(); err == io.EOF {
@@ -199,11 +155,100 @@ func ReadCSV(r io.Reader, name string, o CSVOptions) (*Table, error) {
 	return t, nil
 }
 
-// labelColumn resolves CSVOptions.Label to a 0-based column index.
-func labelColumn(opt string, header []string, cols int) (int, error) {
+// csvRows reads the records of a CSV stream as ReadCSV and ReadRatingsCSV take them: a
+// UTF-8 byte-order mark is skipped, cells are separated by commas, may be quoted and may
+// have spaces before them, blank lines are skipped, and rows may have any number of
+// cells (the callers check that, with clearer messages).
+type csvRows struct {
+	cr     *csv.Reader
+	prefix string // "data: csv: NAME", the start of every error
+}
+
+func newCSVRows(r io.Reader, prefix string) *csvRows {
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+	return &csvRows{cr: cr, prefix: prefix}
+}
+
+// next returns the next record (valid until the next call) and its 1-based line;
+// io.EOF at the end; a syntax error as "PREFIX:LINE:COLUMN: ...".
+func (c *csvRows) next() ([]string, int, error) {
+	rec, err := c.cr.Read()
+	if err == io.EOF {
+		return nil, 0, err
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return nil, 0, fmt.Errorf("%s:%d:%d: %v", c.prefix, pe.Line, pe.Column, pe.Err)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", c.prefix, err)
+	}
+	return rec, c.line(0), nil
+}
+
+// line returns the line on which cell i of the last record starts.
+func (c *csvRows) line(i int) int {
+	l, _ := c.cr.FieldPos(i)
+	return l
+}
+
+// errorf returns the error "PREFIX:LINE: ...".
+func (c *csvRows) errorf(line int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", c.prefix, line, fmt.Sprintf(format, args...))
+}
+
+// csvFloat parses a cell as a finite float32; bad says why it is not one ("empty cell",
+// `"x" is not a number`, ... is outside float32's range, ... is not finite), "" if it is.
+func csvFloat(cell string) (v float32, bad string) {
+	s := strings.TrimSpace(cell)
+	if s == "" {
+		return 0, "empty cell"
+	}
+	f, err := strconv.ParseFloat(s, 32)
+	var ne *strconv.NumError
+	switch {
+	case errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange):
+		return 0, fmt.Sprintf("%q is outside float32's range", cell)
+	case err != nil:
+		return 0, fmt.Sprintf("%q is not a number", cell)
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, fmt.Sprintf("%q is not finite", cell)
+	}
+	return float32(f), ""
+}
+
+// csvColumnName names column i (0-based) by its header name, or "column N" (1-based)
+// without one.
+func csvColumnName(header []string, i int) string {
+	if header != nil && header[i] != "" {
+		return header[i]
+	}
+	return fmt.Sprintf("column %d", i+1)
+}
+
+// csvCellName names column i for errors: `column N ("name")`, or "column N".
+func csvCellName(header []string, i int) string {
+	if header != nil && header[i] != "" {
+		return fmt.Sprintf("column %d (%q)", i+1, header[i])
+	}
+	return fmt.Sprintf("column %d", i+1)
+}
+
+// csvColumn resolves a column option (CSVOptions.Label, or the ratings: options) to a
+// 0-based column index: "" gives def; a number is 1-based, or counts from the end when
+// negative (-1 is the last); anything else is a header name. role names the column in
+// errors ("label column 4 does not exist...").
+func csvColumn(role, opt string, header []string, cols, def int) (int, error) {
 	opt = strings.TrimSpace(opt)
 	if opt == "" {
-		return cols - 1, nil
+		return def, nil
 	}
 	if n, err := strconv.Atoi(opt); err == nil {
 		switch {
@@ -212,7 +257,7 @@ func labelColumn(opt string, header []string, cols int) (int, error) {
 		case n <= -1 && n >= -cols:
 			return cols + n, nil
 		}
-		return 0, fmt.Errorf("label column %d does not exist: the file has %d columns (1 to %d, or -1 to -%d from the end)", n, cols, cols, cols)
+		return 0, fmt.Errorf("%s column %d does not exist: the file has %d columns (1 to %d, or -1 to -%d from the end)", role, n, cols, cols, cols)
 	}
 	for i, h := range header {
 		if h == opt {
@@ -220,9 +265,9 @@ func labelColumn(opt string, header []string, cols int) (int, error) {
 		}
 	}
 	if header == nil {
-		return 0, fmt.Errorf("label column %q: the file has no header; give a column number", opt)
+		return 0, fmt.Errorf("%s column %q: the file has no header; give a column number", role, opt)
 	}
-	return 0, fmt.Errorf("label column %q is not in the header (%s)", opt, strings.Join(header, ", "))
+	return 0, fmt.Errorf("%s column %q is not in the header (%s)", role, opt, strings.Join(header, ", "))
 }
 
 // Classes is the number of classes the labels range over: the largest label plus one.

@@ -50,6 +50,17 @@ func (e Examples) Head(n int) (Examples, error) {
 	return Examples{X: x, Y: y}, nil
 }
 
+// RowSequence views images of shape (1, H, W) as sequences of H steps of W pixels,
+// shape (H, W), sharing e's memory: how a sequence model reads MNIST, 28 steps of 28
+// pixels, row by row from the top. The error reports examples of another shape.
+func (e Examples) RowSequence() (Examples, error) {
+	s := e.Shape()
+	if len(s) != 3 || s[0] != 1 {
+		return Examples{}, fmt.Errorf("data: row sequences are made of images of shape (1, H, W), got examples of shape %v", s)
+	}
+	return e.Reshape(s[1], s[2])
+}
+
 // Reshape returns the examples with the per-example shape per, sharing e's memory; per
 // must hold as many values as an example has ("data: cannot view examples of shape
 // (1, 28, 28), 784 values, as (10)").
@@ -186,6 +197,10 @@ func Load(name string, o LoadOptions) (*Set, error) {
 		return set, nil
 	case strings.HasPrefix(name, "csv:"):
 		return loadCSVSet(name, o.Seed)
+	case name == "insteval" || strings.HasPrefix(name, "ratings:"):
+		return nil, fmt.Errorf("data: %s is a ratings data set (users, items, ratings), not labelled examples: read it with LoadRatings", name)
+	case strings.HasPrefix(name, "text:"):
+		return nil, fmt.Errorf("data: %s is a text for a sequence model, not labelled examples: read it with LoadText", name)
 	}
 	return nil, fmt.Errorf("data: unknown data set %q (want mnist, fashion-mnist or csv:FILE)", name)
 }
