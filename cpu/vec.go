@@ -45,6 +45,14 @@ type vecVariant struct {
 	selectPos func(out, x, a []float32, p float32)
 	// exp is y = expf(x) elementwise, see expGo.
 	exp func(y, x []float32)
+	// sigmoid is y = 1/(1+expf(-x)) elementwise, see sigmoidGo.
+	sigmoid func(y, x []float32)
+	// tanh is y = tanhf(x) elementwise, see tanhGo.
+	tanh func(y, x []float32)
+	// geluTanh is GELU's tanh approximation y = x/2*(1+tanh(u)), see geluTanhGo.
+	geluTanh func(y, x []float32)
+	// geluTanhBackward is its derivative times dy, see geluTanhBackwardGo.
+	geluTanhBackward func(dx, x, dy []float32)
 	// biasReLU adds bias to each row of a matrix and applies ReLU, see biasReLUGo.
 	biasReLU func(c []float32, ldc, rows, cols int, bias []float32, relu bool)
 }
@@ -53,7 +61,8 @@ func (v *vecVariant) String() string { return v.name }
 
 // vecGo is the portable variant.
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
-	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo}
+	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, sigmoid: sigmoidGo, tanh: tanhGo,
+	geluTanh: geluTanhGo, geluTanhBackward: geluTanhBackwardGo, biasReLU: biasReLUGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.
@@ -217,6 +226,44 @@ func expGo(y, x []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = expf(v)
+	}
+}
+
+// sigmoidGo is y = 1/(1+expf(-x)) elementwise (y may alias x): 0 below -88.72 (where
+// expf(-x) is +Inf), 1 once expf(-x) < 2^-24, NaN for NaN.
+func sigmoidGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = 1 / (1 + expf(-v))
+	}
+}
+
+// tanhGo is y = tanhf(x) elementwise (y may alias x), see tanhf.
+func tanhGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = tanhf(v)
+	}
+}
+
+// geluTanhGo is y = x/2*(1+tanhf(u)) with u = √(2/π)*(x + 0.044715*x³), in float32
+// (y may alias x).
+func geluTanhGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		u := geluBeta * (v + geluKappa*v*v*v)
+		y[i] = 0.5 * v * (1 + tanhf(u))
+	}
+}
+
+// geluTanhBackwardGo is dx = dy*((1+t)/2 + x/2*(1-t²)*√(2/π)*(1+3*0.044715*x²)) with
+// t = tanhf(u), u as in geluTanhGo, in float32 (dx may alias dy).
+func geluTanhBackwardGo(dx, x, dy []float32) {
+	dx, dy = dx[:len(x)], dy[:len(x)]
+	for i, v := range x {
+		t := tanhf(geluBeta * (v + geluKappa*v*v*v))
+		du := geluBeta * (1 + 3*geluKappa*v*v)
+		dx[i] = dy[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
 	}
 }
 

@@ -174,6 +174,10 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 				expGo(y[k:], x[k:])
 			}
 		},
+		sigmoid:          sigmoidGo,
+		tanh:             tanhGo,
+		geluTanh:         geluTanhGo,
+		geluTanhBackward: geluTanhBackwardGo,
 		selectPos: func(out, x, v []float32, p float32) {
 			n := len(x)
 			out, v = out[:n], v[:n]
