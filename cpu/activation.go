@@ -430,9 +430,7 @@ func (t *softmaxTask) run(part, parts int) {
 	lo, hi := split(t.rows, part, parts, 1)
 	c := t.cols
 	if t.causal {
-		for r := lo; r < hi; r++ {
-			causalSoftmaxRow(t.vec, t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c], r%c+1, t.scale)
-		}
+		t.causalRows(lo, hi)
 		return
 	}
 	if t.backward {
@@ -483,23 +481,20 @@ func softmaxNormalize(e []float32) float32 {
 	return sum
 }
 
-// causalSoftmaxRow writes to y (which may alias x) the softmax of scale*x[:n] in its
-// first n entries and zeros after them, in float32.
-func causalSoftmaxRow(vec *vecVariant, x, y []float32, n int, scale float32) {
-	y = y[:len(x)]
-	mx := scale * x[0]
-	for j, v := range x[:n] {
-		s := scale * v
-		y[j] = s
-		mx = max(mx, s)
+// causalRows does rows [lo, hi) of CausalSoftmax, row r being row i = r % cols of its
+// matrix, with n = i+1 keys: e = scale*x[:n], e = exp(e - max e), e /= Σ e, and zeros
+// after them, each a vector pass. y may alias x.
+func (t *softmaxTask) causalRows(lo, hi int) {
+	c := t.cols
+	for r := lo; r < hi; r++ {
+		x, y := t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c]
+		n := r%c + 1
+		e := y[:n]
+		t.vec.axpby(e, x[:n], t.scale, 0)
+		t.vec.expAffine(e, e, 1, -t.vec.maxOf(e))
+		t.vec.axpby(e, e, 1/t.vec.sum(e), 0)
+		clear(y[n:])
 	}
-	e := y[:n]
-	for j, v := range e {
-		e[j] = v - mx
-	}
-	vec.exp(e, e)
-	softmaxNormalize(e)
-	clear(y[n:])
 }
 
 func softmaxBackwardRow(y, dy, dx []float32) {

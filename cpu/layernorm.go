@@ -19,6 +19,7 @@ func (b *Backend) LayerNorm(a device.LayerNormArgs) error {
 	}
 	t := &b.kernels.layerNorm
 	t.set(a)
+	t.vec = b.kernels.vec
 	if b.reference {
 		layerNormRef(t)
 	} else {
@@ -42,6 +43,7 @@ func (b *Backend) LayerNormBackward(a device.LayerNormArgs) error {
 	}
 	t := &b.kernels.layerNorm
 	t.set(a)
+	t.vec = b.kernels.vec
 	t.backward = true
 	if b.reference {
 		layerNormBackwardRef(t)
@@ -59,6 +61,7 @@ func (b *Backend) LayerNormBackward(a device.LayerNormArgs) error {
 // backward's per-part column sums (kept between calls, so that a step allocates
 // nothing once they have grown).
 type layerNormTask struct {
+	vec           *vecVariant
 	backward      bool
 	rows, cols    int
 	eps           float32
@@ -141,74 +144,31 @@ func (t *layerNormTask) grow(parts int) {
 	}
 }
 
-// run does rows [lo, hi) of the part, in float32 with eight running sums per statistic
-// (the vector primitives have no reductions).
+// run does rows [lo, hi) of the part with the vector row primitives: the mean, the
+// squared deviations and y (forward), or the row sums, the part's column sums and dx
+// (backward).
 func (t *layerNormTask) run(part, parts int) {
 	lo, hi := split(t.rows, part, parts, 1)
 	c := t.cols
+	inv := 1 / float32(c)
 	if t.backward {
-		t.backwardRows(lo, hi, t.partials[part*2*c:(part+1)*2*c])
+		pg, pb := t.partials[part*2*c:part*2*c+c], t.partials[part*2*c+c:(part+1)*2*c]
+		clear(pg)
+		clear(pb)
+		for r := lo; r < hi; r++ {
+			x, dy, dx := t.x[r*c:(r+1)*c], t.dy[r*c:(r+1)*c], t.dx[r*c:(r+1)*c]
+			mean, rstd := t.mean[r], t.rstd[r]
+			sg, sgx := t.vec.lnGradSums(x, dy, t.gamma, pg, pb, mean, rstd)
+			t.vec.lnGradDX(dx, x, dy, t.gamma, mean, rstd, sg*inv, sgx*inv)
+		}
 		return
 	}
-	inv := 1 / float32(c)
 	for r := lo; r < hi; r++ {
 		x, y := t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c]
-		mean := sum32(x) * inv
-		rstd := float32(1 / math.Sqrt(float64(sumSqDev32(x, mean)*inv+t.eps)))
+		mean := t.vec.sum(x) * inv
+		rstd := float32(1 / math.Sqrt(float64(t.vec.sumSqDev(x, mean)*inv+t.eps)))
 		t.mean[r], t.rstd[r] = mean, rstd
-		gamma := t.gamma[:c]
-		if t.beta == nil {
-			for i, v := range x {
-				y[i] = (v - mean) * rstd * gamma[i]
-			}
-			continue
-		}
-		beta := t.beta[:c]
-		for i, v := range x {
-			y[i] = (v-mean)*rstd*gamma[i] + beta[i]
-		}
-	}
-}
-
-// backwardRows computes dx for rows [lo, hi) and this part's column sums into part
-// (Σ dy*xhat in part[:cols], Σ dy in part[cols:]), rows in order.
-func (t *layerNormTask) backwardRows(lo, hi int, part []float32) {
-	c := t.cols
-	pg, pb := part[:c], part[c:2*c]
-	clear(part)
-	gamma := t.gamma[:c]
-	inv := 1 / float32(c)
-	for r := lo; r < hi; r++ {
-		x, dy, dx := t.x[r*c:(r+1)*c], t.dy[r*c:(r+1)*c], t.dx[r*c:(r+1)*c]
-		mean, rstd := t.mean[r], t.rstd[r]
-		var sg, sgx [4]float32 // Σ g, Σ g*xhat, four running sums each
-		i := 0
-		for ; i+4 <= c; i += 4 {
-			for k := range 4 {
-				xhat := (x[i+k] - mean) * rstd
-				d := dy[i+k]
-				g := d * gamma[i+k]
-				sg[k] += g
-				sgx[k] += g * xhat
-				pg[i+k] += d * xhat
-				pb[i+k] += d
-			}
-		}
-		for ; i < c; i++ {
-			xhat := (x[i] - mean) * rstd
-			d := dy[i]
-			g := d * gamma[i]
-			sg[0] += g
-			sgx[0] += g * xhat
-			pg[i] += d * xhat
-			pb[i] += d
-		}
-		mg := ((sg[0] + sg[1]) + (sg[2] + sg[3])) * inv
-		mgx := ((sgx[0] + sgx[1]) + (sgx[2] + sgx[3])) * inv
-		for i, v := range x {
-			xhat := (v - mean) * rstd
-			dx[i] = rstd * (dy[i]*gamma[i] - mg - xhat*mgx)
-		}
+		t.vec.normAffine(y, x, t.gamma, t.beta, mean, rstd)
 	}
 }
 
@@ -226,36 +186,4 @@ func (t *layerNormTask) combine(parts int) {
 			}
 		}
 	}
-}
-
-// sum32 is the float32 sum of x, in eight running sums.
-func sum32(x []float32) float32 {
-	var s [8]float32
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for k := range 8 {
-			s[k] += x[i+k]
-		}
-	}
-	for ; i < len(x); i++ {
-		s[0] += x[i]
-	}
-	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-}
-
-// sumSqDev32 is the float32 sum of (x-mean)², in eight running sums.
-func sumSqDev32(x []float32, mean float32) float32 {
-	var s [8]float32
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for k := range 8 {
-			d := x[i+k] - mean
-			s[k] += d * d
-		}
-	}
-	for ; i < len(x); i++ {
-		d := x[i] - mean
-		s[0] += d * d
-	}
-	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }

@@ -41,17 +41,22 @@ func (b *Backend) rnn(a device.RNNCellArgs, backward bool) error {
 		rnnRef(t)
 	} else {
 		np := min(a.Batch, parts(a.Batch*a.Hidden*a.Op.Gates(), grain))
-		if n := np * a.Hidden; len(t.scratch) < n {
+		if n := np * 2 * a.Hidden; len(t.scratch) < n {
 			t.scratch = make([]float32, n)
 		}
+		if len(t.zeros) < a.Hidden {
+			t.zeros = make([]float32, a.Hidden)
+		}
+		t.zeros = t.zeros[:a.Hidden]
 		b.pool.parallel(np, t)
 	}
-	*t = rnnTask{scratch: t.scratch}
+	*t = rnnTask{scratch: t.scratch, zeros: t.zeros}
 	return nil
 }
 
 // rnnTask holds an RNNCell or RNNCellBackward call as slices (nil for absent buffers),
-// and a scratch row of Hidden floats per part (kept between calls).
+// and two scratch rows of Hidden floats per part and a row of zeros (kept between
+// calls).
 type rnnTask struct {
 	vec                *vecVariant
 	op                 device.RNNOp
@@ -62,11 +67,12 @@ type rnnTask struct {
 	dh, dc             []float32
 	dgx, dgh           []float32
 	dhPrev, dcPrev     []float32
-	scratch            []float32
+	scratch            []float32 // per part: a row of temporaries, a sink row
+	zeros              []float32 // hidden zeros: an absent state
 }
 
 func (t *rnnTask) set(a device.RNNCellArgs, backward bool) {
-	*t = rnnTask{scratch: t.scratch, op: a.Op, backward: backward, batch: a.Batch, hidden: a.Hidden,
+	*t = rnnTask{scratch: t.scratch, zeros: t.zeros, op: a.Op, backward: backward, batch: a.Batch, hidden: a.Hidden,
 		gx: f32(a.GX), gh: f32(a.GH), acts: f32(a.Acts), hPrev: f32(a.HPrev), cPrev: f32(a.CPrev), h: f32(a.H), c: f32(a.C),
 		dh: f32(a.DH), dc: f32(a.DC), dgx: f32(a.DGX), dgh: f32(a.DGH), dhPrev: f32(a.DHPrev), dcPrev: f32(a.DCPrev)}
 }
@@ -141,31 +147,47 @@ func row(x []float32, b, n int) []float32 {
 	return x[b*n : (b+1)*n]
 }
 
-// run does rows [lo, hi) of the part: the activations with the vector primitives over
-// each gate's contiguous run, the rest in float32 loops.
+// run does rows [lo, hi) of the part: the activations and the elementwise products of
+// the forward pass with the vector primitives over each gate's contiguous run, the
+// backward pass with the lstmBackward and gruBackward row primitives. Absent optional buffers read as t.zeros; outputs
+// not asked for go to the part's sink row.
 func (t *rnnTask) run(part, parts int) {
 	lo, hi := split(t.batch, part, parts, 1)
 	hh := t.hidden
 	g := t.op.Gates() * hh
-	tmp := t.scratch[part*hh : (part+1)*hh]
+	tmp := t.scratch[part*2*hh : part*2*hh+hh]
+	sink := t.scratch[part*2*hh+hh : (part+1)*2*hh]
+	opt := func(x []float32, b int) []float32 { // row b of an optional input
+		if x == nil {
+			return t.zeros
+		}
+		return x[b*hh : (b+1)*hh]
+	}
+	out := func(x []float32, b int) []float32 { // row b of an optional output
+		if x == nil {
+			return sink
+		}
+		return x[b*hh : (b+1)*hh]
+	}
 	for b := lo; b < hi; b++ {
 		acts := t.acts[b*g : (b+1)*g]
+		h := func(x []float32) []float32 { return x[b*hh : (b+1)*hh] }
 		switch {
 		case t.op == device.LSTM && !t.backward:
-			t.lstmRow(acts, row(t.gx, b, g), row(t.gh, b, g), row(t.cPrev, b, hh), t.c[b*hh:(b+1)*hh], t.h[b*hh:(b+1)*hh], tmp)
+			t.lstmRow(acts, t.gx[b*g:(b+1)*g], row(t.gh, b, g), opt(t.cPrev, b), h(t.c), h(t.h), tmp)
 		case t.op == device.LSTM:
-			t.lstmBackwardRow(acts, row(t.cPrev, b, hh), t.c[b*hh:(b+1)*hh], t.dh[b*hh:(b+1)*hh], row(t.dc, b, hh),
-				t.dgx[b*g:(b+1)*g], row(t.dcPrev, b, hh), tmp)
+			t.vec.tanh(tmp, h(t.c))
+			t.vec.lstmBackward(acts, opt(t.cPrev, b), tmp, h(t.dh), opt(t.dc, b), t.dgx[b*g:(b+1)*g], out(t.dcPrev, b))
 		case !t.backward:
-			t.gruRow(acts, row(t.gx, b, g), row(t.gh, b, g), row(t.hPrev, b, hh), t.h[b*hh:(b+1)*hh])
+			t.gruRow(acts, t.gx[b*g:(b+1)*g], t.gh[b*g:(b+1)*g], opt(t.hPrev, b), h(t.h), tmp)
 		default:
-			gruBackwardRow(acts, row(t.gh, b, g), row(t.hPrev, b, hh), t.dh[b*hh:(b+1)*hh],
-				t.dgx[b*g:(b+1)*g], t.dgh[b*g:(b+1)*g], row(t.dhPrev, b, hh))
+			t.vec.gruBackward(acts, t.gh[b*g:(b+1)*g], opt(t.hPrev, b), h(t.dh), t.dgx[b*g:(b+1)*g], t.dgh[b*g:(b+1)*g], out(t.dhPrev, b))
 		}
 	}
 }
 
-// lstmRow: acts = (σ, σ, tanh, σ) of gx (+ gh), c = f*cPrev + i*g, h = o*tanh(c).
+// lstmRow: acts = (σ, σ, tanh, σ) of gx (+ gh), c = f*cPrev + i*g, h = o*tanh(c), each
+// a vector pass.
 func (t *rnnTask) lstmRow(acts, gx, gh, cPrev, c, h, tmp []float32) {
 	hh := len(c)
 	pre := gx
@@ -177,83 +199,24 @@ func (t *rnnTask) lstmRow(acts, gx, gh, cPrev, c, h, tmp []float32) {
 	t.vec.tanh(acts[2*hh:3*hh], pre[2*hh:3*hh])
 	t.vec.sigmoid(acts[3*hh:], pre[3*hh:])
 	i, f, gg, o := acts[:hh], acts[hh:2*hh], acts[2*hh:3*hh], acts[3*hh:4*hh]
-	if cPrev == nil {
-		t.vec.binary(device.Mul, c, i, gg)
-	} else {
-		cPrev = cPrev[:hh]
-		for j := range c {
-			c[j] = f[j]*cPrev[j] + i[j]*gg[j]
-		}
-	}
+	t.vec.binary(device.Mul, tmp, f, cPrev)
+	t.vec.binary(device.Mul, c, i, gg)
+	t.vec.binary(device.Add, c, c, tmp)
 	t.vec.tanh(tmp, c)
 	t.vec.binary(device.Mul, h, o, tmp)
 }
 
-// lstmBackwardRow: dgx from acts, c, dh and dc (optional), dcPrev = dc*f (optional).
-func (t *rnnTask) lstmBackwardRow(acts, cPrev, c, dh, dc, dgx, dcPrev, tmp []float32) {
-	hh := len(c)
-	t.vec.tanh(tmp, c)
-	i, f, gg, o := acts[:hh], acts[hh:2*hh], acts[2*hh:3*hh], acts[3*hh:4*hh]
-	di, df, dg, do := dgx[:hh], dgx[hh:2*hh], dgx[2*hh:3*hh], dgx[3*hh:4*hh]
-	dh = dh[:hh]
-	for j, tc := range tmp {
-		dcj := dh[j] * o[j] * (1 - tc*tc)
-		if dc != nil {
-			dcj += dc[j]
-		}
-		var cp float32
-		if cPrev != nil {
-			cp = cPrev[j]
-		}
-		ij, fj, gj, oj := i[j], f[j], gg[j], o[j]
-		di[j] = dcj * gj * ij * (1 - ij)
-		df[j] = dcj * cp * fj * (1 - fj)
-		dg[j] = dcj * ij * (1 - gj*gj)
-		do[j] = dh[j] * tc * oj * (1 - oj)
-		if dcPrev != nil {
-			dcPrev[j] = dcj * fj
-		}
-	}
-}
-
-// gruRow: (r, z) = σ(gx + gh), n = tanh(gx_n + r*gh_n), h = (1-z)*n + z*hPrev.
-func (t *rnnTask) gruRow(acts, gx, gh, hPrev, h []float32) {
+// gruRow: (r, z) = σ(gx + gh), n = tanh(gx_n + r*gh_n), h = n + z*(hPrev - n), each a
+// vector pass.
+func (t *rnnTask) gruRow(acts, gx, gh, hPrev, h, tmp []float32) {
 	hh := len(h)
 	t.vec.binary(device.Add, acts[:2*hh], gx[:2*hh], gh[:2*hh])
 	t.vec.sigmoid(acts[:2*hh], acts[:2*hh])
 	r, z, n := acts[:hh], acts[hh:2*hh], acts[2*hh:3*hh]
-	gxn, ghn := gx[2*hh:3*hh], gh[2*hh:3*hh]
-	for j := range n {
-		n[j] = gxn[j] + r[j]*ghn[j]
-	}
+	t.vec.binary(device.Mul, tmp, r, gh[2*hh:3*hh])
+	t.vec.binary(device.Add, n, gx[2*hh:3*hh], tmp)
 	t.vec.tanh(n, n)
-	for j := range h {
-		var hp float32
-		if hPrev != nil {
-			hp = hPrev[j]
-		}
-		h[j] = (1-z[j])*n[j] + z[j]*hp
-	}
-}
-
-// gruBackwardRow: dgx = (dr, dz, dn), dgh = (dr, dz, dn*r), dhPrev = dh*z (optional).
-func gruBackwardRow(acts, gh, hPrev, dh, dgx, dgh, dhPrev []float32) {
-	hh := len(dh)
-	r, z, n := acts[:hh], acts[hh:2*hh], acts[2*hh:3*hh]
-	ghn := gh[2*hh : 3*hh]
-	for j, d := range dh {
-		var hp float32
-		if hPrev != nil {
-			hp = hPrev[j]
-		}
-		rj, zj, nj := r[j], z[j], n[j]
-		dn := d * (1 - zj) * (1 - nj*nj)
-		dz := d * (hp - nj) * zj * (1 - zj)
-		dr := dn * ghn[j] * rj * (1 - rj)
-		dgx[j], dgx[hh+j], dgx[2*hh+j] = dr, dz, dn
-		dgh[j], dgh[hh+j], dgh[2*hh+j] = dr, dz, dn*rj
-		if dhPrev != nil {
-			dhPrev[j] = d * zj
-		}
-	}
+	t.vec.binary(device.Sub, tmp, hPrev, n)
+	t.vec.binary(device.Mul, tmp, z, tmp)
+	t.vec.binary(device.Add, h, n, tmp)
 }
