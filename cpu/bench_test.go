@@ -65,6 +65,14 @@ func benchOps(bk device.Backend) []benchOp {
 		Acts: f(3*batch*hidden, 0, 0), HPrev: f(batch*hidden, -1, 1), H: f(batch*hidden, 0, 0), DH: f(batch*hidden, -1, 1),
 		DGX: f(3*batch*hidden, 0, 0), DGH: f(3*batch*hidden, 0, 0), DHPrev: f(batch*hidden, 0, 0)}
 	return []benchOp{
+		{"gemm-batch48-QKt-64x64x32", func() error {
+			return bk.Gemm(device.GemmArgs{TransB: true, M: seq, N: seq, K: hd, Alpha: 0.17677669, A: qkv, B: heads3, C: att,
+				Batch: bsz * heads, StrideA: seq * hd, StrideB: seq * hd, StrideC: seq * seq})
+		}},
+		{"gemm-batch48-PV-64x32x64", func() error {
+			return bk.Gemm(device.GemmArgs{M: seq, N: hd, K: seq, Alpha: 1, A: att, B: qkv, C: heads3,
+				Batch: bsz * heads, StrideA: seq * seq, StrideB: seq * hd, StrideC: seq * hd})
+		}},
 		{"gelu_tanh-768x512", func() error { return bk.Unary(device.GELUTanh, qkv, heads3, 0) }},
 		{"gelu_tanh-backward-768x512", func() error { return bk.UnaryBackward(device.GELUTanh, qkv, qkv, qkv, heads3, 0) }},
 		{"causal-softmax-48x64x64", func() error { return bk.CausalSoftmax(att, att, bsz*heads, seq, 0.17677669) }},

@@ -136,3 +136,57 @@ func TestSequenceOpsDoNotAllocate(t *testing.T) {
 		assert.Zero(t, testing.AllocsPerRun(5, func() { _ = op.fn() }), "%s allocates", op.name)
 	}
 }
+
+// A batch of small products is spread over the threads, each product computed whole by
+// one thread: the same bits as the products one at a time, for any thread count. The
+// shapes are attention's (per-head QKᵀ, PV and their gradients), a narrow one (run
+// transposed) and one on the inner-product kernel.
+func TestBatchedGemmSameAsOneByOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct {
+		batch, m, n, k int
+		transA, transB bool
+	}{
+		{48, 64, 64, 32, false, true},  // Q·Kᵀ
+		{48, 64, 32, 64, false, false}, // P·V
+		{48, 64, 32, 64, true, false},  // Pᵀ·dY
+		{48, 32, 64, 64, true, false},  // dSᵀ·Q (as stored)
+		{9, 40, 5, 17, false, false},   // narrow C
+		{6, 6, 20, 300, false, true},   // inner-product kernel
+	} {
+		for _, threads := range []int{1, 2, 3} {
+			b := cpu.New(cpu.Options{Threads: threads})
+			put := func(n int) device.Buffer {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = float32(rng.Float64()*2 - 1)
+				}
+				x, err := b.Alloc(device.Float32, n)
+				require.NoError(t, err)
+				require.NoError(t, b.WriteFloat32(x, v))
+				return x
+			}
+			sa, sb, sc := c.m*c.k, c.k*c.n, c.m*c.n
+			a, bm, c0 := put(c.batch*sa), put(c.batch*sb), put(c.batch*sc)
+			c1, err := b.Alloc(device.Float32, c.batch*sc)
+			require.NoError(t, err)
+			require.NoError(t, b.Copy(c1, c0))
+			require.NoError(t, b.Gemm(device.GemmArgs{TransA: c.transA, TransB: c.transB, M: c.m, N: c.n, K: c.k, Alpha: 0.5, Beta: 0.25,
+				A: a, B: bm, C: c0, Batch: c.batch, StrideA: sa, StrideB: sb, StrideC: sc}))
+			for i := range c.batch {
+				view := func(x device.Buffer, off, n int) device.Buffer {
+					v, err := b.View(x, off, n)
+					require.NoError(t, err)
+					return v
+				}
+				require.NoError(t, b.Gemm(device.GemmArgs{TransA: c.transA, TransB: c.transB, M: c.m, N: c.n, K: c.k, Alpha: 0.5, Beta: 0.25,
+					A: view(a, i*sa, sa), B: view(bm, i*sb, sb), C: view(c1, i*sc, sc)}))
+			}
+			got, want := make([]float32, c.batch*sc), make([]float32, c.batch*sc)
+			require.NoError(t, b.ReadFloat32(got, c0))
+			require.NoError(t, b.ReadFloat32(want, c1))
+			assert.Equal(t, want, got, "batch %d of %d×%d×%d transA=%v transB=%v on %d threads", c.batch, c.m, c.n, c.k, c.transA, c.transB, threads)
+			b.Close()
+		}
+	}
+}
