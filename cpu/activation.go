@@ -60,7 +60,7 @@ func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p
 // element cost a hundred times more than ReLU's max.
 func unaryGrain(op device.UnaryOp, backward bool) int {
 	switch {
-	case op == device.GELU, !backward && (op == device.Sigmoid || op == device.Tanh):
+	case op == device.GELU, op == device.GELUTanh, !backward && (op == device.Sigmoid || op == device.Tanh):
 		return grainExp
 	}
 	return grainCopy
@@ -114,6 +114,29 @@ func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error
 	return nil
 }
 
+// CausalSoftmax implements device.Backend: for x and y of shape (batch, seq, seq), row i
+// of each matrix is the softmax of scale*x over its first i+1 entries, and 0 beyond
+// (attention's causal mask). y may alias x. Errors: those of device.CheckCausalSoftmax,
+// or a buffer of another backend.
+func (b *Backend) CausalSoftmax(x, y device.Buffer, batch, seq int, scale float32) error {
+	if err := device.CheckCausalSoftmax(x, y, batch, seq, scale); err != nil {
+		return err
+	}
+	if err := own(x, y); err != nil {
+		return err
+	}
+	if b.reference {
+		causalSoftmaxRef(f32(x), f32(y), batch, seq, scale)
+		return nil
+	}
+	t := &b.kernels.softmax
+	*t = softmaxTask{vec: b.kernels.vec, causal: true, x: f32(x), y: f32(y), rows: batch * seq, cols: seq, scale: scale}
+	// Half of each matrix is computed: the work is about batch*seq*seq/2 exponentials.
+	b.pool.parallel(parts(batch*seq*seq/2, grainExp), t)
+	*t = softmaxTask{}
+	return nil
+}
+
 // The reference forms: one plain loop per activation, float64 transcendental functions.
 
 // unaryForwardRef computes y[i] = f(x[i]) for x, y of n elements.
@@ -129,6 +152,8 @@ func unaryForwardRef(op device.UnaryOp, x, y []float32, p float32) {
 		tanhForwardRef(x, y)
 	case device.GELU:
 		geluForwardRef(x, y)
+	case device.GELUTanh:
+		geluTanhForwardRef(x, y)
 	}
 }
 
@@ -145,6 +170,8 @@ func unaryBackwardRef(op device.UnaryOp, x, y, dy, dx []float32, p float32) {
 		tanhBackwardRef(y, dy, dx)
 	case device.GELU:
 		geluBackwardRef(x, dy, dx)
+	case device.GELUTanh:
+		geluTanhBackwardRef(x, dy, dx)
 	}
 }
 
@@ -234,6 +261,32 @@ func geluBackwardRef(x, dy, dx []float32) {
 	}
 }
 
+// The constants of GELU's tanh approximation: u = √(2/π)*(x + geluKappa*x³).
+const (
+	geluBeta  = 0.7978845608028654 // √(2/π)
+	geluKappa = 0.044715
+)
+
+// geluTanhForwardRef: y = x/2 * (1 + tanh(u)), u = √(2/π)*(x + 0.044715*x³).
+func geluTanhForwardRef(x, y []float32) {
+	for i := range x {
+		v := float64(x[i])
+		u := geluBeta * (v + geluKappa*v*v*v)
+		y[i] = float32(v / 2 * (1 + math.Tanh(u)))
+	}
+}
+
+// geluTanhBackwardRef: dx = dy * ((1+t)/2 + x/2*(1-t²)*du/dx), t = tanh(u),
+// du/dx = √(2/π)*(1 + 3*0.044715*x²).
+func geluTanhBackwardRef(x, dy, dx []float32) {
+	for i := range x {
+		v := float64(x[i])
+		t := math.Tanh(geluBeta * (v + geluKappa*v*v*v))
+		du := geluBeta * (1 + 3*geluKappa*v*v)
+		dx[i] = float32(float64(dy[i]) * ((1+t)/2 + v/2*(1-t*t)*du))
+	}
+}
+
 // softmaxForwardRef: x, y are rows×cols; y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)),
 // in float64.
 func softmaxForwardRef(x, y []float32, rows, cols int) {
@@ -249,6 +302,33 @@ func softmaxForwardRef(x, y []float32, rows, cols int) {
 		}
 		for c, v := range xr {
 			yr[c] = float32(math.Exp(float64(v-mx)) / sum)
+		}
+	}
+}
+
+// causalSoftmaxRef: x, y are (batch, seq, seq); for row i of matrix b,
+// y[b,i,j] = exp(s_j - m) / Σ_{k<=i} exp(s_k - m) with s_j = scale*x[b,i,j] and
+// m = max_{k<=i} s_k for j <= i, and y[b,i,j] = 0 for j > i; in float64.
+func causalSoftmaxRef(x, y []float32, batch, seq int, scale float32) {
+	for b := range batch {
+		for i := range seq {
+			row := (b*seq + i) * seq
+			xr, yr := x[row:row+seq], y[row:row+seq]
+			m := math.Inf(-1)
+			for j := 0; j <= i; j++ {
+				m = max(m, float64(scale)*float64(xr[j]))
+			}
+			var sum float64
+			for j := 0; j <= i; j++ {
+				sum += math.Exp(float64(scale)*float64(xr[j]) - m)
+			}
+			for j := range seq {
+				if j <= i {
+					yr[j] = float32(math.Exp(float64(scale)*float64(xr[j])-m) / sum)
+				} else {
+					yr[j] = 0
+				}
+			}
 		}
 	}
 }
@@ -298,6 +378,8 @@ func (t *unaryTask) run(part, parts int) {
 		tanhBackward(y, dy, dx)
 	case device.GELU:
 		geluBackward(x, dy, dx)
+	case device.GELUTanh:
+		t.vec.geluTanhBackward(dx, x, dy)
 	}
 }
 
@@ -310,16 +392,14 @@ func unaryForward(vec *vecVariant, op device.UnaryOp, x, y []float32, p float32)
 	case device.LeakyReLU:
 		vec.selectPos(y, x, x, p) // x where x > 0, else p*x
 	case device.Sigmoid:
-		for i, v := range x {
-			y[i] = 1 / (1 + expf(-v))
-		}
+		vec.sigmoid(y, x)
 	case device.Tanh:
-		for i, v := range x {
-			y[i] = tanhf(v)
-		}
+		vec.tanh(y, x)
 	case device.GELU:
 		// No float32 erf here: GELU keeps the float64 one.
 		geluForwardRef(x, y)
+	case device.GELUTanh:
+		vec.geluTanh(y, x)
 	}
 }
 
@@ -347,17 +427,24 @@ func geluBackward(x, dy, dx []float32) {
 	}
 }
 
-// softmaxTask runs Softmax (or SoftmaxBackward) over a range of rows per part.
+// softmaxTask runs Softmax, SoftmaxBackward or CausalSoftmax over a range of rows per
+// part.
 type softmaxTask struct {
 	vec          *vecVariant
 	backward     bool
+	causal       bool // CausalSoftmax: rows of cols×cols matrices
 	x, y, dy, dx []float32
 	rows, cols   int
+	scale        float32
 }
 
 func (t *softmaxTask) run(part, parts int) {
 	lo, hi := split(t.rows, part, parts, 1)
 	c := t.cols
+	if t.causal {
+		t.causalRows(lo, hi)
+		return
+	}
 	if t.backward {
 		for r := lo; r < hi; r++ {
 			softmaxBackwardRow(t.y[r*c:(r+1)*c], t.dy[r*c:(r+1)*c], t.dx[r*c:(r+1)*c])
@@ -404,6 +491,22 @@ func softmaxNormalize(e []float32) float32 {
 		e[i] *= inv
 	}
 	return sum
+}
+
+// causalRows does rows [lo, hi) of CausalSoftmax, row r being row i = r % cols of its
+// matrix, with n = i+1 keys: e = scale*x[:n], e = exp(e - max e), e /= Σ e, and zeros
+// after them, each a vector pass. y may alias x.
+func (t *softmaxTask) causalRows(lo, hi int) {
+	c := t.cols
+	for r := lo; r < hi; r++ {
+		x, y := t.x[r*c:(r+1)*c], t.y[r*c:(r+1)*c]
+		n := r%c + 1
+		e := y[:n]
+		t.vec.axpby(e, x[:n], t.scale, 0)
+		t.vec.expAffine(e, e, 1, -t.vec.maxOf(e))
+		t.vec.axpby(e, e, 1/t.vec.sum(e), 0)
+		clear(y[n:])
+	}
 }
 
 func softmaxBackwardRow(y, dy, dx []float32) {

@@ -44,7 +44,50 @@ func benchOps(bk device.Backend) []benchOp {
 	bn := device.BatchNormArgs{N: bnN, C: bnC, Inner: bnInner, Training: true, Momentum: 0.1, Eps: 1e-3,
 		X: f(bnN*bnC*bnInner, -1, 1), Y: f(bnN*bnC*bnInner, 0, 0), Gamma: f(bnC, 0.5, 1.5), Beta: f(bnC, -1, 1),
 		RunMean: f(bnC, 0, 0), RunVar: f(bnC, 1, 1), SaveMean: f(bnC, 0, 0), SaveInvStd: f(bnC, 0, 0)}
+	// The sequence models': a character GPT (batch 12, context 64, 4 heads of 32, width
+	// 128, vocabulary 65) and an LSTM(128) or GRU(128) step over a batch of 64.
+	const bsz, seq, heads, hd, vocab = 12, 64, 4, 32, 65
+	const width, tokens = heads * hd, bsz * seq
+	att := f(bsz*heads*seq*seq, -4, 4)
+	ids, _ := bk.Alloc(device.Int32, tokens)
+	idv := make([]int32, tokens)
+	for i := range idv {
+		idv[i] = int32(rng.IntN(vocab))
+	}
+	_ = bk.WriteInt32(ids, idv)
+	table, dTok := f(vocab*width, 0, 0), f(tokens*width, -1, 1)
+	qkv, heads3 := f(tokens*3*width, -1, 1), f(tokens*3*width, 0, 0)
+	split := device.PermuteArgs{Rank: 5, Shape: [device.MaxRank]int{bsz, seq, 3, heads, hd}, Perm: [device.MaxRank]int{2, 0, 3, 1, 4}}
+	ln := device.LayerNormArgs{Rows: tokens, Cols: width, Eps: 1e-5, X: f(tokens*width, -2, 2), Y: f(tokens*width, 0, 0),
+		Gamma: f(width, 0.5, 1.5), Beta: f(width, -1, 1), Mean: f(tokens, 0, 0), RStd: f(tokens, 0, 0),
+		DY: f(tokens*width, -1, 1), DX: f(tokens*width, 0, 0), DGamma: f(width, 0, 0), DBeta: f(width, 0, 0)}
+	const batch, hidden = 64, 128
+	lstm := device.RNNCellArgs{Op: device.LSTM, Batch: batch, Hidden: hidden, GX: f(4*batch*hidden, -4, 4), Acts: f(4*batch*hidden, 0, 0),
+		CPrev: f(batch*hidden, -1, 1), H: f(batch*hidden, 0, 0), C: f(batch*hidden, 0, 0), DH: f(batch*hidden, -1, 1),
+		DC: f(batch*hidden, -1, 1), DGX: f(4*batch*hidden, 0, 0), DCPrev: f(batch*hidden, 0, 0)}
+	gru := device.RNNCellArgs{Op: device.GRU, Batch: batch, Hidden: hidden, GX: f(3*batch*hidden, -4, 4), GH: f(3*batch*hidden, -4, 4),
+		Acts: f(3*batch*hidden, 0, 0), HPrev: f(batch*hidden, -1, 1), H: f(batch*hidden, 0, 0), DH: f(batch*hidden, -1, 1),
+		DGX: f(3*batch*hidden, 0, 0), DGH: f(3*batch*hidden, 0, 0), DHPrev: f(batch*hidden, 0, 0)}
 	return []benchOp{
+		{"gemm-batch48-QKt-64x64x32", func() error {
+			return bk.Gemm(device.GemmArgs{TransB: true, M: seq, N: seq, K: hd, Alpha: 0.17677669, A: qkv, B: heads3, C: att,
+				Batch: bsz * heads, StrideA: seq * hd, StrideB: seq * hd, StrideC: seq * seq})
+		}},
+		{"gemm-batch48-PV-64x32x64", func() error {
+			return bk.Gemm(device.GemmArgs{M: seq, N: hd, K: seq, Alpha: 1, A: att, B: qkv, C: heads3,
+				Batch: bsz * heads, StrideA: seq * seq, StrideB: seq * hd, StrideC: seq * hd})
+		}},
+		{"gelu_tanh-768x512", func() error { return bk.Unary(device.GELUTanh, qkv, heads3, 0) }},
+		{"gelu_tanh-backward-768x512", func() error { return bk.UnaryBackward(device.GELUTanh, qkv, qkv, qkv, heads3, 0) }},
+		{"causal-softmax-48x64x64", func() error { return bk.CausalSoftmax(att, att, bsz*heads, seq, 0.17677669) }},
+		{"scatter-add-768x128-into-65", func() error { return bk.ScatterAdd(table, dTok, ids, width) }},
+		{"permute-qkv-split-12x64x3x4x32", func() error { return bk.Permute(qkv, heads3, split) }},
+		{"layernorm-768x128", func() error { return bk.LayerNorm(ln) }},
+		{"layernorm-backward-768x128", func() error { return bk.LayerNormBackward(ln) }},
+		{"lstm-cell-64x128", func() error { return bk.RNNCell(lstm) }},
+		{"lstm-cell-backward-64x128", func() error { return bk.RNNCellBackward(lstm) }},
+		{"gru-cell-64x128", func() error { return bk.RNNCell(gru) }},
+		{"gru-cell-backward-64x128", func() error { return bk.RNNCellBackward(gru) }},
 		{"sigmoid-1M", func() error { return bk.Unary(device.Sigmoid, x, y, 0) }},
 		{"tanh-1M", func() error { return bk.Unary(device.Tanh, x, y, 0) }},
 		{"relu-1M", func() error { return bk.Unary(device.ReLU, x, y, 0) }},

@@ -87,3 +87,64 @@ func (t *gatherTask) run(part, parts int) {
 		}
 	}
 }
+
+// ScatterAdd implements device.Backend: dst[idx[r],:] += src[r,:] for r < idx.Len(), rows
+// of rowLen float32 elements (Gather's adjoint: an embedding table's gradient). Each row
+// of dst receives its contributions in increasing r, in every form and for any thread
+// count, so the results are the same bits. Errors: those of device.CheckScatterAdd, a
+// buffer of another backend, or an index outside dst's rows (naming its position and
+// value; nothing is written).
+func (b *Backend) ScatterAdd(dst, src, idx device.Buffer, rowLen int) error {
+	if err := device.CheckScatterAdd(dst, src, idx, rowLen); err != nil {
+		return err
+	}
+	if err := own(dst, src, idx); err != nil {
+		return err
+	}
+	rows := dst.Len() / rowLen
+	ids := i32(idx)
+	for r, i := range ids {
+		if i < 0 || int(i) >= rows {
+			return fmt.Errorf("cpu: scatter add: idx[%d] = %d is outside the %d rows of dst", r, i, rows)
+		}
+	}
+	if b.reference {
+		scatterAddRef(f32(dst), f32(src), ids, rowLen)
+		return nil
+	}
+	t := &b.kernels.scatter
+	*t = scatterTask{vec: b.kernels.vec, dst: f32(dst), src: f32(src), idx: ids, rowLen: rowLen}
+	b.pool.parallel(min(rows, parts(src.Len(), grainCopy)), t)
+	*t = scatterTask{}
+	return nil
+}
+
+// scatterAddRef: dst (rows×rowLen) row idx[r] += src (len(idx)×rowLen) row r, r in order.
+func scatterAddRef(dst, src []float32, idx []int32, rowLen int) {
+	for r, i := range idx {
+		for c := range rowLen {
+			dst[int(i)*rowLen+c] += src[r*rowLen+c]
+		}
+	}
+}
+
+// scatterTask holds a ScatterAdd call. Part p owns a range of dst's rows and walks the
+// whole of idx in order, adding the src rows that land in its range: no two parts write
+// the same row, and each row's sum runs in increasing r, as in scatterAddRef.
+type scatterTask struct {
+	vec      *vecVariant
+	dst, src []float32
+	idx      []int32
+	rowLen   int
+}
+
+func (t *scatterTask) run(part, parts int) {
+	n := t.rowLen
+	lo, hi := split(len(t.dst)/n, part, parts, 1)
+	for r, i := range t.idx {
+		if d := int(i); d >= lo && d < hi {
+			// y += 1*x rounds as y + x: the same bits as the reference loop.
+			t.vec.axpby(t.dst[d*n:(d+1)*n], t.src[r*n:(r+1)*n], 1, 1)
+		}
+	}
+}

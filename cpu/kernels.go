@@ -22,6 +22,10 @@ type kernels struct {
 	dropout   dropoutTask
 	augment   augmentTask
 	gather    gatherTask
+	scatter   scatterTask
+	permute   permuteTask
+	layerNorm layerNormTask
+	rnn       rnnTask
 	conv      convTask
 	pooling   poolTask
 	batchNorm batchNormTask

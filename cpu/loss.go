@@ -66,7 +66,7 @@ func (b *Backend) lossOperands(a device.LossArgs, backward bool) error {
 	if err := own(a.Input, a.Labels, a.Target, a.Probs, a.Loss, a.Correct, a.Grad); err != nil {
 		return err
 	}
-	if a.Op == device.MSE {
+	if a.Op == device.MSE || a.Op == device.BinaryCrossEntropyWithLogits {
 		return nil
 	}
 	for r, l := range i32(a.Labels) {
@@ -142,9 +142,24 @@ func lossRef(t *lossTask) {
 				loss += d * d
 			}
 			loss /= float64(t.cols)
+		case device.BinaryCrossEntropyWithLogits:
+			// loss = mean over c of max(x,0) - x*t + log(1+exp(-|x|)); correct = the
+			// fraction of columns where (x > 0) == (t > 0.5)
+			hits := 0
+			for c, v := range in {
+				x, tg := float64(v), float64(t.target[r*t.cols+c])
+				loss += max(x, 0) - x*tg + math.Log1p(math.Exp(-math.Abs(x)))
+				if (x > 0) == (tg > 0.5) {
+					hits++
+				}
+			}
+			loss /= float64(t.cols)
+			if t.correct != nil {
+				t.correct[r] = float32(float64(hits) / float64(t.cols))
+			}
 		}
 		t.loss[r] = float32(loss)
-		if t.correct != nil {
+		if t.correct != nil && t.op != device.BinaryCrossEntropyWithLogits {
 			t.correct[r] = 0
 			if argmax(in) == int(t.labels[r]) {
 				t.correct[r] = 1
@@ -177,6 +192,9 @@ func lossBackwardRef(t *lossTask) {
 			case device.MSE:
 				// scale * 2 * (in - target) / cols
 				t.grad[j] = t.scale * 2 * (t.in[j] - t.target[j]) / float32(t.cols)
+			case device.BinaryCrossEntropyWithLogits:
+				// scale * (σ(in) - target) / cols
+				t.grad[j] = float32(float64(t.scale) * (sigmoid64(float64(t.in[j])) - float64(t.target[j])) / float64(t.cols))
 			}
 		}
 	}
@@ -212,6 +230,23 @@ func (t *lossTask) run(part, parts int) {
 				s += d * d
 			}
 			loss = s / float32(n)
+		case device.BinaryCrossEntropyWithLogits:
+			target := t.target[r*n : (r+1)*n]
+			var s float32
+			hits := 0
+			for c, v := range in {
+				tg := target[c]
+				s += max(v, 0) - v*tg + float32(math.Log1p(float64(expf(-abs32(v)))))
+				if (v > 0) == (tg > 0.5) {
+					hits++
+				}
+			}
+			loss = s / float32(n)
+			if t.correct != nil {
+				t.correct[r] = float32(hits) / float32(n)
+			}
+			t.loss[r] = loss
+			continue
 		}
 		t.loss[r] = loss
 		if t.correct != nil {
@@ -281,5 +316,14 @@ func (t *lossTask) backwardRows(lo, hi int) {
 		for i, v := range in {
 			grad[i] = s * 2 * (v - target[i]) / float32(n)
 		}
+	case device.BinaryCrossEntropyWithLogits:
+		in, target := t.in[lo*n:hi*n], t.target[lo*n:hi*n]
+		t.vec.sigmoid(grad, in)
+		k := s / float32(n)
+		for i, p := range grad {
+			grad[i] = k * (p - target[i])
+		}
 	}
 }
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

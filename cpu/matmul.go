@@ -27,6 +27,12 @@ func (b *Backend) Gemm(g device.GemmArgs) error {
 		ldb = g.K
 	}
 	ep := sgemmEpilogue{vec: b.kernels.vec, bias: f32(g.Bias), actOn: g.ActOn, act: g.Act, p: g.ActParam}
+	// Many small products (attention's per-head GEMMs) are spread over the threads, one
+	// product per thread at a time; larger ones run one after the other, each split.
+	if !b.reference && b.kernels.sgemmBatch(g.Batches(), g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, a, lda, g.StrideA,
+		bm, ldb, g.StrideB, g.Beta, c, g.N, g.StrideC) {
+		return nil
+	}
 	for i := range g.Batches() {
 		ai, bi, ci := a[i*g.StrideA:], bm[i*g.StrideB:], c[i*g.StrideC:]
 		if b.reference {

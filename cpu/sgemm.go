@@ -234,8 +234,8 @@ type gemmState struct {
 	bufs []sgemmBuffers
 	// sharedA is the A block that all threads read in shared-A mode.
 	sharedA []float32
-	// scratch holds Cᵀ for narrow products (see sgemm).
-	scratch []float32
+	// batch is the pool task of a batch of small products (sgemmBatch).
+	batch sgemmBatchTask
 	// minFlops is the work below which a GEMM stays on one thread
 	// (sgemmMinFlopsPerThread; tests lower it to exercise the split on small shapes).
 	minFlops int
@@ -248,7 +248,8 @@ type gemmState struct {
 
 // sgemmBuffers are one thread's packing buffers.
 type sgemmBuffers struct {
-	a, b []float32 // packed A block (mc×kc) and B block (kc×nc)
+	a, b    []float32 // packed A block (mc×kc) and B block (kc×nc)
+	scratch []float32 // Cᵀ of a narrow product (see sgemmWith)
 }
 
 func (s *gemmState) init(p *pool, threads int) {
@@ -451,20 +452,7 @@ func (k *kernels) sgemmWith(transA, transB bool, m, n, kk int, alpha float32, a 
 		return
 	}
 	if parts <= 1 {
-		if s.v.transposeOut != nil && beta == 0 && 2*n <= s.v.nr && 2*n <= m && m*n <= sgemmDirectMax {
-			// A narrow C (the 10 logits of the reference job) would fill a third of
-			// each tile's columns: compute C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, n×m, whose rows
-			// fill the tiles, then write its transpose into C.
-			s.scratch = grow(s.scratch, n*m)
-			gt := sgemmArgs{!transB, !transA, n, m, kk, alpha, 0, b, ldb, a, lda, s.scratch, m, sgemmEpilogue{}}
-			s.serial(&s.bufs[0], s.v.forM(n), &gt)
-			s.v.transposeOut(c, ldc, s.scratch, m, n, m)
-			if ep.active() {
-				ep.apply(c, ldc, m, n, 0) // C is m×n ≤ 64 Ki elements, still in cache
-			}
-			return
-		}
-		s.serial(&s.bufs[0], v, &g)
+		s.one(&s.bufs[0], &g)
 		return
 	}
 	// Split the dimension whose split duplicates the least packing: splitting columns
@@ -508,6 +496,72 @@ func (k *kernels) sgemmWith(transA, transB bool, m, n, kk int, alpha float32, a 
 		s.pool.parallel(parts, t)
 	}
 	t.g = sgemmArgs{} // drop the references to the caller's slices
+}
+
+// one computes g on the calling thread with the buffers buf: what sgemmWith does for a
+// product too small to split.
+func (s *gemmState) one(buf *sgemmBuffers, g *sgemmArgs) {
+	if s.v.takesDot(g) {
+		s.dotColumns(buf, s.v, g)
+		return
+	}
+	m, n := g.m, g.n
+	if s.v.transposeOut != nil && g.beta == 0 && 2*n <= s.v.nr && 2*n <= m && m*n <= sgemmDirectMax {
+		// A narrow C (the 10 logits of the reference job) would fill a third of each
+		// tile's columns: compute C' = Cᵀ = op(B)ᵀ·op(A)ᵀ, n×m, whose rows fill the
+		// tiles, then write its transpose into C.
+		buf.scratch = grow(buf.scratch, n*m)
+		gt := sgemmArgs{!g.transB, !g.transA, n, m, g.k, g.alpha, 0, g.b, g.ldb, g.a, g.lda, buf.scratch, m, sgemmEpilogue{}}
+		s.serial(buf, s.v.forM(n), &gt)
+		s.v.transposeOut(g.c, g.ldc, buf.scratch, m, n, m)
+		if g.ep.active() {
+			g.ep.apply(g.c, g.ldc, m, n, 0) // C is m×n ≤ 64 Ki elements, still in cache
+		}
+		return
+	}
+	s.serial(buf, s.v.forM(m), g)
+}
+
+// sgemmBatch runs batch products of one shape, the i-th on a[i*sa:], b[i*sb:] and
+// c[i*sc:], when each is too small to split (2*m*n*k below twice the per-thread
+// minimum): the products are spread over the pool instead, each computed whole by one
+// thread as sgemmWith computes it, so the results are the same bits as one after the
+// other. It reports false, doing nothing, for products large enough to split.
+func (k *kernels) sgemmBatch(batch int, transA, transB bool, m, n, kk int, alpha float32, a []float32, lda, sa int,
+	b []float32, ldb, sb int, beta float32, c []float32, ldc, sc int) bool {
+	s := &k.gemm
+	flops := 2 * m * n * kk
+	if batch < 2 || m <= 0 || n <= 0 || kk <= 0 || alpha == 0 || flops >= 2*s.minFlops {
+		return false
+	}
+	parts := min(batch, len(s.bufs), max(1, batch*flops/max(s.minFlops, 1)))
+	if parts < 2 {
+		return false
+	}
+	t := &s.batch
+	*t = sgemmBatchTask{s: s, batch: batch, sa: sa, sb: sb, sc: sc,
+		g: sgemmArgs{transA: transA, transB: transB, m: m, n: n, k: kk, alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}}
+	s.pool.parallel(parts, t)
+	*t = sgemmBatchTask{}
+	return true
+}
+
+// sgemmBatchTask is sgemmBatch's pool task: part p computes a range of the products with
+// the packing buffers of p.
+type sgemmBatchTask struct {
+	s          *gemmState
+	batch      int
+	sa, sb, sc int
+	g          sgemmArgs // the first product
+}
+
+func (t *sgemmBatchTask) run(part, parts int) {
+	lo, hi := split(t.batch, part, parts, 1)
+	for i := lo; i < hi; i++ {
+		g := t.g
+		g.a, g.b, g.c = g.a[i*t.sa:], g.b[i*t.sb:], g.c[i*t.sc:]
+		t.s.one(&t.s.bufs[part], &g)
+	}
 }
 
 // sgemmScale computes C = beta*C (C = 0 when beta == 0, without reading C).

@@ -45,15 +45,51 @@ type vecVariant struct {
 	selectPos func(out, x, a []float32, p float32)
 	// exp is y = expf(x) elementwise, see expGo.
 	exp func(y, x []float32)
+	// sigmoid is y = 1/(1+expf(-x)) elementwise, see sigmoidGo.
+	sigmoid func(y, x []float32)
+	// tanh is y = tanhf(x) elementwise, see tanhGo.
+	tanh func(y, x []float32)
+	// geluTanh is GELU's tanh approximation y = x/2*(1+tanh(u)), see geluTanhGo.
+	geluTanh func(y, x []float32)
+	// geluTanhBackward is its derivative times dy, see geluTanhBackwardGo.
+	geluTanhBackward func(dx, x, dy []float32)
 	// biasReLU adds bias to each row of a matrix and applies ReLU, see biasReLUGo.
 	biasReLU func(c []float32, ldc, rows, cols int, bias []float32, relu bool)
+
+	// The row primitives of LayerNorm, the causal softmax and the recurrent cells:
+	// reductions (their order of summation differs between variants, never with the
+	// thread count) and the elementwise passes around them. AVX-512 has all of them in
+	// assembly, masked tails included; the AVX2 variant runs the Go loops, but for
+	// expAffine (its exp in assembly).
+
+	// sum is Σ x, see sumGo.
+	sum func(x []float32) float32
+	// maxOf is the largest element of x, see maxGo.
+	maxOf func(x []float32) float32
+	// expAffine is y = expf(a*x + b), see expAffineGo.
+	expAffine func(y, x []float32, a, b float32)
+	// sumSqDev is Σ (x-m)², see sumSqDevGo.
+	sumSqDev func(x []float32, m float32) float32
+	// normAffine is y = (x-m)*s*gamma + beta, see normAffineGo.
+	normAffine func(y, x, gamma, beta []float32, m, s float32)
+	// lnGradSums is LayerNorm's backward row sums, see lnGradSumsGo.
+	lnGradSums func(x, dy, gamma, pg, pb []float32, m, s float32) (sg, sgx float32)
+	// lnGradDX is LayerNorm's backward dx row, see lnGradDXGo.
+	lnGradDX func(dx, x, dy, gamma []float32, m, s, mg, mgx float32)
+	// lstmBackward is one row of an LSTM step's backward pass, see lstmBackwardGo.
+	lstmBackward func(acts, cPrev, tc, dh, dc, dgx, dcPrev []float32)
+	// gruBackward is one row of a GRU step's backward pass, see gruBackwardGo.
+	gruBackward func(acts, gh, hPrev, dh, dgx, dgh, dhPrev []float32)
 }
 
 func (v *vecVariant) String() string { return v.name }
 
 // vecGo is the portable variant.
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
-	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo}
+	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, sigmoid: sigmoidGo, tanh: tanhGo,
+	geluTanh: geluTanhGo, geluTanhBackward: geluTanhBackwardGo, biasReLU: biasReLUGo,
+	sum: sumGo, maxOf: maxGo, expAffine: expAffineGo, sumSqDev: sumSqDevGo, normAffine: normAffineGo,
+	lnGradSums: lnGradSumsGo, lnGradDX: lnGradDXGo, lstmBackward: lstmBackwardGo, gruBackward: gruBackwardGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.
@@ -220,6 +256,44 @@ func expGo(y, x []float32) {
 	}
 }
 
+// sigmoidGo is y = 1/(1+expf(-x)) elementwise (y may alias x): 0 below -88.72 (where
+// expf(-x) is +Inf), 1 once expf(-x) < 2^-24, NaN for NaN.
+func sigmoidGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = 1 / (1 + expf(-v))
+	}
+}
+
+// tanhGo is y = tanhf(x) elementwise (y may alias x), see tanhf.
+func tanhGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = tanhf(v)
+	}
+}
+
+// geluTanhGo is y = x/2*(1+tanhf(u)) with u = √(2/π)*(x + 0.044715*x³), in float32
+// (y may alias x).
+func geluTanhGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		u := geluBeta * (v + geluKappa*v*v*v)
+		y[i] = 0.5 * v * (1 + tanhf(u))
+	}
+}
+
+// geluTanhBackwardGo is dx = dy*((1+t)/2 + x/2*(1-t²)*√(2/π)*(1+3*0.044715*x²)) with
+// t = tanhf(u), u as in geluTanhGo, in float32 (dx may alias dy).
+func geluTanhBackwardGo(dx, x, dy []float32) {
+	dx, dy = dx[:len(x)], dy[:len(x)]
+	for i, v := range x {
+		t := tanhf(geluBeta * (v + geluKappa*v*v*v))
+		du := geluBeta * (1 + 3*geluKappa*v*v)
+		dx[i] = dy[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
+	}
+}
+
 // biasReLUGo is, for each of rows rows of cols elements of c (ldc apart), c += bias
 // (unless bias is nil), then c = max(c, 0) when relu: a GEMM's bias and ReLU epilogue
 // on a block of C.
@@ -236,5 +310,175 @@ func biasReLUGo(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
 				row[j] = max(v, 0)
 			}
 		}
+	}
+}
+
+// sumGo is Σ x in float32, in eight running sums (scalars, so that they stay in
+// registers).
+func sumGo(x []float32) float32 {
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := x[i : i+8 : i+8]
+		s0 += v[0]
+		s1 += v[1]
+		s2 += v[2]
+		s3 += v[3]
+		s4 += v[4]
+		s5 += v[5]
+		s6 += v[6]
+		s7 += v[7]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// maxGo is the largest element of x, -Inf for an empty x (with NaNs, NaN).
+func maxGo(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
+}
+
+// expAffineGo is y = expf(a*x + b) elementwise (y may alias x).
+func expAffineGo(y, x []float32, a, b float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = expf(a*v + b)
+	}
+}
+
+// sumSqDevGo is Σ (x-m)² in float32, in eight running sums.
+func sumSqDevGo(x []float32, m float32) float32 {
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := x[i : i+8 : i+8]
+		d0, d1, d2, d3 := v[0]-m, v[1]-m, v[2]-m, v[3]-m
+		d4, d5, d6, d7 := v[4]-m, v[5]-m, v[6]-m, v[7]-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+		s4 += d4 * d4
+		s5 += d5 * d5
+		s6 += d6 * d6
+		s7 += d7 * d7
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - m
+		s0 += d * d
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// normAffineGo is y = (x-m)*s*gamma + beta elementwise (without beta when it is nil);
+// y may alias x.
+func normAffineGo(y, x, gamma, beta []float32, m, s float32) {
+	y, gamma = y[:len(x)], gamma[:len(x)]
+	if beta == nil {
+		for i, v := range x {
+			y[i] = (v - m) * s * gamma[i]
+		}
+		return
+	}
+	beta = beta[:len(x)]
+	for i, v := range x {
+		y[i] = (v-m)*s*gamma[i] + beta[i]
+	}
+}
+
+// lnGradSumsGo is, with h = (x-m)*s and g = dy*gamma elementwise: pg += dy*h,
+// pb += dy, and the returns Σ g and Σ g*h (four running sums each).
+func lnGradSumsGo(x, dy, gamma, pg, pb []float32, m, s float32) (sg, sgx float32) {
+	n := len(x)
+	dy, gamma, pg, pb = dy[:n], gamma[:n], pg[:n], pb[:n]
+	var sg0, sg1, sg2, sg3, sx0, sx1, sx2, sx3 float32
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		xv, dv, gv := x[i:i+4:i+4], dy[i:i+4:i+4], gamma[i:i+4:i+4]
+		pgv, pbv := pg[i:i+4:i+4], pb[i:i+4:i+4]
+		h0, h1, h2, h3 := (xv[0]-m)*s, (xv[1]-m)*s, (xv[2]-m)*s, (xv[3]-m)*s
+		g0, g1, g2, g3 := dv[0]*gv[0], dv[1]*gv[1], dv[2]*gv[2], dv[3]*gv[3]
+		sg0 += g0
+		sg1 += g1
+		sg2 += g2
+		sg3 += g3
+		sx0 += g0 * h0
+		sx1 += g1 * h1
+		sx2 += g2 * h2
+		sx3 += g3 * h3
+		pgv[0] += dv[0] * h0
+		pgv[1] += dv[1] * h1
+		pgv[2] += dv[2] * h2
+		pgv[3] += dv[3] * h3
+		pbv[0] += dv[0]
+		pbv[1] += dv[1]
+		pbv[2] += dv[2]
+		pbv[3] += dv[3]
+	}
+	for ; i < n; i++ {
+		h, d := (x[i]-m)*s, dy[i]
+		g := d * gamma[i]
+		sg0 += g
+		sx0 += g * h
+		pg[i] += d * h
+		pb[i] += d
+	}
+	return (sg0 + sg1) + (sg2 + sg3), (sx0 + sx1) + (sx2 + sx3)
+}
+
+// lnGradDXGo is dx = s*(dy*gamma - mg - (x-m)*s*mgx) elementwise; dx may alias dy.
+func lnGradDXGo(dx, x, dy, gamma []float32, m, s, mg, mgx float32) {
+	n := len(x)
+	dx, dy, gamma = dx[:n], dy[:n], gamma[:n]
+	for i, v := range x {
+		dx[i] = s * (dy[i]*gamma[i] - mg - (v-m)*s*mgx)
+	}
+}
+
+// lstmBackwardGo is one row of an LSTM step's backward pass, from acts = (i, f, g, o),
+// cPrev, tc = tanh(c), dh and dc (the gradient from step t+1):
+// dc' = dh*o*(1-tc²) + dc, dgx = (dc'*g*i*(1-i), dc'*cPrev*f*(1-f), dc'*i*(1-g²),
+// dh*tc*o*(1-o)) and dcPrev = dc'*f (which may alias dc).
+func lstmBackwardGo(acts, cPrev, tc, dh, dc, dgx, dcPrev []float32) {
+	hh := len(tc)
+	i, f, gg, o := acts[:hh], acts[hh:2*hh], acts[2*hh:3*hh], acts[3*hh:4*hh]
+	di, df, dg, do := dgx[:hh], dgx[hh:2*hh], dgx[2*hh:3*hh], dgx[3*hh:4*hh]
+	cPrev, dh, dc, dcPrev = cPrev[:hh], dh[:hh], dc[:hh], dcPrev[:hh]
+	for j, tcj := range tc {
+		ij, fj, gj, oj, dhj := i[j], f[j], gg[j], o[j], dh[j]
+		dcj := dhj*oj*(1-tcj*tcj) + dc[j]
+		di[j] = dcj * gj * ij * (1 - ij)
+		df[j] = dcj * cPrev[j] * fj * (1 - fj)
+		dg[j] = dcj * ij * (1 - gj*gj)
+		do[j] = dhj * tcj * oj * (1 - oj)
+		dcPrev[j] = dcj * fj
+	}
+}
+
+// gruBackwardGo is one row of a GRU step's backward pass, from acts = (r, z, n), gh (its
+// n part), hPrev and dh: dn = dh*(1-z)*(1-n²), dz = dh*(hPrev-n)*z*(1-z),
+// dr = dn*gh_n*r*(1-r); dgx = (dr, dz, dn), dgh = (dr, dz, dn*r), dhPrev = dh*z (which
+// may alias dh).
+func gruBackwardGo(acts, gh, hPrev, dh, dgx, dgh, dhPrev []float32) {
+	hh := len(dh)
+	r, z, n := acts[:hh], acts[hh:2*hh], acts[2*hh:3*hh]
+	ghn := gh[2*hh : 3*hh]
+	dxr, dxz, dxn := dgx[:hh], dgx[hh:2*hh], dgx[2*hh:3*hh]
+	dhr, dhz, dhn := dgh[:hh], dgh[hh:2*hh], dgh[2*hh:3*hh]
+	hPrev, dhPrev = hPrev[:hh], dhPrev[:hh]
+	for j, d := range dh {
+		rj, zj, nj := r[j], z[j], n[j]
+		dn := d * (1 - zj) * (1 - nj*nj)
+		dz := d * (hPrev[j] - nj) * zj * (1 - zj)
+		dr := dn * ghn[j] * rj * (1 - rj)
+		dxr[j], dxz[j], dxn[j] = dr, dz, dn
+		dhr[j], dhz[j], dhn[j] = dr, dz, dn*rj
+		dhPrev[j] = d * zj
 	}
 }

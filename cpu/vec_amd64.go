@@ -42,6 +42,128 @@ func expAVX2(y, x *float32, n int)
 //go:noescape
 func biasReLUAVX512(c *float32, ldc, rows, cols int, bias *float32, relu bool)
 
+//go:noescape
+func sigmoidAVX512(y, x *float32, n int)
+
+//go:noescape
+func tanhAVX512(y, x *float32, n int)
+
+//go:noescape
+func geluTanhAVX512(y, x *float32, n int)
+
+//go:noescape
+func geluTanhBackwardAVX512(dx, x, dy *float32, n int)
+
+//go:noescape
+func sumAVX512(x *float32, n int) float32
+
+//go:noescape
+func maxAVX512(x *float32, n int) float32
+
+//go:noescape
+func expAffineAVX512(y, x *float32, n int, a, b float32)
+
+//go:noescape
+func sumSqDevAVX512(x *float32, n int, m float32) float32
+
+//go:noescape
+func normAffineAVX512(y, x, gamma, beta *float32, n int, m, s float32)
+
+//go:noescape
+func lnGradSumsAVX512(x, dy, gamma, pg, pb *float32, n int, m, s float32) (sg, sgx float32)
+
+//go:noescape
+func lnGradDXAVX512(dx, x, dy, gamma *float32, n int, m, s, mg, mgx float32)
+
+//go:noescape
+func lstmBackwardAVX512(acts, cprev, tc, dh, dc, dgx, dcprev *float32, hidden int)
+
+//go:noescape
+func gruBackwardAVX512(acts, gh, hprev, dh, dgx, dgh, dhprev *float32, hidden int)
+
+// The AVX-512 row primitives take any n (masked tails); AVX2 has none and runs the Go
+// loops, but for expAffine, which takes the AVX2 exp (see init).
+func init() {
+	v := vecAVX512
+	v.sum = func(x []float32) float32 {
+		if len(x) == 0 {
+			return 0
+		}
+		return sumAVX512(&x[0], len(x))
+	}
+	v.maxOf = func(x []float32) float32 {
+		if len(x) == 0 {
+			return maxGo(x)
+		}
+		return maxAVX512(&x[0], len(x))
+	}
+	v.expAffine = func(y, x []float32, a, b float32) {
+		if len(x) == 0 {
+			return
+		}
+		_ = y[len(x)-1]
+		expAffineAVX512(&y[0], &x[0], len(x), a, b)
+	}
+	v.sumSqDev = func(x []float32, m float32) float32 {
+		if len(x) == 0 {
+			return 0
+		}
+		return sumSqDevAVX512(&x[0], len(x), m)
+	}
+	v.normAffine = func(y, x, gamma, beta []float32, m, s float32) {
+		n := len(x)
+		if n == 0 {
+			return
+		}
+		_, _ = y[n-1], gamma[n-1]
+		var bp *float32
+		if beta != nil {
+			_ = beta[n-1]
+			bp = &beta[0]
+		}
+		normAffineAVX512(&y[0], &x[0], &gamma[0], bp, n, m, s)
+	}
+	v.lnGradSums = func(x, dy, gamma, pg, pb []float32, m, s float32) (float32, float32) {
+		n := len(x)
+		if n == 0 {
+			return 0, 0
+		}
+		_, _, _, _ = dy[n-1], gamma[n-1], pg[n-1], pb[n-1]
+		return lnGradSumsAVX512(&x[0], &dy[0], &gamma[0], &pg[0], &pb[0], n, m, s)
+	}
+	v.lnGradDX = func(dx, x, dy, gamma []float32, m, s, mg, mgx float32) {
+		n := len(x)
+		if n == 0 {
+			return
+		}
+		_, _, _ = dx[n-1], dy[n-1], gamma[n-1]
+		lnGradDXAVX512(&dx[0], &x[0], &dy[0], &gamma[0], n, m, s, mg, mgx)
+	}
+	v.lstmBackward = func(acts, cPrev, tc, dh, dc, dgx, dcPrev []float32) {
+		n := len(tc)
+		if n == 0 {
+			return
+		}
+		_, _, _, _, _, _ = acts[4*n-1], cPrev[n-1], dh[n-1], dc[n-1], dgx[4*n-1], dcPrev[n-1]
+		lstmBackwardAVX512(&acts[0], &cPrev[0], &tc[0], &dh[0], &dc[0], &dgx[0], &dcPrev[0], n)
+	}
+	v.gruBackward = func(acts, gh, hPrev, dh, dgx, dgh, dhPrev []float32) {
+		n := len(dh)
+		if n == 0 {
+			return
+		}
+		_, _, _, _, _, _ = acts[3*n-1], gh[3*n-1], hPrev[n-1], dgx[3*n-1], dgh[3*n-1], dhPrev[n-1]
+		gruBackwardAVX512(&acts[0], &gh[0], &hPrev[0], &dh[0], &dgx[0], &dgh[0], &dhPrev[0], n)
+	}
+	vecAVX2.expAffine = func(y, x []float32, a, b float32) {
+		y = y[:len(x)]
+		for i, v := range x {
+			y[i] = a*v + b
+		}
+		vecAVX2.exp(y, y)
+	}
+}
+
 // biasReLUAVX512Rows is vecVariant.biasReLU on biasReLUAVX512.
 func biasReLUAVX512Rows(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
 	if rows <= 0 || cols <= 0 {
@@ -77,6 +199,18 @@ func reluAVX2(y, x *float32, n int)
 //go:noescape
 func selectPosAVX2(out, x, a *float32, n int, p float32)
 
+//go:noescape
+func sigmoidAVX2(y, x *float32, n int)
+
+//go:noescape
+func tanhAVX2(y, x *float32, n int)
+
+//go:noescape
+func geluTanhAVX2(y, x *float32, n int)
+
+//go:noescape
+func geluTanhBackwardAVX2(dx, x, dy *float32, n int)
+
 // vecAsm is one instruction set's assembly primitives and their vector width.
 type vecAsm struct {
 	width     int
@@ -88,6 +222,28 @@ type vecAsm struct {
 	relu      func(y, x *float32, n int)
 	selectPos func(out, x, a *float32, n int, p float32)
 	exp       func(y, x *float32, n int)
+	// The activations; nil where the instruction set has none (the Go loop runs).
+	sigmoid, tanh, geluTanh func(y, x *float32, n int)
+	geluTanhBackward        func(dx, x, dy *float32, n int)
+}
+
+// unaryAsm wraps an assembly activation y = f(x) as a vecVariant entry: whole vectors in
+// assembly, the tail (or everything, when f is nil) in the Go loop.
+func unaryAsm(width int, f func(y, x *float32, n int), tail func(y, x []float32)) func(y, x []float32) {
+	if f == nil {
+		return tail
+	}
+	return func(y, x []float32) {
+		n := len(x)
+		y = y[:n]
+		k := n &^ (width - 1)
+		if k > 0 {
+			f(&y[0], &x[0], k)
+		}
+		if k < n {
+			tail(y[k:], x[k:])
+		}
+	}
 }
 
 // newVecVariant wraps a's primitives as a vecVariant: the assembly takes the whole
@@ -97,6 +253,8 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 	body := func(n int) int { return n &^ (a.width - 1) }
 	return &vecVariant{
 		name: name,
+		sum:  sumGo, maxOf: maxGo, expAffine: expAffineGo, sumSqDev: sumSqDevGo, normAffine: normAffineGo,
+		lnGradSums: lnGradSumsGo, lnGradDX: lnGradDXGo, lstmBackward: lstmBackwardGo, gruBackward: gruBackwardGo,
 		adam: func(p, g, m, v []float32, c *adamConsts) {
 			n := len(p)
 			g, m, v = g[:n], m[:n], v[:n]
@@ -174,6 +332,23 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 				expGo(y[k:], x[k:])
 			}
 		},
+		sigmoid:  unaryAsm(a.width, a.sigmoid, sigmoidGo),
+		tanh:     unaryAsm(a.width, a.tanh, tanhGo),
+		geluTanh: unaryAsm(a.width, a.geluTanh, geluTanhGo),
+		geluTanhBackward: func(dx, x, dy []float32) {
+			n := len(x)
+			dx, dy = dx[:n], dy[:n]
+			k := body(n)
+			if a.geluTanhBackward == nil {
+				k = 0
+			}
+			if k > 0 {
+				a.geluTanhBackward(&dx[0], &x[0], &dy[0], k)
+			}
+			if k < n {
+				geluTanhBackwardGo(dx[k:], x[k:], dy[k:])
+			}
+		},
 		selectPos: func(out, x, v []float32, p float32) {
 			n := len(x)
 			out, v = out[:n], v[:n]
@@ -190,9 +365,11 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 
 var (
 	vecAVX512 = newVecVariant("avx512", vecAsm{width: 16, adam: adamAVX512, momentum: momentumAVX512, axpby: axpbyAVX512,
-		binary: binaryAVX512, widenU8: widenU8AVX512, relu: reluAVX512, selectPos: selectPosAVX512, exp: expAVX512})
+		binary: binaryAVX512, widenU8: widenU8AVX512, relu: reluAVX512, selectPos: selectPosAVX512, exp: expAVX512,
+		sigmoid: sigmoidAVX512, tanh: tanhAVX512, geluTanh: geluTanhAVX512, geluTanhBackward: geluTanhBackwardAVX512})
 	vecAVX2 = newVecVariant("avx2", vecAsm{width: 8, adam: adamAVX2, momentum: momentumAVX2, axpby: axpbyAVX2,
-		binary: binaryAVX2, widenU8: widenU8AVX2, relu: reluAVX2, selectPos: selectPosAVX2, exp: expAVX2})
+		binary: binaryAVX2, widenU8: widenU8AVX2, relu: reluAVX2, selectPos: selectPosAVX2, exp: expAVX2,
+		sigmoid: sigmoidAVX2, tanh: tanhAVX2, geluTanh: geluTanhAVX2, geluTanhBackward: geluTanhBackwardAVX2})
 )
 
 func init() {

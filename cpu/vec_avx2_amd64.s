@@ -421,3 +421,226 @@ e2loop:
 e2done:
 	VZEROUPPER
 	RET
+
+// The activation primitives below compute expf as expAVX2 does, through EXP2, and tanhf
+// (activation.go) through TANH2, as the AVX-512 ones do (vec_avx512_amd64.s). Y10 and Y11
+// hold expf's clamps (hi, lo; the clamps keep a NaN only with x as their second
+// operand); every other constant is broadcast from memory where it is used, for want of
+// registers. Y1..Y5 are EXP2's scratch.
+
+// tanh2Consts: |x| mask, 2, 1/4, the sign bit, tanh's odd Taylor coefficients -1/3,
+// 2/15, -17/315, 62/2835, and GELU's √(2/π), 0.044715, 1/2 and 3*0.044715.
+DATA tanh2Consts<>+0(SB)/4, $0x7fffffff
+DATA tanh2Consts<>+4(SB)/4, $0x40000000
+DATA tanh2Consts<>+8(SB)/4, $0x3e800000
+DATA tanh2Consts<>+12(SB)/4, $0x80000000
+DATA tanh2Consts<>+16(SB)/4, $0xbeaaaaab
+DATA tanh2Consts<>+20(SB)/4, $0x3e088889
+DATA tanh2Consts<>+24(SB)/4, $0xbd5d0dd1
+DATA tanh2Consts<>+28(SB)/4, $0x3cb327a4
+DATA tanh2Consts<>+32(SB)/4, $0x3f4c422a
+DATA tanh2Consts<>+36(SB)/4, $0x3d372713
+DATA tanh2Consts<>+40(SB)/4, $0x3f000000
+DATA tanh2Consts<>+44(SB)/4, $0x3e095d4f
+GLOBL tanh2Consts<>(SB), RODATA|NOPTR, $48
+
+#define EXPCLAMPS2 \
+	VBROADCASTSS exp2Consts<>+16(SB), Y10; \
+	VBROADCASTSS exp2Consts<>+20(SB), Y11
+
+// EXP2(X, T): T = expf(X), the loop body of expAVX2. X is read to the end; Y1..Y5 are
+// clobbered.
+#define EXP2(X, T) \
+	VMINPS       X, Y10, Y1; \
+	VMAXPS       Y1, Y11, Y1; \
+	VBROADCASTSS exp2Consts<>+4(SB), Y2; \
+	VBROADCASTSS exp2Consts<>+0(SB), Y4; \
+	VFMADD231PS  Y4, Y1, Y2; \
+	VBROADCASTSS exp2Consts<>+4(SB), Y4; \
+	VSUBPS       Y4, Y2, Y2; \
+	VMOVAPS      Y1, Y3; \
+	VBROADCASTSS exp2Consts<>+8(SB), Y4; \
+	VFNMADD231PS Y4, Y2, Y3; \
+	VBROADCASTSS exp2Consts<>+12(SB), Y4; \
+	VFNMADD231PS Y4, Y2, Y3; \
+	VBROADCASTSS exp2Consts<>+24(SB), T; \
+	VBROADCASTSS exp2Consts<>+28(SB), Y4; \
+	VFMADD213PS  Y4, Y3, T; \
+	VBROADCASTSS exp2Consts<>+32(SB), Y4; \
+	VFMADD213PS  Y4, Y3, T; \
+	VBROADCASTSS exp2Consts<>+36(SB), Y4; \
+	VFMADD213PS  Y4, Y3, T; \
+	VBROADCASTSS exp2Consts<>+40(SB), Y4; \
+	VFMADD213PS  Y4, Y3, T; \
+	VBROADCASTSS exp2Consts<>+44(SB), Y4; \
+	VFMADD213PS  Y4, Y3, T; \
+	VBROADCASTSS exp2Consts<>+48(SB), Y4; \
+	VFMADD213PS  Y4, Y3, T; \
+	VFMADD213PS  Y4, Y3, T; \
+	VCVTTPS2DQ   Y2, Y4; \
+	VPSRAD       $1, Y4, Y1; \
+	VPSUBD       Y1, Y4, Y4; \
+	VPADDD       exp2Consts<>+64(SB), Y1, Y1; \
+	VPSLLD       $23, Y1, Y1; \
+	VPADDD       exp2Consts<>+64(SB), Y4, Y4; \
+	VPSLLD       $23, Y4, Y4; \
+	VMULPS       Y1, T, T; \
+	VMULPS       Y4, T, T; \
+	VCMPPS       $0x1e, Y10, X, Y5; \
+	VBROADCASTSS exp2Consts<>+52(SB), Y4; \
+	VBLENDVPS    Y5, Y4, T, T; \
+	VCMPPS       $0x11, Y11, X, Y5; \
+	VANDNPS      T, Y5, T
+
+// TANH2(U, T, A, B): T = tanhf(U), as TANH512. U is kept; A, B, Y1..Y5 are clobbered.
+#define TANH2(U, T, A, B) \
+	VBROADCASTSS tanh2Consts<>+0(SB), A; \
+	VANDPS       U, A, A; \
+	VADDPS       A, A, B; \
+	EXP2(B, T); \
+	VBROADCASTSS exp2Consts<>+48(SB), Y1; \
+	VADDPS       Y1, T, T; \
+	VBROADCASTSS tanh2Consts<>+4(SB), Y2; \
+	VDIVPS       T, Y2, T; \
+	VSUBPS       T, Y1, T; \
+	VBROADCASTSS tanh2Consts<>+12(SB), B; \
+	VANDPS       U, B, B; \
+	VORPS        B, T, T; \
+	VMULPS       U, U, B; \
+	VBROADCASTSS tanh2Consts<>+28(SB), Y1; \
+	VBROADCASTSS tanh2Consts<>+24(SB), Y2; \
+	VFMADD213PS  Y2, B, Y1; \
+	VBROADCASTSS tanh2Consts<>+20(SB), Y2; \
+	VFMADD213PS  Y2, B, Y1; \
+	VBROADCASTSS tanh2Consts<>+16(SB), Y2; \
+	VFMADD213PS  Y2, B, Y1; \
+	VMULPS       U, B, B; \
+	VFMADD213PS  U, B, Y1; \
+	VBROADCASTSS tanh2Consts<>+8(SB), Y2; \
+	VCMPPS       $0x11, Y2, A, B; \
+	VBLENDVPS    B, Y1, T, T
+
+// func sigmoidAVX2(y, x *float32, n int)
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	EXPCLAMPS2
+	TESTQ CX, CX
+	JZ    sg2done
+
+sg2loop:
+	VMOVUPS      (SI), Y0
+	VBROADCASTSS tanh2Consts<>+12(SB), Y6
+	VXORPS       Y6, Y0, Y6 // -x
+	EXP2(Y6, Y7)
+	VBROADCASTSS exp2Consts<>+48(SB), Y1
+	VADDPS       Y1, Y7, Y7
+	VDIVPS       Y7, Y1, Y7
+	VMOVUPS      Y7, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          sg2loop
+
+sg2done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(y, x *float32, n int)
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	EXPCLAMPS2
+	TESTQ CX, CX
+	JZ    th2done
+
+th2loop:
+	VMOVUPS (SI), Y0
+	TANH2(Y0, Y7, Y8, Y9)
+	VMOVUPS Y7, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     th2loop
+
+th2done:
+	VZEROUPPER
+	RET
+
+// GELUU2 leaves in Y13 u = √(2/π)*(x + 0.044715*x³) for x in Y0, and x² in Y12.
+#define GELUU2 \
+	VMULPS       Y0, Y0, Y12; \
+	VMULPS       Y0, Y12, Y13; \
+	VBROADCASTSS tanh2Consts<>+36(SB), Y14; \
+	VFMADD213PS  Y0, Y14, Y13; \
+	VBROADCASTSS tanh2Consts<>+32(SB), Y14; \
+	VMULPS       Y14, Y13, Y13
+
+// func geluTanhAVX2(y, x *float32, n int)
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	EXPCLAMPS2
+	TESTQ CX, CX
+	JZ    gt2done
+
+gt2loop:
+	VMOVUPS      (SI), Y0
+	GELUU2
+	TANH2(Y13, Y7, Y8, Y9)
+	VBROADCASTSS exp2Consts<>+48(SB), Y1
+	VADDPS       Y1, Y7, Y7 // 1 + t
+	VBROADCASTSS tanh2Consts<>+40(SB), Y8
+	VMULPS       Y8, Y0, Y8 // x/2
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          gt2loop
+
+gt2done:
+	VZEROUPPER
+	RET
+
+// func geluTanhBackwardAVX2(dx, x, dy *float32, n int)
+TEXT ·geluTanhBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	EXPCLAMPS2
+	TESTQ CX, CX
+	JZ    gb2done
+
+gb2loop:
+	VMOVUPS      (SI), Y0
+	GELUU2
+	TANH2(Y13, Y7, Y8, Y9)
+	VBROADCASTSS exp2Consts<>+48(SB), Y15 // 1
+	VBROADCASTSS tanh2Consts<>+44(SB), Y8
+	VFMADD213PS  Y15, Y8, Y12 // 1 + 3κx²
+	VBROADCASTSS tanh2Consts<>+32(SB), Y8
+	VMULPS       Y8, Y12, Y12 // du/dx
+	VBROADCASTSS tanh2Consts<>+40(SB), Y8
+	VMULPS       Y8, Y0, Y0   // x/2
+	VMOVAPS      Y15, Y14
+	VFNMADD231PS Y7, Y7, Y14  // 1 - t²
+	VMULPS       Y14, Y0, Y0
+	VMULPS       Y12, Y0, Y0  // x/2*(1-t²)*du/dx
+	VADDPS       Y15, Y7, Y7
+	VFMADD231PS  Y8, Y7, Y0   // + (1+t)/2
+	VMULPS       (DX), Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          gb2loop
+
+gb2done:
+	VZEROUPPER
+	RET

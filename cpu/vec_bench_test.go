@@ -38,6 +38,10 @@ func BenchmarkVec(b *testing.B) {
 			{"relu-32x128", 2 * 4 * hidden, func() { vv.relu(z, x) }},
 			{"selectPos-32x128", 3 * 4 * hidden, func() { vv.selectPos(z, x, y, 0) }},
 			{"exp-32x128", 2 * 4 * hidden, func() { vv.exp(z, x) }},
+			{"sigmoid-32x128", 2 * 4 * hidden, func() { vv.sigmoid(z, x) }},
+			{"tanh-32x128", 2 * 4 * hidden, func() { vv.tanh(z, x) }},
+			{"geluTanh-32x128", 2 * 4 * hidden, func() { vv.geluTanh(z, x) }},
+			{"geluTanhBackward-32x128", 3 * 4 * hidden, func() { vv.geluTanhBackward(z, x, y) }},
 			{"biasReLU-32x128", 2*4*hidden + 4*128, func() { vv.biasReLU(z, 128, 32, 128, y[:128], true) }},
 		} {
 			b.Run(k.name+"/"+vv.name, func(b *testing.B) {

@@ -98,6 +98,18 @@ type Backend interface {
 	// SoftmaxBackward computes dx[r,c] = y[r,c] * (dy[r,c] - sum_k dy[r,k]*y[r,k]).
 	// dx may alias dy.
 	SoftmaxBackward(y, dy, dx Buffer, rows, cols int) error
+	// CausalSoftmax is attention's masked softmax: for x and y of shape (batch, seq, seq)
+	// (the scores of query i against key j), each row i is the softmax of scale*x over
+	// the keys j <= i, and 0 beyond:
+	//
+	//	y[b,i,j] = exp(scale*x[b,i,j] - m) / Σ_{k<=i} exp(scale*x[b,i,k] - m)   for j <= i
+	//	y[b,i,j] = 0                                                            for j > i
+	//
+	// with m = max_{k<=i} scale*x[b,i,k]; x is not read above the diagonal. y may alias
+	// x. The masked y are exactly 0, so the gradient with respect to x is scale times
+	// SoftmaxBackward(y, dy, dx, batch*seq, seq) (0 above the diagonal): a layer folds
+	// the scale into the GEMMs that follow (their Alpha).
+	CausalSoftmax(x, y Buffer, batch, seq int, scale float32) error
 
 	// Binary computes c = a op b elementwise over buffers of equal length; c may alias a or b.
 	Binary(op BinaryOp, a, b, c Buffer) error
@@ -132,8 +144,20 @@ type Backend interface {
 	// rowLen elements. idx is int32. src may be float32 or uint8 with a float32 dst (uint8
 	// images are widened and scaled on the device), or int32 with an int32 dst (labels;
 	// scale is ignored). An index outside src is an error on backends that can check it
-	// without waiting (cpu); the caller validates indices.
+	// without waiting (cpu); the caller validates indices. With a float32 table as src and
+	// token ids as idx, it is an embedding's forward pass.
 	Gather(dst, src, idx Buffer, rowLen int, scale float32) error
+	// ScatterAdd is Gather's adjoint on float32 rows: dst[idx[r],:] += src[r,:] for
+	// r < idx.Len(), rows of rowLen elements; an embedding's backward pass (dst the
+	// table's gradient, accumulated). Every backend adds the rows landing on one row of
+	// dst in increasing r, so the result is the same bits whatever the thread count, and
+	// the same on every backend. An index outside dst is an error on backends that can
+	// check it without waiting (cpu, before anything is written); the CUDA backend skips
+	// such rows.
+	ScatterAdd(dst, src, idx Buffer, rowLen int) error
+	// Permute copies x into y with its axes reordered, see PermuteArgs. y must not
+	// overlap x.
+	Permute(x, y Buffer, p PermuteArgs) error
 
 	// Im2Col unfolds x (N,C,H,W) into col (N, C*KH*KW, OH*OW) for convolution as a
 	// batched GEMM; padding reads as zero.
@@ -155,6 +179,17 @@ type Backend interface {
 	// BatchNormBackward computes DX, DGamma and DBeta (all overwritten) from a
 	// training-mode BatchNorm's saved statistics, see BatchNormArgs.
 	BatchNormBackward(a BatchNormArgs) error
+	// LayerNorm normalises each row over its columns, see LayerNormArgs.
+	LayerNorm(a LayerNormArgs) error
+	// LayerNormBackward computes DX (overwritten) and adds into DGamma and DBeta, see
+	// LayerNormArgs.
+	LayerNormBackward(a LayerNormArgs) error
+
+	// RNNCell runs the elementwise part of one step of an LSTM or GRU, see RNNCellArgs.
+	RNNCell(a RNNCellArgs) error
+	// RNNCellBackward computes the gradients of one step's gate pre-activations (and of
+	// the previous states), all overwritten, see RNNCellArgs.
+	RNNCellBackward(a RNNCellArgs) error
 
 	// Augment writes to y each image of x (N,C,H,W) shifted by a random whole number of
 	// pixels in [-MaxShift, MaxShift] in each direction (vacated pixels are 0) and, with

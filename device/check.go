@@ -26,14 +26,16 @@ func opNames[T namedOp](prefix string, last T) []string {
 }
 
 var (
-	unaryNames         = opNames("unary ", GELU)
-	unaryBackwardNames = opNames("unary backward ", GELU)
-	binaryNames        = opNames("binary ", Div)
-	broadcastNames     = opNames("broadcast ", Div)
-	reduceNames        = opNames("reduce ", SumSquares)
-	lossNames          = opNames("loss ", MSE)
-	lossBackwardNames  = opNames("loss backward ", MSE)
-	updateNames        = opNames("update ", AdamW)
+	unaryNames           = opNames("unary ", LastUnaryOp)
+	unaryBackwardNames   = opNames("unary backward ", LastUnaryOp)
+	binaryNames          = opNames("binary ", Div)
+	broadcastNames       = opNames("broadcast ", Div)
+	reduceNames          = opNames("reduce ", SumSquares)
+	lossNames            = opNames("loss ", LastLossOp)
+	lossBackwardNames    = opNames("loss backward ", LastLossOp)
+	updateNames          = opNames("update ", AdamW)
+	rnnCellNames         = opNames("rnn cell ", LastRNNOp)
+	rnnCellBackwardNames = opNames("rnn cell backward ", LastRNNOp)
 )
 
 func need(op, name string, b Buffer, dt DType, n int) error {
@@ -151,7 +153,7 @@ func CheckGemm(g GemmArgs) error {
 			return fmt.Errorf("%w (one per column of C, N=%d)", err, g.N)
 		}
 	}
-	if g.ActOn && g.Act > GELU {
+	if g.ActOn && g.Act > LastUnaryOp {
 		return fmt.Errorf("device: gemm: unknown epilogue activation %d", g.Act)
 	}
 	return nil
@@ -159,7 +161,7 @@ func CheckGemm(g GemmArgs) error {
 
 // CheckUnary validates Unary(op, x, y, p).
 func CheckUnary(op UnaryOp, x, y Buffer) error {
-	if op > GELU {
+	if op > LastUnaryOp {
 		return fmt.Errorf("device: unary: unknown op %d", op)
 	}
 	name := unaryNames[op]
@@ -275,7 +277,7 @@ func CheckReduce(op ReduceOp, x, y Buffer, s Shape3) error {
 
 // CheckLoss validates Loss (backward false) or LossBackward (backward true).
 func CheckLoss(a LossArgs, backward bool) error {
-	if a.Op > MSE {
+	if a.Op > LastLossOp {
 		return fmt.Errorf("device: loss: unknown op %d", a.Op)
 	}
 	name := lossNames[a.Op]
@@ -299,11 +301,11 @@ func CheckLoss(a LossArgs, backward bool) error {
 				return err
 			}
 		}
-	case MSE:
+	case MSE, BinaryCrossEntropyWithLogits:
 		if err := need(name, "Target", a.Target, Float32, n); err != nil {
 			return err
 		}
-		if a.Correct != nil && !backward {
+		if a.Op == MSE && a.Correct != nil && !backward {
 			return fmt.Errorf("device: %s: Correct is only defined for the cross-entropy losses", name)
 		}
 	}
@@ -392,6 +394,174 @@ func CheckGather(dst, src, idx Buffer, rowLen int) error {
 	}
 	if dst.Len() != idx.Len()*rowLen {
 		return fmt.Errorf("device: gather: dst has %d elements, want %d rows of %d", dst.Len(), idx.Len(), rowLen)
+	}
+	return nil
+}
+
+// CheckScatterAdd validates ScatterAdd(dst, src, idx, rowLen).
+func CheckScatterAdd(dst, src, idx Buffer, rowLen int) error {
+	const op = "scatter add"
+	if rowLen <= 0 {
+		return fmt.Errorf("device: %s: rowLen must be positive, got %d", op, rowLen)
+	}
+	if idx == nil {
+		return fmt.Errorf("device: %s: idx is nil", op)
+	}
+	if err := need(op, "idx", idx, Int32, idx.Len()); err != nil {
+		return err
+	}
+	if dst == nil {
+		return fmt.Errorf("device: %s: dst is nil", op)
+	}
+	if err := need(op, "dst", dst, Float32, dst.Len()); err != nil {
+		return err
+	}
+	if dst.Len()%rowLen != 0 {
+		return fmt.Errorf("device: %s: dst has %d elements, not a whole number of rows of %d", op, dst.Len(), rowLen)
+	}
+	if err := need(op, "src", src, Float32, idx.Len()*rowLen); err != nil {
+		return fmt.Errorf("%w (%d rows of %d)", err, idx.Len(), rowLen)
+	}
+	return nil
+}
+
+// CheckPermute validates Permute(x, y, p): a rank in [1, MaxRank], positive sizes, Perm
+// a permutation of 0..Rank-1, and x and y float32 of p.Len() elements.
+func CheckPermute(x, y Buffer, p PermuteArgs) error {
+	const op = "permute"
+	if p.Rank < 1 || p.Rank > MaxRank {
+		return fmt.Errorf("device: %s: rank must be in [1, %d], got %d", op, MaxRank, p.Rank)
+	}
+	if err := positive(op, "Shape", p.Shape[:p.Rank]...); err != nil {
+		return err
+	}
+	var seen [MaxRank]bool
+	for _, a := range p.Perm[:p.Rank] {
+		if a < 0 || a >= p.Rank || seen[a] {
+			return fmt.Errorf("device: %s: Perm %v is not a permutation of 0..%d", op, slices.Clone(p.Perm[:p.Rank]), p.Rank-1)
+		}
+		seen[a] = true
+	}
+	if err := need(op, "x", x, Float32, p.Len()); err != nil {
+		return fmt.Errorf("%w (shape %v)", err, slices.Clone(p.Shape[:p.Rank]))
+	}
+	return need(op, "y", y, Float32, p.Len())
+}
+
+// CheckCausalSoftmax validates CausalSoftmax(x, y, batch, seq, scale).
+func CheckCausalSoftmax(x, y Buffer, batch, seq int, scale float32) error {
+	const op = "causal softmax"
+	if err := positive(op, "batch, seq", batch, seq); err != nil {
+		return err
+	}
+	if !finite(scale) {
+		return fmt.Errorf("device: %s: scale must be finite, got %v", op, scale)
+	}
+	n := batch * seq * seq
+	if err := need(op, "x", x, Float32, n); err != nil {
+		return fmt.Errorf("%w (batch %d of %d×%d)", err, batch, seq, seq)
+	}
+	return need(op, "y", y, Float32, n)
+}
+
+// CheckLayerNorm validates LayerNorm (backward false) or LayerNormBackward.
+func CheckLayerNorm(a LayerNormArgs, backward bool) error {
+	name := "layernorm"
+	if backward {
+		name = "layernorm backward"
+	}
+	if err := positive(name, "Rows, Cols", a.Rows, a.Cols); err != nil {
+		return err
+	}
+	if !(a.Eps > 0) || !finite(a.Eps) {
+		return fmt.Errorf("device: %s: Eps must be positive, got %v", name, a.Eps)
+	}
+	n, r, c := a.Rows*a.Cols, a.Rows, a.Cols
+	operands := [...]struct {
+		name     string
+		b        Buffer
+		n        int
+		used     bool
+		optional bool
+	}{
+		{"X", a.X, n, true, false}, {"Gamma", a.Gamma, c, true, false},
+		{"Mean", a.Mean, r, true, false}, {"RStd", a.RStd, r, true, false},
+		{"Y", a.Y, n, !backward, false}, {"Beta", a.Beta, c, !backward, true},
+		{"DY", a.DY, n, backward, false}, {"DX", a.DX, n, backward, false},
+		{"DGamma", a.DGamma, c, backward, false}, {"DBeta", a.DBeta, c, backward, true},
+	}
+	for _, o := range operands {
+		if !o.used || (o.optional && o.b == nil) {
+			continue
+		}
+		if err := need(name, o.name, o.b, Float32, o.n); err != nil {
+			return fmt.Errorf("%w (Rows %d, Cols %d)", err, a.Rows, a.Cols)
+		}
+	}
+	return nil
+}
+
+// CheckRNNCell validates RNNCell (backward false) or RNNCellBackward: every buffer the
+// step reads or writes is float32 of the size RNNCellArgs gives (optional ones may be
+// nil), and the buffers the other cell has (a GRU has no C, an LSTM no HPrev) are nil.
+// Buffers of the other direction (H in the backward pass, DGX in the forward) are not
+// looked at.
+func CheckRNNCell(a RNNCellArgs, backward bool) error {
+	if a.Op > LastRNNOp {
+		return fmt.Errorf("device: rnn cell: unknown op %d", a.Op)
+	}
+	name := rnnCellNames[a.Op]
+	if backward {
+		name = rnnCellBackwardNames[a.Op]
+	}
+	if err := positive(name, "Batch, Hidden", a.Batch, a.Hidden); err != nil {
+		return err
+	}
+	n := a.Batch * a.Hidden
+	g := a.Op.Gates() * n
+	// use: per cell (LSTM, GRU) and direction (forward, backward), r required,
+	// o optional, x must be nil (the cell has no such buffer), - not looked at.
+	operands := [...]struct {
+		name string
+		b    Buffer
+		n    int
+		use  [2]string
+	}{
+		{"GX", a.GX, g, [2]string{"r-", "r-"}},
+		{"GH", a.GH, g, [2]string{"o-", "rr"}},
+		{"Acts", a.Acts, g, [2]string{"rr", "rr"}},
+		{"HPrev", a.HPrev, n, [2]string{"xx", "oo"}},
+		{"CPrev", a.CPrev, n, [2]string{"oo", "xx"}},
+		{"H", a.H, n, [2]string{"r-", "r-"}},
+		{"C", a.C, n, [2]string{"rr", "xx"}},
+		{"DH", a.DH, n, [2]string{"-r", "-r"}},
+		{"DC", a.DC, n, [2]string{"-o", "xx"}},
+		{"DGX", a.DGX, g, [2]string{"-r", "-r"}},
+		{"DGH", a.DGH, g, [2]string{"xx", "-r"}},
+		{"DHPrev", a.DHPrev, n, [2]string{"xx", "-o"}},
+		{"DCPrev", a.DCPrev, n, [2]string{"-o", "xx"}},
+	}
+	dir := 0
+	if backward {
+		dir = 1
+	}
+	for _, o := range operands {
+		switch o.use[a.Op][dir] {
+		case '-':
+			continue
+		case 'x':
+			if o.b != nil {
+				return fmt.Errorf("device: %s: %s must be nil: the %s cell has no such buffer", name, o.name, a.Op)
+			}
+			continue
+		case 'o':
+			if o.b == nil {
+				continue
+			}
+		}
+		if err := need(name, o.name, o.b, Float32, o.n); err != nil {
+			return fmt.Errorf("%w (Batch %d, Hidden %d)", err, a.Batch, a.Hidden)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package device_test
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -206,4 +207,94 @@ func TestGemmEpilogueArgs(t *testing.T) {
 	assert.True(t, device.GemmArgs{ActOn: true}.HasEpilogue())
 	// The zero Act is ReLU, but without ActOn it is not applied.
 	assert.False(t, device.GemmArgs{Act: device.ReLU}.HasEpilogue())
+}
+
+// source returns, for each element of Y in row-major order, the index of the element of X
+// it copies under p, from PermuteArgs' definition.
+func source(p device.PermuteArgs) []int {
+	out := p.OutShape()
+	var stride [device.MaxRank]int
+	s := 1
+	for a := p.Rank - 1; a >= 0; a-- {
+		stride[a] = s
+		s *= p.Shape[a]
+	}
+	src := make([]int, p.Len())
+	for o := range src {
+		rest := o
+		for k := p.Rank - 1; k >= 0; k-- {
+			src[o] += rest % out[k] * stride[p.Perm[k]]
+			rest /= out[k]
+		}
+	}
+	return src
+}
+
+// Simplify moves every element where the permutation it simplifies does, with fewest
+// axes; Inverse undoes the permutation. Over every permutation of ranks 1 to 4 and random
+// ones of ranks 5 and 6, with sizes 1 to 3.
+func TestPermuteSimplifyAndInverse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(p device.PermuteArgs) {
+		// A valid permutation: the check gets as far as the missing x.
+		require.ErrorContains(t, device.CheckPermute(nil, nil, p), "x is nil", "%+v", p)
+		q := p.Simplify()
+		assert.Equal(t, source(p), source(q), "Simplify(%v %v) = %v %v", p.Shape[:p.Rank], p.Perm[:p.Rank], q.Shape[:q.Rank], q.Perm[:q.Rank])
+		for i := 1; i < q.Rank; i++ {
+			assert.NotEqual(t, q.Perm[i-1]+1, q.Perm[i], "Simplify left mergeable axes: %v %v", q.Shape[:q.Rank], q.Perm[:q.Rank])
+		}
+		for _, s := range q.Shape[:q.Rank] {
+			if q.Rank > 1 {
+				assert.NotEqual(t, 1, s, "Simplify kept a size-1 axis: %v", q.Shape[:q.Rank])
+			}
+		}
+		// Y = P(X), then P⁻¹(Y): element o of the result is X[src[inv[o]]] = X[o].
+		src, inv := source(p), source(p.Inverse())
+		for o := range inv {
+			require.Equal(t, o, src[inv[o]], "Inverse of %v %v", p.Shape[:p.Rank], p.Perm[:p.Rank])
+		}
+	}
+	var perms func(prefix []int, rest []int, f func([]int))
+	perms = func(prefix, rest []int, f func([]int)) {
+		if len(rest) == 0 {
+			f(prefix)
+			return
+		}
+		for i, v := range rest {
+			next := append(append([]int{}, rest[:i]...), rest[i+1:]...)
+			perms(append(append([]int{}, prefix...), v), next, f)
+		}
+	}
+	for rank := 1; rank <= 4; rank++ {
+		axes := make([]int, rank)
+		for i := range axes {
+			axes[i] = i
+		}
+		perms(nil, axes, func(perm []int) {
+			for range 5 {
+				p := device.PermuteArgs{Rank: rank}
+				copy(p.Perm[:], perm)
+				for a := range rank {
+					p.Shape[a] = 1 + rng.IntN(3)
+				}
+				check(p)
+			}
+		})
+	}
+	for range 200 {
+		rank := 5 + rng.IntN(2)
+		p := device.PermuteArgs{Rank: rank}
+		copy(p.Perm[:], rng.Perm(rank))
+		for a := range rank {
+			p.Shape[a] = 1 + rng.IntN(3)
+		}
+		check(p)
+	}
+	// The attention layouts keep their axes; (B,T,C) → (T,B,C) merges nothing; a swap of
+	// the two leading axes of four merges the last two.
+	p := device.PermuteArgs{Rank: 4, Shape: [device.MaxRank]int{2, 3, 4, 5}, Perm: [device.MaxRank]int{1, 0, 2, 3}}
+	q := p.Simplify()
+	assert.Equal(t, 3, q.Rank)
+	assert.Equal(t, []int{2, 3, 20}, q.Shape[:3])
+	assert.Equal(t, []int{1, 0, 2}, q.Perm[:3])
 }

@@ -12,11 +12,16 @@
 // A Backend owns memory (Alloc, View, Write*, Read*, Copy) and runs op families. Each
 // family is one method taking an op enum or an argument struct, so that a new activation or
 // optimizer is a new enum value, not a new interface: Gemm, Unary/UnaryBackward,
-// Softmax/SoftmaxBackward, Binary/Broadcast/Axpby, Reduce, Loss/LossBackward, Update,
-// DropoutMask, Gather, Im2Col/Col2Im, Pool/PoolBackward, BatchNorm/BatchNormBackward and
-// Augment. An op, or an op variant, that a backend does not implement returns an
-// *UnsupportedError (the CUDA backend's Gemm past cuBLAS's 32-bit sizes is one); no
-// backend ever falls back to another one.
+// Softmax/SoftmaxBackward, CausalSoftmax, Binary/Broadcast/Axpby, Reduce,
+// Loss/LossBackward, Update, DropoutMask, Gather/ScatterAdd, Permute, Im2Col/Col2Im,
+// Pool/PoolBackward, BatchNorm/BatchNormBackward, LayerNorm/LayerNormBackward,
+// RNNCell/RNNCellBackward and Augment. An op, or an op variant, that a backend does not
+// implement returns an *UnsupportedError (the CUDA backend's Gemm past cuBLAS's 32-bit
+// sizes is one); no backend ever falls back to another one.
+//
+// Gradients: an op's input gradient (dx) is overwritten; a parameter gradient (a
+// LayerNorm's DGamma and DBeta, an embedding table's gradient through ScatterAdd) is added
+// into, so that a weight used twice, or several micro-batches, sum their contributions.
 //
 // All tensors are row-major and contiguous. Shapes travel as plain ints next to the
 // buffers; every backend checks them with the shared Check* functions of this package, so

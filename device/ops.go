@@ -50,14 +50,21 @@ type UnaryOp uint8
 // ReLU, LeakyReLU with p >= 0, Sigmoid and Tanh can take their derivative from y alone
 // (x > 0 exactly where y > 0, and Sigmoid and Tanh read only y), so a caller that kept
 // only y = f(x) (a Gemm with an activation epilogue) may pass y as x to UnaryBackward
-// for them. GELU needs x.
+// for them. GELU and GELUTanh need x.
 const (
 	ReLU      UnaryOp = iota // max(x, 0); f' from x (0 at x == 0)
 	LeakyReLU                // x if x > 0 else p*x; f' from x (p at x == 0)
 	Sigmoid                  // 1/(1+exp(-x)); f' = y*(1-y)
 	Tanh                     // tanh(x); f' = 1-y²
 	GELU                     // x*Φ(x) = x/2*(1+erf(x/√2)), the exact form; f' = Φ(x) + x*φ(x) from x
+	// GELUTanh is GELU's tanh approximation (PyTorch's approximate='tanh', GPT-2's):
+	// x/2*(1+tanh(u)) with u = √(2/π)*(x + 0.044715*x³);
+	// f' = (1+t)/2 + x/2*(1-t²)*√(2/π)*(1 + 3*0.044715*x²) with t = tanh(u), from x.
+	GELUTanh
 )
+
+// LastUnaryOp is the largest UnaryOp.
+const LastUnaryOp = GELUTanh
 
 // DerivativeFromOutput reports whether UnaryBackward for op with parameter p may be
 // given y = f(x) in place of x (see the list above).
@@ -83,6 +90,8 @@ func (op UnaryOp) String() string {
 		return "tanh"
 	case GELU:
 		return "gelu"
+	case GELUTanh:
+		return "gelu_tanh"
 	}
 	return "unary(?)"
 }
@@ -166,7 +175,16 @@ const (
 	// MSE: Loss[r] = mean over c of (Input[r,c]-Target[r,c])²; gradient
 	// Scale*2*(Input-Target)/Cols.
 	MSE
+	// BinaryCrossEntropyWithLogits takes logits x and targets t in [0, 1] (PyTorch's
+	// BCEWithLogitsLoss): Loss[r] = mean over c of max(x,0) - x*t + log(1+exp(-|x|)),
+	// the stable form of -(t*log σ(x) + (1-t)*log(1-σ(x))); gradient
+	// Scale*(σ(x)-t)/Cols. Correct[r] is the fraction of the row's columns where
+	// (x > 0) == (t > 0.5).
+	BinaryCrossEntropyWithLogits
 )
+
+// LastLossOp is the largest LossOp.
+const LastLossOp = BinaryCrossEntropyWithLogits
 
 // CrossEntropyEps is the clamp applied to probabilities by the CrossEntropy loss (Keras'
 // backend epsilon).
@@ -180,6 +198,8 @@ func (op LossOp) String() string {
 		return "cross_entropy"
 	case MSE:
 		return "mse"
+	case BinaryCrossEntropyWithLogits:
+		return "binary_cross_entropy_with_logits"
 	}
 	return "loss(?)"
 }
@@ -187,17 +207,19 @@ func (op LossOp) String() string {
 // LossArgs are the arguments of Backend.Loss and Backend.LossBackward. Buffers a loss
 // does not use are nil. A label outside [0, Cols) is an error on backends that can check
 // it without waiting (cpu); elsewhere the caller validates labels, as Gather's indices.
+// A sequence model's cross-entropy over logits of shape (B, T, V) with int32 targets
+// (B, T) is SoftmaxCrossEntropy with Rows = B*T and Cols = V.
 type LossArgs struct {
 	Op         LossOp
 	Rows, Cols int
 
 	Input  Buffer // float32 Rows×Cols: logits, probabilities or predictions (see LossOp)
 	Labels Buffer // int32 [Rows], class indices in [0, Cols): the cross-entropy losses
-	Target Buffer // float32 Rows×Cols: MSE
+	Target Buffer // float32 Rows×Cols: MSE, BinaryCrossEntropyWithLogits
 
 	Probs   Buffer // float32 Rows×Cols: SoftmaxCrossEntropy writes softmax(Input) here
 	Loss    Buffer // float32 [Rows]: Loss writes the per-row losses here
-	Correct Buffer // optional float32 [Rows]: Loss writes 1 where argmax(Input[r,:]) (first maximum) == Labels[r], else 0
+	Correct Buffer // optional float32 [Rows]: Loss writes 1 where argmax(Input[r,:]) (first maximum) == Labels[r], else 0 (BinaryCrossEntropyWithLogits: see there; MSE: none)
 
 	Grad  Buffer  // float32 Rows×Cols: LossBackward writes the gradient here
 	Scale float32 // LossBackward: the gradient's factor, usually 1/Rows for a batch mean
@@ -334,4 +356,222 @@ type AugmentArgs struct {
 	FlipH      bool
 	Seed       uint64
 	Offset     uint64
+}
+
+// LayerNormArgs are the arguments of Backend.LayerNorm and Backend.LayerNormBackward:
+// PyTorch's LayerNorm over the last dimension, with weight Gamma and bias Beta, of X
+// viewed as Rows rows of Cols values. For each row r:
+//
+//	mean = Σ_c X[r,c]/Cols, var = Σ_c (X[r,c]-mean)²/Cols (biased), rstd = 1/√(var+Eps)
+//	Y[r,c] = (X[r,c]-mean)*rstd*Gamma[c] + Beta[c]
+//
+// LayerNorm writes Y (which may alias X) and saves mean and rstd in Mean and RStd for
+// the backward pass. Beta nil means no bias (PyTorch's bias=False).
+//
+// LayerNormBackward, with xhat = (X-Mean)*RStd and g = DY*Gamma, overwrites the input
+// gradient and accumulates the parameter gradients (sums over the rows):
+//
+//	DX[r,c] = RStd[r] * (g[r,c] - mean_c g[r,:] - xhat[r,c] * mean_c(g[r,:]*xhat[r,:]))
+//	DGamma[c] += Σ_r DY[r,c]*xhat[r,c]
+//	DBeta[c]  += Σ_r DY[r,c]                (when DBeta is given: nil without a bias)
+//
+// DX may alias DY. The statistics are computed in two passes (the mean, then the squared
+// deviations), as PyTorch does, never as E[x²]-E[x]².
+type LayerNormArgs struct {
+	Rows, Cols int
+	Eps        float32
+
+	X, Y        Buffer // Rows×Cols
+	Gamma, Beta Buffer // [Cols]; Beta optional
+	Mean, RStd  Buffer // [Rows]: LayerNorm writes them, LayerNormBackward reads them
+
+	DY, DX        Buffer // Rows×Cols
+	DGamma, DBeta Buffer // [Cols], accumulated; DBeta optional
+}
+
+// MaxRank is the largest rank Backend.Permute handles.
+const MaxRank = 6
+
+// PermuteArgs describe Backend.Permute. X is a row-major array of shape Shape[:Rank];
+// Y receives it with its axes reordered so that axis i of Y is axis Perm[i] of X. Y has
+// shape (Shape[Perm[0]], …, Shape[Perm[Rank-1]]) and
+//
+//	Y[i_0, …, i_{Rank-1}] = X[j_0, …, j_{Rank-1}]  with j_{Perm[k]} = i_k.
+//
+// For attention heads, (B,T,H,D) → (B,H,T,D) is Shape {B,T,H,D}, Perm {0,2,1,3}; the
+// split of a fused qkv projection (B,T,3,H,D) into q, k and v, each (B,H,T,D) and one
+// after the other in Y, is Shape {B,T,3,H,D}, Perm {2,0,3,1,4}. Inverse gives the
+// permutation back (the backward pass).
+type PermuteArgs struct {
+	Rank  int
+	Shape [MaxRank]int
+	Perm  [MaxRank]int
+}
+
+// Len is the number of elements, the product of Shape[:Rank].
+func (p PermuteArgs) Len() int {
+	n := 1
+	for _, d := range p.Shape[:max(0, min(p.Rank, MaxRank))] {
+		n *= d
+	}
+	return n
+}
+
+// OutShape is the shape of Y: OutShape()[i] = Shape[Perm[i]] for i < Rank. p must be
+// valid (CheckPermute).
+func (p PermuteArgs) OutShape() [MaxRank]int {
+	var s [MaxRank]int
+	for i := range p.Rank {
+		s[i] = p.Shape[p.Perm[i]]
+	}
+	return s
+}
+
+// Inverse is the permutation that takes Y back to X: shape OutShape() and the inverse
+// order. p must be valid (CheckPermute).
+func (p PermuteArgs) Inverse() PermuteArgs {
+	q := PermuteArgs{Rank: p.Rank, Shape: p.OutShape()}
+	for i := range p.Rank {
+		q.Perm[p.Perm[i]] = i
+	}
+	return q
+}
+
+// Simplify returns a permutation that moves the same elements with fewest axes: axes of
+// size 1 dropped, and axes that stay next to each other and in order merged into one
+// (Perm {0,2,1,3} of (B,T,H,D) keeps four axes; Perm {1,0,2,3} becomes {1,0,2} of
+// (B, T, H*D)). Backends run the simplified form; p must be valid (CheckPermute).
+func (p PermuteArgs) Simplify() PermuteArgs {
+	// Drop the axes of size 1, renumbering the others.
+	var keep [MaxRank]int // new number of each kept input axis, -1 when dropped
+	var q PermuteArgs
+	for a := range p.Rank {
+		keep[a] = -1
+		if p.Shape[a] != 1 {
+			keep[a] = q.Rank
+			q.Shape[q.Rank] = p.Shape[a]
+			q.Rank++
+		}
+	}
+	if q.Rank == 0 {
+		return PermuteArgs{Rank: 1, Shape: [MaxRank]int{1}}
+	}
+	k := 0
+	for _, a := range p.Perm[:p.Rank] {
+		if keep[a] >= 0 {
+			q.Perm[k] = keep[a]
+			k++
+		}
+	}
+	// Merge: output positions i-1, i with Perm[i] == Perm[i-1]+1 read consecutive input
+	// axes in order. group[a] is the merged axis that input axis a falls in; the merged
+	// axes keep the input order.
+	var head [MaxRank]bool // input axis a starts a merged axis
+	head[q.Perm[0]] = true
+	for i := 1; i < q.Rank; i++ {
+		if q.Perm[i] != q.Perm[i-1]+1 {
+			head[q.Perm[i]] = true
+		}
+	}
+	var group [MaxRank]int
+	var r PermuteArgs
+	for a := range q.Rank {
+		if head[a] {
+			r.Shape[r.Rank] = 1
+			r.Rank++
+		}
+		group[a] = r.Rank - 1
+		r.Shape[r.Rank-1] *= q.Shape[a]
+	}
+	k = 0
+	for _, a := range q.Perm[:q.Rank] {
+		if head[a] {
+			r.Perm[k] = group[a]
+			k++
+		}
+	}
+	return r
+}
+
+// RNNOp selects the recurrent cell of Backend.RNNCell and Backend.RNNCellBackward.
+type RNNOp uint8
+
+// The recurrent cells, with PyTorch's gate order, so that weights trained here load
+// into torch.nn.LSTM and torch.nn.GRU (weight_ih_l0 and weight_hh_l0 stack the gates'
+// rows in this order).
+const (
+	// LSTM: gates (i, f, g, o), each Hidden wide: i = σ(a_i), f = σ(a_f), g = tanh(a_g),
+	// o = σ(a_o) from the pre-activations a = GX (+ GH when given);
+	// C = f*CPrev + i*g, H = o*tanh(C).
+	LSTM RNNOp = iota
+	// GRU: gates (r, z, n): r = σ(GX_r + GH_r), z = σ(GX_z + GH_z),
+	// n = tanh(GX_n + r*GH_n), H = (1-z)*n + z*HPrev.
+	GRU
+)
+
+// LastRNNOp is the largest RNNOp.
+const LastRNNOp = GRU
+
+// Gates is the number of gates of the cell: 4 for LSTM, 3 for GRU.
+func (op RNNOp) Gates() int {
+	if op == LSTM {
+		return 4
+	}
+	return 3
+}
+
+func (op RNNOp) String() string {
+	switch op {
+	case LSTM:
+		return "lstm"
+	case GRU:
+		return "gru"
+	}
+	return "rnn(?)"
+}
+
+// RNNCellArgs are the arguments of Backend.RNNCell and Backend.RNNCellBackward: the
+// elementwise part of one time step of an LSTM or GRU layer over Batch rows of Hidden
+// units. The layer computes the gate pre-activations with GEMMs (GX = x_t·W_ihᵀ + b_ih
+// for all steps at once, GH = h_{t-1}·W_hhᵀ + b_hh per step); the cell does the rest.
+// With G = Op.Gates(), GX, GH, Acts, DGX and DGH are (Batch, G*Hidden), the gates side
+// by side in each row; the states and their gradients are (Batch, Hidden). All are
+// float32 and contiguous.
+//
+// RNNCell (forward) writes Acts (the activated gates: LSTM (i, f, g, o), GRU (r, z, n))
+// and H, and for LSTM C. Acts may alias GX; nothing else may alias.
+//
+//   - LSTM: GH is optional: without it GX holds the whole pre-activation (a layer may
+//     accumulate h_{t-1}·W_hhᵀ into GX with a Beta 1 Gemm). CPrev nil is a zero state.
+//   - GRU: GH is required (r multiplies its n part). HPrev nil is a zero state.
+//
+// RNNCellBackward overwrites the pre-activation gradients from the forward's Acts, C
+// and states, and DH, the gradient of the loss with respect to H (from the layer's
+// output and from step t+1's recurrent GEMM):
+//
+//   - LSTM: DC (optional: the gradient with respect to C from step t+1; nil at the last
+//     step) and dc = DC + DH*o*(1-tanh²(C)) give
+//     DGX = (dc*g*i*(1-i), dc*CPrev*f*(1-f), dc*i*(1-g²), DH*tanh(C)*o*(1-o)) and
+//     DCPrev = dc*f (optional; it may alias DC). DGH must be nil: the gradient with
+//     respect to GH is DGX.
+//   - GRU: dn = DH*(1-z)*(1-n²), dz = DH*(HPrev-n)*z*(1-z), dr = dn*GH_n*r*(1-r) give
+//     DGX = (dr, dz, dn), DGH = (dr, dz, dn*r) and DHPrev = DH*z (optional; it may alias
+//     DH): the direct part of the gradient with respect to HPrev, to which the layer
+//     adds DGH·W_hh.
+//
+// The layer then gets the weight gradients from DGX and DGH with GEMMs (dW_ih += DGXᵀ·x_t,
+// dW_hh += DGHᵀ·h_{t-1}, the biases' by summing rows).
+type RNNCellArgs struct {
+	Op            RNNOp
+	Batch, Hidden int
+
+	GX, GH Buffer // (Batch, G*Hidden) pre-activations: input part, hidden part
+	Acts   Buffer // (Batch, G*Hidden) activated gates, written forward, read backward
+
+	HPrev, CPrev Buffer // (Batch, Hidden) states at t-1 (CPrev: LSTM); nil: zeros
+	H, C         Buffer // (Batch, Hidden) states at t (C: LSTM)
+
+	DH, DC         Buffer // (Batch, Hidden) gradients with respect to H and C (C: LSTM, optional)
+	DGX, DGH       Buffer // (Batch, G*Hidden) gradients of the pre-activations (DGH: GRU)
+	DHPrev, DCPrev Buffer // (Batch, Hidden) gradients with respect to the previous states (optional)
 }

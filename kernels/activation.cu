@@ -1,5 +1,5 @@
-// activation.cu: Backend.Unary, UnaryBackward, Softmax and SoftmaxBackward
-// (device/cuda/activation.go). x, y, dy, dx have n elements; p is LeakyReLU's slope.
+// activation.cu: Backend.Unary, UnaryBackward, Softmax, SoftmaxBackward and
+// CausalSoftmax (device/cuda/activation.go). x, y, dy, dx have n elements; p is LeakyReLU's slope.
 #include "common.cuh"
 
 // ---- forward: y = f(x) ------------------------------------------------------------
@@ -31,6 +31,17 @@ extern "C" __global__ void gelu_forward_f32(const float* x, float* y, i64 n) {
   GRID_STRIDE(i, n) {
     const float v = x[i];
     y[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+  }
+}
+
+// GELU, tanh approximation (PyTorch's approximate='tanh'): x/2 * (1 + tanh(u)),
+// u = √(2/π)*(x + 0.044715*x³).
+#define GELU_BETA 0.7978845608028654f
+#define GELU_KAPPA 0.044715f
+extern "C" __global__ void gelu_tanh_forward_f32(const float* x, float* y, i64 n) {
+  GRID_STRIDE(i, n) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.0f + tanhf(GELU_BETA * (v + GELU_KAPPA * v * v * v)));
   }
 }
 
@@ -71,6 +82,16 @@ extern "C" __global__ void gelu_backward_f32(const float* x, const float* dy, fl
   }
 }
 
+// f' = (1+t)/2 + x/2*(1-t²)*√(2/π)*(1 + 3*0.044715*x²), t = tanh(u).
+extern "C" __global__ void gelu_tanh_backward_f32(const float* x, const float* dy, float* dx, i64 n) {
+  GRID_STRIDE(i, n) {
+    const float v = x[i];
+    const float t = tanhf(GELU_BETA * (v + GELU_KAPPA * v * v * v));
+    const float du = GELU_BETA * (1.0f + 3.0f * GELU_KAPPA * v * v);
+    dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+  }
+}
+
 // ---- softmax over rows: one block per row (grid-stride over rows) --------------------
 
 // y[r,:] = exp(x[r,:]-max) / sum(exp(x[r,:]-max)). y may alias x (see softmax_row).
@@ -94,5 +115,26 @@ extern "C" __global__ void softmax_backward_f32(const float* y, const float* dy,
     for (i64 c = threadIdx.x; c < cols; c += blockDim.x) d += dyr[c] * yr[c];
     d = block_sum(d, sh);
     for (i64 c = threadIdx.x; c < cols; c += blockDim.x) dxr[c] = yr[c] * (dyr[c] - d);
+  }
+}
+
+// Attention's causal softmax over rows of (batch, seq, seq) scores: row r is row
+// i = r % seq of its matrix, and y[r, j] = softmax over k <= i of scale*x[r, k] for
+// j <= i, 0 for j > i (x is not read there). y may alias x: each thread reads its own
+// elements before the barriers inside block_max and block_sum and writes only them.
+extern "C" __global__ void causal_softmax_forward_f32(const float* x, float* y, i64 rows, i64 seq,
+                                                      float scale) {
+  __shared__ float sh[33];
+  for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float* xr = x + r * seq;
+    float* yr = y + r * seq;
+    const i64 n = r % seq + 1;  // the keys this query sees
+    float mx = -INFINITY;
+    for (i64 c = threadIdx.x; c < n; c += blockDim.x) mx = fmaxf(mx, scale * xr[c]);
+    mx = block_max(mx, sh);
+    float sum = 0.0f;
+    for (i64 c = threadIdx.x; c < n; c += blockDim.x) sum += expf(scale * xr[c] - mx);
+    sum = block_sum(sum, sh);
+    for (i64 c = threadIdx.x; c < seq; c += blockDim.x) yr[c] = c < n ? expf(scale * xr[c] - mx) / sum : 0.0f;
   }
 }

@@ -57,6 +57,7 @@ static __device__ __forceinline__ unsigned int __umulhi(unsigned int a, unsigned
 // libdevice, linked as bitcode.
 extern "C" __device__ float __nv_expf(float);
 extern "C" __device__ float __nv_logf(float);
+extern "C" __device__ float __nv_log1pf(float);
 extern "C" __device__ float __nv_tanhf(float);
 extern "C" __device__ float __nv_erff(float);
 extern "C" __device__ float __nv_sqrtf(float);
@@ -65,6 +66,7 @@ extern "C" __device__ float __nv_fmaxf(float, float);
 extern "C" __device__ float __nv_fminf(float, float);
 static __device__ __forceinline__ float expf(float x) { return __nv_expf(x); }
 static __device__ __forceinline__ float logf(float x) { return __nv_logf(x); }
+static __device__ __forceinline__ float log1pf(float x) { return __nv_log1pf(x); }
 static __device__ __forceinline__ float tanhf(float x) { return __nv_tanhf(x); }
 static __device__ __forceinline__ float erff(float x) { return __nv_erff(x); }
 static __device__ __forceinline__ float sqrtf(float x) { return __nv_sqrtf(x); }

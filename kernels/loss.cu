@@ -123,3 +123,35 @@ extern "C" __global__ void mse_backward_f32(const float* input, const float* tar
                                             i64 rows, i64 cols, float scale) {
   GRID_STRIDE(i, rows * cols) { grad[i] = scale * 2.0f * (input[i] - target[i]) / (float)cols; }
 }
+
+// Binary cross-entropy with logits x and targets t: loss[r] = mean over c of
+// max(x,0) - x*t + log1p(exp(-|x|)); correct[r] (may be null) = the fraction of columns
+// with (x > 0) == (t > 0.5).
+extern "C" __global__ void bce_with_logits_forward_f32(const float* input, const float* target,
+                                                       float* loss, float* correct, i64 rows,
+                                                       i64 cols) {
+  __shared__ float sh[33];
+  for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
+    float s = 0.0f, hits = 0.0f;
+    for (i64 c = threadIdx.x; c < cols; c += blockDim.x) {
+      const float x = input[r * cols + c], t = target[r * cols + c];
+      s += fmaxf(x, 0.0f) - x * t + log1pf(expf(-fabsf(x)));
+      hits += ((x > 0.0f) == (t > 0.5f)) ? 1.0f : 0.0f;
+    }
+    s = block_sum(s, sh);
+    hits = block_sum(hits, sh);
+    if (threadIdx.x == 0) {
+      loss[r] = s / (float)cols;
+      if (correct) correct[r] = hits / (float)cols;
+    }
+  }
+}
+
+// grad = scale * (σ(x) - t) / cols.
+extern "C" __global__ void bce_with_logits_backward_f32(const float* input, const float* target,
+                                                        float* grad, i64 rows, i64 cols,
+                                                        float scale) {
+  GRID_STRIDE(i, rows * cols) {
+    grad[i] = scale * (1.0f / (1.0f + expf(-input[i])) - target[i]) / (float)cols;
+  }
+}

@@ -6,8 +6,10 @@ import "github.com/gputrain/gputrain/device"
 
 // The activation kernels of kernels/activation.cu, by op.
 var (
-	unaryForward  = [...]kernelID{device.ReLU: kReLUForward, device.LeakyReLU: kLeakyReLUForward, device.Sigmoid: kSigmoidForward, device.Tanh: kTanhForward, device.GELU: kGELUForward}
-	unaryBackward = [...]kernelID{device.ReLU: kReLUBackward, device.LeakyReLU: kLeakyReLUBackward, device.Sigmoid: kSigmoidBackward, device.Tanh: kTanhBackward, device.GELU: kGELUBackward}
+	unaryForward = [...]kernelID{device.ReLU: kReLUForward, device.LeakyReLU: kLeakyReLUForward, device.Sigmoid: kSigmoidForward,
+		device.Tanh: kTanhForward, device.GELU: kGELUForward, device.GELUTanh: kGELUTanhForward}
+	unaryBackward = [...]kernelID{device.ReLU: kReLUBackward, device.LeakyReLU: kLeakyReLUBackward, device.Sigmoid: kSigmoidBackward,
+		device.Tanh: kTanhBackward, device.GELU: kGELUBackward, device.GELUTanh: kGELUTanhBackward}
 )
 
 // Unary implements device.Backend: y = f(x) elementwise (kernels <op>_forward_f32).
@@ -65,4 +67,16 @@ func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error
 		return err
 	}
 	return b.perRow(kSoftmaxBackward, rows, cols, dp(y), dp(dy), dp(dx), i64(rows), i64(cols))
+}
+
+// CausalSoftmax implements device.Backend: one block per row of the (batch, seq, seq)
+// scores (causal_softmax_forward_f32). Its backward pass is SoftmaxBackward.
+func (b *Backend) CausalSoftmax(x, y device.Buffer, batch, seq int, scale float32) error {
+	if err := device.CheckCausalSoftmax(x, y, batch, seq, scale); err != nil {
+		return err
+	}
+	if err := b.owns(x, y); err != nil {
+		return err
+	}
+	return b.perRow(kCausalSoftmaxForward, batch*seq, seq, dp(x), dp(y), i64(batch*seq), i64(seq), f32(scale))
 }

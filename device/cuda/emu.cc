@@ -77,11 +77,14 @@ static inline double __shfl_down_sync(unsigned, double v, unsigned d) {
 #include "../../kernels/binary.cu"
 #include "../../kernels/conv.cu"
 #include "../../kernels/gather.cu"
+#include "../../kernels/layernorm.cu"
 #include "../../kernels/loss.cu"
 #include "../../kernels/optimizer.cu"
+#include "../../kernels/permute.cu"
 #include "../../kernels/pool.cu"
 #include "../../kernels/random.cu"
 #include "../../kernels/reduce.cu"
+#include "../../kernels/rnn.cu"
 
 // ---- kernel table: each kernel unpacks its parameters from 8-byte slots, as the
 // driver does from the slots device/cuda passes (pointers and 64-bit integers whole, a
@@ -131,7 +134,11 @@ static const std::unordered_map<std::string, emu_kernel> emu_kernels = {
     K(augment_f32), K(gather_f32), K(gather_u8_f32), K(gather_i32), K(im2col_f32),
     K(col2im_f32), K(max_pool_forward_f32), K(avg_pool_forward_f32), K(max_pool_backward_f32),
     K(avg_pool_backward_f32), K(batchnorm_forward_train_f32), K(batchnorm_infer_f32),
-    K(batchnorm_backward_f32),
+    K(batchnorm_backward_f32), K(gelu_tanh_forward_f32), K(gelu_tanh_backward_f32),
+    K(causal_softmax_forward_f32), K(scatter_add_f32), K(permute_f32), K(layernorm_forward_f32),
+    K(layernorm_backward_f32), K(layernorm_params_backward_f32), K(lstm_cell_forward_f32),
+    K(lstm_cell_backward_f32), K(gru_cell_forward_f32), K(gru_cell_backward_f32),
+    K(bce_with_logits_forward_f32), K(bce_with_logits_backward_f32),
 };
 #undef K
 

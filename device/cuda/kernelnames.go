@@ -66,6 +66,21 @@ const (
 	kBatchNormInfer
 	kBatchNormBackward
 
+	kGELUTanhForward
+	kGELUTanhBackward
+	kCausalSoftmaxForward
+	kScatterAdd
+	kPermute
+	kLayerNormForward
+	kLayerNormBackward
+	kLayerNormParamsBackward
+	kLSTMCellForward
+	kLSTMCellBackward
+	kGRUCellForward
+	kGRUCellBackward
+	kBCEWithLogitsForward
+	kBCEWithLogitsBackward
+
 	numKernels
 )
 
@@ -131,4 +146,22 @@ var kernelTable = [numKernels]kernelName{
 	kBatchNormForwardTrain: {"batchnorm", "batchnorm_forward_train_f32"},
 	kBatchNormInfer:        {"batchnorm", "batchnorm_infer_f32"},
 	kBatchNormBackward:     {"batchnorm", "batchnorm_backward_f32"},
+
+	kGELUTanhForward:      {"activation", "gelu_tanh_forward_f32"},
+	kGELUTanhBackward:     {"activation", "gelu_tanh_backward_f32"},
+	kCausalSoftmaxForward: {"activation", "causal_softmax_forward_f32"},
+	kScatterAdd:           {"gather", "scatter_add_f32"},
+	kPermute:              {"permute", "permute_f32"},
+
+	kLayerNormForward:        {"layernorm", "layernorm_forward_f32"},
+	kLayerNormBackward:       {"layernorm", "layernorm_backward_f32"},
+	kLayerNormParamsBackward: {"layernorm", "layernorm_params_backward_f32"},
+
+	kLSTMCellForward:  {"rnn", "lstm_cell_forward_f32"},
+	kLSTMCellBackward: {"rnn", "lstm_cell_backward_f32"},
+	kGRUCellForward:   {"rnn", "gru_cell_forward_f32"},
+	kGRUCellBackward:  {"rnn", "gru_cell_backward_f32"},
+
+	kBCEWithLogitsForward:  {"loss", "bce_with_logits_forward_f32"},
+	kBCEWithLogitsBackward: {"loss", "bce_with_logits_backward_f32"},
 }

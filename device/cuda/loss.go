@@ -20,6 +20,8 @@ func (b *Backend) Loss(a device.LossArgs) error {
 		return b.perRow(kSoftmaxCEForward, a.Rows, a.Cols, dp(a.Input), dp(a.Labels), dp(a.Probs), dp(a.Loss), dp(a.Correct), rows, cols)
 	case device.CrossEntropy:
 		return b.perRow(kCrossEntropyForward, a.Rows, a.Cols, dp(a.Input), dp(a.Labels), dp(a.Loss), dp(a.Correct), rows, cols, f32(device.CrossEntropyEps))
+	case device.BinaryCrossEntropyWithLogits:
+		return b.perRow(kBCEWithLogitsForward, a.Rows, a.Cols, dp(a.Input), dp(a.Target), dp(a.Loss), dp(a.Correct), rows, cols)
 	default:
 		return b.perRow(kMSEForward, a.Rows, a.Cols, dp(a.Input), dp(a.Target), dp(a.Loss), rows, cols)
 	}
@@ -40,6 +42,8 @@ func (b *Backend) LossBackward(a device.LossArgs) error {
 		return b.elementwise(kSoftmaxCEBackward, n, dp(a.Probs), dp(a.Labels), dp(a.Grad), rows, cols, f32(a.Scale))
 	case device.CrossEntropy:
 		return b.elementwise(kCrossEntropyBackward, n, dp(a.Input), dp(a.Labels), dp(a.Grad), rows, cols, f32(a.Scale), f32(device.CrossEntropyEps))
+	case device.BinaryCrossEntropyWithLogits:
+		return b.elementwise(kBCEWithLogitsBackward, n, dp(a.Input), dp(a.Target), dp(a.Grad), rows, cols, f32(a.Scale))
 	default:
 		return b.elementwise(kMSEBackward, n, dp(a.Input), dp(a.Target), dp(a.Grad), rows, cols, f32(a.Scale))
 	}

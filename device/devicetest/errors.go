@@ -55,6 +55,19 @@ func errorCases(t *testing.T, b device.Backend) {
 		return a
 	}
 	adam := device.Hyper{LR: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, Step: 1}
+	ln := func(mod func(*device.LayerNormArgs)) device.LayerNormArgs {
+		a := device.LayerNormArgs{Rows: 2, Cols: 2, Eps: 1e-5, X: f4, Y: f(4), Gamma: f(2), Beta: f(2), Mean: f(2), RStd: f(2),
+			DY: f(4), DX: f(4), DGamma: f(2), DBeta: f(2)}
+		mod(&a)
+		return a
+	}
+	// An LSTM step of batch 1, hidden 2.
+	rnn := func(mod func(*device.RNNCellArgs)) device.RNNCellArgs {
+		a := device.RNNCellArgs{Op: device.LSTM, Batch: 1, Hidden: 2, GX: f(8), Acts: f(8), CPrev: f(2), H: f(2), C: f(2),
+			DH: f(2), DC: f(2), DGX: f(8), DCPrev: f(2)}
+		mod(&a)
+		return a
+	}
 
 	for _, c := range []struct {
 		name string
@@ -146,6 +159,48 @@ func errorCases(t *testing.T, b device.Backend) {
 			return b.Augment(f(16), f(16), device.AugmentArgs{N: 1, C: 1, H: 4, W: 4, MaxShift: 4})
 		}, []string{"augment", "MaxShift 4"}},
 		{"augment short y", func() error { return b.Augment(f(16), f(15), device.AugmentArgs{N: 1, C: 1, H: 4, W: 4}) }, []string{"augment", "y has 15"}},
+		{"unary gelu_tanh int32 y", func() error { return b.Unary(device.GELUTanh, f4, i(4), 0) }, []string{"unary gelu_tanh", "y is int32"}},
+		{"gemm gelu_tanh epilogue unknown past it", gemm(func(g *device.GemmArgs) { g.ActOn, g.Act = true, device.LastUnaryOp+1 }),
+			[]string{"gemm", "unknown epilogue activation"}},
+		{"causal softmax seq 0", func() error { return b.CausalSoftmax(f4, f4, 1, 0, 1) }, []string{"causal softmax", "positive"}},
+		{"causal softmax short y", func() error { return b.CausalSoftmax(f(8), f(7), 2, 2, 1) }, []string{"causal softmax", "y has 7"}},
+		{"causal softmax NaN scale", func() error { return b.CausalSoftmax(f4, f4, 1, 2, float32(math.NaN())) }, []string{"causal softmax", "scale must be finite"}},
+		{"scatter add int32 src", func() error { return b.ScatterAdd(f(6), i(4), i(2), 2) }, []string{"scatter add", "src is int32"}},
+		{"scatter add float idx", func() error { return b.ScatterAdd(f(6), f4, f(2), 2) }, []string{"scatter add", "idx is float32"}},
+		{"scatter add ragged dst", func() error { return b.ScatterAdd(f(5), f4, i(2), 2) }, []string{"scatter add", "dst has 5 elements, not a whole number of rows of 2"}},
+		{"scatter add short src", func() error { return b.ScatterAdd(f(6), f(3), i(2), 2) }, []string{"scatter add", "src has 3 elements, want 4"}},
+		{"scatter add rowLen 0", func() error { return b.ScatterAdd(f(6), f4, i(2), 0) }, []string{"scatter add", "rowLen must be positive"}},
+		{"permute rank 0", func() error { return b.Permute(f4, f4, device.PermuteArgs{}) }, []string{"permute", "rank must be in [1, 6], got 0"}},
+		{"permute not a permutation", func() error {
+			return b.Permute(f4, f4, device.PermuteArgs{Rank: 2, Shape: [device.MaxRank]int{2, 2}, Perm: [device.MaxRank]int{1, 1}})
+		}, []string{"permute", "Perm [1 1] is not a permutation of 0..1"}},
+		{"permute short y", func() error {
+			return b.Permute(f4, f(3), device.PermuteArgs{Rank: 2, Shape: [device.MaxRank]int{2, 2}, Perm: [device.MaxRank]int{1, 0}})
+		}, []string{"permute", "y has 3"}},
+		{"permute zero size", func() error {
+			return b.Permute(f4, f4, device.PermuteArgs{Rank: 2, Shape: [device.MaxRank]int{4, 0}, Perm: [device.MaxRank]int{1, 0}})
+		}, []string{"permute", "positive"}},
+		{"layernorm eps 0", func() error { return b.LayerNorm(ln(func(a *device.LayerNormArgs) { a.Eps = 0 })) }, []string{"layernorm", "Eps must be positive"}},
+		{"layernorm nil RStd", func() error { return b.LayerNorm(ln(func(a *device.LayerNormArgs) { a.RStd = nil })) }, []string{"layernorm", "RStd is nil"}},
+		{"layernorm short beta", func() error { return b.LayerNorm(ln(func(a *device.LayerNormArgs) { a.Beta = f(1) })) }, []string{"layernorm", "Beta has 1 elements, want 2"}},
+		{"layernorm backward nil DGamma", func() error { return b.LayerNormBackward(ln(func(a *device.LayerNormArgs) { a.DGamma = nil })) }, []string{"layernorm backward", "DGamma is nil"}},
+		{"layernorm backward short DX", func() error { return b.LayerNormBackward(ln(func(a *device.LayerNormArgs) { a.DX = f(3) })) }, []string{"layernorm backward", "DX has 3"}},
+		{"rnn cell unknown op", func() error { return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.Op = 9 })) }, []string{"rnn cell", "unknown op 9"}},
+		{"rnn cell lstm with HPrev", func() error { return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.HPrev = f(2) })) }, []string{"rnn cell lstm", "HPrev must be nil"}},
+		{"rnn cell lstm nil C", func() error { return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.C = nil })) }, []string{"rnn cell lstm", "C is nil"}},
+		{"rnn cell lstm short Acts", func() error { return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.Acts = f(7) })) }, []string{"rnn cell lstm", "Acts has 7 elements, want 8"}},
+		{"rnn cell gru nil GH", func() error {
+			return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.Op, a.GX, a.Acts, a.C, a.CPrev = device.GRU, f(6), f(6), nil, nil }))
+		}, []string{"rnn cell gru", "GH is nil"}},
+		{"rnn cell gru with C", func() error {
+			return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.Op, a.GX, a.GH, a.Acts, a.CPrev = device.GRU, f(6), f(6), f(6), nil }))
+		}, []string{"rnn cell gru", "C must be nil"}},
+		{"rnn cell backward lstm with DGH", func() error { return b.RNNCellBackward(rnn(func(a *device.RNNCellArgs) { a.DGH = f(8) })) }, []string{"rnn cell backward lstm", "DGH must be nil"}},
+		{"rnn cell backward nil DH", func() error { return b.RNNCellBackward(rnn(func(a *device.RNNCellArgs) { a.DH = nil })) }, []string{"rnn cell backward lstm", "DH is nil"}},
+		{"rnn cell hidden 0", func() error { return b.RNNCell(rnn(func(a *device.RNNCellArgs) { a.Hidden = 0 })) }, []string{"rnn cell lstm", "positive"}},
+		{"loss bce nil target", func() error {
+			return b.Loss(device.LossArgs{Op: device.BinaryCrossEntropyWithLogits, Rows: 2, Cols: 2, Input: f4, Loss: f(2)})
+		}, []string{"loss binary_cross_entropy_with_logits", "Target is nil"}},
 		{"copy dtype", func() error { return b.Copy(f4, i(4)) }, []string{"copy", "float32", "int32"}},
 		{"write short", func() error { return b.WriteFloat32(f4, []float32{1}) }, []string{"write", "has 4 elements, want 1"}},
 		{"view outside", func() error { _, err := b.View(f4, 2, 3); return err }, []string{"view [2, 5)", "4 elements"}},

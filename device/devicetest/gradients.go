@@ -85,7 +85,7 @@ func gradients(t *testing.T, b device.Backend) {
 	t.Run("unary", func(t *testing.T) {
 		d, rng := dev{t, b}, newRand(11)
 		const n = 24
-		for _, op := range []device.UnaryOp{device.ReLU, device.LeakyReLU, device.Sigmoid, device.Tanh, device.GELU} {
+		for _, op := range []device.UnaryOp{device.ReLU, device.LeakyReLU, device.Sigmoid, device.Tanh, device.GELU, device.GELUTanh} {
 			x := awayFrom(rng, n, 3, 0.05, 0) // ReLU and LeakyReLU kink at 0
 			w := uniform(rng, n, -1, 1)
 			xb, yb := d.f32(x...), d.alloc(device.Float32, n)
@@ -123,7 +123,7 @@ func gradients(t *testing.T, b device.Backend) {
 		d, rng := dev{t, b}, newRand(13)
 		const rows, cols = 4, 5
 		labels := []int32{0, 3, 4, 3}
-		for _, op := range []device.LossOp{device.SoftmaxCrossEntropy, device.CrossEntropy, device.MSE} {
+		for _, op := range []device.LossOp{device.SoftmaxCrossEntropy, device.CrossEntropy, device.MSE, device.BinaryCrossEntropyWithLogits} {
 			var x []float32
 			a := device.LossArgs{Op: op, Rows: rows, Cols: cols, Scale: 0.7,
 				Loss: d.alloc(device.Float32, rows), Grad: d.alloc(device.Float32, rows*cols)}
@@ -137,6 +137,9 @@ func gradients(t *testing.T, b device.Backend) {
 			case device.MSE:
 				x = uniform(rng, rows*cols, -2, 2)
 				a.Target = d.f32(uniform(rng, rows*cols, -2, 2)...)
+			case device.BinaryCrossEntropyWithLogits:
+				x = uniform(rng, rows*cols, -4, 4)
+				a.Target = d.f32(uniform(rng, rows*cols, 0, 1)...)
 			}
 			a.Input = d.f32(x...)
 			forward := func(x []float32) float64 {
@@ -227,4 +230,6 @@ func gradients(t *testing.T, b device.Backend) {
 			check(t, "batchnorm dbeta", shape, d.read(a.DBeta), numB)
 		}
 	})
+
+	gradientsSeq(t, b, check)
 }

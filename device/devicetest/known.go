@@ -32,6 +32,7 @@ func known(t *testing.T, b device.Backend) {
 	t.Run("pool", func(t *testing.T) { knownPool(t, dev{t, b}) })
 	t.Run("batchnorm", func(t *testing.T) { knownBatchNorm(t, dev{t, b}) })
 	t.Run("augment", func(t *testing.T) { knownAugment(t, dev{t, b}) })
+	knownSeq(t, b)
 }
 
 func knownGemm(t *testing.T, d dev) {

@@ -23,6 +23,8 @@ func Parity(t *testing.T, ref, dev device.Backend) {
 		{"gemm", parityGemm}, {"unary", parityUnary}, {"softmax", paritySoftmax}, {"binary", parityBinary},
 		{"reduce", parityReduce}, {"loss", parityLoss}, {"update", parityUpdate}, {"gather", parityGather},
 		{"random", parityRandom}, {"conv", parityConv}, {"pool", parityPool}, {"batchnorm", parityBatchNorm},
+		{"causal softmax", parityCausalSoftmax}, {"scatter add", parityScatterAdd}, {"permute", parityPermute},
+		{"layernorm", parityLayerNorm}, {"rnn", parityRNN},
 	} {
 		t.Run(fam.name, func(t *testing.T) {
 			fam.fn(&pair{t: t, b: [2]device.Backend{ref, dev}, rng: newRand(uint64(len(fam.name)))})
@@ -164,7 +166,7 @@ func parityGemmEpilogue(p *pair) {
 
 func parityUnary(p *pair) {
 	for _, n := range []int{1, 31, 33, 1031, 50001} {
-		for _, op := range []device.UnaryOp{device.ReLU, device.LeakyReLU, device.Sigmoid, device.Tanh, device.GELU} {
+		for _, op := range []device.UnaryOp{device.ReLU, device.LeakyReLU, device.Sigmoid, device.Tanh, device.GELU, device.GELUTanh} {
 			shape := fmt.Sprintf("[%d]", n)
 			// Wide enough to reach both tails of sigmoid and tanh, plus exact zeros.
 			xs := uniform(p.rng, n, -12, 12)
@@ -183,7 +185,7 @@ func parityUnary(p *pair) {
 	}
 	// Inputs around ±88, where exp overflows float32, and tiny ones.
 	xs := []float32{-100, -88.8, -88, -87.4, -87.3, -20, -1e-3, -1e-6, 1e-8, 1e-5, 0.2, 0.26, 8.9, 9.1, 20, 87, 88.5, 88.8, 100}
-	for _, op := range []device.UnaryOp{device.Sigmoid, device.Tanh, device.GELU} {
+	for _, op := range []device.UnaryOp{device.Sigmoid, device.Tanh, device.GELU, device.GELUTanh} {
 		x, y := p.put(xs), p.out(len(xs))
 		p.do(op.String(), func(b device.Backend, s int) error { return b.Unary(op, x[s], y[s], 0) })
 		p.same("unary", op.String()+" extremes", fmt.Sprintf("%v", xs), y)
@@ -247,14 +249,15 @@ func parityReduce(p *pair) {
 }
 
 func parityLoss(p *pair) {
-	for _, sh := range [][2]int{{1, 1}, {1, 10}, {31, 33}, {1031, 10}, {33, 1000}} {
+	// (B·T, V) = (12·64, 65): a character model's cross-entropy over (B, T, V).
+	for _, sh := range [][2]int{{1, 1}, {1, 10}, {31, 33}, {1031, 10}, {33, 1000}, {12 * 64, 65}} {
 		rows, cols := sh[0], sh[1]
 		shape := fmt.Sprintf("%d×%d", rows, cols)
 		labels := make([]int32, rows)
 		for r := range labels {
 			labels[r] = int32(p.rng.IntN(cols))
 		}
-		for _, op := range []device.LossOp{device.SoftmaxCrossEntropy, device.CrossEntropy, device.MSE} {
+		for _, op := range []device.LossOp{device.SoftmaxCrossEntropy, device.CrossEntropy, device.MSE, device.BinaryCrossEntropyWithLogits} {
 			var in, target, labs, probs, correct twin
 			switch op {
 			case device.SoftmaxCrossEntropy:
@@ -268,6 +271,13 @@ func parityLoss(p *pair) {
 				in, labs, correct = p.put(x), p.putI(labels), p.out(rows)
 			case device.MSE:
 				in, target = p.rand(rows*cols, -2, 2), p.rand(rows*cols, -2, 2)
+			case device.BinaryCrossEntropyWithLogits:
+				// logits out to ±30, where the stable form matters; targets soft and hard
+				t := uniform(p.rng, rows*cols, 0, 1)
+				for i := 0; i < len(t); i += 3 {
+					t[i] = float32(i / 3 % 2)
+				}
+				in, target, correct = p.rand(rows*cols, -30, 30), p.put(t), p.out(rows)
 			}
 			loss, grad := p.out(rows), p.out(rows*cols)
 			args := func(s int) device.LossArgs {
