@@ -304,8 +304,8 @@ func (m *Model) TrainableCount() int {
 	return n
 }
 
-// Predict runs x (N, in…), Float32, Float64 or Uint8 (pixel bytes, scaled by 1/255 as
-// the Trainer does), through the model in inference mode, in batches of MaxBatch, and
+// Predict runs x (N, in…), Float32, Float64, Uint8 (pixel bytes, scaled by 1/255 as
+// the Trainer does) or integer ids (an Embedding's input), through the model in inference mode, in batches of MaxBatch, and
 // returns the (N, out…) Float32 outputs: class probabilities for a softmax model. It
 // needs no loss and no optimizer.
 func (m *Model) Predict(x *gt.Dense) (*gt.Dense, error) {
@@ -325,6 +325,7 @@ func (m *Model) Predict(x *gt.Dense) (*gt.Dense, error) {
 	}
 	var scale float32 = 1
 	var src []float32
+	var ids []int32
 	switch v := x.Data().(type) {
 	case []float32:
 		src = v
@@ -339,13 +340,22 @@ func (m *Model) Predict(x *gt.Dense) (*gt.Dense, error) {
 		for i, b := range v {
 			src[i] = float32(b)
 		}
-	case []int32:
-		return nil, fmt.Errorf("nn: predict: X holds int32 values; token inputs are not supported here yet")
 	default:
-		return nil, fmt.Errorf("nn: predict: X has element type %v, want float32, float64 or uint8", x.Dtype())
+		t, err := tensor.FromDense(m.ctx.Dev, x) // integer ids
+		if err != nil || t.DType() != device.Int32 {
+			return nil, fmt.Errorf("nn: predict: X has element type %v, want float32, float64, uint8 or integer ids", x.Dtype())
+		}
+		defer t.Free()
+		if ids, err = t.Int32s(); err != nil {
+			return nil, err
+		}
 	}
 	dev, bs := m.ctx.Dev, m.ctx.MaxBatch
-	buf, err := tensor.Zeros(dev, bs*per)
+	dt := device.Float32
+	if ids != nil {
+		dt = device.Int32
+	}
+	buf, err := tensor.New(dev, dt, bs*per)
 	if err != nil {
 		return nil, err
 	}
@@ -354,15 +364,20 @@ func (m *Model) Predict(x *gt.Dense) (*gt.Dense, error) {
 	chunk := make([]float32, 0, bs*per)
 	for lo := 0; lo < n; lo += bs {
 		rows := min(bs, n-lo)
-		chunk = chunk[:rows*per]
-		for i, v := range src[lo*per : (lo+rows)*per] {
-			chunk[i] = v * scale
-		}
 		xb, err := buf.View(0, append([]int{rows}, m.in...)...)
 		if err != nil {
 			return nil, err
 		}
-		if err := dev.WriteFloat32(xb.Buffer(), chunk); err != nil {
+		if ids != nil {
+			err = dev.WriteInt32(xb.Buffer(), ids[lo*per:(lo+rows)*per])
+		} else {
+			chunk = chunk[:rows*per]
+			for i, v := range src[lo*per : (lo+rows)*per] {
+				chunk[i] = v * scale
+			}
+			err = dev.WriteFloat32(xb.Buffer(), chunk)
+		}
+		if err != nil {
 			return nil, err
 		}
 		y, err := m.Forward(xb, false)

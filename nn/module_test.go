@@ -470,3 +470,46 @@ func TestDescribe(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &v))
 	assert.Equal(t, map[string]any{"type": "batchnorm"}, v, "unset momentum is left out")
 }
+
+// An embedding's table gradient is the scatter-add of dy: checked by finite differences
+// through a model, with ids repeated within the batch.
+func TestEmbeddingGradients(t *testing.T) {
+	dev := newDev(t)
+	m := nn.NewModel(nn.NewSequential(nn.NewEmbedding(7, 3), nn.NewFlatten(), nn.NewDense(2, nn.Tanh)))
+	require.NoError(t, m.Build(dev, tensor.Shape{4}, 3, 2))
+	params, _ := names(m)
+	assert.Equal(t, []string{"0.weight", "2.weight", "2.bias"}, params)
+	ids, err := tensor.FromInt32(dev, []int32{0, 3, 3, 6, 1, 1, 1, 2, 5, 0, 4, 3}, 3, 4)
+	require.NoError(t, err)
+	r := []float32{0.3, -1, 0.5, 2, -0.7, 0.1}
+	dy, err := tensor.FromFloat32(dev, r, 3, 2)
+	require.NoError(t, err)
+	loss := func() float64 {
+		y, err := m.Forward(ids, true)
+		require.NoError(t, err)
+		return dot(read(t, y), r)
+	}
+	loss()
+	require.NoError(t, m.Backward(dy, false))
+	w := m.Params()[0]
+	grad, v := read(t, w.Grad), read(t, w.Value)
+	for i := range v {
+		orig := v[i]
+		v[i] = orig + fdStep
+		require.NoError(t, w.Value.SetFloat32s(v))
+		lp := loss()
+		v[i] = orig - fdStep
+		require.NoError(t, w.Value.SetFloat32s(v))
+		lm := loss()
+		v[i] = orig
+		require.NoError(t, w.Value.SetFloat32s(v))
+		num := (lp - lm) / (2 * fdStep)
+		require.InDeltaf(t, num, grad[i], fdTol*math.Max(1, math.Abs(num)), "weight[%d]", i)
+	}
+	zeros, err := tensor.Zeros(dev, 3, 4)
+	require.NoError(t, err)
+	_, err = m.Forward(zeros, false)
+	assert.ErrorContains(t, err, "nn: embedding: ids must be int32, got float32")
+	bad := nn.NewModel(nn.NewSequential(nn.NewDense(4, nn.Tanh), nn.NewEmbedding(3, 2)))
+	assert.ErrorContains(t, bad.Build(dev, tensor.Shape{4}, 2, 1), "layer 1 (embedding) must come before every layer with weights")
+}

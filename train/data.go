@@ -11,9 +11,10 @@ import (
 
 // Dataset is a set of examples on the host.
 //
-// X has shape (N, features…) and type Float32, Float64 or Uint8; Uint8 values are pixel
-// bytes and are scaled to [0, 1] on the device (they stay bytes in device memory, a
-// quarter of the size). Y has shape (N) with integer class labels for classification
+// X has shape (N, features…) and type Float32, Float64 or Uint8, or an integer type for
+// ids (an Embedding's input: int32 on the device); Uint8 values are pixel bytes and are
+// scaled to [0, 1] on the device (they stay bytes in device memory, a quarter of the
+// size). Y has shape (N) with integer class labels for classification
 // losses, or (N, outputs…) with float targets for regression losses.
 type Dataset struct {
 	X, Y *gt.Dense
@@ -64,8 +65,10 @@ func upload(dev device.Backend, name string, d Dataset, in, out tensor.Shape, cl
 	case gt.Uint8:
 		s.scale = 1.0 / 255
 	case gt.Float32, gt.Float64:
+	case gt.Int32, gt.Int64, gt.Int, gt.Int16, gt.Uint16, gt.Uint32:
+		// ids (tokens, users, items): int32 on the device, for an Embedding
 	default:
-		return nil, fmt.Errorf("train: %s data: X has element type %v, want float32, float64 or uint8", name, d.X.Dtype())
+		return nil, fmt.Errorf("train: %s data: X has element type %v, want float32, float64, uint8 (pixels) or integers (ids)", name, d.X.Dtype())
 	}
 	x, err := tensor.FromDense(dev, d.X)
 	if err != nil {

@@ -45,6 +45,7 @@ type Trainer struct {
 	net     *nn.Model
 	built   bool
 	xb, yb  *rowsBuf // the batch gathered from the data set
+	xbIDs   *rowsBuf // the batch of an integer (ids) data set
 	idx     *rowsBuf // the batch's example indices
 	fitM    *metrics // training sums
 	evalM   *metrics // evaluation sums
@@ -549,7 +550,16 @@ func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale floa
 // batch workspaces.
 func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err error) {
 	idx, _ := t.idx.rows(rows)
-	if x, err = t.xb.rows(rows); err != nil {
+	xb := t.xb
+	if set.x.DType() == device.Int32 {
+		if t.xbIDs == nil {
+			if t.xbIDs, err = newRowsBuf(t.Dev, device.Int32, t.batchSize(), t.net.InputShape().Len()); err != nil {
+				return nil, nil, err
+			}
+		}
+		xb = t.xbIDs
+	}
+	if x, err = xb.rows(rows); err != nil {
 		return nil, nil, err
 	}
 	y, _ = t.yb.rows(rows)
@@ -559,7 +569,7 @@ func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err err
 	if err := t.Dev.Gather(y.Buffer(), set.y.Buffer(), idx.Buffer(), set.yLen, 1); err != nil {
 		return nil, nil, err
 	}
-	xs, err := t.xb.shaped(rows, t.net.InputShape())
+	xs, err := xb.shaped(rows, t.net.InputShape())
 	if err != nil {
 		return nil, nil, err
 	}
