@@ -431,13 +431,15 @@ func exchangePeers() error {
 
 // Lost ranks. When a rank dies, the launcher ends the others: Open MPI's mpirun sends
 // the survivors SIGCONT, then SIGTERM a second later, then SIGKILL, and prints which
-// rank it lost. Each surviving rank adds its own line naming the ranks it found ended,
-// from the one place that sees them before the other survivors start to exit:
-//   - on SIGCONT, if a rank on this machine has ended, it says so at once (the second
-//     before SIGTERM leaves time to write it) and carries on;
+// rank it lost. Each surviving rank adds its own line naming the ranks on its machine
+// that it found ended, as soon as it sees them and before the other survivors start to
+// exit (they would look lost too):
+//   - while an MPI call waits, every watchEvery, with kill(pid, 0) (no allocation);
+//   - on SIGCONT (the launcher's first step), also counting zombies; if a rank has
+//     ended it says so at once (the second before SIGTERM leaves time to write it);
 //   - on SIGTERM it exits with status 143 (128+15, what SIGTERM's default gives), saying
 //     why unless it already did;
-//   - when an MPI call has waited lostAfter and a rank on this machine has ended, it
+//   - when an MPI call has waited lostAfter and a rank on its machine has ended, it
 //     says so and exits with status 1 without waiting for the launcher (srun without
 //     --kill-on-bad-exit, or a launcher that does not end the others at all, would
 //     leave it waiting forever).
@@ -463,9 +465,9 @@ func watchTermination() {
 		defer signal.Stop(sig)
 		var seen []int // the ranks first found ended
 		said := false
-		look := func() {
+		look := func(zombies bool) {
 			if seen == nil {
-				if lost := lostRanks(world.peers, world.me); len(lost) > 0 {
+				if lost := lostRanks(world.peers, world.me, zombies); len(lost) > 0 {
 					seen = lost
 				}
 			}
@@ -475,7 +477,7 @@ func watchTermination() {
 			case <-stop:
 				return
 			case s := <-sig:
-				look()
+				look(true)
 				if s == syscall.SIGCONT {
 					if seen != nil && !said {
 						say("%s has ended; the launcher is stopping the job", describeLost(world.peers, seen))
@@ -497,8 +499,9 @@ func watchTermination() {
 				if since == 0 {
 					continue
 				}
-				look()
-				if seen != nil && time.Since(time.Unix(0, since)) >= lostAfter {
+				waited := time.Since(time.Unix(0, since)) >= lostAfter
+				look(waited) // zombies (which allocates) only once the call is overdue
+				if waited && seen != nil {
 					say("%s has ended while this rank waits for it in %s; exiting", describeLost(world.peers, seen), mpiOp(world.inCallOp.Load()))
 					os.Exit(1)
 				}

@@ -22,7 +22,10 @@ type peer struct {
 // self describes this process as a peer.
 func self() peer {
 	host, _ := os.Hostname()
-	ns, _ := os.Readlink("/proc/self/ns/pid") // "pid:[4026531836]"; "" where there is no /proc
+	ns, err := os.Readlink("/proc/self/ns/pid") // "pid:[4026531836]"
+	if err != nil {
+		ns = "-" // no /proc: unknown, the same for every rank
+	}
 	return peer{Host: host, PIDNS: ns, PID: os.Getpid()}
 }
 
@@ -41,16 +44,21 @@ func parsePeer(s string) (peer, error) {
 }
 
 // visible reports whether this process can check p's liveness: same host and the same
-// process-id namespace (known).
+// process-id namespace (where /proc does not say, "-" on both: the same host is then
+// taken as the same namespace).
 func (p peer) visible(me peer) bool {
-	return p.PIDNS != "" && p.Host == me.Host && p.PIDNS == me.PIDNS
+	return p.Host == me.Host && p.PIDNS == me.PIDNS
 }
 
-// gone reports whether process pid has ended: it no longer exists, or it is a zombie
-// that its parent has not collected yet.
-func gone(pid int) bool {
+// gone reports whether process pid has ended: it no longer exists (kill(pid, 0) says
+// ESRCH, allocating nothing), or, with zombies, it is a zombie that its parent has not
+// collected yet (read from /proc, which allocates).
+func gone(pid int, zombies bool) bool {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return true
+	}
+	if !zombies {
+		return false
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -65,11 +73,13 @@ func gone(pid int) bool {
 }
 
 // lostRanks returns the ranks among peers (indexed by rank) that run on this machine,
-// in this process-id namespace, and have ended. Ranks elsewhere cannot be checked.
-func lostRanks(peers []peer, me peer) []int {
+// in this process-id namespace, and have ended (zombies included with zombies). Ranks
+// elsewhere cannot be checked. It allocates nothing while every rank runs and zombies
+// is false.
+func lostRanks(peers []peer, me peer, zombies bool) []int {
 	var lost []int
 	for r, p := range peers {
-		if p.PID != me.PID && p.visible(me) && gone(p.PID) {
+		if p.PID != me.PID && p.visible(me) && gone(p.PID, zombies) {
 			lost = append(lost, r)
 		}
 	}

@@ -30,9 +30,6 @@ func TestPeerString(t *testing.T) {
 // (gone) or not (a zombie); one on another host, or one that still runs, is not.
 func TestLostRanks(t *testing.T) {
 	me := self()
-	if me.PIDNS == "" {
-		t.Skip("no /proc/self/ns/pid here")
-	}
 	start := func() *exec.Cmd {
 		cmd := exec.Command("sleep", "60")
 		if err := cmd.Start(); err != nil {
@@ -44,27 +41,38 @@ func TestLostRanks(t *testing.T) {
 	live, dead := start(), start()
 	at := func(host string, pid int) peer { return peer{Host: host, PIDNS: me.PIDNS, PID: pid} }
 	peers := []peer{me, at(me.Host, live.Process.Pid), at(me.Host, dead.Process.Pid), at(me.Host+"-other", dead.Process.Pid)}
-	if lost := lostRanks(peers, me); len(lost) != 0 {
-		t.Fatalf("every process runs, lost %v", lost)
+	for _, zombies := range []bool{false, true} {
+		if lost := lostRanks(peers, me, zombies); len(lost) != 0 {
+			t.Fatalf("every process runs, lost %v", lost)
+		}
+	}
+	if a := testing.AllocsPerRun(10, func() { lostRanks(peers, me, false) }); a != 0 {
+		t.Errorf("the quick check allocates %v times", a)
 	}
 	dead.Process.Signal(syscall.SIGKILL)
-	// not collected yet: a zombie (give the kernel a moment to turn it into one)
-	for i := 0; i < 1000 && !gone(dead.Process.Pid); i++ {
+	// not collected yet: a zombie (give the kernel a moment to turn it into one), which
+	// only the check that reads /proc sees
+	for i := 0; i < 1000 && !gone(dead.Process.Pid, true); i++ {
 		syscall.Select(0, nil, nil, nil, &syscall.Timeval{Usec: 1000})
 	}
-	if lost := lostRanks(peers, me); !slices.Equal(lost, []int{2}) {
+	if lost := lostRanks(peers, me, true); !slices.Equal(lost, []int{2}) {
 		t.Errorf("killed, not collected: lost %v, want [2]", lost)
 	}
+	if lost := lostRanks(peers, me, false); len(lost) != 0 {
+		t.Errorf("killed, not collected, zombies not counted: lost %v, want none", lost)
+	}
 	dead.Wait()
-	if lost := lostRanks(peers, me); !slices.Equal(lost, []int{2}) {
-		t.Errorf("killed and collected: lost %v, want [2]", lost)
+	for _, zombies := range []bool{false, true} {
+		if lost := lostRanks(peers, me, zombies); !slices.Equal(lost, []int{2}) {
+			t.Errorf("killed and collected (zombies %v): lost %v, want [2]", zombies, lost)
+		}
 	}
 	if got, want := describeLost(peers, []int{2}), "rank 2 (pid "+strconv.Itoa(dead.Process.Pid)+" on "+me.Host+")"; got != want {
 		t.Errorf("describeLost: %q, want %q", got, want)
 	}
 	// a peer in another pid namespace cannot be checked
 	peers[2].PIDNS = "pid:[1]"
-	if lost := lostRanks(peers, me); len(lost) != 0 {
+	if lost := lostRanks(peers, me, true); len(lost) != 0 {
 		t.Errorf("other namespace: lost %v", lost)
 	}
 }
