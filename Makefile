@@ -9,7 +9,7 @@ MNIST    := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-id
 
 FUZZTIME ?= 60s
 
-.PHONY: run test data data-insteval data-text bench vet fuzz kernels cuda-check gpu-bundle gpu-proof interop-env golden
+.PHONY: run test data data-insteval data-text bench vet fuzz kernels cuda-check comm-check gpu-bundle gpu-proof interop-env golden
 
 # On a machine with an NVIDIA GPU (nvidia-smi answers) the CUDA build is made and run
 # through the GPU bundle's launcher, which finds the driver and cuBLAS; elsewhere the
@@ -92,6 +92,11 @@ cuda-check:
 	sh internal/cudabuild/cuda-check.sh
 gpu-bundle:
 	sh internal/cudabuild/gpu-bundle.sh
+# Data-parallel: device/comm's mpi kind under mpirun (Open MPI: openmpi-bin,
+# libopenmpi-dev) and the NCCL binding with NVIDIA's wheel, no GPU (CI runs it;
+# docs/distributed.md).
+comm-check:
+	sh internal/commbuild/comm-check.sh
 # The bundle, checked, and the one device-tool call that proves the backend on a GPU
 # (docs/gpu/README.md). GPU_PROOF_ARGS=--dry-run also runs the launcher here first.
 gpu-proof:

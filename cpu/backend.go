@@ -113,6 +113,23 @@ func f32(x device.Buffer) []float32 {
 
 func i32(x device.Buffer) []int32 { return x.(*buffer).i32 }
 
+var _ device.HostMemory = (*Backend)(nil)
+
+// HostFloat32 implements device.HostMemory: the float32 elements of x themselves. Ops
+// run synchronously here, so every op queued before has finished.
+func (b *Backend) HostFloat32(x device.Buffer) ([]float32, error) {
+	if x == nil {
+		return nil, fmt.Errorf("cpu: host float32: the buffer is nil")
+	}
+	if err := own(x); err != nil {
+		return nil, err
+	}
+	if x.DType() != device.Float32 {
+		return nil, fmt.Errorf("cpu: host float32: the buffer is %s, want float32", x.DType())
+	}
+	return f32(x), nil
+}
+
 func own(bufs ...device.Buffer) error {
 	for _, x := range bufs {
 		if x == nil {

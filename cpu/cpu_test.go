@@ -197,3 +197,29 @@ func TestOtherOpsDoNotAllocate(t *testing.T) {
 		assert.Zero(t, testing.AllocsPerRun(5, func() { _ = op.fn() }), "%s allocates", op.name)
 	}
 }
+
+// HostFloat32 is the buffer's memory itself: writes through it are in the buffer (and in
+// a view's parent), and bad buffers are refused.
+func TestHostFloat32(t *testing.T) {
+	b := cpu.New(cpu.Options{Threads: 1})
+	defer b.Close()
+	x, _ := b.Alloc(device.Float32, 6)
+	require.NoError(t, b.WriteFloat32(x, []float32{1, 2, 3, 4, 5, 6}))
+	v, err := b.View(x, 2, 3)
+	require.NoError(t, err)
+	p, err := b.HostFloat32(v)
+	require.NoError(t, err)
+	assert.Equal(t, []float32{3, 4, 5}, p)
+	p[1] = 40
+	got := make([]float32, 6)
+	require.NoError(t, b.ReadFloat32(got, x))
+	assert.Equal(t, []float32{1, 2, 3, 40, 5, 6}, got)
+
+	ints, _ := b.Alloc(device.Int32, 2)
+	_, err = b.HostFloat32(ints)
+	assert.EqualError(t, err, "cpu: host float32: the buffer is int32, want float32")
+	_, err = b.HostFloat32(nil)
+	assert.EqualError(t, err, "cpu: host float32: the buffer is nil")
+	_, err = b.HostFloat32(foreign{})
+	assert.EqualError(t, err, "cpu: buffer of type cpu_test.foreign belongs to another backend")
+}

@@ -4,7 +4,8 @@
 #
 #  1. fetch and cache the toolchain pieces (fetch-toolchain.sh)
 #  2. build link-time stubs: libcuda.so.1 and libcublas.so.$CUBLAS_MAJOR, unversioned
-#  3. go vet -tags cuda ./...
+#  3. go vet -tags cuda ./... (and -tags "cuda mpi" ./device/... where Open MPI is
+#     installed: the nccl kind of device/comm with its MPI bootstrap)
 #  4. build gputrain and every test binary with -tags cuda, and check what they need at
 #     run time: libcuda.so.1, libcublas.so.$CUBLAS_MAJOR and libc, no symbol versions
 #  5. the committed PTX is what kernels/*.cu produce, and ptxas assembles it for sm_80
@@ -26,6 +27,12 @@ export CGO_ENABLED=1 CGO_CFLAGS="$CUDA_CFLAGS" CGO_LDFLAGS="-L$STUBS"
 
 step "go vet -tags cuda ./..."
 go vet -tags cuda ./...
+if pkg-config --exists ompi-c 2>/dev/null; then
+  step "go vet -tags \"cuda mpi\" ./device/..."
+  go vet -tags "cuda mpi" ./device/...
+else
+  echo "cuda-check: no Open MPI (pkg-config ompi-c): the cuda+mpi build is not vetted (make comm-check needs it too)"
+fi
 
 out=$ROOT/build/cuda; rm -rf "$out"; mkdir -p "$out"
 step "go build -tags cuda ./cmd/gputrain"
@@ -43,6 +50,9 @@ if [ "$CUDA_HEADERS" != cu13 ] && [ "${FETCH_CU13:-1}" = 1 ]; then
   # the cuda13/cuda.h shim), and call the same driver and cuBLAS functions.
   step "go vet -tags cuda ./... and gputrain against the CUDA 13.0 headers"
   CGO_CFLAGS="$CUDA13_CFLAGS" go vet -tags cuda ./...
+  if pkg-config --exists ompi-c 2>/dev/null; then
+    CGO_CFLAGS="$CUDA13_CFLAGS" go vet -tags "cuda mpi" ./device/...
+  fi
   CGO_CFLAGS="$CUDA13_CFLAGS" go build -tags cuda -o "$out/gputrain-cuda13" ./cmd/gputrain
   nm -D --undefined-only "$out/gputrain" | awk '$2 ~ /^cu/ { print $2 }' | sort > "$out/syms.default"
   nm -D --undefined-only "$out/gputrain-cuda13" | awk '$2 ~ /^cu/ { print $2 }' | sort > "$out/syms.cuda13"

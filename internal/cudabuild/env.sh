@@ -26,5 +26,9 @@ case $CUDA_HEADERS in
   *) echo "cudabuild: CUDA_HEADERS must be cu12, cu13 or debian, got $CUDA_HEADERS" >&2; exit 2 ;;
 esac
 CUBLAS_MAJOR=${CUBLAS_MAJOR:-13}
+# NCCL for the nccl kind of device/comm: libnccl.so.2 from NVIDIA's PyPI wheel, loaded at
+# run time (fetch-nccl.sh; the NCCL loader's test needs no GPU).
+NCCL_WHEEL=${NCCL_WHEEL:-nvidia-nccl-cu13==2.32.6}
+NCCL_DIR=$CUDA_CACHE/nccl-$(echo "$NCCL_WHEEL" | sed 's/.*==//')
 STUBS=$ROOT/build/stubs$CUBLAS_MAJOR
 SYMDIR=$ROOT/internal/cudabuild/syms

@@ -1,0 +1,84 @@
+//go:build cuda
+
+package cuda_test
+
+import (
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
+)
+
+// openNCCL opens the nccl kind on the shared backend: a job of one rank (no launcher),
+// which needs libnccl.so.2 but not MPI. Without NCCL the test skips, unless
+// GPUTRAIN_REQUIRE_NCCL=1.
+func openNCCL(t testing.TB) comm.Comm {
+	t.Helper()
+	if l := comm.Detect(); l.Launcher != "" {
+		t.Skipf("started by %s: the one-rank NCCL tests run without a launcher", l.Launcher)
+	}
+	c, err := comm.Open("nccl", gpu)
+	if err != nil {
+		if os.Getenv("GPUTRAIN_REQUIRE_NCCL") != "1" && strings.Contains(err.Error(), "cannot load") {
+			t.Skipf("no NCCL (GPUTRAIN_REQUIRE_NCCL=1 makes this a failure): %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { assert.NoError(t, c.Close()) })
+	return c
+}
+
+// NCCL end to end on one GPU: the sum over one rank and the broadcast from rank 0 leave
+// the buffer as it was, bit for bit, and the queued collectives keep the stream's order
+// (an op before is seen, an op after sees the result).
+func TestNCCLOneRank(t *testing.T) {
+	c := openNCCL(t)
+	t.Log(c.Describe())
+	require.Equal(t, "nccl", c.Kind())
+	require.Equal(t, 0, c.Rank())
+	require.Equal(t, 1, c.Size())
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := uniform(rng, 109386)
+	x := put(t, gpu, want)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, c.AllReduceSum(x))
+		require.NoError(t, c.Broadcast(x, 0))
+	}
+	assert.Equal(t, want, get(t, gpu, x))
+
+	// ordered on the stream: Fill before, Axpby after
+	require.NoError(t, gpu.Fill(x, 2))
+	require.NoError(t, c.AllReduceSum(x))
+	require.NoError(t, gpu.Axpby(1, x, 1, x)) // x = 2x
+	for i, v := range get(t, gpu, x) {
+		require.Equal(t, float32(4), v, "element %d", i)
+	}
+
+	ints, _ := gpu.Alloc(device.Int32, 3)
+	assert.EqualError(t, c.AllReduceSum(ints), "comm: all-reduce: the buffer is int32, want float32")
+	assert.EqualError(t, c.Broadcast(x, 1), "comm: broadcast: root 1 is not a rank (size 1)")
+	require.NoError(t, c.Barrier())
+}
+
+// BenchmarkNCCLAllReduce is the nccl kind's sum of one rank at the reference MLP's
+// gradient size, queued and waited for (ns/op): the fixed cost a step pays for the
+// collective.
+func BenchmarkNCCLAllReduce(b *testing.B) {
+	c := openNCCL(b)
+	x, err := gpu.Alloc(device.Float32, 109386)
+	require.NoError(b, err)
+	for b.Loop() {
+		if err := c.AllReduceSum(x); err != nil {
+			b.Fatal(err)
+		}
+		if err := gpu.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# comm-check.sh: the tests of device/comm's mpi kind and of the NCCL binding that need
+# no GPU (make comm-check; CI runs it). Needs Open MPI (Debian: openmpi-bin and
+# libopenmpi-dev; .ci/run installs them), cgo, and pip for the NCCL wheel.
+#
+#  1. go vet -tags mpi ./device/...
+#  2. go test -tags mpi ./device/comm: the collectives on cpu buffers under mpirun -np 2
+#     and -np 3 --oversubscribe, the disagreement, Abort, and a rank killed with SIGKILL
+#     (the survivors exit non-zero within 30 s naming it; the last checkpoint is whole)
+#  3. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
+#     ./device/cuda/nccl: load it with dlopen, read its version and make unique ids
+#
+# A missing mpirun or NCCL is a failure here (GPUTRAIN_REQUIRE_MPI=1, GPUTRAIN_REQUIRE_NCCL=1),
+# not a skip. As root, the tests pass OMPI_ALLOW_RUN_AS_ROOT* to the mpirun they start.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/internal/cudabuild/env.sh"
+cd "$ROOT"
+t0=$(date +%s)
+step() { echo "comm-check: [$(( $(date +%s) - t0 ))s] $*"; }
+
+if ! command -v mpirun >/dev/null || ! pkg-config --exists ompi-c; then
+  echo "comm-check: Open MPI is missing (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)" >&2
+  exit 1
+fi
+export CGO_ENABLED=1
+step "$(mpirun --version 2>/dev/null | head -n 1)"
+step "go vet -tags mpi ./device/..."
+go vet -tags mpi ./device/...
+step "go test -tags mpi ./device/comm"
+GPUTRAIN_REQUIRE_MPI=1 go test -tags mpi -count=1 -timeout 10m -v ./device/comm
+
+step "NCCL ($NCCL_WHEEL)"
+lib=$(sh internal/cudabuild/fetch-nccl.sh | tail -n 1)
+step "go test -tags cuda ./device/cuda/nccl (GPUTRAIN_NCCL_LIB=$lib)"
+GPUTRAIN_NCCL_LIB=$lib GPUTRAIN_REQUIRE_NCCL=1 GPUTRAIN_NCCL_VERSION=${NCCL_WHEEL##*==} \
+  go test -tags cuda -count=1 -v ./device/cuda/nccl
+step "ok"
