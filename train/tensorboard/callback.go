@@ -85,6 +85,15 @@ func NewCallback(dir string, opt Options) (*Callback, error) {
 	return &Callback{opt: opt, dir: dir, train: w}, nil
 }
 
+// AddText adds a markdown text to write under tag when training begins (as
+// Options.Text); call it before Fit.
+func (c *Callback) AddText(tag, markdown string) {
+	if c.opt.Text == nil {
+		c.opt.Text = map[string]string{}
+	}
+	c.opt.Text[tag] = markdown
+}
+
 // Dir is the log folder (what `tensorboard --logdir` takes).
 func (c *Callback) Dir() string { return c.dir }
 
