@@ -32,10 +32,11 @@ const recordHeader = 12
 //
 // every integer little-endian.
 func appendRecord(b, data []byte) []byte {
-	var h [recordHeader]byte
-	binary.LittleEndian.PutUint64(h[:8], uint64(len(data)))
-	binary.LittleEndian.PutUint32(h[8:], MaskedCRC(h[:8]))
-	b = append(b, h[:]...)
+	// The header goes straight into b: a local array would escape to the heap through
+	// the CRC's assembly, and the callback logs scalars during training.
+	at := len(b)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(data)))
+	b = binary.LittleEndian.AppendUint32(b, MaskedCRC(b[at:at+8]))
 	b = append(b, data...)
 	return binary.LittleEndian.AppendUint32(b, MaskedCRC(data))
 }
