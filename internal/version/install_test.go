@@ -3,7 +3,6 @@ package version
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,24 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/gputrain/gputrain/internal/interop"
+)
 
 // TestGoInstallFromFreshClone does what a Go user does: `git clone` the repository
 // (its committed HEAD), then `go install ./cmd/gputrain` with an empty module cache
@@ -43,7 +27,7 @@ func TestGoInstallFromFreshClone(t *testing.T) {
 	if os.Getenv("GPUTRAIN_TEST_GO_INSTALL") != "1" {
 		t.Skip("set GPUTRAIN_TEST_GO_INSTALL=1 to clone the repository and go install it with an empty module cache (needs git and the module proxy)")
 	}
-	root, err := repoRoot()
+	root, err := interop.RepoRoot()
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()

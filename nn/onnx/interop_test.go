@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -17,54 +16,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gputrain/gputrain/internal/interop"
 )
 
-// interopPython finds a Python with onnx, onnxruntime and torch: $GPUTRAIN_PYTHON, or
-// the repository's .venv (internal/interop/setup.sh makes it). It skips the test when
-// there is none, or fails it when $GPUTRAIN_REQUIRE_INTEROP is 1 (as CI sets it).
+// interopPython finds a Python with onnx, onnxruntime and torch (internal/interop.Python).
 func interopPython(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("GPUTRAIN_PYTHON")
-	if py == "" {
-		root, err := repoRoot()
-		require.NoError(t, err)
-		py = filepath.Join(root, ".venv", "bin", "python")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", "import numpy, onnx, onnx.checker, onnxruntime, torch").CombinedOutput()
-	if err != nil {
-		why := err.Error()
-		if l := bytes.TrimSpace(out); len(l) > 0 {
-			if i := bytes.LastIndexByte(l, '\n'); i >= 0 {
-				l = l[i+1:]
-			}
-			why += ": " + string(l)
-		}
-		msg := "cannot run: no python with onnx, onnxruntime and torch (tried " + py + ": " + why + "); run `bash internal/interop/setup.sh` or set GPUTRAIN_PYTHON"
-		if os.Getenv("GPUTRAIN_REQUIRE_INTEROP") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
+	return interop.Python(t, "onnx, onnxruntime and torch", "import numpy, onnx, onnx.checker, onnxruntime, torch")
 }
 
 // weights are a model's parameters as a Go model holds them: PyTorch's names and
