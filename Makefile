@@ -83,6 +83,7 @@ fuzz:
 	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzDecodeR$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzReadRatingsCSV$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./train/checkpoint -run '^$$' -fuzz '^FuzzLoadCheckpoint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./train/tensorboard -run '^$$' -fuzz '^FuzzReadEvents$$' -fuzztime $(FUZZTIME)
 
 # CUDA: regenerate the committed PTX; check everything about the CUDA build that needs
 # no GPU (CI runs it); build the bundle a GPU host without Go runs (docs/cuda.md).

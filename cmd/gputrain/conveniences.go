@@ -1,7 +1,8 @@
 package main
 
 // The training conveniences' flags: early stopping, learning-rate schedules, gradient
-// clipping, the progress bar, and the history and plot files written after training.
+// clipping, the progress bar, the history and plot files written after training, and
+// the TensorBoard logs written during it.
 // run.go calls register and check while parsing, callbacks before Fit, finish after.
 
 import (
@@ -13,9 +14,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/plot"
 	"github.com/gputrain/gputrain/train/progbar"
+	"github.com/gputrain/gputrain/train/tensorboard"
 )
 
 // conveniences are the flags of this file, parsed.
@@ -33,8 +36,12 @@ type conveniences struct {
 	stepEvery   int     // step: epochs between decays
 	stepFactor  float64 // step: the factor
 	cosineFloor float64 // cosine: the floor
+	tensorboard string  // -tensorboard DIR
+	tbHist      int     // -tb-histograms N
 	stopper     *train.EarlyStopping
 	schedule    train.Schedule
+	tb          *tensorboard.Callback
+	fs          *flag.FlagSet // for the flags' values in TensorBoard
 }
 
 // register defines the flags on fs.
@@ -48,6 +55,9 @@ func (c *conveniences) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.warmup, "warmup", 0, "raise the learning rate linearly over the first `EPOCHS` epochs (fractions allowed), then follow -lr-schedule")
 	fs.Float64Var(&c.clipNorm, "clip-norm", 0, "rescale the gradients so that their global L2 norm is at most `X` (0: off)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar within each epoch: auto (on a terminal, not with -json), on or off")
+	fs.StringVar(&c.tensorboard, "tensorboard", "", "write TensorBoard logs to `DIR` (DIR/train, DIR/validation): loss, accuracy and learning rate, the model and the flags; view with tensorboard --logdir DIR")
+	fs.IntVar(&c.tbHist, "tb-histograms", 0, "with -tensorboard, write histograms of the weights and gradients every `N` steps (0: none)")
+	c.fs = fs
 }
 
 // check validates the flags once parsed; errors are usage errors naming the flag.
@@ -67,6 +77,17 @@ func (c *conveniences) check(o *options) error {
 		if fi, err := os.Stat(filepath.Dir(f.path)); err != nil || !fi.IsDir() {
 			return bad("%s %q: the folder %s does not exist", f.flag, f.path, filepath.Dir(f.path))
 		}
+	}
+	if c.tensorboard != "" {
+		if fi, err := os.Stat(c.tensorboard); err == nil && !fi.IsDir() {
+			return bad("-tensorboard %q: not a folder", c.tensorboard)
+		}
+	}
+	if c.tbHist < 0 {
+		return bad("-tb-histograms must not be negative, got %d", c.tbHist)
+	}
+	if c.tbHist > 0 && c.tensorboard == "" {
+		return bad("-tb-histograms needs -tensorboard DIR")
 	}
 	if c.earlyStop < 0 {
 		return bad("-early-stop must not be negative, got %d", c.earlyStop)
@@ -172,7 +193,51 @@ func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer
 		c.stopper = &train.EarlyStopping{Monitor: c.monitor, MinDelta: c.minDelta, Patience: c.earlyStop, RestoreBest: true}
 		out = append(out, c.stopper)
 	}
+	if c.tensorboard != "" {
+		tb, err := tensorboard.NewCallback(c.tensorboard, tensorboard.Options{Histograms: c.tbHist,
+			Text: map[string]string{"flags": flagTable(c.fs)}})
+		if err != nil {
+			return nil, fmt.Errorf("-tensorboard: %w", err)
+		}
+		c.tb = tb
+		out = append(out, tb)
+	}
 	return out, nil
+}
+
+// describeModel gives TensorBoard the model's summary: the line printed before
+// training, the module table, its parameters, its JSON description.
+func (c *conveniences) describeModel(line string, m *nn.Model) {
+	if c.tb == nil {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n```\n%s\n```\n\n| parameter | shape | values |\n|---|---|---|\n", line, m.Summary())
+	for _, p := range m.Params() {
+		fmt.Fprintf(&b, "| %s | %v | %d |\n", p.Name, p.Value.Shape(), p.Value.Len())
+	}
+	if spec, err := nn.SpecOf(m); err == nil {
+		fmt.Fprintf(&b, "\n```json\n%s```\n", spec.JSON())
+	}
+	c.tb.AddText("model", b.String())
+}
+
+// flagTable is the flags' values as a markdown table, the ones given on the command
+// line in bold.
+func flagTable(fs *flag.FlagSet) string {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var b strings.Builder
+	b.WriteString("| flag | value |\n|---|---|\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		v := strings.ReplaceAll(f.Value.String(), "|", "\\|")
+		if set[f.Name] {
+			fmt.Fprintf(&b, "| **-%s** | **%s** |\n", f.Name, v)
+		} else {
+			fmt.Fprintf(&b, "| -%s | %s |\n", f.Name, v)
+		}
+	})
+	return b.String()
 }
 
 // finish reports early stopping and writes the history and plot files, after Fit.
@@ -188,6 +253,12 @@ func (c *conveniences) finish(hist *train.History, title string, stdout io.Write
 		if s.Restored && s.BestEpoch != last {
 			fmt.Fprintf(stdout, "restored the weights of epoch %d (best %s %.4f)\n", s.BestEpoch, s.Monitor, s.Best)
 		}
+	}
+	if c.tb != nil {
+		if err := c.tb.Err(); err != nil {
+			return fmt.Errorf("-tensorboard: %w", err)
+		}
+		fmt.Fprintf(stdout, "tensorboard logs written to %s (view them with: tensorboard --logdir %s)\n", c.tensorboard, c.tensorboard)
 	}
 	if c.history != "" {
 		if err := hist.Save(c.history); err != nil {

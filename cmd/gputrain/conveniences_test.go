@@ -14,6 +14,7 @@ import (
 
 	"github.com/gputrain/gputrain/cpu"
 	"github.com/gputrain/gputrain/train"
+	"github.com/gputrain/gputrain/train/tensorboard"
 )
 
 func TestConvenienceFlagErrors(t *testing.T) {
@@ -38,7 +39,11 @@ func TestConvenienceFlagErrors(t *testing.T) {
 		{[]string{"-lr-schedule", "cosine:x"}, `FLOOR "x" is not a learning rate >= 0`},
 		{[]string{"-lr-schedule", "cosine:0.01"}, "FLOOR 0.01 is above the learning rate 0.001"},
 		{[]string{"-lr-schedule", "exponential"}, "unknown form"},
+		{[]string{"-tb-histograms", "-1", "-tensorboard", dir}, "-tb-histograms must not be negative, got -1"},
+		{[]string{"-tb-histograms", "10"}, "-tb-histograms needs -tensorboard DIR"},
+		{[]string{"-tensorboard", filepath.Join(dir, "file")}, `-tensorboard "` + filepath.Join(dir, "file") + `": not a folder`},
 	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -127,4 +132,63 @@ func TestConveniencesOnMNIST(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var r map[string]any
 	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &r))
+}
+
+// -tensorboard writes what Fit saw into DIR/train and DIR/validation: the epoch
+// figures of the -json report, the flags and the model as text, histograms.
+func TestTensorBoardLogs(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs") // created
+	r := runJSON(t, "-device", "cpu", "-dataset", "csv:"+barsCSV(t, dir, 400, 1), "-epochs", "3", "-hidden", "16",
+		"-tensorboard", logs, "-tb-histograms", "5")
+	read := func(run string) []tensorboard.Event {
+		files, err := filepath.Glob(filepath.Join(logs, run, "events.out.tfevents.*"))
+		require.NoError(t, err)
+		require.Len(t, files, 1, run)
+		evs, err := tensorboard.ReadFile(files[0])
+		require.NoError(t, err)
+		return evs
+	}
+	scalars := map[string]map[int64]float32{}
+	texts := map[string]string{}
+	hists := 0
+	for _, ev := range read(tensorboard.TrainRun) {
+		for _, v := range ev.Values {
+			switch {
+			case v.HasScalar:
+				if scalars[v.Tag] == nil {
+					scalars[v.Tag] = map[int64]float32{}
+				}
+				scalars[v.Tag][ev.Step] = v.Scalar
+			case v.Strings != nil:
+				texts[v.Tag] = v.Strings[0]
+			case v.Histogram != nil:
+				hists++
+			}
+		}
+	}
+	val := map[int64]float32{}
+	for _, ev := range read(tensorboard.ValidationRun) {
+		for _, v := range ev.Values {
+			if v.Tag == tensorboard.TagEpochLoss {
+				val[ev.Step] = v.Scalar
+			}
+		}
+	}
+	hist := r["history"].([]any)
+	require.Len(t, hist, 3)
+	for i, e := range hist {
+		e := e.(map[string]any)
+		step := int64(i + 1)
+		assert.Equal(t, float32(e["loss"].(float64)), scalars[tensorboard.TagEpochLoss][step], "epoch %d", step)
+		assert.Equal(t, float32(e["accuracy"].(float64)), scalars[tensorboard.TagEpochAccuracy][step], "epoch %d", step)
+		assert.Equal(t, float32(e["val_loss"].(float64)), val[step], "epoch %d", step)
+	}
+	assert.NotEmpty(t, scalars[tensorboard.TagBatchLoss])
+	assert.NotEmpty(t, scalars[tensorboard.TagBatchLearningRate])
+	assert.Contains(t, texts["flags"], "| **-tensorboard** | **"+logs+"** |")
+	assert.Contains(t, texts["flags"], "| -lr | 0 |")
+	assert.Contains(t, texts["model"], "trainable parameters")
+	assert.Contains(t, texts["model"], "| 0.weight | (16, 64) | 1024 |")
+	assert.Positive(t, hists)
 }

@@ -8,7 +8,7 @@
 //	         [-val-split 0.1] [-seed 1] [-threads 0] [-limit 0] [-json]
 //	         [-save FILE] [-resume FILE] [-plot FILE.png] [-history FILE.csv|.json]
 //	         [-early-stop N] [-lr-schedule none|step|cosine] [-warmup N] [-clip-norm X]
-//	         [-l2 X] [-progress auto|on|off]
+//	         [-l2 X] [-progress auto|on|off] [-tensorboard DIR] [-tb-histograms N] [-version]
 //
 // -model cnn is a LeNet-style convolutional network (nn.CNNSpec); a JSON file describes
 // any Sequential model (nn.Spec). -augment N shifts training images at random by up to N
@@ -18,7 +18,8 @@
 // one JSON object with the run's figures. Bad flags or data print one line on stderr and
 // exit with status 2. -save writes a checkpoint after every epoch; Ctrl-C saves one and
 // exits with status 130, printing the -resume command that continues the run (see
-// checkpoint.go).
+// checkpoint.go). -tensorboard DIR writes TensorBoard logs as training goes (see
+// conveniences.go). -version prints the version, commit and build tags.
 package main
 
 import (

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/internal/version"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/tensor"
 	"github.com/gputrain/gputrain/train"
@@ -42,6 +43,9 @@ type options struct {
 	modelOptions                 // -model, -dataset, -augment (models.go)
 }
 
+// errVersionShown ends a run after -version, with exit status 0 (as -help).
+var errVersionShown = fmt.Errorf("version shown: %w", flag.ErrHelp)
+
 // usageError is a bad flag or argument: exit status 2.
 type usageError struct{ msg string }
 
@@ -64,6 +68,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.dataDir, "data", "", "folder holding the four IDX files (gzip or raw) of mnist or fashion-mnist (default "+data.DefaultMNISTDir+" or "+data.DefaultFashionMNISTDir+")")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
+	showVersion := fs.Bool("version", false, "print the version, commit and build tags, and exit")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
@@ -76,6 +81,10 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 			return nil, err
 		}
 		return nil, usageError{err.Error()}
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.Get())
+		return nil, errVersionShown
 	}
 	o.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
@@ -283,7 +292,9 @@ func train1(o *options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
 		ds.Name, ds.Train.Len(), 100*o.valSplit, ds.Test.Len(), ds.About)
-	fmt.Fprintln(stdout, describeModel(o, tr.Net(), ds))
+	desc := describeModel(o, tr.Net(), ds)
+	fmt.Fprintln(stdout, desc)
+	o.conv.describeModel(desc, tr.Net())
 	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: append(extra, epochPrinter(o, stdout)),

@@ -61,6 +61,17 @@ func TestHelpExitsZero(t *testing.T) {
 	assert.Empty(t, errb.String())
 }
 
+func TestVersionExitsZero(t *testing.T) {
+	var out, errb bytes.Buffer
+	assert.Equal(t, 0, run([]string{"-version", "-epochs", "0"}, &out, &errb), "before the other flags' checks")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 4, out.String())
+	assert.True(t, strings.HasPrefix(lines[0], "gputrain "), lines[0])
+	assert.True(t, strings.HasPrefix(lines[1], "commit "), lines[1])
+	assert.True(t, strings.HasPrefix(lines[2], "tags "), lines[2])
+	assert.Empty(t, errb.String())
+}
+
 func TestShortRunPrintsEpochsAndJSON(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(mnistDir, "train-images-idx3-ubyte.gz")); err != nil {
 		t.Skip("MNIST not found in data/mnist: run `make data` (make test does)")

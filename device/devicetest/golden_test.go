@@ -26,7 +26,7 @@ import (
 // another CPU's float64 kernels (summation order, libm) may land on the other side of a
 // rounding boundary. On this machine the regeneration is bit-identical.
 func TestGoldenFilesAreCurrent(t *testing.T) {
-	py := interop.Python(t)
+	py := interop.Python(t, "torch and safetensors", "import torch, safetensors.torch, numpy")
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -1,5 +1,6 @@
-// Package interop finds the Python environment of the tests that compare against
-// PyTorch (internal/interop/setup.sh makes it: torch, safetensors, numpy).
+// Package interop finds the Python environment of the interop tests (setup.sh makes
+// it; requirements.txt pins it) for the tests that compare gputrain with PyTorch,
+// TensorBoard and ONNX Runtime.
 package interop
 
 import (
@@ -13,28 +14,33 @@ import (
 	"time"
 )
 
-// Python returns a Python with torch, safetensors and numpy: $GPUTRAIN_PYTHON, or the
-// repository's .venv. It skips the test when there is none, or fails it when
-// $GPUTRAIN_REQUIRE_INTEROP is 1 (as CI sets it after running the setup).
-func Python(t testing.TB) string {
+// Python returns a Python interpreter that can run the statement imports ("import
+// numpy, onnx"): $GPUTRAIN_PYTHON, or the repository's .venv. When there is none it
+// skips the test with a message naming what was tried and how to make one, or fails
+// it when $GPUTRAIN_REQUIRE_INTEROP is 1 (as CI sets it after running setup.sh). what
+// names the packages for the message.
+func Python(t testing.TB, what, imports string) string {
 	t.Helper()
 	py := os.Getenv("GPUTRAIN_PYTHON")
 	if py == "" {
 		root, err := RepoRoot()
 		if err != nil {
-			t.Fatalf("interop: %v", err)
+			t.Fatal(err)
 		}
 		py = filepath.Join(root, ".venv", "bin", "python")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", "import torch, safetensors.torch, safetensors.numpy, numpy").CombinedOutput()
+	out, err := exec.CommandContext(ctx, py, "-c", imports).CombinedOutput()
 	if err != nil {
 		why := err.Error()
-		if l := lastLine(out); len(l) > 0 {
+		if l := bytes.TrimSpace(out); len(l) > 0 {
+			if i := bytes.LastIndexByte(l, '\n'); i >= 0 {
+				l = l[i+1:]
+			}
 			why += ": " + string(l)
 		}
-		msg := "cannot run: no python with torch and safetensors (tried " + py + ": " + why + "); run `make interop-env` or set GPUTRAIN_PYTHON"
+		msg := "cannot run: no python with " + what + " (tried " + py + ": " + why + "); run `bash internal/interop/setup.sh` or set GPUTRAIN_PYTHON"
 		if os.Getenv("GPUTRAIN_REQUIRE_INTEROP") == "1" {
 			t.Fatal(msg)
 		}
@@ -43,16 +49,7 @@ func Python(t testing.TB) string {
 	return py
 }
 
-func lastLine(b []byte) []byte {
-	b = bytes.TrimSpace(b)
-	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-		return b[i+1:]
-	}
-	return b
-}
-
-// RepoRoot is the directory of go.mod above the working directory (a test's package
-// directory).
+// RepoRoot is the folder holding go.mod, above the working directory.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {

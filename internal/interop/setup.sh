@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# setup.sh makes the Python environment of the PyTorch interop tests
-# (train/checkpoint TestPyTorchLoadsCheckpoint; device/devicetest
-# TestGoldenFilesAreCurrent and `make golden`, which run
-# device/devicetest/golden/make_golden.py): torch, safetensors and numpy from
-# PyPI, in the repository's git-ignored .venv (the one bench/setup.sh uses too; the
+# setup.sh makes the Python environment of the interop tests (train/checkpoint
+# TestPyTorchLoadsCheckpoint, train/tensorboard TestTensorBoardReads*, nn/onnx
+# TestONNXRuntimeRunsModels; device/devicetest TestGoldenFilesAreCurrent and `make
+# golden`, which run device/devicetest/golden/make_golden.py): torch, safetensors, numpy,
+# tensorboard, onnx and onnxruntime from PyPI, in the repository's git-ignored .venv (the one bench/setup.sh uses too; the
 # pinned versions agree), or in $VENV. It is idempotent: with unchanged requirements a
 # second run only checks the imports.
 #
 # Usage: bash internal/interop/setup.sh          (PYTHON=python3.11 by default)
 #        VENV=/some/dir bash internal/interop/setup.sh
 #        FORCE=1 bash internal/interop/setup.sh (reinstall even if the stamp matches)
-# Then:  go test ./train/checkpoint -run PyTorch (finds .venv/bin/python, or set
+# Then:  go test ./train/checkpoint -run PyTorch, go test ./train/tensorboard,
+#        go test ./nn/onnx (they find .venv/bin/python, or set
 #        GPUTRAIN_PYTHON=$VENV/bin/python; GPUTRAIN_REQUIRE_INTEROP=1 turns the
-#        test's skip into a failure, for CI).
+#        tests' skips into failures, for CI).
 #
 # The install is a full lock taken with --no-deps (see requirements.txt for why):
-# about 2.7 GB downloaded and 4.1 GB on disk (torch 1.2 GB, the nvidia-* libraries it
-# loads 2.8 GB), about 8.5 minutes on a 2-core machine with a fast link.
+# about 2.75 GB downloaded and 4.2 GB on disk (torch 1.2 GB, the nvidia-* libraries it
+# loads 2.8 GB; tensorboard, onnx and onnxruntime 42 MB of wheels), about 8.5 minutes
+# on a 2-core machine with a fast link.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -49,8 +51,16 @@ import platform
 import numpy
 import safetensors
 import torch
+import onnx
+import onnx.checker
+import onnxruntime
+from tensorboard.backend.event_processing import event_accumulator
+import tensorboard
 print(f"python      {platform.python_version()}")
 print(f"numpy       {numpy.__version__}")
 print(f"safetensors {safetensors.__version__}")
 print(f"torch       {torch.__version__} (cuda available: {torch.cuda.is_available()})")
+print(f"tensorboard {tensorboard.__version__}")
+print(f"onnx        {onnx.__version__}")
+print(f"onnxruntime {onnxruntime.__version__}")
 PY

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,63 +15,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gputrain/gputrain/internal/interop"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
 
-// interopPython finds a Python with torch, safetensors and numpy: $GPUTRAIN_PYTHON, or
-// the repository's .venv (internal/interop/setup.sh makes it). It skips the test when
-// there is none, or fails it when $GPUTRAIN_REQUIRE_INTEROP is 1 (as CI sets it after
-// running the setup).
+// interopPython finds a Python with torch, safetensors and numpy (internal/interop).
 func interopPython(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("GPUTRAIN_PYTHON")
-	if py == "" {
-		root, err := repoRoot()
-		require.NoError(t, err)
-		py = filepath.Join(root, ".venv", "bin", "python")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", "import torch, safetensors.torch, safetensors.numpy, numpy").CombinedOutput()
-	if err != nil {
-		why := err.Error()
-		if l := lastLine(out); len(l) > 0 {
-			why += ": " + string(l)
-		}
-		msg := "cannot run: no python with torch and safetensors (tried " + py + ": " + why + "); run `make interop-env` or set GPUTRAIN_PYTHON"
-		if os.Getenv("GPUTRAIN_REQUIRE_INTEROP") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return py
+	return interop.Python(t, "torch and safetensors", "import torch, safetensors.torch, safetensors.numpy, numpy")
 }
 
-func lastLine(b []byte) []byte {
-	b = bytes.TrimSpace(b)
-	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-		return b[i+1:]
-	}
-	return b
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot() (string, error) { return interop.RepoRoot() }
 
 // torchResult is what testdata/load_torch.py prints for one model.
 type torchResult struct {
