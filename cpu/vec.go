@@ -47,13 +47,18 @@ type vecVariant struct {
 	exp func(y, x []float32)
 	// biasReLU adds bias to each row of a matrix and applies ReLU, see biasReLUGo.
 	biasReLU func(c []float32, ldc, rows, cols int, bias []float32, relu bool)
+	// maxPool2 is 2×2 max pooling with stride 2 over rows output rows, see maxPool2Go.
+	maxPool2 func(x, y []float32, rows, ow, w int)
+	// maxPool2Backward is maxPool2's backward pass, see maxPool2BackwardGo.
+	maxPool2Backward func(x, y, dy, dx []float32, rows, ow, w int)
 }
 
 func (v *vecVariant) String() string { return v.name }
 
 // vecGo is the portable variant.
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
-	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo}
+	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo,
+	maxPool2: maxPool2Go, maxPool2Backward: maxPool2BackwardGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.

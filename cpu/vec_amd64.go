@@ -57,6 +57,34 @@ func biasReLUAVX512Rows(c []float32, ldc, rows, cols int, bias []float32, relu b
 }
 
 //go:noescape
+func maxPool2AVX512(x, y *float32, rows, ow, w int)
+
+//go:noescape
+func maxPool2BackwardAVX512(x, y, dy, dx *float32, rows, ow, w int)
+
+// maxPool2AVX512Rows is vecVariant.maxPool2 on maxPool2AVX512.
+func maxPool2AVX512Rows(x, y []float32, rows, ow, w int) {
+	if rows <= 0 || ow <= 0 {
+		return
+	}
+	_ = x[(2*rows-1)*w+2*ow-1]
+	_ = y[rows*ow-1]
+	maxPool2AVX512(&x[0], &y[0], rows, ow, w)
+}
+
+// maxPool2BackwardAVX512Rows is vecVariant.maxPool2Backward on maxPool2BackwardAVX512.
+func maxPool2BackwardAVX512Rows(x, y, dy, dx []float32, rows, ow, w int) {
+	if rows <= 0 || ow <= 0 {
+		return
+	}
+	_ = x[(2*rows-1)*w+2*ow-1]
+	_ = dx[(2*rows-1)*w+2*ow-1]
+	_ = y[rows*ow-1]
+	_ = dy[rows*ow-1]
+	maxPool2BackwardAVX512(&x[0], &y[0], &dy[0], &dx[0], rows, ow, w)
+}
+
+//go:noescape
 func adamAVX2(p, grad, m, v *float32, n int, c *adamConsts)
 
 //go:noescape
@@ -197,6 +225,8 @@ var (
 
 func init() {
 	vecAVX512.biasReLU = biasReLUAVX512Rows
+	vecAVX512.maxPool2, vecAVX512.maxPool2Backward = maxPool2AVX512Rows, maxPool2BackwardAVX512Rows
+	vecAVX2.maxPool2, vecAVX2.maxPool2Backward = maxPool2Go, maxPool2BackwardGo
 	vecAVX2.biasReLU = func(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
 		// Row by row on the AVX2 add and max.
 		for r := range rows {

@@ -2,6 +2,7 @@ package devicetest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -375,6 +376,10 @@ var geoms = []device.ConvGeom{
 	{N: 2, C: 1, H: 5, W: 6, KH: 5, KW: 6, StrideH: 1, StrideW: 1},
 	{N: 4, C: 8, H: 28, W: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2},
 	{N: 1, C: 1, H: 1, W: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
+	// 2×2 pooling as CNNs use it, in vector kernels' chunks of 16 outputs: a full chunk
+	// and a ragged one per row (40 columns), an odd last row and column (11×35).
+	{N: 3, C: 5, H: 28, W: 40, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	{N: 2, C: 3, H: 11, W: 35, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
 }
 
 func geomString(g device.ConvGeom) string {
@@ -408,6 +413,20 @@ func parityPool(p *pair) {
 			p.do(op.String()+" backward", func(b device.Backend, s int) error { return b.PoolBackward(op, x[s], yr[s], dy[s], dx[s], g) })
 			p.same("pool", op.String()+" backward", geomString(g), dx)
 		}
+		// Ties: values from {-1, -0, 0, 1} so that windows hold equal maxima; the
+		// gradient goes to the first of them, and the maximum is the first one's value.
+		vals := make([]float32, nx)
+		for i := range vals {
+			vals[i] = []float32{-1, float32(math.Copysign(0, -1)), 0, 1}[p.rng.IntN(4)]
+		}
+		x, y := p.put(vals), p.out(ny)
+		p.do("max_pool ties", func(b device.Backend, s int) error { return b.Pool(device.MaxPool, x[s], y[s], g) })
+		p.same("pool", "max_pool ties", geomString(g), y)
+		dy, dx := p.rand(ny, -1, 1), p.out(nx)
+		p.do("max_pool ties backward", func(b device.Backend, s int) error {
+			return b.PoolBackward(device.MaxPool, x[s], y[s], dy[s], dx[s], g)
+		})
+		p.same("pool", "max_pool ties backward", geomString(g), dx)
 	}
 }
 
