@@ -51,6 +51,15 @@ type vecVariant struct {
 	maxPool2 func(x, y []float32, rows, ow, w int)
 	// maxPool2Backward is maxPool2's backward pass, see maxPool2BackwardGo.
 	maxPool2Backward func(x, y, dy, dx []float32, rows, ow, w int)
+	// sumF64, sumSqDevF64 and sumDotF64 are batch normalisation's float64 sums, see
+	// the Go functions of the same names.
+	sumF64      func(x []float32) float64
+	sumSqDevF64 func(x []float32, mean float64) float64
+	sumDotF64   func(d, x []float32) (sum, dot float64)
+	// norm is y = (x-mu)*s + b, see normGo.
+	norm func(y, x []float32, mu, s, b float32)
+	// normBackward is dx = a*dy + (k1*(x-mu) + k0), see normBackwardGo.
+	normBackward func(dx, dy, x []float32, a, mu, k1, k0 float32)
 }
 
 func (v *vecVariant) String() string { return v.name }
@@ -58,7 +67,8 @@ func (v *vecVariant) String() string { return v.name }
 // vecGo is the portable variant.
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
 	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo,
-	maxPool2: maxPool2Go, maxPool2Backward: maxPool2BackwardGo}
+	maxPool2: maxPool2Go, maxPool2Backward: maxPool2BackwardGo,
+	sumF64: sumF64, sumSqDevF64: sumSqDevF64, sumDotF64: sumDotF64, norm: normGo, normBackward: normBackwardGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.

@@ -85,6 +85,70 @@ func maxPool2BackwardAVX512Rows(x, y, dy, dx []float32, rows, ow, w int) {
 }
 
 //go:noescape
+func sumF64AVX512(x *float32, n int) float64
+
+//go:noescape
+func sumSqDevF64AVX512(x *float32, n int, mean float64) float64
+
+//go:noescape
+func sumDotF64AVX512(d, x *float32, n int) (sum, dot float64)
+
+//go:noescape
+func normAVX512(y, x *float32, n int, mu, s, b float32)
+
+//go:noescape
+func normBackwardAVX512(dx, dy, x *float32, n int, a, mu, k1, k0 float32)
+
+// The batch-norm primitives on AVX-512: whole vectors in assembly, the rest (and its
+// part of a sum) in Go.
+func init() {
+	body := func(n int) int { return n &^ 15 }
+	vecAVX512.sumF64 = func(x []float32) float64 {
+		var s float64
+		if k := body(len(x)); k > 0 {
+			s = sumF64AVX512(&x[0], k)
+			x = x[k:]
+		}
+		return s + sumF64(x)
+	}
+	vecAVX512.sumSqDevF64 = func(x []float32, mean float64) float64 {
+		var s float64
+		if k := body(len(x)); k > 0 {
+			s = sumSqDevF64AVX512(&x[0], k, mean)
+			x = x[k:]
+		}
+		return s + sumSqDevF64(x, mean)
+	}
+	vecAVX512.sumDotF64 = func(d, x []float32) (sum, dot float64) {
+		x = x[:len(d)]
+		if k := body(len(d)); k > 0 {
+			sum, dot = sumDotF64AVX512(&d[0], &x[0], k)
+			d, x = d[k:], x[k:]
+		}
+		s, p := sumDotF64(d, x)
+		return sum + s, dot + p
+	}
+	vecAVX512.norm = func(y, x []float32, mu, s, b float32) {
+		y = y[:len(x)]
+		if k := body(len(x)); k > 0 {
+			normAVX512(&y[0], &x[0], k, mu, s, b)
+			y, x = y[k:], x[k:]
+		}
+		normGo(y, x, mu, s, b)
+	}
+	vecAVX512.normBackward = func(dx, dy, x []float32, a, mu, k1, k0 float32) {
+		dx, x = dx[:len(dy)], x[:len(dy)]
+		if k := body(len(dy)); k > 0 {
+			normBackwardAVX512(&dx[0], &dy[0], &x[0], k, a, mu, k1, k0)
+			dx, dy, x = dx[k:], dy[k:], x[k:]
+		}
+		normBackwardGo(dx, dy, x, a, mu, k1, k0)
+	}
+	vecAVX2.sumF64, vecAVX2.sumSqDevF64, vecAVX2.sumDotF64 = sumF64, sumSqDevF64, sumDotF64
+	vecAVX2.norm, vecAVX2.normBackward = normGo, normBackwardGo
+}
+
+//go:noescape
 func adamAVX2(p, grad, m, v *float32, n int, c *adamConsts)
 
 //go:noescape
