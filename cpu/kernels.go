@@ -22,7 +22,8 @@ type kernels struct {
 	dropout   dropoutTask
 	augment   augmentTask
 	gather    gatherTask
-	conv      convTask
+	unfold    unfoldTask
+	conv      convState
 	pooling   poolTask
 	batchNorm batchNormTask
 }
@@ -30,6 +31,7 @@ type kernels struct {
 func (k *kernels) init(b *Backend) {
 	k.b = b
 	k.gemm.init(b.pool, b.threads)
+	k.conv.init(b.threads)
 	k.vec = vecAvailable[0]
 }
 

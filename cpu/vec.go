@@ -60,6 +60,10 @@ type vecVariant struct {
 	norm func(y, x []float32, mu, s, b float32)
 	// normBackward is dx = a*dy + (k1*(x-mu) + k0), see normBackwardGo.
 	normBackward func(dx, dy, x []float32, a, mu, k1, k0 float32)
+	// im2col unfolds one image into rows ld apart, see im2colGo; col2im is its
+	// adjoint, see col2imGo.
+	im2col func(x, col []float32, ld int, g *device.ConvGeom)
+	col2im func(col []float32, ld int, dx []float32, g *device.ConvGeom)
 }
 
 func (v *vecVariant) String() string { return v.name }
@@ -68,7 +72,8 @@ func (v *vecVariant) String() string { return v.name }
 var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: axpbyGo, binary: binaryGo,
 	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, biasReLU: biasReLUGo,
 	maxPool2: maxPool2Go, maxPool2Backward: maxPool2BackwardGo,
-	sumF64: sumF64, sumSqDevF64: sumSqDevF64, sumDotF64: sumDotF64, norm: normGo, normBackward: normBackwardGo}
+	sumF64: sumF64, sumSqDevF64: sumSqDevF64, sumDotF64: sumDotF64, norm: normGo, normBackward: normBackwardGo,
+	im2col: im2colGo, col2im: col2imGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.

@@ -421,6 +421,43 @@ func CheckIm2Col(op string, x, col Buffer, g ConvGeom) error {
 	return need(op, "col", col, Float32, g.N*g.ColRows()*g.OutH()*g.OutW())
 }
 
+// CheckConv validates Conv (backward false: X, W, Y and the optional B) or ConvBackward
+// (X, W, DY, DW and the optional DX and DB).
+func CheckConv(a ConvArgs, backward bool) error {
+	name := "conv"
+	if backward {
+		name = "conv backward"
+	}
+	g := a.G
+	if err := CheckGeom(name, g); err != nil {
+		return err
+	}
+	if a.F <= 0 {
+		return fmt.Errorf("device: %s: filters F must be positive, got %d", name, a.F)
+	}
+	in, out, w := g.N*g.C*g.H*g.W, g.N*a.F*g.OutH()*g.OutW(), a.F*g.ColRows()
+	operands := [...]struct {
+		name string
+		b    Buffer
+		n    int
+		used bool
+	}{
+		{"X", a.X, in, true}, {"W", a.W, w, true},
+		{"Y", a.Y, out, !backward}, {"B", a.B, a.F, !backward && a.B != nil},
+		{"DY", a.DY, out, backward}, {"DW", a.DW, w, backward},
+		{"DX", a.DX, in, backward && a.DX != nil}, {"DB", a.DB, a.F, backward && a.DB != nil},
+	}
+	for _, o := range operands {
+		if !o.used {
+			continue
+		}
+		if err := need(name, o.name, o.b, Float32, o.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckPool validates Pool (dy, dx nil) and PoolBackward.
 func CheckPool(op PoolOp, x, y, dy, dx Buffer, g ConvGeom, backward bool) error {
 	if op > AvgPool {

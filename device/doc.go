@@ -13,8 +13,8 @@
 // family is one method taking an op enum or an argument struct, so that a new activation or
 // optimizer is a new enum value, not a new interface: Gemm, Unary/UnaryBackward,
 // Softmax/SoftmaxBackward, Binary/Broadcast/Axpby, Reduce, Loss/LossBackward, Update,
-// DropoutMask, Gather, Im2Col/Col2Im, Pool/PoolBackward, BatchNorm/BatchNormBackward and
-// Augment. An op a backend does not implement returns an *UnsupportedError; no backend
+// DropoutMask, Gather, Conv/ConvBackward, Im2Col/Col2Im, Pool/PoolBackward,
+// BatchNorm/BatchNormBackward and Augment. An op a backend does not implement returns an *UnsupportedError; no backend
 // ever falls back to another one.
 //
 // All tensors are row-major and contiguous. Shapes travel as plain ints next to the

@@ -40,6 +40,7 @@ type Options struct {
 type Backend struct {
 	maxGrid int
 	blocks  map[*block]unsafe.Pointer
+	conv    convWork // conv.go
 }
 
 var _ device.Backend = (*Backend)(nil)

@@ -1,0 +1,257 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// im2col and col2im for StrideW = 1 on AVX-512 (see im2colGo and col2imGo in conv.go
+// for the definitions). For each tap (c, kh, kw) and each chunk of 16 output columns,
+// the lanes whose input column lies in the image are a mask computed once; the loop
+// over output rows then moves one masked vector per row (a row outside the image gets
+// zeros). The geometry comes in an unfoldArgs (conv_amd64.go), field offsets below.
+
+#define UA_C    0
+#define UA_H    8
+#define UA_W    16
+#define UA_KH   24
+#define UA_KW   32
+#define UA_PH   40
+#define UA_PW   48
+#define UA_OH   56
+#define UA_OW   64
+#define UA_SH   72
+#define UA_SHW4 80 // StrideH*W*4: input bytes between output rows
+#define UA_HW4  88 // H*W*4: bytes between input planes
+#define UA_LD4  96 // ld*4: bytes between col rows
+#define UA_LO   104 // whole vectors (64 bytes) may be read (and for col2im written back)
+#define UA_HI   112 // at addresses in [LO, HI]
+
+// CLAMP16 clamps AX to [0, 16]. Clobbers CX.
+#define CLAMP16 \
+	XORQ    CX, CX; \
+	TESTQ   AX, AX; \
+	CMOVQLT CX, AX; \
+	MOVQ    $16, CX; \
+	CMPQ    AX, CX; \
+	CMOVQGT CX, AX
+
+// UNFOLDMASKS sets, for the chunk at output column R12 of tap column R11 (kw), K2 to
+// the chunk's output lanes (up to OW) and K1 to those of them whose input column
+// j-PW+kw is in the image: lanes [PW-kw, W+PW-kw) of the chunk. Clobbers AX, BX, CX, DX.
+#define UNFOLDMASKS \
+	MOVL  $-1, DX; \
+	MOVQ  UA_OW(DI), AX; \
+	SUBQ  R12, AX; \
+	CLAMP16; \
+	BZHIL AX, DX, BX; \
+	KMOVW BX, K2; \
+	MOVQ  UA_W(DI), AX; \
+	ADDQ  UA_PW(DI), AX; \
+	SUBQ  R11, AX; \
+	SUBQ  R12, AX; \
+	CLAMP16; \
+	BZHIL AX, DX, BX; \
+	MOVQ  UA_PW(DI), AX; \
+	SUBQ  R11, AX; \
+	SUBQ  R12, AX; \
+	CLAMP16; \
+	BZHIL AX, DX, AX; \
+	ANDNL BX, AX, BX; \
+	KMOVW BX, K1; \
+	KANDW K2, K1, K1
+
+// func im2colS1AVX512(x, col *float32, a *unfoldArgs)
+//
+// col row (c, kh, kw) (a.ld apart) gets, at output (i, j), x[c, i*StrideH-PH+kh, j-PW+kw]
+// or 0 outside the image.
+TEXT ·im2colS1AVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ col+8(FP), R8
+	MOVQ a+16(FP), DI
+	VPXORD Z31, Z31, Z31
+	MOVQ UA_C(DI), R9 // channels left
+
+uchan:
+	XORQ R10, R10 // kh
+
+ukh:
+	XORQ R11, R11 // kw
+
+ukw:
+	XORQ R12, R12 // chunk's first output column
+
+uchunk:
+	UNFOLDMASKS
+	// src = x plane + ((kh-PH)*W + j0 + kw - PW)*4, dst = col row + j0*4, ih = kh-PH
+	MOVQ R10, R15
+	SUBQ UA_PH(DI), R15
+	MOVQ R15, AX
+	IMULQ UA_W(DI), AX
+	ADDQ R12, AX
+	ADDQ R11, AX
+	SUBQ UA_PW(DI), AX
+	LEAQ (SI)(AX*4), R13
+	LEAQ (R8)(R12*4), R14
+	MOVQ UA_OH(DI), CX
+
+urow:
+	CMPQ R15, UA_H(DI)
+	JAE  uzero
+	// A masked load is much slower than a whole one (measured: 9.6 against 5 µs for
+	// the cnn preset's second layer); load the whole vector, then mask it, unless
+	// the vector would reach outside the slice.
+	CMPQ R13, UA_LO(DI)
+	JB   umasked
+	CMPQ R13, UA_HI(DI)
+	JA   umasked
+	VMOVUPS   (R13), Z0
+	VMOVAPS.Z Z0, K1, Z0
+	VMOVUPS   Z0, K2, (R14)
+	JMP  unext
+
+umasked:
+	VMOVUPS.Z (R13), K1, Z0
+	VMOVUPS   Z0, K2, (R14)
+	JMP  unext
+
+uzero:
+	VMOVUPS Z31, K2, (R14)
+
+unext:
+	ADDQ UA_SHW4(DI), R13
+	MOVQ UA_OW(DI), AX
+	LEAQ (R14)(AX*4), R14
+	ADDQ UA_SH(DI), R15
+	DECQ CX
+	JNZ  urow
+	ADDQ $16, R12
+	CMPQ R12, UA_OW(DI)
+	JLT  uchunk
+	ADDQ UA_LD4(DI), R8
+	INCQ R11
+	CMPQ R11, UA_KW(DI)
+	JLT  ukw
+	INCQ R10
+	CMPQ R10, UA_KH(DI)
+	JLT  ukh
+	ADDQ UA_HW4(DI), SI
+	DECQ R9
+	JNZ  uchan
+	VZEROUPPER
+	RET
+
+// func col2imS1AVX512(col, dx *float32, a *unfoldArgs, masks *uint16)
+//
+// The adjoint: dx (already zero) gets each col entry added to the input element that
+// im2colS1AVX512 reads it from. It runs over the input rows each output row (i, tap
+// row kh) reads, and over chunks of 16 of their columns: the chunk of dx is loaded once,
+// gets the KW shifted col rows (kw = 0, 1, ...) added under their masks, and is stored
+// once. (Adding each col row into dx in turn would load a dx row that the previous tap
+// column stored one value to the side, which the store buffer cannot forward: that ran
+// ten times slower.) masks holds, per chunk, the chunk's dx lanes (x < W), then for each
+// kw the lanes x whose col column x+PW-kw lies in [0, OW).
+TEXT ·col2imS1AVX512(SB), NOSPLIT, $0-32
+	MOVQ col+0(FP), R8
+	MOVQ dx+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ UA_C(DI), R9 // channels left
+
+fchan:
+	XORQ R10, R10 // kh
+
+fkh:
+	XORQ R11, R11 // output row i
+	MOVQ R10, R15
+	SUBQ UA_PH(DI), R15 // its input row ih = i*StrideH - PH + kh
+
+frow:
+	CMPQ R15, UA_H(DI)
+	JAE  fnext
+	MOVQ R15, AX
+	IMULQ UA_W(DI), AX
+	LEAQ (SI)(AX*4), R13 // dx row ih
+	MOVQ R11, AX
+	IMULQ UA_OW(DI), AX
+	ADDQ UA_PW(DI), AX
+	LEAQ (R8)(AX*4), DX // col row (c, kh, 0) at column i*OW + PW
+	MOVQ masks+24(FP), BX
+	XORQ R12, R12 // chunk's first dx column
+
+fchunk:
+	KMOVW (BX), K2
+	ADDQ  $2, BX
+	LEAQ  (R13)(R12*4), AX // the dx chunk
+	LEAQ  (DX)(R12*4), R14
+	MOVQ  UA_KW(DI), CX
+	// The next kh loads this chunk again soon: a masked store cannot forward its data
+	// to that load, which then waits for the store to reach the cache. Within the
+	// image's dx, load and store the whole vector instead; lanes past the row are
+	// written back as they were read.
+	CMPQ AX, UA_LO(DI)
+	JB   fmaskedload
+	CMPQ AX, UA_HI(DI)
+	JA   fmaskedload
+	VMOVUPS (AX), Z0
+	JMP     ftaps
+
+fmaskedload:
+	VMOVUPS.Z (AX), K2, Z0
+
+ftaps:
+	// Two chains of adds (taps 0, 2, 4, ... into Z0, 1, 3, ... into Z1): one chain of
+	// KW dependent adds per chunk was the loop's critical path.
+	VPXORD Z1, Z1, Z1
+
+ftappair:
+	CMPQ   CX, $2
+	JLT    ftaplast
+	KMOVW  (BX), K1
+	VADDPS (R14), Z0, K1, Z0
+	ADDQ   UA_LD4(DI), R14
+	KMOVW  2(BX), K1
+	VADDPS -4(R14), Z1, K1, Z1
+	ADDQ   UA_LD4(DI), R14
+	SUBQ   $8, R14 // the next tap columns: the next col rows, one column to the left each
+	ADDQ   $4, BX
+	SUBQ   $2, CX
+	JMP    ftappair
+
+ftaplast:
+	TESTQ  CX, CX
+	JZ     ftapsum
+	KMOVW  (BX), K1
+	VADDPS (R14), Z0, K1, Z0
+	ADDQ   $2, BX
+
+ftapsum:
+	VADDPS Z1, Z0, Z0
+	CMPQ   AX, UA_LO(DI)
+	JB     fmaskedstore
+	CMPQ   AX, UA_HI(DI)
+	JA     fmaskedstore
+	VMOVUPS Z0, (AX)
+	JMP     fchunknext
+
+fmaskedstore:
+	VMOVUPS Z0, K2, (AX)
+
+fchunknext:
+	ADDQ    $16, R12
+	CMPQ    R12, UA_W(DI)
+	JLT     fchunk
+
+fnext:
+	ADDQ UA_SH(DI), R15
+	INCQ R11
+	CMPQ R11, UA_OH(DI)
+	JLT  frow
+	// The next kh's col rows follow this kh's KW rows.
+	MOVQ UA_KW(DI), AX
+	IMULQ UA_LD4(DI), AX
+	ADDQ AX, R8
+	INCQ R10
+	CMPQ R10, UA_KH(DI)
+	JLT  fkh
+	ADDQ UA_HW4(DI), SI
+	DECQ R9
+	JNZ  fchan
+	VZEROUPPER
+	RET
