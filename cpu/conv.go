@@ -35,7 +35,7 @@ func (b *Backend) unfold(op string, adjoint bool, x, col device.Buffer, g device
 		im2colRef(f32(x), f32(col), g)
 	default:
 		t := &b.kernels.unfold
-		*t = unfoldTask{vec: b.kernels.vec, adjoint: adjoint, x: f32(x), col: f32(col), g: g}
+		*t = unfoldTask{k: &b.kernels, adjoint: adjoint, x: f32(x), col: f32(col), g: g}
 		b.pool.parallel(min(g.N, parts(len(t.col), grain)), t)
 		*t = unfoldTask{}
 	}
@@ -93,13 +93,19 @@ func col2imRef(col, dx []float32, g device.ConvGeom) {
 // unfoldTask runs Im2Col (or Col2Im when adjoint) over a range of the N images per
 // part, with the vector variant's unfolding of one image.
 type unfoldTask struct {
-	vec     *vecVariant
+	k       *kernels
 	adjoint bool
 	x, col  []float32
 	g       device.ConvGeom
 }
 
-func (t *unfoldTask) run(part, parts int) {
+// col2imWork is the scratch that vecVariant.col2im may use: an accumulator plane of
+// up to 4096 floats, 64-byte aligned.
+const col2imWork = 4096 + 16
+
+func (t *unfoldTask) run(part, parts int) { t.runOn(part, parts, 0) }
+
+func (t *unfoldTask) runOn(part, parts, thread int) {
 	g := t.g
 	lo, hi := split(g.N, part, parts, 1)
 	chw, ohw := g.C*g.H*g.W, g.OutH()*g.OutW()
@@ -108,9 +114,9 @@ func (t *unfoldTask) run(part, parts int) {
 		x, col := t.x[n*chw:(n+1)*chw], t.col[n*size:(n+1)*size]
 		// &t.g, not &g: a pointer to a local handed to a function value escapes.
 		if t.adjoint {
-			t.vec.col2im(col, ohw, x, &t.g)
+			t.k.vec.col2im(col, ohw, x, &t.g, t.k.conv.scratch[thread].work)
 		} else {
-			t.vec.im2col(x, col, ohw, &t.g)
+			t.k.vec.im2col(x, col, ohw, &t.g)
 		}
 	}
 }
@@ -166,8 +172,9 @@ func im2colGo(x, col []float32, ld int, g *device.ConvGeom) {
 }
 
 // col2imGo overwrites one image dx (C, H, W) of g with the sums of the C*KH*KW rows of
-// col (ld apart) that im2colGo would unfold it into: its adjoint.
-func col2imGo(col []float32, ld int, dx []float32, g *device.ConvGeom) {
+// col (ld apart) that im2colGo would unfold it into: its adjoint. (work is scratch
+// for the assembly versions, col2imWork floats; unused here.)
+func col2imGo(col []float32, ld int, dx []float32, g *device.ConvGeom, _ []float32) {
 	clear(dx[:g.C*g.H*g.W])
 	oh, ow := g.OutH(), g.OutW()
 	for c := range g.C {

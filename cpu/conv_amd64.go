@@ -13,7 +13,9 @@ import (
 type unfoldArgs struct {
 	c, h, w, kh, kw, ph, pw, oh, ow, sh int
 	shw4, hw4, ld4                      int     // StrideH*W, H*W and ld, in bytes
-	lo, hi                              uintptr // whole vectors may start in [lo, hi]
+	lo, hi                              uintptr // im2col: whole vectors may start in [lo, hi]
+	acc                                 uintptr // col2im: the accumulator plane
+	nq, accRow, accStep                 int     // its chunks of 16 per row, row and StrideH rows in bytes
 }
 
 // vectorBounds returns the first and the last address at which a whole vector (16
@@ -50,15 +52,16 @@ func im2colAVX512(x, col []float32, ld int, g *device.ConvGeom) {
 	im2colS1AVX512(&x[0], &col[0], &a)
 }
 
-// col2imAVX512 is vecVariant.col2im: the assembly for StrideW = 1, col2imGo otherwise.
-func col2imAVX512(col []float32, ld int, dx []float32, g *device.ConvGeom) {
+// col2imAVX512 is vecVariant.col2im: the assembly for StrideW = 1 (with its accumulator
+// plane in work), col2imGo otherwise.
+func col2imAVX512(col []float32, ld int, dx []float32, g *device.ConvGeom, work []float32) {
 	chunks := (g.W + 15) / 16
-	if g.StrideW != 1 || chunks*(g.KW+1) > col2imMaxMasks {
-		col2imGo(col, ld, dx, g)
+	if g.StrideW != 1 || chunks*(g.KW+1) > col2imMaxMasks || g.H*chunks*16+16 > len(work) {
+		col2imGo(col, ld, dx, g, nil)
 		return
 	}
 	_ = col[(g.ColRows()-1)*ld+g.OutH()*g.OutW()-1]
-	clear(dx[:g.C*g.H*g.W])
+	_ = dx[g.C*g.H*g.W-1]
 	// Per chunk of 16 dx columns x: the lanes inside the row, then per tap column kw
 	// those whose col column x+PW-kw is an output column.
 	var masks [col2imMaxMasks]uint16
@@ -78,8 +81,10 @@ func col2imAVX512(col []float32, ld int, dx []float32, g *device.ConvGeom) {
 		}
 	}
 	a := newUnfoldArgs(g, ld)
-	// Not past dx: another thread may be writing the next image's gradient.
-	a.lo, a.hi = vectorBounds(dx[:g.C*g.H*g.W])
+	a.acc = uintptr(unsafe.Pointer(&work[0]))
+	a.acc += (64 - a.acc%64) % 64 // work holds 16 floats more than the plane
+	a.nq, a.accRow = chunks, 64*chunks
+	a.accStep = g.StrideH * a.accRow
 	col2imS1AVX512(&col[0], &dx[0], &a, &masks[0])
 }
 
@@ -96,4 +101,24 @@ func convTileAVX512Slices(k int, rows *[convTileRows]uintptr, idx []int32, b, c 
 		bp = &bias[:nr][0]
 	}
 	convTileAVX512(k, &rows[0], &idx[0], &b[0], &c[0], ldc, accumulate, mr, uint32(1)<<nr-1, bp)
+}
+
+// filterRowsArgs are convFilterRowsAVX512's sizes (offsets FR_ in its file; strides in
+// bytes).
+type filterRowsArgs struct {
+	oh, chunks, kw, dyF, dyRow, xRow, dwF int
+	tail                                  uint64
+}
+
+//go:noescape
+func convFilterRowsAVX512(dy, x, dw *float32, a *filterRowsArgs)
+
+// filterRowsAVX512 is vecVariant.filterRows on convFilterRowsAVX512.
+func filterRowsAVX512(dy, x, dw []float32, oh, ow, kw, dyF, xRow, dwF int) {
+	_ = dy[3*dyF+oh*ow-1]
+	_ = x[(oh-1)*xRow+16*((ow+15)/16)+kw-2] // whole vectors, past the row in the last chunk
+	_ = dw[3*dwF+kw-1]
+	a := filterRowsArgs{oh: oh, chunks: (ow + 15) / 16, kw: kw, dyF: 4 * dyF, dyRow: 4 * ow, xRow: 4 * xRow, dwF: 4 * dwF,
+		tail: 1<<(ow-16*((ow-1)/16)) - 1}
+	convFilterRowsAVX512(&dy[0], &x[0], &dw[0], &a)
 }

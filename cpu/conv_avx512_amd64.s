@@ -21,8 +21,12 @@
 #define UA_SHW4 80 // StrideH*W*4: input bytes between output rows
 #define UA_HW4  88 // H*W*4: bytes between input planes
 #define UA_LD4  96 // ld*4: bytes between col rows
-#define UA_LO   104 // whole vectors (64 bytes) may be read (and for col2im written back)
-#define UA_HI   112 // at addresses in [LO, HI]
+#define UA_LO   104 // im2col: whole vectors (64 bytes) may be read at addresses in [LO, HI]
+#define UA_HI   112
+#define UA_ACC     120 // col2im: the accumulator plane (64-byte aligned)
+#define UA_NQ      128 // its chunks of 16 floats per row
+#define UA_ACCROW  136 // its row in bytes: NQ*64
+#define UA_ACCSTEP 144 // StrideH rows of it in bytes
 
 // CLAMP16 clamps AX to [0, 16]. Clobbers CX.
 #define CLAMP16 \
@@ -140,65 +144,58 @@ unext:
 
 // func col2imS1AVX512(col, dx *float32, a *unfoldArgs, masks *uint16)
 //
-// The adjoint: dx (already zero) gets each col entry added to the input element that
-// im2colS1AVX512 reads it from. It runs over the input rows each output row (i, tap
-// row kh) reads, and over chunks of 16 of their columns: the chunk of dx is loaded once,
-// gets the KW shifted col rows (kw = 0, 1, ...) added under their masks, and is stored
-// once. (Adding each col row into dx in turn would load a dx row that the previous tap
-// column stored one value to the side, which the store buffer cannot forward: that ran
-// ten times slower.) masks holds, per chunk, the chunk's dx lanes (x < W), then for each
-// kw the lanes x whose col column x+PW-kw lies in [0, OW).
+// The adjoint, one input plane (channel) at a time: each output row i of tap row kh
+// adds its KW col rows (kw = 0, 1, ...; each shifted one column further) into input row
+// ih = i*StrideH-PH+kh, 16 columns at a time, in an accumulator plane (a.acc: rows of
+// a.nq chunks of 16 floats, 64-byte aligned); the plane is then copied into dx. Adding
+// into dx itself ran four times slower: its rows are not aligned to vectors, and a
+// load that meets a recent store straddling it (the previous tap row wrote the same
+// pixels) waits for that store to reach the cache. masks holds, per chunk, the chunk's
+// dx lanes (x < W), then for each kw the lanes x whose col column x+PW-kw lies in
+// [0, OW). Two chains of adds (even and odd kw) halve the adds' latency.
 TEXT ·col2imS1AVX512(SB), NOSPLIT, $0-32
 	MOVQ col+0(FP), R8
 	MOVQ dx+8(FP), SI
 	MOVQ a+16(FP), DI
 	MOVQ UA_C(DI), R9 // channels left
+	VPXORD Z31, Z31, Z31
 
 fchan:
+	// Clear the accumulator plane.
+	MOVQ UA_ACC(DI), AX
+	MOVQ UA_H(DI), CX
+	IMULQ UA_NQ(DI), CX
+
+fclear:
+	VMOVAPS Z31, (AX)
+	ADDQ    $64, AX
+	DECQ    CX
+	JNZ     fclear
 	XORQ R10, R10 // kh
 
 fkh:
-	XORQ R11, R11 // output row i
 	MOVQ R10, R15
-	SUBQ UA_PH(DI), R15 // its input row ih = i*StrideH - PH + kh
+	SUBQ UA_PH(DI), R15 // ih of output row 0
+	MOVQ R15, AX
+	IMULQ UA_ACCROW(DI), AX
+	MOVQ UA_ACC(DI), R13
+	ADDQ AX, R13 // its accumulator row (outside the plane while ih < 0: not used)
+	MOVQ UA_PW(DI), AX
+	LEAQ (R8)(AX*4), DX // col row (c, kh, 0) at column PW
+	XORQ R11, R11 // i
 
 frow:
 	CMPQ R15, UA_H(DI)
 	JAE  fnext
-	MOVQ R15, AX
-	IMULQ UA_W(DI), AX
-	LEAQ (SI)(AX*4), R13 // dx row ih
-	MOVQ R11, AX
-	IMULQ UA_OW(DI), AX
-	ADDQ UA_PW(DI), AX
-	LEAQ (R8)(AX*4), DX // col row (c, kh, 0) at column i*OW + PW
 	MOVQ masks+24(FP), BX
-	XORQ R12, R12 // chunk's first dx column
+	XORQ R12, R12 // chunk offset in bytes
 
 fchunk:
-	KMOVW (BX), K2
-	ADDQ  $2, BX
-	LEAQ  (R13)(R12*4), AX // the dx chunk
-	LEAQ  (DX)(R12*4), R14
-	MOVQ  UA_KW(DI), CX
-	// The next kh loads this chunk again soon: a masked store cannot forward its data
-	// to that load, which then waits for the store to reach the cache. Within the
-	// image's dx, load and store the whole vector instead; lanes past the row are
-	// written back as they were read.
-	CMPQ AX, UA_LO(DI)
-	JB   fmaskedload
-	CMPQ AX, UA_HI(DI)
-	JA   fmaskedload
-	VMOVUPS (AX), Z0
-	JMP     ftaps
-
-fmaskedload:
-	VMOVUPS.Z (AX), K2, Z0
-
-ftaps:
-	// Two chains of adds (taps 0, 2, 4, ... into Z0, 1, 3, ... into Z1): one chain of
-	// KW dependent adds per chunk was the loop's critical path.
-	VPXORD Z1, Z1, Z1
+	ADDQ    $2, BX // skip the dx lanes
+	VMOVAPS (R13)(R12*1), Z0
+	VPXORD  Z1, Z1, Z1
+	LEAQ    (DX)(R12*1), R14
+	MOVQ    UA_KW(DI), CX
 
 ftappair:
 	CMPQ   CX, $2
@@ -222,24 +219,17 @@ ftaplast:
 	ADDQ   $2, BX
 
 ftapsum:
-	VADDPS Z1, Z0, Z0
-	CMPQ   AX, UA_LO(DI)
-	JB     fmaskedstore
-	CMPQ   AX, UA_HI(DI)
-	JA     fmaskedstore
-	VMOVUPS Z0, (AX)
-	JMP     fchunknext
-
-fmaskedstore:
-	VMOVUPS Z0, K2, (AX)
-
-fchunknext:
-	ADDQ    $16, R12
-	CMPQ    R12, UA_W(DI)
+	VADDPS  Z1, Z0, Z0
+	VMOVAPS Z0, (R13)(R12*1)
+	ADDQ    $64, R12
+	CMPQ    R12, UA_ACCROW(DI)
 	JLT     fchunk
 
 fnext:
 	ADDQ UA_SH(DI), R15
+	ADDQ UA_ACCSTEP(DI), R13 // StrideH accumulator rows
+	MOVQ UA_OW(DI), AX
+	LEAQ (DX)(AX*4), DX
 	INCQ R11
 	CMPQ R11, UA_OH(DI)
 	JLT  frow
@@ -250,7 +240,31 @@ fnext:
 	INCQ R10
 	CMPQ R10, UA_KH(DI)
 	JLT  fkh
-	ADDQ UA_HW4(DI), SI
+
+	// Copy the plane into dx, row by row, each chunk under its dx lanes.
+	MOVQ UA_ACC(DI), R13
+	MOVQ UA_H(DI), R11
+
+fcopyrow:
+	MOVQ masks+24(FP), BX
+	XORQ R12, R12 // chunk offset in bytes
+	MOVQ SI, R14
+
+fcopychunk:
+	KMOVW   (BX), K2
+	VMOVAPS (R13)(R12*1), Z0
+	VMOVUPS Z0, K2, (R14)
+	ADDQ    $64, R14
+	MOVQ    UA_KW(DI), AX
+	LEAQ    2(BX)(AX*2), BX // the next chunk's masks
+	ADDQ    $64, R12
+	CMPQ    R12, UA_ACCROW(DI)
+	JLT     fcopychunk
+	ADDQ UA_ACCROW(DI), R13
+	MOVQ UA_W(DI), AX
+	LEAQ (SI)(AX*4), SI
+	DECQ R11
+	JNZ  fcopyrow
 	DECQ R9
 	JNZ  fchan
 	VZEROUPPER

@@ -24,6 +24,9 @@ var convCases = []convCase{
 	// Padding and strides on both paths; a width of more than one 16-lane chunk.
 	{device.ConvGeom{N: 3, C: 3, H: 9, W: 37, KH: 3, KW: 4, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2}, 24},
 	{device.ConvGeom{N: 4, C: 2, H: 7, W: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 2, PadH: 1, PadW: 1}, 5},
+	// The filter gradient by rows (F a multiple of 4, KW <= 6): three chunks of 16 columns,
+	// the widest tap row, a row stride of 2.
+	{device.ConvGeom{N: 3, C: 2, H: 11, W: 40, KH: 2, KW: 6, StrideH: 2, StrideW: 1, PadH: 0, PadW: 1}, 8},
 }
 
 // convResults runs Conv and ConvBackward (with and without accumulating) of c on b

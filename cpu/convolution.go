@@ -51,15 +51,26 @@ type convScratch struct {
 	pad []float32 // direct path: images with their zero padding (a chunk's, backward)
 	dyT []float32 // direct backward: the chunk's dy transposed, ⌈F/32⌉ panels of Pc × 32
 	idx []int32   // direct backward: the chunk's pixel offsets
+	dyG []float32 // backward: the dy of a group of images side by side, F × G*P
 	// rows are the direct path's tile rows (here, not on the stack: a pointer handed
 	// to a function value escapes, and would be allocated at every call).
 	rows [convTileRows]uintptr
+	work []float32 // col2imWork floats for vecVariant.col2im
 }
 
 // convChunks is the number of parts the backward pass splits a batch into (fewer when
 // the batch is smaller): enough to keep a few threads busy, few enough that the chunks'
 // gradient buffers cost little to sum.
 const convChunks = 8
+
+// convDXColumns bounds the columns (images × pixels) of one input-gradient product.
+// The cnn preset's second layer (P = 100) runs 4 images at a time: 150 GFLOP/s against
+// 120 for one (K = 400 by F = 32 by 400 or 100 columns, cpu.BenchmarkSgemm shapes).
+const convDXColumns = 512
+
+// convSlack is the floats a padded image buffer holds past its images, for kernels
+// that read whole vectors past a row's end (filterRows).
+const convSlack = 16
 
 // convTileRows is the rows of the direct convolution's tile.
 const convTileRows = 8
@@ -72,7 +83,12 @@ const convTileRows = 8
 // readable: repeat a row) and b is a panel of k steps of 32 values.
 type convTileFunc func(k int, rows *[convTileRows]uintptr, idx []int32, b, c []float32, ldc int, accumulate bool, mr, nr int, bias []float32)
 
-func (s *convState) init(threads int) { s.scratch = make([]convScratch, max(threads, 1)) }
+func (s *convState) init(threads int) {
+	s.scratch = make([]convScratch, max(threads, 1))
+	for i := range s.scratch {
+		s.scratch[i].work = make([]float32, col2imWork)
+	}
+}
 
 // convTask is a Conv or ConvBackward call handed to the pool. Forward: part p runs the
 // images split(N, p, parts). Backward: part p runs chunk p; with reduce set, part p sums
@@ -82,6 +98,7 @@ type convTask struct {
 	backward   bool
 	reduce     bool
 	direct     bool // the direct path (else unfolding)
+	rows       bool // unfolding backward: the filter gradient by filterGradRows
 	transposed bool // unfolding forward: out = colᵀ·Wt, y_n = outᵀ
 	accumulate bool
 	g          device.ConvGeom
@@ -91,6 +108,7 @@ type convTask struct {
 	dy, dx, dw []float32
 	db         []float32
 	chunks     int
+	group      int // backward: images per input-gradient product
 }
 
 func (t *convTask) run(part, parts int) { t.runOn(part, parts, 0) }
@@ -154,21 +172,22 @@ func (s *convState) prepareDirect(t *convTask, w []float32, forward bool, images
 			s.pix[i*ow+j] = int32(i*g.StrideH*t.wp + j*g.StrideW)
 		}
 	}
-	if g.PadH > 0 || g.PadW > 0 {
+	if g.PadH > 0 || g.PadW > 0 || t.rows {
 		for i := range s.scratch {
 			sc := &s.scratch[i]
-			sc.pad = grow(sc.pad, images*g.C*t.hp*t.wp)
+			sc.pad = grow(sc.pad, images*g.C*t.hp*t.wp+convSlack)
 			clear(sc.pad) // the borders stay zero; the images are copied inside them
 		}
 	}
 }
 
 // padded returns images [lo, hi) of t.x as the direct path reads them: in place, or
-// copied inside zero borders into the thread's buffer.
-func (t *convTask) padded(lo, hi, thread int) []float32 {
+// (when there is padding, or always) copied inside zero borders into the
+// thread's buffer, which has convSlack floats more after them.
+func (t *convTask) padded(lo, hi, thread int, always bool) []float32 {
 	g := t.g
 	chw := g.C * g.H * g.W
-	if g.PadH == 0 && g.PadW == 0 {
+	if g.PadH == 0 && g.PadW == 0 && !always {
 		return t.x[lo*chw : hi*chw]
 	}
 	pad := t.k.conv.scratch[thread].pad
@@ -181,7 +200,7 @@ func (t *convTask) padded(lo, hi, thread int) []float32 {
 			}
 		}
 	}
-	return pad[:(hi-lo)*g.C*t.hp*t.wp]
+	return pad[:(hi-lo)*g.C*t.hp*t.wp+convSlack]
 }
 
 // convForward runs a checked Conv with the tuned kernels.
@@ -240,7 +259,7 @@ func (t *convTask) forwardDirect(n, thread int) {
 	s := &t.k.conv
 	tile := t.k.gemm.v.convTile
 	out := s.scratch[thread].out[:p*f]
-	x := t.padded(n, n+1, thread)
+	x := t.padded(n, n+1, thread, false)
 	base := uintptr(unsafe.Pointer(&x[0]))
 	rows := &s.scratch[thread].rows
 	for p0 := 0; p0 < p; p0 += convTileRows {
@@ -314,6 +333,10 @@ func (k *kernels) convBackward(a device.ConvArgs) {
 	}
 	s.db = s.db[:t.chunks*f]
 	images := ceilDiv(g.N, t.chunks) // the largest chunk
+	t.rows = !t.direct && k.vec.filterRows != nil && g.StrideW == 1 && g.KW <= 6 && f%4 == 0
+	if t.rows {
+		s.prepareDirect(t, nil, false, 1)
+	}
 	if t.direct {
 		s.prepareDirect(t, nil, false, images)
 		for i := range s.scratch {
@@ -325,9 +348,17 @@ func (k *kernels) convBackward(a device.ConvArgs) {
 			sc.idx = sc.idx[:images*p]
 		}
 	}
+	t.group = 1
+	if t.dx != nil {
+		t.group = max(1, min(images, convDXColumns/p))
+	}
 	for i := range s.scratch {
-		if !t.direct || t.dx != nil {
-			s.scratch[i].col = grow(s.scratch[i].col, kk*p)
+		sc := &s.scratch[i]
+		if (!t.direct && !t.rows) || t.dx != nil {
+			sc.col = grow(sc.col, kk*p*t.group)
+		}
+		if t.group > 1 {
+			sc.dyG = grow(sc.dyG, f*p*t.group)
 		}
 	}
 	k.b.pool.parallel(t.chunks, t)
@@ -381,7 +412,14 @@ func (t *convTask) backwardChunk(c, thread int) {
 	}
 	for n := lo; n < hi; n++ {
 		dy := t.dy[n*f*p : (n+1)*f*p]
-		if !t.direct {
+		switch {
+		case t.direct:
+		case t.rows:
+			if n == lo {
+				clear(dw)
+			}
+			t.filterGradRows(dw, dy, n, thread)
+		default:
 			// dW_c (F × K) += dy_n (F × P) · colᵀ (P × K): A·Bᵀ with both read along P.
 			col := sc.col[:kk*p]
 			t.k.vec.im2col(t.x[n*chw:(n+1)*chw], col, p, &t.g)
@@ -401,14 +439,52 @@ func (t *convTask) backwardChunk(c, thread int) {
 				db[j] += t.k.vec.sumF64(dy[j*p : (j+1)*p])
 			}
 		}
-		if t.dx == nil {
-			continue
+	}
+	if t.dx == nil {
+		return
+	}
+	// The input gradients, convDXImages images at a time side by side (a product of
+	// G*P columns fills the micro-kernel's 32-column tiles better than P = 100 alone):
+	// dyG (F × G*P) gathers their dy, col (K × G*P) = Wᵀ (K × F) · dyG (op(A) from W
+	// stored F × K), then dx_n = col2im of its P columns.
+	for n0 := lo; n0 < hi; n0 += t.group {
+		gn := min(t.group, hi-n0)
+		ld := gn * p
+		dyG := t.dy[n0*f*p : (n0+1)*f*p]
+		if gn > 1 {
+			dyG = sc.dyG[:f*ld]
+			for n := n0; n < n0+gn; n++ {
+				for j := range f {
+					copy(dyG[j*ld+(n-n0)*p:j*ld+(n-n0+1)*p], t.dy[(n*f+j)*p:(n*f+j+1)*p])
+				}
+			}
 		}
-		// col (K × P) = Wᵀ (K × F) · dy_n (F × P), op(A) from W stored F × K; then dx_n.
-		col := sc.col[:kk*p]
-		gx := sgemmArgs{transA: true, m: kk, n: p, k: f, alpha: 1, a: t.w, lda: kk, b: dy, ldb: p, c: col, ldc: p}
+		col := sc.col[:kk*ld]
+		gx := sgemmArgs{transA: true, m: kk, n: ld, k: f, alpha: 1, a: t.w, lda: kk, b: dyG, ldb: ld, c: col, ldc: ld}
 		gs.serial(buf, gs.v.forM(kk), &gx)
-		t.k.vec.col2im(col, p, t.dx[n*chw:(n+1)*chw], &t.g)
+		for n := n0; n < n0+gn; n++ {
+			t.k.vec.col2im(col[(n-n0)*p:], ld, t.dx[n*chw:(n+1)*chw], &t.g, sc.work)
+		}
+	}
+}
+
+// filterGradRows adds image n's filter gradient into dW_c (F × K) on the unfolding path
+// with the vector variant's filterRows kernel (unit column stride, KW <= 6, F a
+// multiple of 4): for each 4 filters and tap row (c, kh), the image's rows are read
+// where they lie (in a zero-padded copy when there is padding) and multiplied with dy's
+// rows, KW shifts at a time. Nothing is unfolded or transposed.
+func (t *convTask) filterGradRows(dw, dy []float32, n, thread int) {
+	g, f := t.g, t.f
+	kk, p := g.ColRows(), g.OutH()*g.OutW()
+	x := t.padded(n, n+1, thread, true) // the kernel reads past rows: into the slack at the end
+	plane := t.hp * t.wp
+	for f0 := 0; f0 < f; f0 += 4 {
+		for c := range g.C {
+			for kh := range g.KH {
+				t.k.vec.filterRows(dy[f0*p:], x[c*plane+kh*t.wp:], dw[f0*kk+(c*g.KH+kh)*g.KW:],
+					g.OutH(), g.OutW(), g.KW, p, g.StrideH*t.wp, kk)
+			}
+		}
 	}
 }
 
@@ -435,7 +511,7 @@ func (t *convTask) filterGradDirect(dwt []float32, lo, hi, thread int) {
 			}
 		}
 	}
-	x := t.padded(lo, hi, thread)
+	x := t.padded(lo, hi, thread, false)
 	img := g.C * t.hp * t.wp
 	idx := sc.idx[:steps]
 	for n := range hi - lo {

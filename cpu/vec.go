@@ -61,9 +61,16 @@ type vecVariant struct {
 	// normBackward is dx = a*dy + (k1*(x-mu) + k0), see normBackwardGo.
 	normBackward func(dx, dy, x []float32, a, mu, k1, k0 float32)
 	// im2col unfolds one image into rows ld apart, see im2colGo; col2im is its
-	// adjoint, see col2imGo.
+	// adjoint, see col2imGo (work: col2imWork floats of scratch).
 	im2col func(x, col []float32, ld int, g *device.ConvGeom)
-	col2im func(col []float32, ld int, dx []float32, g *device.ConvGeom)
+	col2im func(col []float32, ld int, dx []float32, g *device.ConvGeom, work []float32)
+	// filterRows, when set, is a convolution's filter gradient over one tap row of
+	// 4 filters (unit column stride, kw <= 6): for b < 4 and v < kw,
+	//
+	//	dw[b*dwF+v] += Σ_{i<oh, j<ow} dy[b*dyF + i*ow + j] · x[i*xRow + j + v]
+	//
+	// Variants without it unfold the images instead.
+	filterRows func(dy, x, dw []float32, oh, ow, kw, dyF, xRow, dwF int)
 }
 
 func (v *vecVariant) String() string { return v.name }

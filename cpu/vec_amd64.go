@@ -147,6 +147,7 @@ func init() {
 	vecAVX2.sumF64, vecAVX2.sumSqDevF64, vecAVX2.sumDotF64 = sumF64, sumSqDevF64, sumDotF64
 	vecAVX2.norm, vecAVX2.normBackward = normGo, normBackwardGo
 	vecAVX512.im2col, vecAVX512.col2im = im2colAVX512, col2imAVX512
+	vecAVX512.filterRows = filterRowsAVX512
 	vecAVX2.im2col, vecAVX2.col2im = im2colGo, col2imGo
 }
 

@@ -414,6 +414,8 @@ func parityConvolution(p *pair) {
 		// strides, two panels.
 		{device.ConvGeom{N: 3, C: 3, H: 9, W: 11, KH: 3, KW: 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2}, 24},
 		{device.ConvGeom{N: 9, C: 2, H: 6, W: 6, KH: 2, KW: 2, StrideH: 1, StrideW: 2}, 64},
+		// Few filters, a multiple of 4, unit column stride: the filter gradient by rows.
+		{device.ConvGeom{N: 2, C: 3, H: 10, W: 21, KH: 3, KW: 6, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2}, 12},
 	}
 	for i, g := range geoms {
 		cases = append(cases, struct {
