@@ -152,13 +152,22 @@ unext:
 // load that meets a recent store straddling it (the previous tap row wrote the same
 // pixels) waits for that store to reach the cache. masks holds, per chunk, the chunk's
 // dx lanes (x < W), then for each kw the lanes x whose col column x+PW-kw lies in
-// [0, OW). Two chains of adds (even and odd kw) halve the adds' latency.
+// [0, OW). Two chains of adds (even and odd kw) halve the adds' latency. Rows of one
+// chunk with KW <= 6 (the cnn preset's) take an unrolled path with the masks in K1..K6.
 TEXT ·col2imS1AVX512(SB), NOSPLIT, $0-32
 	MOVQ col+0(FP), R8
 	MOVQ dx+8(FP), SI
 	MOVQ a+16(FP), DI
 	MOVQ UA_C(DI), R9 // channels left
 	VPXORD Z31, Z31, Z31
+	// The first chunk's tap masks, for the one-chunk path (the table has room for 6).
+	MOVQ  masks+24(FP), BX
+	KMOVW 2(BX), K1
+	KMOVW 4(BX), K2
+	KMOVW 6(BX), K3
+	KMOVW 8(BX), K4
+	KMOVW 10(BX), K5
+	KMOVW 12(BX), K6
 
 fchan:
 	// Clear the accumulator plane.
@@ -187,6 +196,47 @@ fkh:
 frow:
 	CMPQ R15, UA_H(DI)
 	JAE  fnext
+	CMPQ UA_NQ(DI), $1
+	JNE  fgeneral
+	// One chunk per row and KW <= 6 (the masks of the taps are in K1..K6): the taps
+	// unrolled, the next tap's col row R12 = LD4-4 bytes on.
+	MOVQ    UA_KW(DI), CX
+	CMPQ    CX, $6
+	JGT     fgeneral
+	MOVQ    UA_LD4(DI), R12
+	SUBQ    $4, R12
+	VMOVAPS (R13), Z0
+	VPXORD  Z1, Z1, Z1
+	MOVQ    DX, R14
+	VADDPS (R14), Z0, K1, Z0
+	ADDQ   R12, R14
+	CMPQ CX, $1
+	JLE  fsdone
+	VADDPS (R14), Z1, K2, Z1
+	ADDQ   R12, R14
+	CMPQ CX, $2
+	JLE  fsdone
+	VADDPS (R14), Z0, K3, Z0
+	ADDQ   R12, R14
+	CMPQ CX, $3
+	JLE  fsdone
+	VADDPS (R14), Z1, K4, Z1
+	ADDQ   R12, R14
+	CMPQ CX, $4
+	JLE  fsdone
+	VADDPS (R14), Z0, K5, Z0
+	ADDQ   R12, R14
+	CMPQ CX, $5
+	JLE  fsdone
+	VADDPS (R14), Z1, K6, Z1
+	ADDQ   R12, R14
+
+fsdone:
+	VADDPS  Z1, Z0, Z0
+	VMOVAPS Z0, (R13)
+	JMP     fnext
+
+fgeneral:
 	MOVQ masks+24(FP), BX
 	XORQ R12, R12 // chunk offset in bytes
 
@@ -251,9 +301,9 @@ fcopyrow:
 	MOVQ SI, R14
 
 fcopychunk:
-	KMOVW   (BX), K2
+	KMOVW   (BX), K7 // not K1..K6: the one-chunk path keeps its masks there
 	VMOVAPS (R13)(R12*1), Z0
-	VMOVUPS Z0, K2, (R14)
+	VMOVUPS Z0, K7, (R14)
 	ADDQ    $64, R14
 	MOVQ    UA_KW(DI), AX
 	LEAQ    2(BX)(AX*2), BX // the next chunk's masks
