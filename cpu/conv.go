@@ -34,6 +34,9 @@ func (b *Backend) unfold(op string, adjoint bool, x, col device.Buffer, g device
 	case b.reference:
 		im2colRef(f32(x), f32(col), g)
 	default:
+		if adjoint {
+			b.kernels.conv.growWork(g)
+		}
 		t := &b.kernels.unfold
 		*t = unfoldTask{k: &b.kernels, adjoint: adjoint, x: f32(x), col: f32(col), g: g}
 		b.pool.parallel(min(g.N, parts(len(t.col), grain)), t)
@@ -99,8 +102,8 @@ type unfoldTask struct {
 	g       device.ConvGeom
 }
 
-// col2imWork is the scratch that vecVariant.col2im may use: an accumulator plane of
-// up to 4096 floats, 64-byte aligned.
+// col2imWork is the least scratch that vecVariant.col2im gets (more for larger planes,
+// see convState.growWork): an accumulator plane of H·⌈W/16⌉·16 floats, 64-byte aligned.
 const col2imWork = 4096 + 16
 
 func (t *unfoldTask) run(part, parts int) { t.runOn(part, parts, 0) }

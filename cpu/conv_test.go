@@ -27,6 +27,9 @@ var convCases = []convCase{
 	// The filter gradient by rows (F a multiple of 4, KW <= 6): three chunks of 16 columns,
 	// the widest tap row, a row stride of 2.
 	{device.ConvGeom{N: 3, C: 2, H: 11, W: 40, KH: 2, KW: 6, StrideH: 2, StrideW: 1, PadH: 0, PadW: 1}, 8},
+	// A plane larger than col2im's least scratch (70·5·16 floats), and taps too wide
+	// for the one-chunk path.
+	{device.ConvGeom{N: 2, C: 1, H: 70, W: 70, KH: 3, KW: 7, StrideH: 1, StrideW: 1, PadH: 1, PadW: 3}, 5},
 }
 
 // convResults runs Conv and ConvBackward (with and without accumulating) of c on b

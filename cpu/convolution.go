@@ -27,12 +27,15 @@ import (
 //	forward, per image:   col (K × P) = im2col(x_n), and a row of ones when there is a bias
 //	                      y_n (F × P) = Wtᵀ · col   (Wt: K × F, the bias as a last row)
 //	                      or, when that pads the tiles less: out (P × F) = colᵀ · Wt, y_n = outᵀ
-//	backward, per image:  col = im2col(x_n), dW_c (F × K) += dy_n · colᵀ
+//	backward, per image:  dW_c (F × K) += dy_n · colᵀ, col = im2col(x_n); or, for a
+//	                      multiple of 4 filters, unit column stride and KW <= 6, from
+//	                      the image rows where they lie (filterGradRows: no im2col)
 //
-// Both paths, backward: db_c (F) += Σ_p dy_n[f, p] (float64); for DX, col (K × P) = Wᵀ ·
-// dy_n and dx_n = col2im(col). The batch is split into a fixed number of chunks
-// (convChunks, never the thread count, so that no sum depends on it); after them
-// dW (+)= dW_0 + dW_1 + ... and db likewise, in chunk order.
+// Both paths, backward: db_c (F) += Σ_p dy_n[f, p] (float64); for DX, col (K × G*P) =
+// Wᵀ · dy of G images side by side (convDXColumns) and dx_n = col2im of its columns.
+// The batch is split into a fixed number of chunks (convChunks, never the thread count,
+// so that no sum depends on it); after them dW (+)= dW_0 + dW_1 + ... and db likewise,
+// in chunk order.
 type convState struct {
 	task    convTask
 	wt      []float32     // unfolding path: (K+1) × F, the filters transposed, then the bias
@@ -64,8 +67,11 @@ type convScratch struct {
 const convChunks = 8
 
 // convDXColumns bounds the columns (images × pixels) of one input-gradient product.
-// The cnn preset's second layer (P = 100) runs 4 images at a time: 150 GFLOP/s against
-// 120 for one (K = 400 by F = 32 by 400 or 100 columns, cpu.BenchmarkSgemm shapes).
+// The cnn preset's second layer (P = 100) runs 4 images at a time: its product
+// (K = 400 rows, F = 32 steps) ran at 150 GFLOP/s on 400 columns against 120 on 100
+// (one thread, a throw-away benchmark of the SGEMM on those shapes), and BenchmarkConv's
+// conv2 backward took 1170 us against 1550 with one image at a time; 256 and 1024 did
+// no better than 512.
 const convDXColumns = 512
 
 // convSlack is the floats a padded image buffer holds past its images, for kernels
@@ -131,10 +137,20 @@ func (t *convTask) runOn(part, parts, thread int) {
 	}
 }
 
-// takesDirect reports whether a convolution of f filters runs on the direct path: the
-// variant has the tile, and the filters fill at least 3/4 of its 32-column panels.
-func takesDirect(v *sgemmVariant, f int) bool {
-	return v.convTile != nil && 4*f >= 3*roundUp(f, 32)
+// takesDirect reports whether convolution g of f filters runs on the direct path: the
+// variant has the tile, the filters fill at least 3/4 of its 32-column panels, and a
+// backward chunk's padded images are few enough for the tile's int32 offsets.
+func takesDirect(v *sgemmVariant, g device.ConvGeom, f int) bool {
+	images := ceilDiv(g.N, min(g.N, convChunks))
+	return v.convTile != nil && 4*f >= 3*roundUp(f, 32) &&
+		images*g.C*(g.H+2*g.PadH)*(g.W+2*g.PadW) < 1<<31
+}
+
+// growWork sizes each thread's col2im scratch for planes of g.
+func (s *convState) growWork(g device.ConvGeom) {
+	for i := range s.scratch {
+		s.scratch[i].work = grow(s.scratch[i].work, max(col2imWork, g.H*ceilDiv(g.W, 16)*16+16))
+	}
 }
 
 // prepareDirect fills the direct path's filter panels (forward only), tap and pixel
@@ -210,7 +226,7 @@ func (k *kernels) convForward(a device.ConvArgs) {
 	s := &k.conv
 	t := &s.task
 	v := k.gemm.v
-	*t = convTask{k: k, g: g, f: f, x: f32(a.X), w: f32(a.W), b: f32(a.B), y: f32(a.Y), direct: takesDirect(v, f)}
+	*t = convTask{k: k, g: g, f: f, x: f32(a.X), w: f32(a.W), b: f32(a.B), y: f32(a.Y), direct: takesDirect(v, g, f)}
 	if t.direct {
 		s.prepareDirect(t, t.w, true, 1)
 		for i := range s.scratch {
@@ -326,7 +342,7 @@ func (k *kernels) convBackward(a device.ConvArgs) {
 	t := &s.task
 	*t = convTask{k: k, backward: true, accumulate: a.Accumulate, g: g, f: f, x: f32(a.X), w: f32(a.W),
 		dy: f32(a.DY), dx: f32(a.DX), dw: f32(a.DW), db: f32(a.DB), chunks: min(g.N, convChunks),
-		direct: takesDirect(k.gemm.v, f)}
+		direct: takesDirect(k.gemm.v, g, f)}
 	s.dw = grow(s.dw, t.chunks*f*kk)
 	if cap(s.db) < t.chunks*f {
 		s.db = make([]float64, t.chunks*f)
@@ -351,6 +367,7 @@ func (k *kernels) convBackward(a device.ConvArgs) {
 	t.group = 1
 	if t.dx != nil {
 		t.group = max(1, min(images, convDXColumns/p))
+		s.growWork(g)
 	}
 	for i := range s.scratch {
 		sc := &s.scratch[i]
