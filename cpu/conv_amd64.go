@@ -89,18 +89,19 @@ func col2imAVX512(col []float32, ld int, dx []float32, g *device.ConvGeom, work 
 }
 
 //go:noescape
-func convTileAVX512(k int, rows *uintptr, idx *int32, b, c *float32, ldc int, accumulate bool, mr int, mask uint32, bias *float32)
+func convTileAVX512(k int, rows *uintptr, idx *int32, b, c *float32, ldc int, accumulate bool, mr int, mask uint32, bias *float32, np int)
 
 // convTileAVX512Slices is sgemmVariant.convTile on convTileAVX512.
-func convTileAVX512Slices(k int, rows *[convTileRows]uintptr, idx []int32, b, c []float32, ldc int, accumulate bool, mr, nr int, bias []float32) {
+func convTileAVX512Slices(k int, rows *[convTileRows]uintptr, idx []int32, b, c []float32, ldc int, accumulate bool, mr, np, nr int, bias []float32) {
+	cols := 32*(np-1) + nr
 	_ = idx[k-1]
-	_ = b[32*k-1]
-	_ = c[(mr-1)*ldc+nr-1]
+	_ = b[32*k*np-1]
+	_ = c[(mr-1)*ldc+cols-1]
 	var bp *float32
 	if bias != nil {
-		bp = &bias[:nr][0]
+		bp = &bias[:cols][0]
 	}
-	convTileAVX512(k, &rows[0], &idx[0], &b[0], &c[0], ldc, accumulate, mr, uint32(1)<<nr-1, bp)
+	convTileAVX512(k, &rows[0], &idx[0], &b[0], &c[0], ldc, accumulate, mr, uint32(1)<<nr-1, bp, np)
 }
 
 // filterRowsArgs are convFilterRowsAVX512's sizes (offsets FR_ in its file; strides in

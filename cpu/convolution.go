@@ -81,13 +81,14 @@ const convSlack = 16
 // convTileRows is the rows of the direct convolution's tile.
 const convTileRows = 8
 
-// convTileFunc is the direct convolution's micro-kernel: for r < mr and j < nr (<= 32),
+// convTileFunc is the direct convolution's micro-kernel: np tiles side by side, the
+// last with nr (<= 32) columns: for r < mr and j < 32*(np-1)+nr,
 //
-//	C[r*ldc+j] = Σ_{s<k} A(r, s)·b[32s+j] (+ C[r*ldc+j] when accumulate) (+ bias[j] when bias != nil)
+//	C[r*ldc+j] = Σ_{s<k} A(r, s)·b[32k*(j/32) + 32s + j%32] (+ C[r*ldc+j] when accumulate) (+ bias[j] when bias != nil)
 //
 // where A(r, s) is the float32 at address rows[r] + 4*idx[s] (rows[r] for r >= mr must be
-// readable: repeat a row) and b is a panel of k steps of 32 values.
-type convTileFunc func(k int, rows *[convTileRows]uintptr, idx []int32, b, c []float32, ldc int, accumulate bool, mr, nr int, bias []float32)
+// readable: repeat a row) and b holds np panels of k steps of 32 values.
+type convTileFunc func(k int, rows *[convTileRows]uintptr, idx []int32, b, c []float32, ldc int, accumulate bool, mr, np, nr int, bias []float32)
 
 func (s *convState) init(threads int) {
 	s.scratch = make([]convScratch, max(threads, 1))
@@ -283,13 +284,8 @@ func (t *convTask) forwardDirect(n, thread int) {
 		for r := range rows {
 			rows[r] = base + 4*uintptr(s.pix[p0+min(r, mr-1)])
 		}
-		for q := 0; q < f; q += 32 {
-			var bias []float32
-			if t.b != nil {
-				bias = t.b[q:]
-			}
-			tile(kk, rows, s.taps, s.panels[q*kk:(q+32)*kk], out[p0*f+q:], f, false, mr, min(32, f-q), bias)
-		}
+		np := ceilDiv(f, 32)
+		tile(kk, rows, s.taps, s.panels[:np*32*kk], out[p0*f:], f, false, mr, np, f-32*(np-1), t.b)
 	}
 	t.transposeOut(out, t.y[n*f*p:(n+1)*f*p], p, f)
 }
@@ -460,7 +456,7 @@ func (t *convTask) backwardChunk(c, thread int) {
 	if t.dx == nil {
 		return
 	}
-	// The input gradients, convDXImages images at a time side by side (a product of
+	// The input gradients, t.group images at a time side by side (convDXColumns) (a product of
 	// G*P columns fills the micro-kernel's 32-column tiles better than P = 100 alone):
 	// dyG (F × G*P) gathers their dy, col (K × G*P) = Wᵀ (K × F) · dyG (op(A) from W
 	// stored F × K), then dx_n = col2im of its P columns.
@@ -543,9 +539,7 @@ func (t *convTask) filterGradDirect(dwt []float32, lo, hi, thread int) {
 		for r := range rows {
 			rows[r] = base + 4*uintptr(s.taps[k0+min(r, mr-1)])
 		}
-		for q := range np {
-			v.convTile(steps, rows, idx, dyT[q*steps*32:(q+1)*steps*32], dwt[k0*f+32*q:], f, false, mr, min(32, f-32*q), nil)
-		}
+		v.convTile(steps, rows, idx, dyT[:np*steps*32], dwt[k0*f:], f, false, mr, np, f-32*(np-1), nil)
 	}
 }
 

@@ -2,11 +2,12 @@
 
 #include "textflag.h"
 
-// func convTileAVX512(k int, rows *uintptr, idx *int32, b *float32, c *float32, ldc int, accumulate bool, mr int, mask uint32, bias *float32)
+// func convTileAVX512(k int, rows *uintptr, idx *int32, b *float32, c *float32, ldc int, accumulate bool, mr int, mask uint32, bias *float32, np int)
 //
-// The implicit-GEMM tile of the direct convolution (see convTile in convolution.go):
+// The implicit-GEMM tiles of the direct convolution (see convTileFunc in
+// convolution.go), np of them side by side: for panel p < np,
 //
-//	C[r, j] (+)= Σ_{s<k} A(r, s) · b[32s + j] (+ bias[j])   for r < mr, j < 32 in mask
+//	C[r, 32p+j] (+)= Σ_{s<k} A(r, s) · b[32kp + 32s + j] (+ bias[32p+j])   for r < mr, j < 32 (in mask for the last panel)
 //
 // where A(r, s) = the float32 at rows[r] + 4*idx[s]: 8 rows, each a base address (a
 // pixel of an image, or a tap of the filters) plus a per-step offset (a tap, or a
@@ -16,7 +17,9 @@
 // store. rows[r] for r >= mr must still be readable addresses (the caller repeats a row).
 //
 // Registers: R8..R15 the rows' bases, SI the offsets, DI the panel, CX steps left, AX
-// the step's offset; Z24/Z25 the panel's 32 values, Z26/Z27 broadcasts.
+// the step's offset; Z24/Z25 the panel's 32 values, Z26/Z27 broadcasts. The store
+// takes R10 and R11, so each panel reloads the rows; the panel count and index live in
+// the frame.
 
 #define CROW(base, t, r0, r1) \
 	VBROADCASTSS (base)(AX*4), t; \
@@ -39,7 +42,8 @@
 	ADDQ $128, DI
 
 // CSTORE writes row (r0, r1) to DX: + C when BX != 0, + bias (Z26, Z27), under K1, K2;
-// then leaves after mr rows (R11) or moves DX to the next row (R10 = ldc in bytes).
+// then ends the panel after mr rows (R11) or moves DX to the next row (R10 = ldc in
+// bytes).
 #define CSTORE(r0, r1) \
 	TESTQ     BX, BX; \
 	JZ        3(PC); \
@@ -50,10 +54,15 @@
 	VMOVUPS   r0, K1, (DX); \
 	VMOVUPS   r1, K2, 64(DX); \
 	DECQ      R11; \
-	JZ        cdone; \
+	JZ        cnext; \
 	ADDQ      R10, DX
 
-TEXT ·convTileAVX512(SB), NOSPLIT, $0-80
+TEXT ·convTileAVX512(SB), NOSPLIT, $16-88
+	MOVQ np+80(FP), AX
+	MOVQ AX, left-8(SP) // panels left
+	MOVQ $0, panel-16(SP) // this panel
+
+cpanel:
 	MOVQ rows+8(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
@@ -64,8 +73,11 @@ TEXT ·convTileAVX512(SB), NOSPLIT, $0-80
 	MOVQ 48(AX), R14
 	MOVQ 56(AX), R15
 	MOVQ idx+16(FP), SI
-	MOVQ b+24(FP), DI
 	MOVQ k+0(FP), CX
+	MOVQ CX, DI
+	IMULQ panel-16(SP), DI
+	SHLQ $7, DI // panel*k*32 floats
+	ADDQ b+24(FP), DI
 
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -106,21 +118,30 @@ cloop1:
 	JNZ  cloop1
 
 cstore:
+	MOVL  $-1, AX // all 32 columns, but in the last panel
+	CMPQ  left-8(SP), $1
+	JNE   cmask
 	MOVL  mask+64(FP), AX
+
+cmask:
 	KMOVW AX, K1
 	SHRL  $16, AX
 	KMOVW AX, K2
+	MOVQ  panel-16(SP), R12
+	SHLQ  $7, R12 // the panel's first column, in bytes
 	VPXORD Z26, Z26, Z26
 	VPXORD Z27, Z27, Z27
 	MOVQ  bias+72(FP), AX
 	TESTQ AX, AX
 	JZ    cnobias
+	ADDQ  R12, AX
 	VMOVUPS.Z (AX), K1, Z26
 	VMOVUPS.Z 64(AX), K2, Z27
 
 cnobias:
 	MOVBQZX accumulate+48(FP), BX
 	MOVQ    c+32(FP), DX
+	ADDQ    R12, DX
 	MOVQ    ldc+40(FP), R10
 	SHLQ    $2, R10
 	MOVQ    mr+56(FP), R11
@@ -133,6 +154,9 @@ cnobias:
 	CSTORE(Z12, Z13)
 	CSTORE(Z14, Z15)
 
-cdone:
+cnext:
+	INCQ panel-16(SP)
+	DECQ left-8(SP)
+	JNZ  cpanel
 	VZEROUPPER
 	RET
