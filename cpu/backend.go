@@ -82,12 +82,14 @@ func (b *Backend) Close() error {
 	return nil
 }
 
-// buffer is host memory; exactly one of the slices is set, by dtype.
+// buffer is host memory; exactly one of the slices is set, by dtype (u16 holds the bits
+// of BFloat16 and Float16 values).
 type buffer struct {
 	dt  device.DType
 	f32 []float32
 	i32 []int32
 	u8  []uint8
+	u16 []uint16
 }
 
 func (x *buffer) Len() int {
@@ -96,6 +98,8 @@ func (x *buffer) Len() int {
 		return len(x.i32)
 	case device.Uint8:
 		return len(x.u8)
+	case device.BFloat16, device.Float16:
+		return len(x.u16)
 	}
 	return len(x.f32)
 }
@@ -112,6 +116,14 @@ func f32(x device.Buffer) []float32 {
 }
 
 func i32(x device.Buffer) []int32 { return x.(*buffer).i32 }
+
+// u16 returns the 16-bit elements of a BFloat16 or Float16 buffer.
+func u16(x device.Buffer) []uint16 {
+	if x == nil {
+		return nil
+	}
+	return x.(*buffer).u16
+}
 
 var _ device.HostMemory = (*Backend)(nil)
 
@@ -157,6 +169,8 @@ func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
 		return &buffer{dt: dt, i32: make([]int32, n)}, nil
 	case device.Uint8:
 		return &buffer{dt: dt, u8: make([]uint8, n)}, nil
+	case device.BFloat16, device.Float16:
+		return &buffer{dt: dt, u16: make([]uint16, n)}, nil
 	}
 	return nil, fmt.Errorf("cpu: alloc: unknown dtype %d", dt)
 }
@@ -188,6 +202,8 @@ func (b *Backend) View(x device.Buffer, off, n int) (device.Buffer, error) {
 		v.i32 = bx.i32[off : off+n : off+n]
 	case device.Uint8:
 		v.u8 = bx.u8[off : off+n : off+n]
+	case device.BFloat16, device.Float16:
+		v.u16 = bx.u16[off : off+n : off+n]
 	}
 	return v, nil
 }
@@ -282,6 +298,7 @@ func (b *Backend) Copy(dst, src device.Buffer) error {
 	copy(d.f32, s.f32)
 	copy(d.i32, s.i32)
 	copy(d.u8, s.u8)
+	copy(d.u16, s.u16)
 	return nil
 }
 

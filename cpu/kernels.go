@@ -9,6 +9,7 @@ package cpu
 type kernels struct {
 	b    *Backend
 	gemm gemmState
+	prec precScratch // the rounded operands of a GEMM in a lower precision
 	vec  *vecVariant // the elementwise primitives (vec.go)
 
 	unary     unaryTask

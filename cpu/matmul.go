@@ -6,8 +6,9 @@ import "github.com/gputrain/gputrain/device"
 // g.Batches() products, the i-th on A[i*StrideA:], B[i*StrideB:] and C[i*StrideC:].
 // op(A) is M×K (A stored K×M when TransA), op(B) is K×N (B stored N×K when TransB), C is
 // M×N; with Beta == 0, C is not read. Then the epilogue, if any: C[i,j] += Bias[j], then
-// C = Act(C), applied to each block of C as soon as it is final. Errors: those of
-// device.CheckGemm, or a buffer of another backend.
+// C = Act(C), applied to each block of C as soon as it is final. In another precision
+// than FP32 the operands are first rounded to its format (precision.go). Errors: those
+// of device.CheckGemm, or a buffer of another backend.
 func (b *Backend) Gemm(g device.GemmArgs) error {
 	if b.closed {
 		return device.ErrClosed
@@ -19,6 +20,12 @@ func (b *Backend) Gemm(g device.GemmArgs) error {
 		return err
 	}
 	a, bm, c := f32(g.A), f32(g.B), f32(g.C)
+	if g.Precision != device.FP32 {
+		// round (or widen) the operands, then the float32 GEMM: see precision.go
+		s := &b.kernels.prec
+		a = s.operand(&s.a, g.Precision, g.A, (g.Batches()-1)*g.StrideA+g.M*g.K)
+		bm = s.operand(&s.b, g.Precision, g.B, (g.Batches()-1)*g.StrideB+g.K*g.N)
+	}
 	lda, ldb := g.K, g.N // row lengths of A and B as stored
 	if g.TransA {
 		lda = g.M

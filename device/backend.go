@@ -5,19 +5,33 @@ type DType uint8
 
 // The element types. Float32 is the engine's number type; Int32 holds class labels and
 // indices; Uint8 holds raw image bytes kept compact on the device (see Backend.Gather).
+// BFloat16 and Float16 are the 16-bit GEMM operands of the BF16 and FP16 precisions
+// (see Precision): weight copies and activations, written by Cast and by Update's
+// Hyper.Half, read by Gemm. No other op takes them.
 const (
 	Float32 DType = iota
 	Int32
 	Uint8
+	BFloat16
+	Float16
 )
+
+// LastDType is the largest DType.
+const LastDType = Float16
 
 // Size is the number of bytes one element takes.
 func (d DType) Size() int {
-	if d == Uint8 {
+	switch d {
+	case Uint8:
 		return 1
+	case BFloat16, Float16:
+		return 2
 	}
 	return 4
 }
+
+// IsHalf reports whether d is one of the 16-bit float types.
+func (d DType) IsHalf() bool { return d == BFloat16 || d == Float16 }
 
 func (d DType) String() string {
 	switch d {
@@ -27,6 +41,10 @@ func (d DType) String() string {
 		return "int32"
 	case Uint8:
 		return "uint8"
+	case BFloat16:
+		return "bfloat16"
+	case Float16:
+		return "float16"
 	}
 	return "dtype(?)"
 }
@@ -82,8 +100,17 @@ type Backend interface {
 	Step(key string, fn func() error) error
 
 	// Gemm computes C = Alpha*op(A)*op(B) + Beta*C, then the optional bias and activation
-	// epilogue, see GemmArgs.
+	// epilogue, see GemmArgs; in GemmArgs.Precision (FP32: plain float32).
 	Gemm(g GemmArgs) error
+	// Cast converts src into dst, of equal length: float32 to BFloat16 or Float16
+	// (rounded to nearest, ties to even: RoundBF16, RoundFP16; Float16 overflows to ±Inf),
+	// or BFloat16 or Float16 to float32 (exact). Every backend gives the same bits.
+	Cast(dst, src Buffer) error
+	// Unscale is the loss scaler's check of the gradients (PyTorch's
+	// _amp_foreach_non_finite_check_and_unscale_): x[i] *= inv for every element of x
+	// (float32), and found[0] (float32) is set to 1 when any x[i] was ±Inf or NaN before;
+	// otherwise found is left as it was, so that one flag can collect several buffers.
+	Unscale(x, found Buffer, inv float32) error
 
 	// Unary computes y = f(x) elementwise for an activation f; p is the op's parameter
 	// (the negative slope of LeakyReLU, unused otherwise). x and y may be the same buffer.

@@ -133,10 +133,13 @@ func CheckGemm(g GemmArgs) error {
 		return fmt.Errorf("device: gemm: StrideC %d is smaller than one M×N = %d×%d result: batched results would overlap", g.StrideC, g.M, g.N)
 	}
 	last := nb - 1
-	if err := needAtLeast("gemm", "A", g.A, last*g.StrideA+g.M*g.K); err != nil {
+	if g.Precision > LastPrecision {
+		return fmt.Errorf("device: gemm: unknown precision %d", g.Precision)
+	}
+	if err := gemmOperand(g.Precision, "A", g.A, last*g.StrideA+g.M*g.K); err != nil {
 		return fmt.Errorf("%w (M=%d K=%d batch=%d)", err, g.M, g.K, nb)
 	}
-	if err := needAtLeast("gemm", "B", g.B, last*g.StrideB+g.K*g.N); err != nil {
+	if err := gemmOperand(g.Precision, "B", g.B, last*g.StrideB+g.K*g.N); err != nil {
 		return fmt.Errorf("%w (K=%d N=%d batch=%d)", err, g.K, g.N, nb)
 	}
 	if err := needAtLeast("gemm", "C", g.C, last*g.StrideC+g.M*g.N); err != nil {
@@ -155,6 +158,58 @@ func CheckGemm(g GemmArgs) error {
 	}
 	if g.ActOn && g.Act > LastUnaryOp {
 		return fmt.Errorf("device: gemm: unknown epilogue activation %d", g.Act)
+	}
+	return nil
+}
+
+// gemmOperand checks A or B of a Gemm in precision p: float32, or p's 16-bit type, of at
+// least n elements.
+func gemmOperand(p Precision, name string, b Buffer, n int) error {
+	if b != nil && b.DType().IsHalf() {
+		if b.DType() != p.Half() {
+			return fmt.Errorf("device: gemm: %s is %s, which precision %s does not read (want float32%s)", name, b.DType(), p, halfNote(p))
+		}
+		if b.Len() < n {
+			return fmt.Errorf("device: gemm: %s has %d elements, needs at least %d", name, b.Len(), n)
+		}
+		return nil
+	}
+	return needAtLeast("gemm", name, b, n)
+}
+
+func halfNote(p Precision) string {
+	if h := p.Half(); h.IsHalf() {
+		return " or " + h.String()
+	}
+	return ""
+}
+
+// CheckCast validates Cast(dst, src): equal lengths, one side float32 and the other
+// BFloat16 or Float16.
+func CheckCast(dst, src Buffer) error {
+	if err := sameLen("cast", dst, src, "dst", "src"); err != nil {
+		return err
+	}
+	d, s := dst.DType(), src.DType()
+	if !(d == Float32 && s.IsHalf() || s == Float32 && d.IsHalf()) {
+		return fmt.Errorf("device: cast: from %s to %s: one side must be float32 and the other bfloat16 or float16", s, d)
+	}
+	return nil
+}
+
+// CheckUnscale validates Unscale(x, found, inv).
+func CheckUnscale(x, found Buffer, inv float32) error {
+	if x == nil {
+		return fmt.Errorf("device: unscale: x is nil")
+	}
+	if err := need("unscale", "x", x, Float32, x.Len()); err != nil {
+		return err
+	}
+	if err := need("unscale", "found", found, Float32, 1); err != nil {
+		return err
+	}
+	if !finite(inv) {
+		return fmt.Errorf("device: unscale: inv must be finite, got %v", inv)
 	}
 	return nil
 }
@@ -351,7 +406,17 @@ func CheckUpdate(op OptOp, h Hyper, param, grad, m, v Buffer) error {
 		}
 	}
 	if !finite(h.LR) || !finite(h.Momentum) || !finite(h.Beta1) || !finite(h.Beta2) || !finite(h.Eps) || !finite(h.WeightDecay) {
-		return fmt.Errorf("device: %s: hyper-parameters must be finite, got %+v", name, h)
+		hv := h
+		hv.Half = nil
+		return fmt.Errorf("device: %s: hyper-parameters must be finite, got %+v", name, hv)
+	}
+	if h.Half != nil {
+		if !h.Half.DType().IsHalf() {
+			return fmt.Errorf("device: %s: Half is %s, want bfloat16 or float16", name, h.Half.DType())
+		}
+		if h.Half.Len() != n {
+			return fmt.Errorf("device: %s: Half has %d elements, want %d (the parameter's)", name, h.Half.Len(), n)
+		}
 	}
 	return nil
 }

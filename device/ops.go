@@ -24,6 +24,14 @@ import "math"
 // with the roundings of Gemm, Broadcast(Add, C, Bias, C, Shape3{M, N, 1}) and Unary called
 // in turn, so that a dense layer's forward pass is one call. A backend may apply it while
 // each tile of C is still in registers or cache.
+//
+// Precision (FP32, the zero value: plain float32) selects the arithmetic of the product,
+// see Precision: in TF32, BF16 and FP16 every element of A and B is rounded to the
+// precision's operand format (Precision.Round) before it is multiplied, and the products
+// are summed in float32. In BF16 (FP16) A and B may each be a Float32 buffer, rounded as
+// it is read, or a BFloat16 (Float16) buffer, read as it is; C, Bias and the epilogue
+// stay float32. Only the product rounds differently: with the operands as given, FP32
+// is exactly the Gemm of before.
 type GemmArgs struct {
 	TransA, TransB bool
 	M, N, K        int
@@ -37,6 +45,8 @@ type GemmArgs struct {
 	ActOn    bool    // apply Act after the bias
 	Act      UnaryOp // the activation, see UnaryOp
 	ActParam float32 // its parameter (LeakyReLU's slope)
+
+	Precision Precision // the product's arithmetic; FP32 when zero
 }
 
 // HasEpilogue reports whether g asks for a bias or an activation after the product.
@@ -256,8 +266,8 @@ func (op OptOp) String() string {
 	return "optimizer(?)"
 }
 
-// Hyper holds an optimizer step's hyper-parameters. Each op reads the fields its formula
-// names (see OptOp).
+// Hyper holds an optimizer step's hyper-parameters and options. Each op reads the fields
+// its formula names (see OptOp).
 type Hyper struct {
 	LR          float32
 	Momentum    float32
@@ -267,6 +277,11 @@ type Hyper struct {
 	Eps         float32
 	WeightDecay float32
 	Step        int // 1 for the first update: Adam's bias correction
+
+	// Half, when set, is a BFloat16 or Float16 buffer as long as the parameter: the
+	// update also writes the new parameter into it, rounded (Cast's rounding), in the
+	// same pass. A mixed-precision model keeps its weights' 16-bit copies this way.
+	Half Buffer
 }
 
 // AdamStepSize is Adam's bias-corrected step LR*√(1-Beta2^Step)/(1-Beta1^Step), computed

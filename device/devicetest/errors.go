@@ -12,6 +12,13 @@ import (
 	"github.com/gputrain/gputrain/device"
 )
 
+// errorCase is one bad call and substrings its error must contain.
+type errorCase struct {
+	name string
+	fn   func() error
+	want []string // substrings of the error
+}
+
 // foreign is a buffer no backend made.
 type foreign struct{}
 
@@ -69,11 +76,7 @@ func errorCases(t *testing.T, b device.Backend) {
 		return a
 	}
 
-	for _, c := range []struct {
-		name string
-		fn   func() error
-		want []string // substrings of the error
-	}{
+	for _, c := range append([]errorCase{
 		{"gemm nil A", gemm(func(g *device.GemmArgs) { g.A = nil }), []string{"gemm", "A is nil"}},
 		{"gemm short C", gemm(func(g *device.GemmArgs) { g.C = f(3) }), []string{"gemm", "C has 3 elements"}},
 		{"gemm int32 B", gemm(func(g *device.GemmArgs) { g.B = i(4) }), []string{"gemm", "B is int32"}},
@@ -225,7 +228,7 @@ func errorCases(t *testing.T, b device.Backend) {
 		{"copy dtype", func() error { return b.Copy(f4, i(4)) }, []string{"copy", "float32", "int32"}},
 		{"write short", func() error { return b.WriteFloat32(f4, []float32{1}) }, []string{"write", "has 4 elements, want 1"}},
 		{"view outside", func() error { _, err := b.View(f4, 2, 3); return err }, []string{"view [2, 5)", "4 elements"}},
-	} {
+	}, precisionErrors(t, b)...) {
 		err := call(t, c.name, c.fn)
 		if !assert.Error(t, err, c.name) {
 			continue
