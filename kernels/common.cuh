@@ -127,3 +127,77 @@ static __device__ __attribute__((unused)) __forceinline__ void philox_block(u64 
   out[3] = 0;
   philox4x32(out, (unsigned)seed, (unsigned)(seed >> 32));
 }
+
+// ---- 16-bit floats (device.BF16Bits, device.FP16Bits and their inverses, the same
+// bit manipulations, so every backend rounds alike) -------------------------------------
+
+static __device__ __attribute__((unused)) __forceinline__ unsigned f32_bits(float v) {
+  union {
+    float f;
+    unsigned u;
+  } x;
+  x.f = v;
+  return x.u;
+}
+
+static __device__ __attribute__((unused)) __forceinline__ float bits_f32(unsigned u) {
+  union {
+    float f;
+    unsigned u;
+  } x;
+  x.u = u;
+  return x.f;
+}
+
+// bf16_bits rounds v to bfloat16, to nearest with ties to even; NaN stays a quiet NaN.
+static __device__ __attribute__((unused)) __forceinline__ unsigned short bf16_bits(float v) {
+  unsigned b = f32_bits(v);
+  if ((b & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((b >> 16) | 0x40u);
+  b += 0x7fffu + ((b >> 16) & 1u);
+  return (unsigned short)(b >> 16);
+}
+
+static __device__ __attribute__((unused)) __forceinline__ float bf16_f32(unsigned short h) {
+  return bits_f32((unsigned)h << 16);
+}
+
+// f16_bits rounds v to IEEE binary16, to nearest with ties to even: |v| >= 65520 gives
+// Inf, small values subnormals or 0; NaN stays a quiet NaN.
+static __device__ __attribute__((unused)) __forceinline__ unsigned short f16_bits(float v) {
+  const unsigned b = f32_bits(v);
+  const unsigned sign = (b >> 16) & 0x8000u;
+  const int exp = (int)((b >> 23) & 0xffu);
+  const unsigned man = b & 0x7fffffu;
+  if (exp == 0xff) return (unsigned short)(sign | (man ? 0x7e00u | (man >> 13) : 0x7c00u));
+  const int e = exp - 127 + 15;
+  if (e >= 0x1f) return (unsigned short)(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10) return (unsigned short)sign;
+    const unsigned m = man | 0x800000u;
+    const unsigned shift = (unsigned)(14 - e);
+    unsigned q = m >> shift;
+    const unsigned rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (q & 1u))) q++;
+    return (unsigned short)(sign | q);
+  }
+  unsigned q = ((unsigned)e << 10) | (man >> 13);
+  const unsigned rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (q & 1u))) q++;
+  return (unsigned short)(sign | q);
+}
+
+static __device__ __attribute__((unused)) __forceinline__ float f16_f32(unsigned short h) {
+  const unsigned sign = ((unsigned)h & 0x8000u) << 16;
+  const unsigned exp = ((unsigned)h >> 10) & 0x1fu, man = (unsigned)h & 0x3ffu;
+  if (exp == 0x1f) return bits_f32(sign | 0x7f800000u | (man << 13));
+  if (exp == 0) {
+    const float v = (float)man * (1.0f / 16777216.0f);  // man·2^-24, exact
+    return sign ? -v : v;
+  }
+  return bits_f32(sign | ((exp + 127 - 15) << 23) | (man << 13));
+}
+
+// half_bits rounds v to the 16-bit type t: 0 bfloat16, 1 binary16.
+static __device__ __attribute__((unused)) __forceinline__ unsigned short half_bits(float v, i64 t) {
+  return t ? f16_bits(v) : bf16_bits(v);
+}

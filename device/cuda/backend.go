@@ -45,6 +45,7 @@ type Backend struct {
 	mem     *allocator
 	rec     recorder // graph.go: plain launches, capture, replay
 	conv    convWork // conv.go: Conv's scratch
+	prec    precWork // matmul.go: 16-bit copies of BF16 and FP16 GEMM operands
 	maxGrid int
 	desc    string
 	closed  bool

@@ -2,39 +2,15 @@
 
 package cuda
 
-// cuBLAS through a few direct cgo calls: gorgonia.org/cu/blas binds neither
-// cublasSetStream (every GEMM must run on the backend's stream, or it could not be
-// ordered with our kernels nor captured into a graph) nor cublasSgemmStridedBatched.
-// matmul.go maps our row-major Gemm onto the column-major call.
+// cuBLAS: the handle and its workspace. The calls themselves are blas.h's (blas.go),
+// shared with the emulator; gorgonia.org/cu/blas binds neither cublasSetStream (every
+// GEMM must run on the backend's stream, or it could not be ordered with our kernels
+// nor captured into a graph), nor the strided batched GEMM, nor cublasGemmEx.
 
 /*
 #cgo LDFLAGS: -lcublas
 #include <cuda.h>
 #include <cublas_v2.h>
-
-static int gt_sgemm(cublasHandle_t h, int transB, int transA, int n, int m, int k, float alpha,
-		CUdeviceptr b, int ldb, CUdeviceptr a, int lda, float beta, CUdeviceptr c, int ldc,
-		int batch, long long strideB, long long strideA, long long strideC) {
-	cublasOperation_t ob = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
-	cublasOperation_t oa = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
-	if (batch <= 1)
-		return cublasSgemm(h, ob, oa, n, m, k, &alpha, (const float *)b, ldb, (const float *)a, lda,
-			&beta, (float *)c, ldc);
-	return cublasSgemmStridedBatched(h, ob, oa, n, m, k, &alpha, (const float *)b, ldb, strideB,
-		(const float *)a, lda, strideA, &beta, (float *)c, ldc, strideC, batch);
-}
-
-static int gt_blas_create(cublasHandle_t *h, CUstream s, CUdeviceptr ws, size_t wsBytes) {
-	int st = cublasCreate(h);
-	if (st) return st;
-	// plain FP32 arithmetic (no TF32), as the CPU computes
-	if ((st = cublasSetMathMode(*h, CUBLAS_DEFAULT_MATH))) return st;
-	if ((st = cublasSetStream(*h, (cudaStream_t)s))) return st;
-	// a workspace of our own: cuBLAS then allocates nothing while a graph is captured
-	return cublasSetWorkspace(*h, (void *)ws, wsBytes);
-}
-
-static void gt_blas_destroy(cublasHandle_t h) { cublasDestroy(h); }
 */
 import "C"
 
@@ -59,10 +35,11 @@ func newBLAS(b *Backend) (*blasHandle, error) {
 		return nil, fmt.Errorf("cuda: cuBLAS workspace (cuMemAlloc %d bytes): %w", blasWorkspace, err)
 	}
 	h := &blasHandle{ws: ws}
-	stream := *(*C.CUstream)(unsafe.Pointer(&b.stream))
-	if st := C.gt_blas_create(&h.h, stream, C.CUdeviceptr(ws), blasWorkspace); st != 0 {
+	stream := *(*unsafe.Pointer)(unsafe.Pointer(&b.stream))
+	var st int
+	if h.h, st = blasCreate(stream, uintptr(ws), blasWorkspace); st != 0 {
 		h.close()
-		return nil, fmt.Errorf("cuda: cuBLAS setup (cublasCreate/SetStream/SetWorkspace): status %d%s", int(st), blasHint(int(st)))
+		return nil, fmt.Errorf("cuda: cuBLAS setup (cublasCreate/SetMathMode/SetStream/SetWorkspace): status %d%s", st, blasHint(st))
 	}
 	return h, nil
 }
@@ -77,13 +54,15 @@ func blasHint(st int) string {
 		return " (CUBLAS_STATUS_INVALID_VALUE)"
 	case 13:
 		return " (CUBLAS_STATUS_EXECUTION_FAILED)"
+	case 15:
+		return " (CUBLAS_STATUS_NOT_SUPPORTED: this GPU or cuBLAS lacks the precision's GEMM)"
 	}
 	return ""
 }
 
 func (h *blasHandle) close() {
 	if h.h != nil {
-		C.gt_blas_destroy(h.h)
+		blasDestroy(h.h)
 		h.h = nil
 	}
 	if h.ws != 0 {
@@ -93,19 +72,12 @@ func (h *blasHandle) close() {
 }
 
 func (h *blasHandle) run(g *gemmCall) error {
-	st := C.gt_sgemm(h.h, cbool(g.transB), cbool(g.transA), C.int(g.n), C.int(g.m), C.int(g.k),
-		C.float(g.alpha), C.CUdeviceptr(g.b), C.int(g.ldb), C.CUdeviceptr(g.a), C.int(g.lda),
-		C.float(g.beta), C.CUdeviceptr(g.c), C.int(g.ldc),
-		C.int(g.batch), C.longlong(g.strideB), C.longlong(g.strideA), C.longlong(g.strideC))
-	if st != 0 {
-		return fmt.Errorf("cuda: cublasSgemm (m=%d n=%d k=%d batch=%d): status %d%s", g.m, g.n, g.k, g.batch, int(st), blasHint(int(st)))
+	if st := blasGemm(h.h, g); st != 0 {
+		fn := "cublasSgemm"
+		if g.prec != 0 {
+			fn = "cublasGemmEx (" + g.prec.String() + ")"
+		}
+		return fmt.Errorf("cuda: %s (m=%d n=%d k=%d batch=%d): status %d%s", fn, g.m, g.n, g.k, g.batch, st, blasHint(st))
 	}
 	return nil
-}
-
-func cbool(v bool) C.int {
-	if v {
-		return 1
-	}
-	return 0
 }

@@ -5,18 +5,20 @@ package cuda
 // The CPU emulator build (go test -tags cudaemu ./device/cuda): the CUDA backend's op
 // code (activation.go, binary.go, …, matmul.go's row-major to column-major mapping) runs
 // unchanged, but its launches go to emu.cc, which runs the kernels of kernels/*.cu
-// compiled as C++ on host threads, and its GEMMs to a column-major reference with
-// cuBLAS's definition. It lets the conformance suite check the kernels' logic and the
-// parameter passing on a machine without a GPU. Memory is host memory; Step runs fn.
+// compiled as C++ on host threads, and its GEMMs through blas.h's calls (the CUDA
+// build's own code) to emu.cc's stand-in cuBLAS, which computes cuBLAS's definition
+// (column-major; cublasSgemm, cublasGemmEx and their strided batched forms, with their
+// data and compute types) and records every call (BLASCalls). It lets the conformance
+// suite check the kernels' logic, the parameter passing and the mapping onto cuBLAS's
+// arguments on a machine without a GPU. Memory is host memory; Step runs fn.
 
 /*
 #cgo CXXFLAGS: -std=c++17 -O1 -Wall -Wno-unused-function
 #cgo LDFLAGS: -lpthread
 #include <stdint.h>
 #include <stdlib.h>
+#include "emu_cublas.h"
 int emu_launch(const char* name, int grid, int block, const uint64_t* args, int nargs, char* err, int errlen);
-void emu_sgemm(int transX, int transY, int n, int m, int k, float alpha, uint64_t x, int ldx,
-	uint64_t y, int ldy, float beta, uint64_t c, int ldc, int batch, long long sx, long long sy, long long sc);
 void emu_copy(uint64_t dst, uint64_t src, long long bytes);
 void emu_to_host(void* dst, uint64_t src, long long bytes);
 void emu_from_host(uint64_t dst, const void* src, long long bytes);
@@ -42,6 +44,8 @@ type Backend struct {
 	maxGrid int
 	blocks  map[*block]unsafe.Pointer
 	conv    convWork // conv.go
+	prec    precWork // matmul.go
+	blas    C.cublasHandle_t
 }
 
 var _ device.Backend = (*Backend)(nil)
@@ -50,7 +54,13 @@ var _ device.Backend = (*Backend)(nil)
 // device, so that grid-stride loops and multi-block reductions are exercised on small
 // inputs.
 func New(Options) (*Backend, error) {
-	return &Backend{maxGrid: 2, blocks: map[*block]unsafe.Pointer{}}, nil
+	b := &Backend{maxGrid: 2, blocks: map[*block]unsafe.Pointer{}}
+	// the stand-in records the set-up as cuBLAS would see it: no stream, no workspace
+	var st int
+	if b.blas, st = blasCreate(nil, 0, 0); st != 0 {
+		return nil, fmt.Errorf("cuda emulator: cuBLAS stand-in set-up: status %d", st)
+	}
+	return b, nil
 }
 
 func (b *Backend) Name() string     { return "cuda" }
@@ -59,6 +69,10 @@ func (b *Backend) bind() func()     { return func() {} }
 
 func (b *Backend) Close() error {
 	b.closed = true
+	if b.blas != nil {
+		blasDestroy(b.blas)
+		b.blas = nil
+	}
 	for blk, p := range b.blocks {
 		C.free(p)
 		delete(b.blocks, blk)
@@ -73,7 +87,7 @@ func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cuda: alloc: negative length %d", n)
 	}
-	if dt > device.Uint8 {
+	if dt > device.LastDType {
 		return nil, fmt.Errorf("cuda: alloc: unknown dtype %d", dt)
 	}
 	x := &buffer{n: n, dt: dt}
@@ -179,19 +193,61 @@ func (b *Backend) submit(o *op) error {
 			return fmt.Errorf("cuda emulator: %s", C.GoString(&msg[0]))
 		}
 	case opGemm:
-		g := &o.gemm
-		C.emu_sgemm(cbool(g.transB), cbool(g.transA), C.int(g.n), C.int(g.m), C.int(g.k), C.float(g.alpha),
-			C.uint64_t(g.b), C.int(g.ldb), C.uint64_t(g.a), C.int(g.lda), C.float(g.beta), C.uint64_t(g.c), C.int(g.ldc),
-			C.int(g.batch), C.longlong(g.strideB), C.longlong(g.strideA), C.longlong(g.strideC))
+		if st := blasGemm(b.blas, &o.gemm); st != 0 {
+			return fmt.Errorf("cuda emulator: cuBLAS stand-in: status %d for %+v", st, o.gemm)
+		}
 	case opCopy:
 		C.emu_copy(C.uint64_t(o.dst), C.uint64_t(o.src), C.longlong(o.bytes))
 	}
 	return nil
 }
 
-func cbool(v bool) C.int {
-	if v {
-		return 1
+// BLASCall is one call the emulator's stand-in cuBLAS received, in cuBLAS's own terms
+// (column-major: A is cuBLAS's first operand, our B): Fn is the function
+// ("cublasGemmEx"), the rest its arguments (zero where the function has none). Types
+// are cudaDataType values (0 CUDA_R_32F, 2 CUDA_R_16F, 14 CUDA_R_16BF), Compute a
+// cublasComputeType_t (68 CUBLAS_COMPUTE_32F, 77 CUBLAS_COMPUTE_32F_FAST_TF32), Status
+// what the stand-in returned.
+type BLASCall struct {
+	Fn                      string
+	TransA, TransB, M, N, K int
+	Alpha, Beta             float32
+	A, B, C                 uintptr
+	AType, BType, CType     int
+	LDA, LDB, LDC           int
+	StrideA, StrideB        int64
+	StrideC                 int64
+	Batch, Compute, Algo    int
+	Status                  int
+	MathMode                int
+	Stream, Workspace       uintptr
+	WorkspaceBytes          int
+}
+
+// BLASCalls returns the calls the stand-in cuBLAS received since the last reset, oldest
+// first (at most the last 65536), and clears the record when reset is true. For tests
+// of the mapping onto cuBLAS's arguments (blas.h).
+func BLASCalls(reset bool) []BLASCall {
+	n := int(C.gt_emu_blas_calls(nil, 0, 0))
+	buf := make([]C.gt_emu_blas_call, n+1)
+	n = min(int(C.gt_emu_blas_calls(&buf[0], C.int(len(buf)), cbool(reset))), len(buf))
+	out := make([]BLASCall, n)
+	for i, c := range buf[:n] {
+		out[i] = BLASCall{Fn: C.GoString(&c.fn[0]), TransA: int(c.transa), TransB: int(c.transb), M: int(c.m), N: int(c.n), K: int(c.k),
+			Alpha: float32(c.alpha), Beta: float32(c.beta), A: uintptr(c.A), B: uintptr(c.B), C: uintptr(c.C),
+			AType: int(c.Atype), BType: int(c.Btype), CType: int(c.Ctype), LDA: int(c.lda), LDB: int(c.ldb), LDC: int(c.ldc),
+			StrideA: int64(c.strideA), StrideB: int64(c.strideB), StrideC: int64(c.strideC),
+			Batch: int(c.batch), Compute: int(c.compute), Algo: int(c.algo), Status: int(c.status), MathMode: int(c.mathMode),
+			Stream: uintptr(c.stream), Workspace: uintptr(c.workspace), WorkspaceBytes: int(c.workspaceBytes)}
+	}
+	return out
+}
+
+// DevicePointer is the address of a buffer of the emulated backend (for BLASCalls'
+// comparisons); 0 for another backend's.
+func DevicePointer(x device.Buffer) uintptr {
+	if bx, ok := x.(*buffer); ok {
+		return bx.ptr
 	}
 	return 0
 }

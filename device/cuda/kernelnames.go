@@ -81,6 +81,15 @@ const (
 	kBCEWithLogitsForward
 	kBCEWithLogitsBackward
 
+	kCastF32ToBF16
+	kCastBF16ToF32
+	kCastF32ToF16
+	kCastF16ToF32
+	kUnscale
+	kSGDCopy
+	kMomentumCopy
+	kAdamCopy
+
 	numKernels
 )
 
@@ -164,4 +173,13 @@ var kernelTable = [numKernels]kernelName{
 
 	kBCEWithLogitsForward:  {"loss", "bce_with_logits_forward_f32"},
 	kBCEWithLogitsBackward: {"loss", "bce_with_logits_backward_f32"},
+
+	kCastF32ToBF16: {"precision", "cast_f32_to_bf16"},
+	kCastBF16ToF32: {"precision", "cast_bf16_to_f32"},
+	kCastF32ToF16:  {"precision", "cast_f32_to_f16"},
+	kCastF16ToF32:  {"precision", "cast_f16_to_f32"},
+	kUnscale:       {"precision", "unscale_f32"},
+	kSGDCopy:       {"optimizer", "sgd_update_copy_f32"},
+	kMomentumCopy:  {"optimizer", "momentum_update_copy_f32"},
+	kAdamCopy:      {"optimizer", "adam_update_copy_f32"},
 }

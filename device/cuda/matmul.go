@@ -2,11 +2,17 @@
 
 package cuda
 
-// Gemm on cuBLAS (cublas.go). cuBLAS is column-major and our matrices are row-major. A
-// row-major M×N matrix is the column-major N×M matrix of its transpose, so
+// Gemm on cuBLAS (blas.go, blas.h). cuBLAS is column-major and our matrices are
+// row-major. A row-major M×N matrix is the column-major N×M matrix of its transpose, so
 // C = op(A)·op(B) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS gets B as its first operand
 // and A as its second, with the sizes swapped (N, M, K) and each leading dimension the
 // row length of the stored matrix.
+//
+// Precisions: FP32 is cublasSgemm (no TF32); TF32 is cublasGemmEx on the float32 data
+// with CUBLAS_COMPUTE_32F_FAST_TF32; BF16 and FP16 are cublasGemmEx on 16-bit operands
+// with float32 C and CUBLAS_COMPUTE_32F. A float32 operand of a BF16 or FP16 Gemm is
+// cast first (cast_f32_to_bf16 or cast_f32_to_f16, the CPU's rounding bit for bit) into
+// a scratch buffer of the backend's (precWork).
 
 import (
 	"fmt"
@@ -15,20 +21,9 @@ import (
 	"github.com/gputrain/gputrain/device"
 )
 
-// gemmCall is one cuBLAS call in cuBLAS's (column-major) terms; it is comparable, so the
-// graph recorder can tell whether a replayed step makes the same call.
-type gemmCall struct {
-	transB, transA            bool
-	n, m, k                   int
-	alpha, beta               float32
-	b, a, c                   uintptr
-	ldb, lda, ldc             int
-	batch                     int
-	strideB, strideA, strideC int64
-}
-
 // Gemm implements device.Backend: C = Alpha*op(A)*op(B) + Beta*C, row-major, optionally
-// batched with strides (see device.GemmArgs). With Beta == 0, cuBLAS does not read C.
+// batched with strides, in g.Precision (see device.GemmArgs). With Beta == 0, cuBLAS
+// does not read C.
 // cuBLAS takes M, N, K (which are also the leading dimensions) and the batch count as
 // int: a Gemm with any of them past 2^31-1 returns a *device.UnsupportedError.
 // The epilogue, if any, is the broadcast-add and activation kernels launched after
@@ -74,12 +69,59 @@ func (b *Backend) gemm(g device.GemmArgs) error {
 	if g.TransB {
 		ldb = g.K
 	}
+	pa, pb := uintptr(dp(g.A)), uintptr(dp(g.B))
+	if h := g.Precision.Half(); h.IsHalf() {
+		var err error
+		if pa, err = b.precOperand(0, h, g.A, (g.Batches()-1)*g.StrideA+g.M*g.K); err != nil {
+			return err
+		}
+		if pb, err = b.precOperand(1, h, g.B, (g.Batches()-1)*g.StrideB+g.K*g.N); err != nil {
+			return err
+		}
+	}
 	o := op{kind: opGemm, gemm: gemmCall{
 		transB: g.TransB, transA: g.TransA, n: g.N, m: g.M, k: g.K, alpha: g.Alpha, beta: g.Beta,
-		b: uintptr(dp(g.B)), a: uintptr(dp(g.A)), c: uintptr(dp(g.C)), ldb: ldb, lda: lda, ldc: g.N,
+		b: pb, a: pa, c: uintptr(dp(g.C)), ldb: ldb, lda: lda, ldc: g.N,
 		batch: g.Batches(), strideB: int64(g.StrideB), strideA: int64(g.StrideA), strideC: int64(g.StrideC),
+		prec: g.Precision,
 	}}
 	return b.submit(&o)
+}
+
+// precWork holds the 16-bit copies of a BF16 or FP16 Gemm's float32 operands (slot 0
+// for A, 1 for B), grown (never shrunk) to the largest call. They are allocated at a
+// step's first, uncaptured call, so a captured step allocates nothing; every use is
+// ordered on the one stream, so the next Gemm's cast waits for this one's product.
+type precWork struct {
+	buf [2]device.Buffer
+}
+
+// precOperand returns the address of x's first n elements as the 16-bit type h: x's
+// own when it is of that type, else a scratch copy rounded by the cast kernel.
+func (b *Backend) precOperand(slot int, h device.DType, x device.Buffer, n int) (uintptr, error) {
+	if x.DType() == h {
+		return uintptr(dp(x)), nil
+	}
+	w := &b.prec
+	if w.buf[slot] == nil || w.buf[slot].Len() < n || w.buf[slot].DType() != h {
+		if w.buf[slot] != nil {
+			b.Free(w.buf[slot])
+			w.buf[slot] = nil
+		}
+		buf, err := b.Alloc(h, n)
+		if err != nil {
+			return 0, fmt.Errorf("cuda: gemm: scratch for a %s operand of %d values: %w", h, n, err)
+		}
+		w.buf[slot] = buf
+	}
+	k := kCastF32ToBF16
+	if h == device.Float16 {
+		k = kCastF32ToF16
+	}
+	if err := b.elementwise(k, n, dp(x), dp(w.buf[slot]), i64(n)); err != nil {
+		return 0, err
+	}
+	return uintptr(dp(w.buf[slot])), nil
 }
 
 // blasSizes returns a *device.UnsupportedError when a size of g does not fit cuBLAS's int

@@ -108,7 +108,7 @@ func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cuda: alloc: negative length %d", n)
 	}
-	if dt > device.Uint8 {
+	if dt > device.LastDType {
 		return nil, fmt.Errorf("cuda: alloc: unknown dtype %d", dt)
 	}
 	x := &buffer{n: n, dt: dt}

@@ -11,7 +11,9 @@
 #  5. the committed PTX is what kernels/*.cu produce, and ptxas assembles it for sm_80
 #     and sm_90 (build-ptx.sh check)
 #  6. the conformance suite and the whole-training test on the CUDA backend's op code
-#     with kernels/*.cu run by the CPU emulator (go test -tags cudaemu ./device/cuda)
+#     with kernels/*.cu run by the CPU emulator (go test -tags cudaemu ./device/cuda),
+#     whose stand-in cuBLAS reads blas.h's calls with the constants of emu_cublas.h:
+#     checked first against the real headers' (blas-consts.c)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/internal/cudabuild/env.sh"
@@ -61,6 +63,19 @@ if [ "$CUDA_HEADERS" != cu13 ] && [ "${FETCH_CU13:-1}" = 1 ]; then
   fi
   echo "cuda-check: CUDA 13.0 build ok, same $(wc -l < "$out/syms.default") CUDA functions"
 fi
+
+step "the emulator's cuBLAS constants against the CUDA 12.9 and 13.0 headers"
+bc=$ROOT/build/blas-consts; rm -rf "$bc"; mkdir -p "$bc"
+${CC:-cc} -DGT_EMU -I"$ROOT/device/cuda" -o "$bc/emu" internal/cudabuild/blas-consts.c
+${CC:-cc} $CUDA_CFLAGS -o "$bc/real" internal/cudabuild/blas-consts.c
+"$bc/emu" > "$bc/emu.txt"; "$bc/real" > "$bc/real.txt"
+diff "$bc/real.txt" "$bc/emu.txt" || { echo "cuda-check: device/cuda/emu_cublas.h's constants differ from cublas_v2.h's (diff above)"; exit 1; }
+if [ "$CUDA_HEADERS" != cu13 ] && [ "${FETCH_CU13:-1}" = 1 ]; then
+  ${CC:-cc} $CUDA13_CFLAGS -o "$bc/real13" internal/cudabuild/blas-consts.c
+  "$bc/real13" > "$bc/real13.txt"
+  diff "$bc/real13.txt" "$bc/emu.txt" || { echo "cuda-check: emu_cublas.h's constants differ from CUDA 13's cublas_v2.h (diff above)"; exit 1; }
+fi
+echo "cuda-check: emu_cublas.h: the same $(wc -l < "$bc/emu.txt") constants as the real headers"
 
 step "PTX"
 sh internal/cudabuild/build-ptx.sh check
