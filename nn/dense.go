@@ -25,6 +25,12 @@ func init() {
 // that full name of a module built earlier, of the same shape (Units, In): a language
 // model's output head shares the token embedding's table this way, and the gradients
 // of both uses add up.
+//
+// Its three GEMMs run in the model's precision (Context.Precision). In BF16 and FP16
+// they read 16-bit operands: W's copy (Param.Half, written by the optimizer), the input
+// cast once in the forward pass and kept for the weight gradient, and dz cast once for
+// the two backward GEMMs; the bias, the activation, its derivative and the bias
+// gradient stay float32, and so do the GEMMs' outputs.
 type Dense struct {
 	Units     int        `json:"units"`
 	Act       Activation `json:"activation,omitempty"`
@@ -40,6 +46,11 @@ type Dense struct {
 	n            int
 	z, y, dz, dx *batchBuf
 	db           accumulator
+
+	prec      device.Precision
+	w16       *tensor.Tensor // W's 16-bit copy (BF16, FP16), nil otherwise
+	x16, dz16 *batchBuf      // the 16-bit copies of the input and of dz
+	xh        *tensor.Tensor // the last Forward's 16-bit input (a view of x16, or x itself)
 }
 
 // NewDense returns a Dense layer of units outputs followed by act.
@@ -138,6 +149,19 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		}
 	}
 	d.dx = nil // allocated on the first Backward that needs it: a first layer never does
+	d.prec, d.w16, d.x16, d.dz16, d.xh = ctx.Precision, nil, nil, nil, nil
+	if d.w16, err = ctx.HalfOf(d.w); err != nil {
+		return nil, err
+	}
+	if d.w16 != nil {
+		half := d.w16.DType()
+		if d.x16, err = newBatchBuf(ctx.Dev, half, ctx.MaxBatch, d.inShape); err != nil {
+			return nil, err
+		}
+		if d.dz16, err = newBatchBuf(ctx.Dev, half, ctx.MaxBatch, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -167,7 +191,17 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	dev := d.ctx.Dev
 	d.x, d.n = x, n
 	g := device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1,
-		A: x.Buffer(), B: d.w.Value.Buffer()}
+		A: x.Buffer(), B: d.w.Value.Buffer(), Precision: d.prec}
+	if d.w16 != nil {
+		// 16-bit operands: W's copy, and the input's, kept for dW
+		if d.xh = x; x.DType() != d.w16.DType() {
+			d.xh, _ = d.x16.rows(n)
+			if err := dev.Cast(d.xh.Buffer(), x.Buffer()); err != nil {
+				return nil, fmt.Errorf("nn: dense forward: %w", err)
+			}
+		}
+		g.A, g.B = d.xh.Buffer(), d.w16.Buffer()
+	}
 	if d.b != nil {
 		g.Bias = d.b.Value.Buffer()
 	}
@@ -230,10 +264,22 @@ func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 		return nil, err
 	}
 	dev := d.ctx.Dev
+	// the GEMMs' operands: float32, or their 16-bit copies
+	dzg, xg, wg := dz.Buffer(), d.x.Buffer(), d.w.Value.Buffer()
+	if d.w16 != nil && (needDX || d.w.needsGrad()) {
+		dz16, err := d.dz16.rows(d.n)
+		if err != nil {
+			return nil, err
+		}
+		if err := dev.Cast(dz16.Buffer(), dz.Buffer()); err != nil {
+			return nil, fmt.Errorf("nn: dense backward: %w", err)
+		}
+		dzg, xg, wg = dz16.Buffer(), d.xh.Buffer(), d.w16.Buffer()
+	}
 	if d.w.needsGrad() {
 		// dW (Units×In) += dzᵀ (Units×n) · x (n×In)
 		if err := dev.Gemm(device.GemmArgs{TransA: true, M: d.Units, N: d.in, K: d.n, Alpha: 1, Beta: 1,
-			A: dz.Buffer(), B: d.x.Buffer(), C: d.w.Grad.Buffer()}); err != nil {
+			A: dzg, B: xg, C: d.w.Grad.Buffer(), Precision: d.prec}); err != nil {
 			return nil, fmt.Errorf("nn: dense backward: %w", err)
 		}
 	}
@@ -265,7 +311,7 @@ func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 	}
 	// dx (n×In) = dz (n×Units) · W (Units×In)
 	if err := dev.Gemm(device.GemmArgs{M: d.n, N: d.in, K: d.Units, Alpha: 1,
-		A: dz.Buffer(), B: d.w.Value.Buffer(), C: dx.Buffer()}); err != nil {
+		A: dzg, B: wg, C: dx.Buffer(), Precision: d.prec}); err != nil {
 		return nil, fmt.Errorf("nn: dense backward: %w", err)
 	}
 	return dx, nil

@@ -22,7 +22,8 @@ import (
 //
 // Every method returns an error (or a zero value) before Build, and none panics.
 type Model struct {
-	root Module
+	root      Module
+	precision device.Precision
 
 	ctx      *Context
 	in, out  tensor.Shape
@@ -57,6 +58,7 @@ func (m *Model) Build(dev device.Backend, in tensor.Shape, maxBatch int, seed ui
 		return fmt.Errorf("nn: input shape: %w", err)
 	}
 	ctx := NewContext(dev, maxBatch, seed)
+	ctx.Precision = m.precision
 	out, err := ctx.Build("", m.root, in)
 	if err != nil {
 		return err
@@ -118,6 +120,47 @@ func (m *Model) packGrads(dev device.Backend) error {
 		off += p.Value.Len()
 	}
 	m.grads, m.hasGrads = flat, true
+	return nil
+}
+
+// SetPrecision sets the precision the model is built for (device.Precision: FP32, the
+// default, TF32, BF16 or FP16; see Context.Precision), before Build.
+func (m *Model) SetPrecision(p device.Precision) error {
+	switch {
+	case m == nil:
+		return fmt.Errorf("nn: nil model")
+	case m.ctx != nil:
+		return fmt.Errorf("nn: set the precision before Build (the model is built in %s)", m.precision)
+	case p > device.LastPrecision:
+		return fmt.Errorf("nn: unknown precision %d", p)
+	}
+	m.precision = p
+	return nil
+}
+
+// Precision is the precision the model is (or will be) built for.
+func (m *Model) Precision() device.Precision {
+	if m == nil {
+		return device.FP32
+	}
+	return m.precision
+}
+
+// RefreshHalf rewrites every parameter's 16-bit copy (Param.Half) from its float32
+// value: call it after changing values other than through the optimizer (loading a
+// checkpoint or weights). Fit, Evaluate and Predict call it first. Without copies (FP32,
+// TF32) it does nothing.
+func (m *Model) RefreshHalf() error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	for _, p := range m.params {
+		if p.Half != nil {
+			if err := m.ctx.Dev.Cast(p.Half.Buffer(), p.Value.Buffer()); err != nil {
+				return fmt.Errorf("nn: %s copy of %s: %w", p.Half.DType(), p.Name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -322,6 +365,9 @@ func (m *Model) Predict(x *gt.Dense) (*gt.Dense, error) {
 	n, per, outPer := xs[0], m.in.Len(), m.out.Len()
 	if n == 0 {
 		return nil, fmt.Errorf("nn: predict: no examples (X has shape %v)", tensor.Shape(xs))
+	}
+	if err := m.RefreshHalf(); err != nil {
+		return nil, err
 	}
 	var scale float32 = 1
 	var src []float32

@@ -105,6 +105,12 @@ type Param struct {
 	// (num_batches_tracked, an int64 scalar) that checkpoints write so that
 	// load_state_dict accepts them as they are.
 	Count func() int64
+	// Half, in a model built in the BF16 or FP16 precision, is the 16-bit copy of a
+	// weight that GEMMs read (Context.HalfOf makes it): the optimizer writes it with
+	// every update (device.Hyper.Half), and Model.RefreshHalf rewrites it from Value
+	// after anything else changed Value (loading weights; Fit, Evaluate and Predict call
+	// it). Value stays the float32 master copy; checkpoints hold Value only.
+	Half *tensor.Tensor
 
 	local string // the module's own name for it
 }
@@ -141,6 +147,13 @@ type Context struct {
 	// order (depth first, parents before children), the root excluded, so that the
 	// layers of a Sequential model are numbered 0, 1, 2…
 	Layer int
+	// Precision is the model's mixed-precision recipe (device.Precision; FP32 by
+	// default): a module that multiplies matrices passes it to its Gemm calls
+	// (device.GemmArgs.Precision) and, in BF16 and FP16, gives those GEMMs 16-bit
+	// operands: its weights' copies (HalfOf) and its activations cast once (Dense keeps
+	// its input's copy for the weight gradient). Everything else stays float32, as
+	// PyTorch's autocast keeps softmax, losses, normalizations and reductions.
+	Precision device.Precision
 
 	next     int
 	path     []string
@@ -247,6 +260,28 @@ func (c *Context) pathOf(name string) string {
 		return "the model"
 	}
 	return "module " + s
+}
+
+// HalfOf returns p's 16-bit copy for the model's precision (allocating it, rounded
+// from p.Value, on first use; a weight shared by two modules has one), or nil in FP32
+// and TF32, whose GEMMs read float32.
+func (c *Context) HalfOf(p *Param) (*tensor.Tensor, error) {
+	dt := c.Precision.Half()
+	if !dt.IsHalf() || p == nil || p.Value == nil {
+		return nil, nil
+	}
+	if p.Half != nil && p.Half.DType() == dt {
+		return p.Half, nil
+	}
+	h, err := tensor.New(c.Dev, dt, p.Value.Shape()...)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s copy of %s: %w", dt, p.Name, err)
+	}
+	if err := c.Dev.Cast(h.Buffer(), p.Value.Buffer()); err != nil {
+		return nil, fmt.Errorf("nn: %s copy of %s: %w", dt, p.Name, err)
+	}
+	p.Half = h
+	return h, nil
 }
 
 // Param returns the parameter of an already built module by its full name

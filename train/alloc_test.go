@@ -7,6 +7,7 @@ import (
 	gt "gorgonia.org/tensor"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/nn"
 )
 
@@ -41,17 +42,22 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 	for _, c := range []struct {
 		model nn.Module
 		d     Dataset
+		prec  device.Precision
 	}{
-		{nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)), flat},
-		{nn.NewSequential(nn.NewDense(64, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(10, nn.Softmax)), flat},
+		{nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)), flat, device.FP32},
+		// mixed precision: 16-bit copies and casts; FP16's loss scaler reads its flag
+		// and runs the update as a step of its own
+		{nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)), flat, device.BF16},
+		{nn.NewSequential(nn.NewDense(128, nn.ReLU), nn.NewDense(64, nn.ReLU), nn.NewDense(10, nn.Softmax)), flat, device.FP16},
+		{nn.NewSequential(nn.NewDense(64, nn.Tanh), nn.NewDropout(0.3), nn.NewDense(10, nn.Softmax)), flat, device.FP32},
 		// shift, conv, batch norm, pooling, dropout
-		{cnnModel, images},
+		{cnnModel, images, device.FP32},
 		// residual blocks with projections, global average pooling
-		{resnetModel, images},
+		{resnetModel, images, device.FP32},
 	} {
 		model, d := c.model, c.d
 		tr := &Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
-			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: batch, Seed: 1}
+			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: batch, Seed: 1, Precision: c.prec}
 		_, err := tr.Fit(d, Config{Epochs: 1}) // builds everything
 		require.NoError(t, err)
 		set, err := upload(tr.Dev, "test", d, tr.Net().InputShape(), tr.Net().OutputShape(), 10)
@@ -64,6 +70,6 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		require.Zero(t, allocs, "allocations per training step")
+		require.Zero(t, allocs, "allocations per training step (%s)", c.prec)
 	}
 }

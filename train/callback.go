@@ -101,6 +101,12 @@ type Progress struct {
 	OptimizerSteps int `json:"optimizer_steps"`
 	// History holds the epochs completed.
 	History History `json:"history"`
+	// Precision is the Trainer's (a resumed run must use the same); Scaler the loss
+	// scaler's state and EpochSkipped the steps it skipped in Epoch so far (without a
+	// scaler: nil and 0).
+	Precision    device.Precision `json:"precision,omitempty"`
+	Scaler       *GradScaler      `json:"grad_scaler,omitempty"`
+	EpochSkipped int              `json:"epoch_skipped,omitempty"`
 }
 
 // Progress returns the state of the Fit in progress, or of the last one: the position
@@ -128,6 +134,14 @@ func (t *Trainer) Progress() Progress {
 	if t.net != nil {
 		p.ModelStep = t.net.Context().Step
 	}
+	p.Precision = t.Precision
+	if t.Scaler != nil {
+		s := *t.Scaler
+		p.Scaler = &s
+		if p.Batch > 0 {
+			p.EpochSkipped = s.Skipped - t.skip0
+		}
+	}
 	return p
 }
 
@@ -143,6 +157,19 @@ func (t *Trainer) Resume(p Progress) error {
 	}
 	if t.Optimizer == nil {
 		return fmt.Errorf("train: resume: the Trainer has no Optimizer")
+	}
+	if p.Precision != t.Precision {
+		return fmt.Errorf("train: resume: the run was trained in precision %s, the Trainer has %s (resume with the same precision; -init starts a new run from the weights)", p.Precision, t.Precision)
+	}
+	if err := p.Scaler.Check(); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if p.Scaler != nil {
+		s := *p.Scaler
+		t.Scaler = &s
+	}
+	if p.EpochSkipped < 0 {
+		return fmt.Errorf("train: resume: %d skipped steps in the epoch", p.EpochSkipped)
 	}
 	t.Optimizer.SetIterations(p.OptimizerSteps)
 	t.net.Context().Step = p.ModelStep

@@ -29,6 +29,9 @@ func (t *Trainer) Evaluate(d Dataset) (Result, error) {
 	if d.Len() == 0 {
 		return Result{}, fmt.Errorf("train: evaluation data has no examples")
 	}
+	if err := t.net.RefreshHalf(); err != nil {
+		return Result{}, err
+	}
 	set, err := upload(t.Dev, "evaluation", d, t.net.InputShape(), t.net.OutputShape(), t.classes())
 	if err != nil {
 		return Result{}, err

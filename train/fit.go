@@ -41,6 +41,16 @@ type Trainer struct {
 	// global L2 norm (over every trainable parameter) is at most ClipNorm. It reads one
 	// value per parameter back from the device each step.
 	ClipNorm float32
+	// Precision is the model's mixed-precision recipe (device.Precision, see
+	// nn.Context.Precision): FP32 (the default: float32 everywhere, the engine's results
+	// as they always were), TF32, BF16 or FP16. The optimizer keeps float32 master
+	// weights and state and writes the weights' 16-bit copies as it updates them. FP16
+	// trains with a loss scaler (Scaler).
+	Precision device.Precision
+	// Scaler, when set (by default in FP16, see GradScaler), scales the loss and skips
+	// the steps whose gradients overflow. It is updated in place. Each step with a
+	// scaler reads one value back from the device (as PyTorch's GradScaler does).
+	Scaler *GradScaler
 
 	net     *nn.Model
 	built   bool
@@ -57,14 +67,21 @@ type Trainer struct {
 	hist     *History       // the running Fit's history
 	normBuf  *tensor.Tensor // ClipNorm's squared norm
 	norm     []float32
+
+	found     *tensor.Tensor // the loss scaler's flag: a gradient was Inf or NaN
+	foundHost []float32
+	updateFn  func() error // clipping and the optimizer step, after the scaler's check
+	skip0     int          // Scaler.Skipped when the running epoch began
 }
 
 // step is what the recorded step function reads: the batch size and data set of the
-// step being run, and the loss scale of its accumulation group.
+// step being run, the loss's gradient scale (1/the examples of its accumulation group,
+// times the loss scaler's Scale) and the gradients' unscaling factor (1/Scale).
 type step struct {
 	rows  int
 	set   *deviceSet
 	scale float32
+	inv   float32
 }
 
 // stepKey identifies a kind of training step: its batch size and its place in an
@@ -156,6 +173,9 @@ func (t *Trainer) BuildModel(in tensor.Shape) error {
 		return nil
 	}
 	net := nn.NewModel(t.Model)
+	if err := net.SetPrecision(t.Precision); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	if err := net.Build(t.Dev, in, bs, t.Seed); err != nil {
 		return err
 	}
@@ -175,6 +195,10 @@ func (t *Trainer) UseModel(m *nn.Model) error {
 	if t.Dev != nil && m.Device() != t.Dev {
 		return fmt.Errorf("train: the model was built on another device")
 	}
+	if t.Precision != m.Precision() && t.Precision != device.FP32 {
+		return fmt.Errorf("train: the model was built in precision %s, the Trainer asks for %s", m.Precision(), t.Precision)
+	}
+	t.Precision = m.Precision()
 	t.Model, t.net, t.Dev = m.Root(), m, m.Device()
 	if t.BatchSize == 0 {
 		t.BatchSize = m.MaxBatch()
@@ -209,6 +233,18 @@ func (t *Trainer) Build(in tensor.Shape) error {
 	if t.fitM, err = newMetrics(t.Dev); err != nil {
 		return err
 	}
+	if t.Precision != t.net.Precision() {
+		return fmt.Errorf("train: the model was built in precision %s, the Trainer asks for %s", t.net.Precision(), t.Precision)
+	}
+	if t.Scaler == nil && t.Precision == device.FP16 {
+		s := NewGradScaler()
+		t.Scaler = &s
+	}
+	if t.found, err = tensor.Zeros(t.Dev, 1); err != nil {
+		return err
+	}
+	t.foundHost = make([]float32, 1)
+	t.updateFn = t.update
 	t.stepFns = map[stepKey]stepFn{}
 	t.built = true
 	return nil
@@ -272,6 +308,13 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		return nil, fmt.Errorf("train: validation data has no examples (leave Config.Validation nil for none)")
 	}
 	if err := t.Build(tensor.Shape(d.X.Shape()[1:])); err != nil {
+		return nil, err
+	}
+	if err := t.Scaler.Check(); err != nil {
+		return nil, err
+	}
+	// the weights' 16-bit copies, from whatever the weights are now (loaded, resumed)
+	if err := t.net.RefreshHalf(); err != nil {
 		return nil, err
 	}
 	set, err := upload(t.Dev, "training", d, t.net.InputShape(), t.net.OutputShape(), t.classes())
@@ -351,9 +394,12 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	if err := t.net.ZeroGrad(); err != nil { // whatever Backward ran before Fit
 		return fail(err)
 	}
-	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum = p.Epoch+1, 0, 0, 0 {
+	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum, p.EpochSkipped = p.Epoch+1, 0, 0, 0, 0 {
 		start := time.Now()
 		t.pos = p
+		if t.Scaler != nil {
+			t.skip0 = t.Scaler.Skipped - p.EpochSkipped
+		}
 		if !cfg.NoShuffle {
 			rng := rand.New(rand.NewPCG(t.Seed, uint64(p.Epoch)))
 			for i := range ids {
@@ -426,6 +472,9 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		trainSeconds := time.Since(start).Seconds()
 		es := EpochStats{Epoch: p.Epoch, Loss: t.pos.LossSum / float64(nTrain), Accuracy: t.pos.CorrectSum / float64(nTrain),
 			Examples: nTrain, LearningRate: float64(t.Optimizer.LearningRate())}
+		if t.Scaler != nil {
+			es.LossScale, es.SkippedSteps = t.Scaler.Scale, t.Scaler.Skipped-t.skip0
+		}
 		if valSet != nil {
 			r, err := t.evaluate(valSet)
 			if err != nil {
@@ -484,6 +533,9 @@ func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, s
 		return err
 	}
 	t.cur = step{rows: rows, set: set, scale: scale}
+	if t.Scaler != nil {
+		t.cur.scale, t.cur.inv = scale*float32(t.Scaler.Scale), float32(1/t.Scaler.Scale)
+	}
 	ph.rows = rows
 	sf, ok := t.stepFns[ph]
 	if !ok {
@@ -502,7 +554,18 @@ func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, s
 		}
 		t.stepFns[ph] = sf
 	}
-	return t.Dev.Step(sf.key, sf.fn)
+	if err := t.Dev.Step(sf.key, sf.fn); err != nil || !ph.last || t.Scaler == nil {
+		return err
+	}
+	// The loss scaler's decision (one read, as PyTorch's GradScaler.step makes), then
+	// the update as a step of its own, or none.
+	if err := t.Dev.ReadFloat32(t.foundHost, t.found.Buffer()); err != nil {
+		return err
+	}
+	if !t.Scaler.Update(t.foundHost[0] != 0) {
+		return nil // skipped: no update, the optimizer's step count stays
+	}
+	return t.Dev.Step("train/update", t.updateFn)
 }
 
 // runStep queues one training step: gather, forward, loss, metrics, backward and, at
@@ -538,6 +601,21 @@ func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale floa
 	if !last {
 		return nil
 	}
+	if t.Scaler != nil {
+		// gradients *= 1/Scale, noting any Inf or NaN: trainBatch decides on the update
+		if err := t.Dev.Fill(t.found.Buffer(), 0); err != nil {
+			return err
+		}
+		if g := t.net.Grads(); g != nil {
+			return t.Dev.Unscale(g.Buffer(), t.found.Buffer(), t.cur.inv)
+		}
+		return nil
+	}
+	return t.update()
+}
+
+// update is the end of an accumulation group: clipping, then the optimizer's step.
+func (t *Trainer) update() error {
 	if t.ClipNorm > 0 {
 		if err := t.clip(); err != nil {
 			return err

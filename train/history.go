@@ -22,6 +22,11 @@ type EpochStats struct {
 	// LearningRate is the rate of the epoch's last step (a schedule may change it
 	// every step).
 	LearningRate float64 `json:"learning_rate"`
+	// LossScale is the loss scaler's scale at the epoch's end and SkippedSteps the
+	// steps it skipped in the epoch for non-finite gradients (GradScaler; both 0, and
+	// left out of JSON, without a scaler).
+	LossScale    float64 `json:"loss_scale,omitempty"`
+	SkippedSteps int     `json:"skipped_steps,omitempty"`
 }
 
 // History is the record of a Fit: one EpochStats per epoch.

@@ -155,6 +155,7 @@ func (o *Optim) Step(dev device.Backend, params []*nn.Param) error {
 				return fmt.Errorf("train: %s: L2 on %s: %w", o.Name(), p.Name, err)
 			}
 		}
+		hp.Half = bufOf(p.Half) // a mixed-precision model's 16-bit copy, written in the same pass
 		if err := dev.Update(o.Op, hp, p.Value.Buffer(), p.Grad.Buffer(), bufOf(s.m), bufOf(s.v)); err != nil {
 			return fmt.Errorf("train: %s update of %s: %w", o.Name(), p.Name, err)
 		}

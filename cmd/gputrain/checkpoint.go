@@ -43,7 +43,7 @@ import (
 
 // runFlags define a run: a resumed run must use the checkpoint's values.
 var runFlags = []string{"model", "dataset", "augment", "batch", "lr", "l2", "optimizer", "hidden", "val-split", "seed", "limit",
-	"lr-schedule", "warmup", "clip-norm", "accum-steps", "decay", "freeze"}
+	"lr-schedule", "warmup", "clip-norm", "accum-steps", "decay", "freeze", "precision"}
 
 // restoredFlags are taken from the checkpoint when not given.
 var restoredFlags = []string{"epochs", "data"}

@@ -37,10 +37,11 @@ type options struct {
 	dataDir      string
 	limit        int
 	json         bool
-	conv         conveniences    // conveniences.go
-	ckpt         ckptOptions     // -save, -resume (checkpoint.go)
-	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
-	modelOptions                 // -model, -dataset, -augment (models.go)
+	precision    device.Precision // -precision
+	conv         conveniences     // conveniences.go
+	ckpt         ckptOptions      // -save, -resume (checkpoint.go)
+	tune         finetuneOptions  // -init, -freeze, -accum-steps, -decay (finetune.go)
+	modelOptions                  // -model, -dataset, -augment (models.go)
 }
 
 // errVersionShown ends a run after -version, with exit status 0 (as -help).
@@ -69,6 +70,8 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
 	showVersion := fs.Bool("version", false, "print the version, commit and build tags, and exit")
+	precision := fs.String("precision", "fp32", "arithmetic of the dense layers' GEMMs: fp32; tf32; bf16 or fp16 (16-bit operands, float32 accumulation, "+
+		"float32 master weights, optimizer and everything else; fp16 with dynamic loss scaling)")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
@@ -97,6 +100,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	var err error
 	if o.hidden, err = parseWidths(*hidden); err != nil {
 		return nil, err
+	}
+	if o.precision, err = device.ParsePrecision(*precision); err != nil {
+		return nil, usageError{fmt.Sprintf("-precision %q: want fp32, tf32, bf16 or fp16", *precision)}
 	}
 	if err := checkModelFlags(o); err != nil {
 		return nil, err
@@ -157,6 +163,7 @@ type report struct {
 	Augment          int                `json:"augment"`
 	Seed             uint64             `json:"seed"`
 	Threads          int                `json:"threads,omitempty"`
+	Precision        string             `json:"precision"`
 	TrainExamples    int                `json:"train_examples"`
 	TestAccuracy     float64            `json:"test_accuracy"`
 	TestLoss         float64            `json:"test_loss"`
@@ -246,6 +253,9 @@ func epochPrinter(o *options, stdout io.Writer) train.Callback {
 		if e.HasValidation {
 			line += fmt.Sprintf("  val_loss %.4f  val_acc %.4f", e.ValLoss, e.ValAccuracy)
 		}
+		if e.LossScale != 0 {
+			line += fmt.Sprintf("  loss_scale %g  skipped %d", e.LossScale, e.SkippedSteps)
+		}
 		fmt.Fprintf(stdout, "%s  %.2fs  %.0f samples/s\n", line, e.Seconds, e.SamplesPerSecond)
 	})
 }
@@ -273,7 +283,7 @@ func train1(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
-		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed}
+		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, Precision: o.precision}
 	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
 		return setup(err)
 	}
@@ -290,6 +300,9 @@ func train1(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
+	if o.precision != device.FP32 {
+		fmt.Fprintf(stdout, "precision %s\n", describePrecision(o.precision))
+	}
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
 		ds.Name, ds.Train.Len(), 100*o.valSplit, ds.Test.Len(), ds.About)
 	desc := describeModel(o, tr.Net(), ds)
@@ -313,7 +326,7 @@ func train1(o *options, stdout io.Writer) error {
 	r := report{Device: dev.Name(), DeviceInfo: dev.Describe(), Epochs: o.epochs, Batch: o.batch,
 		Optimizer: opt.Name(), LearningRate: float64(opt.LearningRate()), Hidden: o.hidden, Seed: o.seed,
 		Model: o.model, ModelSpec: spec, Dataset: ds.Name, Augment: o.augment,
-		Threads: o.threads, TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
+		Threads: o.threads, Precision: o.precision.String(), TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
 		Diagnosis: diag.String()}
 	var examples int
 	var seconds float64
@@ -336,4 +349,17 @@ func train1(o *options, stdout io.Writer) error {
 		fmt.Fprintln(stdout, string(b))
 	}
 	return nil
+}
+
+// describePrecision says what -precision does, for the run's header.
+func describePrecision(p device.Precision) string {
+	switch p {
+	case device.TF32:
+		return "tf32: dense layers' GEMMs with operands rounded to TF32 (10-bit mantissa), float32 accumulation"
+	case device.BF16:
+		return "bf16: dense layers' GEMMs on bfloat16 weights and activations, float32 accumulation; float32 master weights and optimizer"
+	case device.FP16:
+		return "fp16: dense layers' GEMMs on float16 weights and activations, float32 accumulation; float32 master weights and optimizer; dynamic loss scaling (initial 65536)"
+	}
+	return p.String()
 }

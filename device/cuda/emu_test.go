@@ -39,5 +39,21 @@ func TestEmulatedTrainingMatchesCPU(t *testing.T) {
 	sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
 }
 
+// The same in TF32, BF16 and FP16 (with its loss scaler): the casts and cublasGemmEx's
+// stand-in against the CPU's emulation, within mixedTraining.
+func TestEmulatedMixedPrecisionTrainingMatchesCPU(t *testing.T) {
+	const steps, seed = 40, 7
+	d := digits(11, steps*32)
+	ref := cpu.New(cpu.Options{Reference: true})
+	defer ref.Close()
+	for _, p := range []device.Precision{device.TF32, device.BF16, device.FP16} {
+		t.Run(p.String(), func(t *testing.T) {
+			wantLoss, wantParams := runPrecision(t, ref, d, seed, referenceMLP(), 32, 1, p)
+			gotLoss, gotParams := runPrecision(t, emulated(t), d, seed, referenceMLP(), 32, 1, p)
+			sameTrainingTol(t, mixedTraining, wantLoss, wantParams, gotLoss, gotParams)
+		})
+	}
+}
+
 // testBackend is the backend of the tests shared with the GPU build.
 func testBackend(t *testing.T) device.Backend { return emulated(t) }

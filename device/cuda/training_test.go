@@ -40,6 +40,22 @@ func TestTrainingMatchesCPU(t *testing.T) {
 	require.Positive(t, gpu.GraphLaunches("train"), "the graph run replayed its training step as a CUDA graph; note: %q", gpu.GraphNote("train"))
 }
 
+// The same in TF32, BF16 and FP16 (FP16 with its loss scaler), on the GPU with CUDA
+// graphs, against the CPU's emulation of each precision, within mixedTraining.
+func TestMixedPrecisionTrainingMatchesCPU(t *testing.T) {
+	const steps, seed = 120, 7
+	d := digits(11, steps*32)
+	ref := cpu.New(cpu.Options{Reference: true})
+	defer ref.Close()
+	for _, p := range []device.Precision{device.TF32, device.BF16, device.FP16} {
+		t.Run(p.String(), func(t *testing.T) {
+			wantLoss, wantParams := runPrecision(t, ref, d, seed, referenceMLP(), 32, 1, p)
+			gotLoss, gotParams := runPrecision(t, gpu, d, seed, referenceMLP(), 32, 1, p)
+			sameTrainingTol(t, mixedTraining, wantLoss, wantParams, gotLoss, gotParams)
+		})
+	}
+}
+
 // BenchmarkTrainEpoch trains the reference MLP for one epoch of 9,600 examples (300
 // steps of batch 32) on the CPU and on the GPU with and without CUDA graphs; compare
 // the samples/s of the three in one run.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
@@ -58,24 +59,34 @@ func (s *saveAt) OnEpochEnd(e train.EpochStats) error {
 func epochFigures(h *train.History) []string {
 	var out []string
 	for _, e := range h.Epochs {
-		out = append(out, fmt.Sprintf("epoch %d: loss %x acc %x val %x %x examples %d lr %v",
-			e.Epoch, e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy, e.Examples, e.LearningRate))
+		out = append(out, fmt.Sprintf("epoch %d: loss %x acc %x val %x %x examples %d lr %v scale %v skipped %d",
+			e.Epoch, e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy, e.Examples, e.LearningRate, e.LossScale, e.SkippedSteps))
 	}
 	return out
 }
 
 // A run stopped anywhere, saved, loaded into a fresh Trainer and resumed ends with the
-// same weights, optimizer state and history, bit for bit, as the run never stopped.
+// same weights, optimizer state and history, bit for bit, as the run never stopped. In
+// BF16, the weights' 16-bit copies come back from the float32 masters; in FP16 the loss
+// scaler's state comes back too, here a scaler that starts too high and grows every 3
+// steps, so that steps are skipped and the scale moves all through the run.
 func TestResumeIsBitIdentical(t *testing.T) {
+	scaler := func() *train.GradScaler {
+		return &train.GradScaler{Scale: 1 << 24, Growth: 2, Backoff: 0.5, GrowthInterval: 3}
+	}
 	cases := []struct {
-		name  string
-		model func() *nn.Sequential
-		in    []int
-		opt   string
+		name   string
+		model  func() *nn.Sequential
+		in     []int
+		opt    string
+		prec   device.Precision
+		scaler func() *train.GradScaler
 	}{
-		{"mlp-adam", func() *nn.Sequential { return mlp(8, nn.ReLU) }, []int{4}, "adam"},
-		{"mlp-momentum", func() *nn.Sequential { return mlp(8, nn.ReLU) }, []int{4}, "momentum"},
-		{"cnn-adamw", cnn, []int{1, 8, 8}, "adamw"},
+		{"mlp-adam", func() *nn.Sequential { return mlp(8, nn.ReLU) }, []int{4}, "adam", device.FP32, nil},
+		{"mlp-momentum", func() *nn.Sequential { return mlp(8, nn.ReLU) }, []int{4}, "momentum", device.FP32, nil},
+		{"cnn-adamw", cnn, []int{1, 8, 8}, "adamw", device.FP32, nil},
+		{"mlp-adam-bf16", func() *nn.Sequential { return mlp(8, nn.ReLU) }, []int{4}, "adam", device.BF16, nil},
+		{"mlp-adam-fp16-scaler", func() *nn.Sequential { return mlp(8, nn.ReLU) }, []int{4}, "adam", device.FP16, scaler},
 	}
 	const epochs = 3
 	for _, c := range cases {
@@ -87,6 +98,14 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			dir := t.TempDir()
 			atEpochEnd := &saveAt{t: t, epoch: 1, path: filepath.Join(dir, "epoch1.safetensors")}
 			midEpoch := &saveAt{t: t, epoch: 2, batch: 3, path: filepath.Join(dir, "mid.safetensors")}
+			newTrainer := func(m *nn.Sequential, opt string, seed uint64) *train.Trainer {
+				tr := newTrainer(m, opt, seed)
+				tr.Precision = c.prec
+				if c.scaler != nil {
+					tr.Scaler = c.scaler()
+				}
+				return tr
+			}
 			ref := newTrainer(c.model(), c.opt, 11)
 			hist, err := ref.Fit(data, cfg(atEpochEnd, midEpoch))
 			require.NoError(t, err)
@@ -122,6 +141,14 @@ func TestResumeIsBitIdentical(t *testing.T) {
 					assert.Equal(t, ref.Optimizer.Iterations(), fresh.Optimizer.Iterations())
 					assert.Equal(t, ref.Net().Context().Step, fresh.Net().Context().Step)
 				})
+			}
+			if c.scaler != nil {
+				var skipped int
+				for _, e := range hist.Epochs {
+					skipped += e.SkippedSteps
+				}
+				assert.Greater(t, skipped, 2, "steps were skipped")
+				assert.Less(t, ref.Optimizer.Iterations(), epochs*8)
 			}
 			p := map[string]train.Progress{}
 			for _, name := range []string{"epoch1", "mid", "interrupted", "failed"} {
