@@ -148,62 +148,50 @@ func RoundBF16(x float32) float32 { return BF16Float32(BF16Bits(x)) }
 
 // FP16Bits is x rounded to IEEE 754 binary16, to nearest with ties to even: magnitudes
 // from 65520 up become ±Inf, those below 2^-24 become subnormals or ±0; NaN stays a
-// (quiet) NaN of the same sign.
+// (quiet) NaN of the same sign, keeping the top of its payload.
+//
+// (F. Giesen's float_to_half_fast3_rtne: a normal result rounds by adding half an ulp
+// less one, plus the odd bit, to the bits; a subnormal one by a float32 addition that
+// aligns the 10 bits at the bottom, which rounds to nearest even by itself.)
 func FP16Bits(x float32) uint16 {
+	const (
+		f16max  = (127 + 16) << 23 // 2^16: Inf from here
+		f32inf  = 0xff << 23
+		minNorm = 113 << 23 // 2^-14, binary16's smallest normal
+		magic   = ((127 - 15) + (23 - 10) + 1) << 23
+	)
 	b := math.Float32bits(x)
 	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	man := b & 0x7fffff
-	if exp == 0xff {
-		if man != 0 {
-			return sign | 0x7e00 | uint16(man>>13)
-		}
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15 // the binary16 exponent field
+	u := b &^ 0x80000000
 	switch {
-	case e >= 0x1f: // |x| >= 2^16
+	case u >= f16max:
+		if u > f32inf {
+			return sign | 0x7e00 | uint16((u>>13)&0x3ff)
+		}
 		return sign | 0x7c00
-	case e <= 0: // a binary16 subnormal, or zero
-		if e < -10 { // |x| < 2^-25: rounds to zero
-			return sign
-		}
-		m := man | 0x800000 // the 24-bit significand; the value is m·2^(exp-150)
-		shift := uint(14 - e)
-		q, rem, half := m>>shift, m&(1<<shift-1), uint32(1)<<(shift-1)
-		if rem > half || (rem == half && q&1 != 0) {
-			q++ // may become 0x400, the smallest normal: the right encoding
-		}
-		return sign | uint16(q)
+	case u < minNorm:
+		f := math.Float32frombits(u) + math.Float32frombits(magic)
+		return sign | uint16(math.Float32bits(f)-magic)
 	}
-	q := uint32(e)<<10 | man>>13
-	rem := man & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && q&1 != 0) {
-		q++ // a carry into the exponent is right, up to 0x7c00 (Inf)
-	}
-	return sign | uint16(q)
+	u -= (127 - 15) << 23 // the binary16 exponent
+	u += 0xfff + (u>>13)&1
+	return sign | uint16(u>>13)
 }
 
 // FP16Float32 is the float32 value of the binary16 h (exact).
 func FP16Float32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp == 0:
-		if man == 0 {
-			return math.Float32frombits(sign)
-		}
-		// subnormal: man·2^-24, exact in float32
-		v := float32(man) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
+	const shiftedExp = 0x7c00 << 13
+	u := uint32(h&0x7fff) << 13
+	exp := u & shiftedExp
+	u += (127 - 15) << 23
+	switch exp {
+	case shiftedExp: // Inf, NaN
+		u += (128 - 16) << 23
+	case 0: // zero, subnormal: renormalize through a float32 subtraction (exact)
+		u += 1 << 23
+		u = math.Float32bits(math.Float32frombits(u) - math.Float32frombits(113<<23))
 	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
+	return math.Float32frombits(u | uint32(h&0x8000)<<16)
 }
 
 // RoundFP16 rounds x to the nearest binary16 value (ties to even).
