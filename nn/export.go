@@ -166,10 +166,7 @@ func ONNXGraph(m *Model, o ExportOptions) (*onnx.Graph, error) {
 	}
 	dt := o.InputType
 	if dt == 0 {
-		dt = onnx.Float32
-		if firstLeafReadsIDs(m) {
-			dt = onnx.Int64
-		}
+		dt = ONNXInputType(m)
 	}
 	g := onnx.New(name, o.Opset)
 	if err := g.Err(); err != nil {
@@ -196,17 +193,20 @@ func dims(per []int) []onnx.Dim {
 	return d
 }
 
-// firstLeafReadsIDs reports whether the first module without children that m runs is
-// one that reads ids.
-func firstLeafReadsIDs(m *Model) bool {
+// ONNXInputType is the element type of the input that ONNXGraph gives m, a built
+// model, by default: onnx.Int64 when the first module without children that m runs
+// reads ids (an Embedding), onnx.Float32 otherwise.
+func ONNXInputType(m *Model) onnx.DType {
 	mods := m.Modules()
 	for i, mi := range mods {
 		if i+1 == len(mods) || mods[i+1].Depth <= mi.Depth {
-			_, ok := mi.Module.(idsInput)
-			return ok
+			if _, ok := mi.Module.(idsInput); ok {
+				return onnx.Int64
+			}
+			break
 		}
 	}
-	return false
+	return onnx.Float32
 }
 
 // EncodeONNX returns m as the bytes of an ONNX model file (ONNXGraph, then

@@ -20,6 +20,11 @@
 // exits with status 130, printing the -resume command that continues the run (see
 // checkpoint.go). -tensorboard DIR writes TensorBoard logs as training goes (see
 // conveniences.go). -version prints the version, commit and build tags.
+//
+//	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
+//	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)
+//
+// predict runs a checkpoint's model on the test set; export writes it as an ONNX model.
 package main
 
 import (
