@@ -115,6 +115,14 @@ type Param struct {
 	// Frozen keeps a trainable parameter out of the optimizer, and its module skips
 	// computing its gradient (Model.Freeze).
 	Frozen bool
+	// Rows, for a sparse parameter (an Embedding with Sparse set), is its row set (an
+	// int32 tensor of device.RowSetLen(rows) elements): the rows of the table that the
+	// batches since the last optimizer step used. Its gradient is zero outside those
+	// rows, so the optimizer steps only them (device.Backend.UpdateRows, a lazy update)
+	// and ZeroGrad clears only them: their cost follows the rows used, not the table.
+	// Every module that writes such a gradient adds the rows it writes (AddRows). nil
+	// for a dense parameter.
+	Rows *tensor.Tensor
 	// Count, for a counter, returns its value. PyTorch's BatchNorm keeps one
 	// (num_batches_tracked, an int64 scalar) that checkpoints write so that
 	// load_state_dict accepts them as they are.
@@ -125,6 +133,20 @@ type Param struct {
 
 // Trainable reports whether the optimizer updates p: it has a gradient and is not frozen.
 func (p *Param) Trainable() bool { return p.Grad != nil && !p.Frozen }
+
+// Sparse reports whether p is a sparse parameter: its gradient lives on the rows of its
+// row set (Rows).
+func (p *Param) Sparse() bool { return p.Rows != nil }
+
+// RowLen is the number of values in one row of a sparse parameter's table (its last
+// dimension); 0 for a dense parameter.
+func (p *Param) RowLen() int {
+	if p.Rows == nil || p.Value == nil || len(p.Value.Shape()) == 0 {
+		return 0
+	}
+	s := p.Value.Shape()
+	return s[len(s)-1]
+}
 
 // needsGrad reports whether a module should compute p's gradient.
 func (p *Param) needsGrad() bool { return p != nil && p.Grad != nil && !p.Frozen }
