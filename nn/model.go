@@ -270,6 +270,18 @@ func (m *Model) Backward(dy *tensor.Tensor, fromLogits bool) error {
 	return err
 }
 
+// SetLossScale tells the modules the weight of one example in the loss whose gradient
+// the next Backward propagates (Context.LossScale): the scale given to the loss's
+// Backward. Modules with a per-example penalty of their own (nn.MF, nn.TwoTower) scale
+// its gradient by it. The Trainer sets it before every Backward.
+func (m *Model) SetLossScale(scale float32) error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	m.ctx.LossScale = scale
+	return nil
+}
+
 // Freeze marks the trainable parameters whose names start with one of prefixes as
 // frozen (kept out of the optimizer; their gradients are not computed) and returns
 // their names. A prefix matches a whole name or a path ("0" matches "0.weight" and

@@ -173,6 +173,13 @@ type Context struct {
 	// Step counts training forward passes; modules derive Philox offsets from it so
 	// that a resumed run draws what the uninterrupted one would.
 	Step uint64
+	// LossScale is the weight, in the loss whose gradient the current Backward
+	// propagates, of one example's loss: the scale the loss's Backward was given (the
+	// Trainer's 1/(the examples of the accumulation group)), set by Model.SetLossScale;
+	// 1 until set. A module whose loss has a term of its own, a per-example penalty
+	// (nn.MF's l2), adds LossScale times that term's gradient, so that the penalty is
+	// averaged over the examples as the loss is.
+	LossScale float32
 	// Layer is the index of the module being built: modules are numbered in build
 	// order (depth first, parents before children), the root excluded, so that the
 	// layers of a Sequential model are numbered 0, 1, 2…
@@ -205,7 +212,7 @@ type ModuleInfo struct {
 // NewContext returns a context for dev with weights drawn from seed.
 func NewContext(dev device.Backend, maxBatch int, seed uint64) *Context {
 	return &Context{Dev: dev, MaxBatch: maxBatch, RNG: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), Seed: seed,
-		byName: map[string]*Param{}}
+		LossScale: 1, byName: map[string]*Param{}}
 }
 
 // Build builds child, named name within the module being built, for per-example input

@@ -532,6 +532,9 @@ func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale floa
 	if err != nil {
 		return err
 	}
+	if err := t.net.SetLossScale(scale); err != nil { // for the modules' own penalties
+		return err
+	}
 	if err := t.net.Backward(grad, fromLogits); err != nil {
 		return err
 	}
