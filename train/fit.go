@@ -102,6 +102,11 @@ type Config struct {
 	// checks that the loss is finite and gives callbacks the running mean. 0 means 25;
 	// reads wait for the device, so GPU runs want them rare.
 	CheckEvery int
+	// Metrics, when set, is called after each epoch's training and validation with the
+	// model; the figures it returns go into EpochStats.Metrics (so into the History, its
+	// CSV and JSON files and the callbacks' view of the epoch), and its time into the
+	// epoch's Seconds. A recommender's ranking metrics come this way (train/recsys).
+	Metrics func(m *nn.Model) (map[string]float64, error)
 	// Context, when set, interrupts training when it is done: Fit returns after the step
 	// in progress with an error wrapping ErrInterrupted, and Progress tells where it
 	// stopped, so that a checkpoint can be saved and training resumed.
@@ -432,6 +437,11 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				return fail(fmt.Errorf("train: epoch %d validation: %w", p.Epoch, err))
 			}
 			es.ValLoss, es.ValAccuracy, es.HasValidation = r.Loss, r.Accuracy, true
+		}
+		if cfg.Metrics != nil {
+			if es.Metrics, err = cfg.Metrics(t.net); err != nil {
+				return fail(fmt.Errorf("train: epoch %d metrics: %w", p.Epoch, err))
+			}
 		}
 		es.Seconds = time.Since(start).Seconds()
 		es.TrainSeconds = trainSeconds
