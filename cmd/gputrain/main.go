@@ -3,8 +3,8 @@
 // with ReLU and softmax, Adam, sparse cross-entropy).
 //
 //	gputrain [-device auto|cpu|cuda] [-epochs 10] [-batch 32] [-optimizer adam] [-lr 0.001]
-//	         [-model mlp|cnn|FILE.json] [-hidden 128,64] [-augment 0]
-//	         [-dataset mnist|fashion-mnist|csv:FILE[:label=COL][:test=FILE]] [-data DIR]
+//	         [-model mlp|cnn|resnet|mf[:…]|twotower[:…]|FILE.json] [-hidden 128,64] [-augment 0]
+//	         [-dataset mnist|fashion-mnist|csv:FILE[:label=COL][:test=FILE]|insteval|ratings:FILE[:…]] [-data DIR]
 //	         [-val-split 0.1] [-seed 1] [-threads 0] [-limit 0] [-json]
 //	         [-save FILE] [-resume FILE] [-plot FILE.png] [-history FILE.csv|.json]
 //	         [-early-stop N] [-lr-schedule none|step|cosine] [-warmup N] [-clip-norm X]
@@ -23,8 +23,12 @@
 //
 //	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
 //	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)
+//	gputrain recommend -resume FILE -user ID [-k 10] [-json]  (recommend.go)
 //
-// predict runs a checkpoint's model on the test set; export writes it as an ONNX model.
+// predict runs a checkpoint's model on the test set; export writes it as an ONNX model;
+// recommend lists a recommender's top items for a user. A ratings data set (insteval,
+// ratings:FILE) trains a recommender, -model mf or twotower (recsys.go,
+// docs/recommenders.md).
 package main
 
 import (
