@@ -152,10 +152,6 @@ type ratingsData struct {
 	valEval, testEval     *recsys.Evaluator
 }
 
-// Seeds of the ranking negatives, from -seed: the validation and test parts draw from
-// streams of their own.
-func negativeSeeds(seed uint64) (val, test uint64) { return seed*2 + 1, seed*2 + 2 }
-
 // loadRatings reads and splits the data set, and prepares the evaluators.
 func loadRatings(dataset string, seed uint64, side bool, limit int) (*ratingsData, error) {
 	all, err := data.LoadRatings(dataset)
@@ -174,7 +170,7 @@ func loadRatings(dataset string, seed uint64, side bool, limit int) (*ratingsDat
 		}
 		d.train = d.train.Rows(idx)
 	}
-	vs, ts := negativeSeeds(seed)
+	vs, ts := recsys.PartSeeds(seed)
 	if d.valEval, err = recsys.NewEvaluator(all, d.val, recsys.DefaultNegatives, recsys.DefaultK, vs); err != nil {
 		return nil, err
 	}

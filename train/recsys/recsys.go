@@ -156,6 +156,10 @@ func ModelScorer(m *nn.Model, f *Features) Scorer {
 	}
 }
 
+// PartSeeds are the seeds of the validation and the test part's negatives for a run
+// seeded seed (gputrain's -seed): streams of their own, apart from the split's.
+func PartSeeds(seed uint64) (val, test uint64) { return seed*2 + 1, seed*2 + 2 }
+
 // DefaultNegatives and DefaultK are the ranking protocol's sampled negatives per user
 // and cut-off.
 const (
@@ -236,6 +240,13 @@ func NewEvaluator(all, part *data.Ratings, negatives, k int, seed uint64) (*Eval
 		}
 	}
 	return e, nil
+}
+
+// RankingLists returns the ranking lists, for another system to score the same pairs
+// (bench's PyTorch twin): user u's list is the pairs (users[j], items[j]) for j in
+// [starts[k], starts[k+1]) (the last list runs to the end), its positive first.
+func (e *Evaluator) RankingLists() (users, items []int32, starts []int) {
+	return e.rankUsers, e.rankItems, e.lists
 }
 
 // K is the ranking cut-off.
