@@ -32,8 +32,10 @@ func (t *Trainer) ranks() (size, rank int) {
 	return t.Comm.Size(), t.Comm.Rank()
 }
 
-// dist reports whether the Trainer is one rank of several.
-func (t *Trainer) dist() bool { return t.Comm != nil && t.Comm.Size() > 1 }
+// dist reports whether the Trainer runs the data-parallel path: with a Comm of any
+// kind but local, even a job of one rank (mpirun -np 1, one GPU's NCCL), whose results
+// are those of one process (the sum over one rank is the identity).
+func (t *Trainer) dist() bool { return t.Comm != nil && t.Comm.Kind() != "local" }
 
 // buildSeed is the seed rank r builds its model with: Seed on rank 0 (so that a job of
 // one rank is the single-process run, bit for bit), Seed + r·2³² on the others, whose

@@ -371,3 +371,28 @@ func TestDataParallelLostRank(t *testing.T) {
 		assert.Contains(t, runs[r].err.Error(), "rank 1 closed its communicator")
 	}
 }
+
+// A job of one rank runs the data-parallel path (the backward step, the all-reduce, the
+// update step) and trains exactly what one process trains: the sum over one rank is
+// the identity.
+func TestDataParallelOneRankIsOneProcess(t *testing.T) {
+	data := blobs(4, 200, 5, 3)
+	newTr := func() *train.Trainer {
+		return &train.Trainer{Model: nn.NewSequential(nn.NewDense(12, nn.Tanh), nn.NewDropout(0.2), nn.NewDense(3, nn.Softmax)),
+			Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(), BatchSize: 16, Seed: 6, ClipNorm: 0.5}
+	}
+	one := newTr()
+	one.Dev = cpu.New(cpu.Options{Threads: 1})
+	want, err := one.Fit(data, train.Config{Epochs: 2, ValidationSplit: 0.2})
+	require.NoError(t, err)
+	runs := onRanks(t, 1, func(int) *train.Trainer { return newTr() },
+		func(_ int, tr *train.Trainer) (*train.History, error) {
+			return tr.Fit(data, train.Config{Epochs: 2, ValidationSplit: 0.2})
+		})
+	require.NoError(t, runs[0].err)
+	assert.Equal(t, weights(t, one), weights(t, runs[0].tr), "bit for bit")
+	for e := range want.Epochs {
+		assert.Equal(t, want.Epochs[e].Loss, runs[0].hist.Epochs[e].Loss)
+		assert.Equal(t, want.Epochs[e].ValLoss, runs[0].hist.Epochs[e].ValLoss)
+	}
+}

@@ -59,7 +59,8 @@ type Trainer struct {
 	// BatchNorm statistics are per rank (rank 0's are broadcast before each
 	// evaluation). Loss and accuracy are summed over the ranks when read, so every rank
 	// reports, and its callbacks see, the same figures. Every rank must call Fit and
-	// Evaluate together. Nil, or a Comm of one rank, is one process.
+	// Evaluate together. Nil, or the local kind, is one process; any other kind runs
+	// this path even with one rank (its results are one process's).
 	Comm comm.Comm
 
 	net     *nn.Model

@@ -56,6 +56,10 @@ func (d *distOptions) rank() int {
 	return d.c.Rank()
 }
 
+// joined reports whether -dist opened a job (any kind but local, even of one rank: one
+// GPU's NCCL runs the data-parallel step).
+func (d *distOptions) joined() bool { return d.c != nil && d.c.Kind() != "local" }
+
 // ranks is the job's number of ranks (1 alone).
 func (d *distOptions) ranks() int {
 	if d.c == nil {
@@ -161,5 +165,9 @@ func collective(err error) bool {
 // describeJob is the line rank 0 prints about the job, after the device's.
 func describeJob(o *options) string {
 	c := o.dist.c
-	return fmt.Sprintf("dist %s; global batch %d = %d ranks × %d", c.Describe(), c.Size()*o.batch, c.Size(), o.batch)
+	ranks := "ranks"
+	if c.Size() == 1 {
+		ranks = "rank"
+	}
+	return fmt.Sprintf("dist %s; global batch %d = %d %s × %d", c.Describe(), c.Size()*o.batch, c.Size(), ranks, o.batch)
 }

@@ -294,20 +294,20 @@ func train1(o *options, stdout io.Writer) (err error) {
 	if c.Rank() != 0 {
 		stdout = io.Discard // rank 0 alone prints
 	}
-	if c.Size() > 1 {
+	if o.dist.joined() {
 		if err := agreeFlags(o, o.conv.fs); err != nil {
 			return err
 		}
 	}
 	tr, ds, spec, extra, err := prepare(o, opt, dev, stdout)
-	if c.Size() > 1 {
+	if o.dist.joined() {
 		err = agreeSetup(c, err)
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
-	if c.Size() > 1 {
+	if o.dist.joined() {
 		fmt.Fprintln(stdout, describeJob(o))
 	}
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
@@ -335,7 +335,7 @@ func train1(o *options, stdout io.Writer) (err error) {
 		Model: o.model, ModelSpec: spec, Dataset: ds.Name, Augment: o.augment,
 		Threads: o.threads, TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
 		Diagnosis: diag.String()}
-	if c.Size() > 1 {
+	if o.dist.joined() {
 		r.Ranks, r.GlobalBatch, r.Dist = c.Size(), c.Size()*o.batch, c.Describe()
 	}
 	var examples int
