@@ -29,8 +29,9 @@ test: $(addprefix $(DATA)/,$(MNIST))
 vet:
 	$(GO) vet ./...
 
-# Our SGEMM against OpenBLAS and the reference job against PyTorch and Keras, in one
-# run (installs its Python reference systems into .venv; see bench/run.sh, docs/perf.md).
+# Our SGEMM against OpenBLAS, the reference job against PyTorch and Keras, and the cnn
+# preset (epoch, and each convolution) against PyTorch, in one run (installs its Python
+# reference systems into .venv; see bench/run.sh, docs/perf.md).
 bench:
 	bash bench/run.sh
 

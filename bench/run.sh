@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# run.sh is `make bench`: our SGEMM against OpenBLAS, and the reference job's epoch time
-# against PyTorch and Keras-on-TensorFlow, side by side in one run, then tables of ratios.
-# It installs what it needs itself (Python packages from PyPI into .venv, MNIST from the
-# Go module proxy). Not part of CI's test path.
+# run.sh is `make bench`: our SGEMM against OpenBLAS, the reference job's epoch time
+# against PyTorch and Keras-on-TensorFlow, the cnn preset's epoch and its convolutions
+# against PyTorch, side by side in one run, then tables of ratios. It installs what it
+# needs itself (Python packages from PyPI into .venv, MNIST from the Go module proxy).
+# Not part of CI's test path.
 #
-#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [COMM=1] [DIST=1] bash bench/run.sh
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
+#   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
 # once with this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE presets and once with them
@@ -18,6 +20,14 @@
 # bench/dist.sh, the reference job trained by 2 ranks x 1 thread against 1 rank x 1 thread
 # at the same per-rank batch, and two separate 1-rank runs at once (the machine's ceiling).
 # Medians; the machine may be shared, so the load average is recorded.
+# CNN: each round runs gputrain -model cnn and PyTorch's same network (bench/torch_mlp.py
+# --model cnn, fused Adam) for CNN_EPOCHS epochs on the first CNN_LIMIT training images
+# at each thread count; results in build/bench/cnn-<threads>t.jsonl, a ratio table per
+# thread count. CONV: bench/conv_compare.py times each convolution of the cnn preset,
+# forward and backward, in gputrain (cpu.BenchmarkConv) and PyTorch, interleaved in
+# rounds; the table goes to build/bench/conv.md.
+# PY: a Python with the reference systems already installed (then .venv is not set up;
+# CNN and CONV need only torch and numpy, JOB needs tensorflow too).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,9 +36,11 @@ epochs="${EPOCHS:-3}"
 threads="${THREADS:-1 2}"
 out=build/bench
 mkdir -p "$out"
-py=.venv/bin/python
+py="${PY:-.venv/bin/python}"
 
-bash bench/setup.sh
+if [ -z "${PY:-}" ]; then
+  bash bench/setup.sh
+fi
 make -s data
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -83,6 +95,31 @@ PY
   else
     echo "== MPI all-reduce: skipped (no Open MPI; Debian: apt-get install openmpi-bin libopenmpi-dev)"
   fi
+fi
+
+if [ "${CNN:-1}" = 1 ]; then
+  go build -o build/gputrain ./cmd/gputrain
+  cnn_epochs="${CNN_EPOCHS:-1}"
+  cnn_limit="${CNN_LIMIT:-10000}"
+  for t in $threads; do : > "$out/cnn-${t}t.jsonl"; done
+  for r in $(seq "$rounds"); do
+    for t in $threads; do
+      echo "== cnn round $r, $t thread(s): gputrain, pytorch ($cnn_epochs epoch(s) on $cnn_limit images; load $(cut -d' ' -f1 /proc/loadavg))"
+      ./build/gputrain -device cpu -threads "$t" -model cnn -epochs "$cnn_epochs" -limit "$cnn_limit" -json | tail -n 1 >> "$out/cnn-${t}t.jsonl"
+      "$py" bench/torch_mlp.py --data data/mnist --model cnn --epochs "$cnn_epochs" --limit "$cnn_limit" --threads "$t" --adam fused --json |
+        tail -n 1 >> "$out/cnn-${t}t.jsonl"
+    done
+  done
+  for t in $threads; do
+    echo "== cnn preset, $t thread(s): median epoch seconds over $rounds rounds, ratio to PyTorch"
+    "$py" bench/compare.py --group "$out/cnn-${t}t.jsonl"
+  done
+fi
+
+if [ "${CONV:-1}" = 1 ]; then
+  echo "== the cnn preset's convolutions: gputrain vs PyTorch, microseconds per call (load $(cut -d' ' -f1 /proc/loadavg))"
+  "$py" bench/conv_compare.py --python "$py" --rounds "$rounds" --threads "$(echo $threads | tr ' ' ,)" \
+    2>"$out/conv.log" | tee "$out/conv.md"
 fi
 
 if [ "${DIST:-1}" = 1 ]; then

@@ -21,7 +21,10 @@ defaults.
 
 Usage: .venv/bin/python bench/torch_mlp.py --data data/mnist [--epochs 10]
        [--threads N] [--device cpu|cuda] [--adam default|foreach|fused]
-       [--model mlp|cnn] [--json]
+       [--model mlp|cnn] [--limit N] [--json]
+
+--limit N trains on the first N training images only (the validation set is then
+the last 10% of those N), as gputrain's -limit does.
 """
 
 import sys
@@ -38,10 +41,14 @@ def main():
                         "the per-tensor loop on cpu and foreach on cuda)")
     p.add_argument("--model", default="mlp", choices=["mlp", "cnn"],
                    help="the reference MLP (default) or gputrain's cnn preset")
+    p.add_argument("--limit", type=int, default=0,
+                   help="train on the first N of the 60000 training images only (0: all), as gputrain -limit")
     p.add_argument("--eval-batch", type=int, default=common.BATCH,
                    help=f"batch size for validation and test (default {common.BATCH}, as Keras)")
     args = p.parse_args()
     common.check_args(p, args)
+    if args.limit < 0:
+        p.error(f"--limit {args.limit}: must not be negative")
     if args.eval_batch < 1:
         p.error(f"--eval-batch {args.eval_batch}: must be at least 1")
     thread_env = common.set_thread_env(args.threads)
@@ -59,6 +66,8 @@ def main():
         x_all, y_all, x_test, y_test = mnist.load(args.data)
     except mnist.MnistError as e:
         sys.exit(f"torch_mlp: {e}")
+    if args.limit:
+        x_all, y_all = x_all[:args.limit], y_all[:args.limit]
     x_tr, y_tr, x_val, y_val = mnist.split_validation(x_all, y_all, common.VALIDATION_SPLIT)
 
     def to_device(x, y):
@@ -157,7 +166,7 @@ def main():
             train_seconds=[round(s, 4) for s in train_seconds],
             epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds],
             adam=args.adam, eval_batch=args.eval_batch, seed=args.seed, env=thread_env,
-            model=args.model,
+            model=args.model, limit=args.limit,
         ), args.label))
 
 

@@ -23,6 +23,7 @@ func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
 	}
 	t := &b.kernels.batchNorm
 	t.set(a)
+	t.vec = b.kernels.vec
 	if b.reference {
 		batchNormRef(t)
 	} else {
@@ -48,6 +49,7 @@ func (b *Backend) BatchNormBackward(a device.BatchNormArgs) error {
 	}
 	t := &b.kernels.batchNorm
 	t.set(a)
+	t.vec = b.kernels.vec
 	t.backward = true
 	if b.reference {
 		batchNormBackwardRef(t)
@@ -60,6 +62,7 @@ func (b *Backend) BatchNormBackward(a device.BatchNormArgs) error {
 
 // batchNormTask holds a BatchNorm or BatchNormBackward call as slices.
 type batchNormTask struct {
+	vec                  *vecVariant
 	backward, training   bool
 	n, c, inner          int
 	momentum, eps        float64
@@ -159,12 +162,12 @@ func (t *batchNormTask) run(part, parts int) {
 		if t.training {
 			var sum float64
 			for n := range t.n {
-				sum += sumF64(t.x[t.at(n, c, 0) : t.at(n, c, 0)+t.inner])
+				sum += t.vec.sumF64(t.x[t.at(n, c, 0) : t.at(n, c, 0)+t.inner])
 			}
 			mean = sum / m
 			var ss float64
 			for n := range t.n {
-				ss += sumSqDevF64(t.x[t.at(n, c, 0):t.at(n, c, 0)+t.inner], mean)
+				ss += t.vec.sumSqDevF64(t.x[t.at(n, c, 0):t.at(n, c, 0)+t.inner], mean)
 			}
 			invStd = 1 / math.Sqrt(ss/m+t.eps)
 			t.saveMean[c], t.saveInvStd[c] = float32(mean), float32(invStd)
@@ -182,10 +185,7 @@ func (t *batchNormTask) run(part, parts int) {
 		s, shift := float32(s64), float32(float64(t.beta[c])-(mean-float64(hi))*s64)
 		for n := range t.n {
 			k := t.at(n, c, 0)
-			y := t.y[k : k+t.inner]
-			for i, v := range t.x[k : k+t.inner] {
-				y[i] = (v-hi)*s + shift
-			}
+			t.vec.norm(t.y[k:k+t.inner], t.x[k:k+t.inner], hi, s, shift)
 		}
 	}
 }
@@ -195,7 +195,7 @@ func (t *batchNormTask) backwardChannel(c int, m float64) {
 	var dBeta, dyx float64 // sum(dy), sum(dy*x)
 	for n := range t.n {
 		k := t.at(n, c, 0)
-		sd, sdx := sumDotF64(t.dy[k:k+t.inner], t.x[k:k+t.inner])
+		sd, sdx := t.vec.sumDotF64(t.dy[k:k+t.inner], t.x[k:k+t.inner])
 		dBeta += sd
 		dyx += sdx
 	}
@@ -208,10 +208,24 @@ func (t *batchNormTask) backwardChannel(c int, m float64) {
 	mu := float32(mean)
 	for n := range t.n {
 		k := t.at(n, c, 0)
-		x, dx := t.x[k:k+t.inner], t.dx[k:k+t.inner]
-		for i, d := range t.dy[k : k+t.inner] {
-			dx[i] = fa*d + k1*(x[i]-mu) + k0
-		}
+		t.vec.normBackward(t.dx[k:k+t.inner], t.dy[k:k+t.inner], t.x[k:k+t.inner], fa, mu, k1, k0)
+	}
+}
+
+// normGo is y = (x-mu)*s + b elementwise (len(y) >= len(x)).
+func normGo(y, x []float32, mu, s, b float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = (v-mu)*s + b
+	}
+}
+
+// normBackwardGo is dx = a*dy + (k1*(x-mu) + k0) elementwise (len(dx), len(x) >=
+// len(dy)).
+func normBackwardGo(dx, dy, x []float32, a, mu, k1, k0 float32) {
+	dx, x = dx[:len(dy)], x[:len(dy)]
+	for i, d := range dy {
+		dx[i] = a*d + (k1*(x[i]-mu) + k0)
 	}
 }
 

@@ -171,6 +171,8 @@ func TestOtherOpsDoNotAllocate(t *testing.T) {
 	nx, ncol, npool := conv.N*conv.C*conv.H*conv.W, conv.N*conv.ColRows()*conv.OutH()*conv.OutW(), pool.N*pool.C*pool.OutH()*pool.OutW()
 	x, y, dy, dx, col := f(nx), f(nx), f(nx), f(nx), f(ncol)
 	py, pdy := f(npool), f(npool)
+	w, dw, bias := f(4*conv.ColRows()), f(4*conv.ColRows()), f(4)
+	w32, dw32, bias32, y32 := f(32*conv.ColRows()), f(32*conv.ColRows()), f(32), f(conv.N*32*28*28)
 	bn := device.BatchNormArgs{N: 8, C: 4, Inner: 28 * 28, Training: true, Momentum: 0.1, Eps: 1e-5, X: x, Y: y,
 		Gamma: f(4), Beta: f(4), RunMean: f(4), RunVar: f(4), SaveMean: f(4), SaveInvStd: f(4), DY: dy, DX: dx, DGamma: f(4), DBeta: f(4)}
 	for _, op := range []struct {
@@ -188,6 +190,15 @@ func TestOtherOpsDoNotAllocate(t *testing.T) {
 		}},
 		{"im2col", func() error { return b.Im2Col(x, col, conv) }},
 		{"col2im", func() error { return b.Col2Im(col, dx, conv) }},
+		{"conv", func() error { return b.Conv(device.ConvArgs{G: conv, F: 4, X: x, W: w, B: bias, Y: y}) }},
+		{"conv backward", func() error {
+			return b.ConvBackward(device.ConvArgs{G: conv, F: 4, X: x, W: w, DY: dy, DX: dx, DW: dw, DB: bias, Accumulate: true})
+		}},
+		// 32 filters: the direct path where the machine has it.
+		{"conv 32 filters", func() error { return b.Conv(device.ConvArgs{G: conv, F: 32, X: x, W: w32, B: bias32, Y: y32}) }},
+		{"conv 32 filters backward", func() error {
+			return b.ConvBackward(device.ConvArgs{G: conv, F: 32, X: x, W: w32, DY: y32, DX: dx, DW: dw32, DB: bias32})
+		}},
 		{"max pool", func() error { return b.Pool(device.MaxPool, x, py, pool) }},
 		{"max pool backward", func() error { return b.PoolBackward(device.MaxPool, x, py, pdy, dx, pool) }},
 		{"batchnorm", func() error { return b.BatchNorm(bn) }},

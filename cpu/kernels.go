@@ -26,7 +26,8 @@ type kernels struct {
 	permute   permuteTask
 	layerNorm layerNormTask
 	rnn       rnnTask
-	conv      convTask
+	unfold    unfoldTask
+	conv      convState
 	pooling   poolTask
 	batchNorm batchNormTask
 }
@@ -34,6 +35,7 @@ type kernels struct {
 func (k *kernels) init(b *Backend) {
 	k.b = b
 	k.gemm.init(b.pool, b.threads)
+	k.conv.init(b.threads)
 	k.vec = vecAvailable[0]
 }
 

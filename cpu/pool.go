@@ -21,7 +21,7 @@ func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) 
 		return nil
 	}
 	t := &b.kernels.pooling
-	*t = poolTask{op: op, x: f32(x), y: f32(y), g: g}
+	*t = poolTask{vec: b.kernels.vec, op: op, x: f32(x), y: f32(y), g: g}
 	b.pool.parallel(parts(len(t.x), grain), t)
 	*t = poolTask{}
 	return nil
@@ -47,7 +47,7 @@ func (b *Backend) PoolBackward(op device.PoolOp, x, y, dy, dx device.Buffer, g d
 		return nil
 	}
 	t := &b.kernels.pooling
-	*t = poolTask{op: op, backward: true, x: f32(x), y: f32(y), dy: f32(dy), dx: f32(dx), g: g}
+	*t = poolTask{vec: b.kernels.vec, op: op, backward: true, x: f32(x), y: f32(y), dy: f32(dy), dx: f32(dx), g: g}
 	b.pool.parallel(parts(len(t.x), grain), t)
 	*t = poolTask{}
 	return nil
@@ -121,6 +121,7 @@ func poolBackwardRef(op device.PoolOp, x, y, dy, dx []float32, g device.ConvGeom
 // poolTask runs Pool (or PoolBackward) over a range of the N*C planes per part, with
 // each window clipped to the image once instead of testing every element.
 type poolTask struct {
+	vec          *vecVariant
 	op           device.PoolOp
 	backward     bool
 	x, y, dy, dx []float32
@@ -131,12 +132,100 @@ func (t *poolTask) run(part, parts int) {
 	g := t.g
 	lo, hi := split(g.N*g.C, part, parts, 1)
 	hw, ohw := g.H*g.W, g.OutH()*g.OutW()
+	if t.op == device.MaxPool && g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0 {
+		t.maxPool2(lo, hi)
+		return
+	}
 	for nc := lo; nc < hi; nc++ {
 		x, y := t.x[nc*hw:(nc+1)*hw], t.y[nc*ohw:(nc+1)*ohw]
 		if t.backward {
 			t.backwardPlane(x, y, t.dy[nc*ohw:(nc+1)*ohw], t.dx[nc*hw:(nc+1)*hw])
 		} else {
 			t.forwardPlane(x, y)
+		}
+	}
+}
+
+// maxPool2 runs MaxPool (or its backward pass) with 2×2 windows every 2 pixels on the
+// planes [lo, hi) through the vector kernels. When H = 2*OH the planes' rows follow each
+// other with no row between them that no window reads, so all the planes' output rows
+// go to the kernel in one call. The kernels write only the 2*OW first columns of the 2*OH
+// first rows of dx: the rest (an odd last row or column) is cleared first.
+func (t *poolTask) maxPool2(lo, hi int) {
+	g := t.g
+	oh, ow := g.OutH(), g.OutW()
+	hw, ohw := g.H*g.W, oh*ow
+	x, y := t.x[lo*hw:hi*hw], t.y[lo*ohw:hi*ohw]
+	var dy, dx []float32
+	if t.backward {
+		dy, dx = t.dy[lo*ohw:hi*ohw], t.dx[lo*hw:hi*hw]
+		if g.H != 2*oh || g.W != 2*ow {
+			clear(dx)
+		}
+	}
+	planes, rows := hi-lo, oh
+	if g.H == 2*oh {
+		planes, rows = 1, (hi-lo)*oh
+	}
+	for p := range planes {
+		xp, yp := x[p*hw:], y[p*ohw:]
+		if t.backward {
+			t.vec.maxPool2Backward(xp, yp, dy[p*ohw:], dx[p*hw:], rows, ow, g.W)
+		} else {
+			t.vec.maxPool2(xp, yp, rows, ow, g.W)
+		}
+	}
+}
+
+// maxPool2Go is 2×2 max pooling with stride 2 over rows output rows of ow values, from
+// input rows of w >= 2*ow values: for r < rows and j < ow, y[r*ow+j] is the maximum of
+// the window x[2r*w+2j], x[2r*w+2j+1], x[(2r+1)*w+2j], x[(2r+1)*w+2j+1], taken in that
+// order with a value replacing the maximum so far only when greater (as poolRef: NaNs
+// after the first element never win, and of equal values the first stays).
+func maxPool2Go(x, y []float32, rows, ow, w int) {
+	for r := range rows {
+		top, bot := x[2*r*w:2*r*w+2*ow], x[(2*r+1)*w:(2*r+1)*w+2*ow]
+		yr := y[r*ow : (r+1)*ow]
+		for j := range yr {
+			m := top[2*j]
+			if v := top[2*j+1]; v > m {
+				m = v
+			}
+			if v := bot[2*j]; v > m {
+				m = v
+			}
+			if v := bot[2*j+1]; v > m {
+				m = v
+			}
+			yr[j] = m
+		}
+	}
+}
+
+// maxPool2BackwardGo is maxPool2Go's backward pass: each window of maxPool2Go gets
+// dy[r*ow+j] at its first element (in the same order) equal to y[r*ow+j] and 0 at the
+// others (0 everywhere when none is: y is NaN). It writes only the 2*ow first columns
+// of the 2*rows first rows of dx (row stride w).
+func maxPool2BackwardGo(x, y, dy, dx []float32, rows, ow, w int) {
+	for r := range rows {
+		t, b := 2*r*w, (2*r+1)*w
+		top, bot := x[t:t+2*ow], x[b:b+2*ow]
+		dtop, dbot := dx[t:t+2*ow], dx[b:b+2*ow]
+		yr, dyr := y[r*ow:(r+1)*ow], dy[r*ow:(r+1)*ow]
+		for j, d := range dyr {
+			m := yr[j]
+			var d0, d1, d2, d3 float32
+			switch m {
+			case top[2*j]:
+				d0 = d
+			case top[2*j+1]:
+				d1 = d
+			case bot[2*j]:
+				d2 = d
+			case bot[2*j+1]:
+				d3 = d
+			}
+			dtop[2*j], dtop[2*j+1], dbot[2*j], dbot[2*j+1] = d0, d1, d2, d3
 		}
 	}
 }

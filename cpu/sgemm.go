@@ -84,6 +84,9 @@ type sgemmVariant struct {
 	// alt, when set, is a tile with fewer rows for the same machine, taken when it pads
 	// fewer rows of a small m (m = 32 runs as 4×8 rows rather than 3×12).
 	alt *sgemmVariant
+	// convTile, when set, is the direct convolution's implicit-GEMM tile (see
+	// convTileFunc in convolution.go); without it convolutions unfold their images.
+	convTile convTileFunc
 }
 
 // sgemmDotFunc computes one sgemmDotRows×sgemmDotCols tile of C = alpha*A·Bᵀ + beta*C

@@ -91,7 +91,7 @@ func sgemmAVX2(kc int, a []float32, lda int, b []float32, ldb, bstep, np int, c 
 var (
 	sgemmAVX512Variant = &sgemmVariant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512,
 		packAN: packANAVX512, packBT: packBTAVX512, packRagged: packRaggedAVX512, transposeOut: transposeOutAVX512,
-		dot: sgemmDotAVX512Tile, alt: sgemmAVX512x8Variant}
+		dot: sgemmDotAVX512Tile, alt: sgemmAVX512x8Variant, convTile: convTileAVX512Slices}
 	sgemmAVX512x8Variant = &sgemmVariant{name: "avx512", mr: 8, nr: 32, kc: 384, mc: 3072, nc: 480, kernel: sgemmAVX512x8,
 		packAN: packANAVX512x8, packBT: packBTAVX512, packRagged: packRaggedAVX512,
 		transposeOut: transposeOutAVX512, dot: sgemmDotAVX512Tile}

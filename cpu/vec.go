@@ -80,6 +80,31 @@ type vecVariant struct {
 	lstmBackward func(acts, cPrev, tc, dh, dc, dgx, dcPrev []float32)
 	// gruBackward is one row of a GRU step's backward pass, see gruBackwardGo.
 	gruBackward func(acts, gh, hPrev, dh, dgx, dgh, dhPrev []float32)
+
+	// maxPool2 is 2×2 max pooling with stride 2 over rows output rows, see maxPool2Go.
+	maxPool2 func(x, y []float32, rows, ow, w int)
+	// maxPool2Backward is maxPool2's backward pass, see maxPool2BackwardGo.
+	maxPool2Backward func(x, y, dy, dx []float32, rows, ow, w int)
+	// sumF64, sumSqDevF64 and sumDotF64 are batch normalisation's float64 sums, see
+	// the Go functions of the same names.
+	sumF64      func(x []float32) float64
+	sumSqDevF64 func(x []float32, mean float64) float64
+	sumDotF64   func(d, x []float32) (sum, dot float64)
+	// norm is y = (x-mu)*s + b, see normGo.
+	norm func(y, x []float32, mu, s, b float32)
+	// normBackward is dx = a*dy + (k1*(x-mu) + k0), see normBackwardGo.
+	normBackward func(dx, dy, x []float32, a, mu, k1, k0 float32)
+	// im2col unfolds one image into rows ld apart, see im2colGo; col2im is its
+	// adjoint, see col2imGo (work: col2imWork floats of scratch).
+	im2col func(x, col []float32, ld int, g *device.ConvGeom)
+	col2im func(col []float32, ld int, dx []float32, g *device.ConvGeom, work []float32)
+	// filterRows, when set, is a convolution's filter gradient over one tap row of
+	// 4 filters (unit column stride, kw <= 6): for b < 4 and v < kw,
+	//
+	//	dw[b*dwF+v] += Σ_{i<oh, j<ow} dy[b*dyF + i*ow + j] · x[i*xRow + j + v]
+	//
+	// Variants without it unfold the images instead.
+	filterRows func(dy, x, dw []float32, oh, ow, kw, dyF, xRow, dwF int)
 }
 
 func (v *vecVariant) String() string { return v.name }
@@ -89,7 +114,10 @@ var vecGo = &vecVariant{name: "go", adam: adamGo, momentum: momentumGo, axpby: a
 	widenU8: widenU8Go, relu: reluGo, selectPos: selectPosGo, exp: expGo, sigmoid: sigmoidGo, tanh: tanhGo,
 	geluTanh: geluTanhGo, geluTanhBackward: geluTanhBackwardGo, biasReLU: biasReLUGo,
 	sum: sumGo, maxOf: maxGo, expAffine: expAffineGo, sumSqDev: sumSqDevGo, normAffine: normAffineGo,
-	lnGradSums: lnGradSumsGo, lnGradDX: lnGradDXGo, lstmBackward: lstmBackwardGo, gruBackward: gruBackwardGo}
+	lnGradSums: lnGradSumsGo, lnGradDX: lnGradDXGo, lstmBackward: lstmBackwardGo, gruBackward: gruBackwardGo,
+	maxPool2: maxPool2Go, maxPool2Backward: maxPool2BackwardGo,
+	sumF64: sumF64, sumSqDevF64: sumSqDevF64, sumDotF64: sumDotF64, norm: normGo, normBackward: normBackwardGo,
+	im2col: im2colGo, col2im: col2imGo}
 
 // vecAvailable lists the variants this machine runs, fastest first; set in init by
 // vec_amd64.go or vec_other.go.

@@ -179,6 +179,101 @@ func biasReLUAVX512Rows(c []float32, ldc, rows, cols int, bias []float32, relu b
 }
 
 //go:noescape
+func maxPool2AVX512(x, y *float32, rows, ow, w int)
+
+//go:noescape
+func maxPool2BackwardAVX512(x, y, dy, dx *float32, rows, ow, w int)
+
+// maxPool2AVX512Rows is vecVariant.maxPool2 on maxPool2AVX512.
+func maxPool2AVX512Rows(x, y []float32, rows, ow, w int) {
+	if rows <= 0 || ow <= 0 {
+		return
+	}
+	_ = x[(2*rows-1)*w+2*ow-1]
+	_ = y[rows*ow-1]
+	maxPool2AVX512(&x[0], &y[0], rows, ow, w)
+}
+
+// maxPool2BackwardAVX512Rows is vecVariant.maxPool2Backward on maxPool2BackwardAVX512.
+func maxPool2BackwardAVX512Rows(x, y, dy, dx []float32, rows, ow, w int) {
+	if rows <= 0 || ow <= 0 {
+		return
+	}
+	_ = x[(2*rows-1)*w+2*ow-1]
+	_ = dx[(2*rows-1)*w+2*ow-1]
+	_ = y[rows*ow-1]
+	_ = dy[rows*ow-1]
+	maxPool2BackwardAVX512(&x[0], &y[0], &dy[0], &dx[0], rows, ow, w)
+}
+
+//go:noescape
+func sumF64AVX512(x *float32, n int) float64
+
+//go:noescape
+func sumSqDevF64AVX512(x *float32, n int, mean float64) float64
+
+//go:noescape
+func sumDotF64AVX512(d, x *float32, n int) (sum, dot float64)
+
+//go:noescape
+func normAVX512(y, x *float32, n int, mu, s, b float32)
+
+//go:noescape
+func normBackwardAVX512(dx, dy, x *float32, n int, a, mu, k1, k0 float32)
+
+// The batch-norm primitives on AVX-512: whole vectors in assembly, the rest (and its
+// part of a sum) in Go.
+func init() {
+	body := func(n int) int { return n &^ 15 }
+	vecAVX512.sumF64 = func(x []float32) float64 {
+		var s float64
+		if k := body(len(x)); k > 0 {
+			s = sumF64AVX512(&x[0], k)
+			x = x[k:]
+		}
+		return s + sumF64(x)
+	}
+	vecAVX512.sumSqDevF64 = func(x []float32, mean float64) float64 {
+		var s float64
+		if k := body(len(x)); k > 0 {
+			s = sumSqDevF64AVX512(&x[0], k, mean)
+			x = x[k:]
+		}
+		return s + sumSqDevF64(x, mean)
+	}
+	vecAVX512.sumDotF64 = func(d, x []float32) (sum, dot float64) {
+		x = x[:len(d)]
+		if k := body(len(d)); k > 0 {
+			sum, dot = sumDotF64AVX512(&d[0], &x[0], k)
+			d, x = d[k:], x[k:]
+		}
+		s, p := sumDotF64(d, x)
+		return sum + s, dot + p
+	}
+	vecAVX512.norm = func(y, x []float32, mu, s, b float32) {
+		y = y[:len(x)]
+		if k := body(len(x)); k > 0 {
+			normAVX512(&y[0], &x[0], k, mu, s, b)
+			y, x = y[k:], x[k:]
+		}
+		normGo(y, x, mu, s, b)
+	}
+	vecAVX512.normBackward = func(dx, dy, x []float32, a, mu, k1, k0 float32) {
+		dx, x = dx[:len(dy)], x[:len(dy)]
+		if k := body(len(dy)); k > 0 {
+			normBackwardAVX512(&dx[0], &dy[0], &x[0], k, a, mu, k1, k0)
+			dx, dy, x = dx[k:], dy[k:], x[k:]
+		}
+		normBackwardGo(dx, dy, x, a, mu, k1, k0)
+	}
+	vecAVX2.sumF64, vecAVX2.sumSqDevF64, vecAVX2.sumDotF64 = sumF64, sumSqDevF64, sumDotF64
+	vecAVX2.norm, vecAVX2.normBackward = normGo, normBackwardGo
+	vecAVX512.im2col, vecAVX512.col2im = im2colAVX512, col2imAVX512
+	vecAVX512.filterRows = filterRowsAVX512
+	vecAVX2.im2col, vecAVX2.col2im = im2colGo, col2imGo
+}
+
+//go:noescape
 func adamAVX2(p, grad, m, v *float32, n int, c *adamConsts)
 
 //go:noescape
@@ -374,6 +469,8 @@ var (
 
 func init() {
 	vecAVX512.biasReLU = biasReLUAVX512Rows
+	vecAVX512.maxPool2, vecAVX512.maxPool2Backward = maxPool2AVX512Rows, maxPool2BackwardAVX512Rows
+	vecAVX2.maxPool2, vecAVX2.maxPool2Backward = maxPool2Go, maxPool2BackwardGo
 	vecAVX2.biasReLU = func(c []float32, ldc, rows, cols int, bias []float32, relu bool) {
 		// Row by row on the AVX2 add and max.
 		for r := range rows {

@@ -18,6 +18,25 @@ type task interface {
 	run(part, parts int)
 }
 
+// threadTask is a task whose parts use scratch memory of the thread that runs them:
+// runOn(part, parts, thread) is run(part, parts) told which of the pool's threads runs
+// it (0, the caller, to threads-1). A thread runs one part at a time, so scratch indexed
+// by thread is never shared; as with any task, the results must not depend on which
+// thread runs which part.
+type threadTask interface {
+	task
+	runOn(part, parts, thread int)
+}
+
+// runPart runs part i of t on thread id.
+func runPart(t task, i, parts, id int) {
+	if tt, ok := t.(threadTask); ok {
+		tt.runOn(i, parts, id)
+		return
+	}
+	t.run(i, parts)
+}
+
 // pool is a fixed set of worker goroutines started once per backend.
 //
 // parallel(parts, t) does not bind parts to threads: the caller wakes up to parts-1
@@ -167,7 +186,7 @@ func (p *pool) work(id int) {
 		if i < 0 {
 			return
 		}
-		t.run(i, parts)
+		runPart(t, i, parts, id)
 		if p.left.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
 			select {
 			case p.done <- struct{}{}:
@@ -183,7 +202,7 @@ func (p *pool) work(id int) {
 func (p *pool) parallel(parts int, t task) {
 	if parts <= 1 || p.threads <= 1 || !p.gov.useThreads() {
 		for i := range max(parts, 1) {
-			t.run(i, max(parts, 1))
+			runPart(t, i, max(parts, 1), 0)
 		}
 		return
 	}

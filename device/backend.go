@@ -165,6 +165,12 @@ type Backend interface {
 	// Col2Im is Im2Col's adjoint: dx (N,C,H,W) = sum of the col (N, C*KH*KW, OH*OW)
 	// entries that read each input element. dx is overwritten.
 	Col2Im(col, dx Buffer, g ConvGeom) error
+	// Conv computes Y = the convolution of X with the filters W, plus the bias B when
+	// it is set, see ConvArgs.
+	Conv(a ConvArgs) error
+	// ConvBackward computes DW and DB (added to or overwriting them, by a.Accumulate)
+	// and, when set, DX (overwritten) from DY, X and W, see ConvArgs.
+	ConvBackward(a ConvArgs) error
 	// Pool computes y (N,C,OH,OW) from windows of x (N,C,H,W): their maximum (padding
 	// never wins) or their mean (padding counts as zero, divided by KH*KW).
 	Pool(op PoolOp, x, y Buffer, g ConvGeom) error

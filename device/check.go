@@ -591,6 +591,52 @@ func CheckIm2Col(op string, x, col Buffer, g ConvGeom) error {
 	return need(op, "col", col, Float32, g.N*g.ColRows()*g.OutH()*g.OutW())
 }
 
+// CheckConv validates Conv (backward false: X, W, Y and the optional B) or ConvBackward
+// (X, W, DY, DW and the optional DX and DB).
+func CheckConv(a ConvArgs, backward bool) error {
+	name := "conv"
+	if backward {
+		name = "conv backward"
+	}
+	g := a.G
+	if err := CheckGeom(name, g); err != nil {
+		return err
+	}
+	if a.F <= 0 {
+		return fmt.Errorf("device: %s: filters F must be positive, got %d", name, a.F)
+	}
+	in, out, w := g.N*g.C*g.H*g.W, g.N*a.F*g.OutH()*g.OutW(), a.F*g.ColRows()
+	operands := [...]operand{
+		{"X", a.X, in, true}, {"W", a.W, w, true},
+		{"Y", a.Y, out, !backward}, {"B", a.B, a.F, !backward && a.B != nil},
+		{"DY", a.DY, out, backward}, {"DW", a.DW, w, backward},
+		{"DX", a.DX, in, backward && a.DX != nil}, {"DB", a.DB, a.F, backward && a.DB != nil},
+	}
+	return needAll(name, operands[:])
+}
+
+// operand is one float32 buffer of an argument struct: its name, the buffer, the
+// length it must have, and whether the call uses it.
+type operand struct {
+	name string
+	b    Buffer
+	n    int
+	used bool
+}
+
+// needAll checks the used operands with need, in order.
+func needAll(op string, operands []operand) error {
+	for _, o := range operands {
+		if !o.used {
+			continue
+		}
+		if err := need(op, o.name, o.b, Float32, o.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckPool validates Pool (dy, dx nil) and PoolBackward.
 func CheckPool(op PoolOp, x, y, dy, dx Buffer, g ConvGeom, backward bool) error {
 	if op > AvgPool {
@@ -638,26 +684,13 @@ func CheckBatchNorm(a BatchNormArgs, backward bool) error {
 		return fmt.Errorf("device: %s: training needs more than one value per channel, got N=%d Inner=%d", name, a.N, a.Inner)
 	}
 	n, c := a.N*a.C*a.Inner, a.C
-	operands := [...]struct {
-		name string
-		b    Buffer
-		n    int
-		used bool
-	}{
+	operands := [...]operand{
 		{"X", a.X, n, true}, {"Gamma", a.Gamma, c, true}, {"Beta", a.Beta, c, true},
 		{"SaveMean", a.SaveMean, c, a.Training}, {"SaveInvStd", a.SaveInvStd, c, a.Training},
 		{"Y", a.Y, n, !backward}, {"RunMean", a.RunMean, c, !backward}, {"RunVar", a.RunVar, c, !backward},
 		{"DY", a.DY, n, backward}, {"DX", a.DX, n, backward}, {"DGamma", a.DGamma, c, backward}, {"DBeta", a.DBeta, c, backward},
 	}
-	for _, o := range operands {
-		if !o.used {
-			continue
-		}
-		if err := need(name, o.name, o.b, Float32, o.n); err != nil {
-			return err
-		}
-	}
-	return nil
+	return needAll(name, operands[:])
 }
 
 // CheckAugment validates Augment(x, y, a).

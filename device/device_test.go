@@ -162,12 +162,19 @@ func TestChecksAllocateNothing(t *testing.T) {
 		"broadcast": func() error {
 			return device.CheckBroadcast(device.Add, f6, f3, f6, device.Shape3{Outer: 2, Mid: 3, Inner: 1})
 		},
-		"reduce":     func() error { return device.CheckReduce(device.Sum, f6, f3, device.Shape3{Outer: 1, Mid: 2, Inner: 3}) },
-		"loss":       func() error { return device.CheckLoss(loss, true) },
-		"update":     func() error { return device.CheckUpdate(device.Adam, device.Hyper{Step: 1}, f6, f6, f6, f6) },
-		"gather":     func() error { return device.CheckGather(f6, f12, i2, 3) },
-		"im2col":     func() error { return device.CheckIm2Col("im2col", f6, f8, geom) },
-		"pool":       func() error { return device.CheckPool(device.MaxPool, f6, f2, f2, f6, geom, true) },
+		"reduce": func() error { return device.CheckReduce(device.Sum, f6, f3, device.Shape3{Outer: 1, Mid: 2, Inner: 3}) },
+		"loss":   func() error { return device.CheckLoss(loss, true) },
+		"update": func() error { return device.CheckUpdate(device.Adam, device.Hyper{Step: 1}, f6, f6, f6, f6) },
+		"gather": func() error { return device.CheckGather(f6, f12, i2, 3) },
+		"im2col": func() error { return device.CheckIm2Col("im2col", f6, f8, geom) },
+		"pool":   func() error { return device.CheckPool(device.MaxPool, f6, f2, f2, f6, geom, true) },
+		"conv": func() error {
+			return device.CheckConv(device.ConvArgs{G: geom, F: 1, X: f6, W: fakeBuf{4, device.Float32}, B: fakeBuf{1, device.Float32}, Y: f2}, false)
+		},
+		"conv backward": func() error {
+			return device.CheckConv(device.ConvArgs{G: geom, F: 1, X: f6, W: fakeBuf{4, device.Float32}, DY: f2, DX: f6,
+				DW: fakeBuf{4, device.Float32}, DB: fakeBuf{1, device.Float32}}, true)
+		},
 		"batchnorm":  func() error { return device.CheckBatchNorm(bn, false) },
 		"dropout":    func() error { return device.CheckDropout(f6, 0.5) },
 		"axpby":      func() error { return device.CheckAxpby(f6, f6) },

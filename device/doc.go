@@ -13,7 +13,8 @@
 // family is one method taking an op enum or an argument struct, so that a new activation or
 // optimizer is a new enum value, not a new interface: Gemm, Unary/UnaryBackward,
 // Softmax/SoftmaxBackward, CausalSoftmax, Binary/Broadcast/Axpby, Reduce,
-// Loss/LossBackward, Update, DropoutMask, Gather/ScatterAdd, Permute, Im2Col/Col2Im,
+// Loss/LossBackward, Update, DropoutMask, Gather/ScatterAdd, Permute, Conv/ConvBackward,
+// Im2Col/Col2Im,
 // Pool/PoolBackward, BatchNorm/BatchNormBackward, LayerNorm/LayerNormBackward,
 // RNNCell/RNNCellBackward and Augment. An op, or an op variant, that a backend does not
 // implement returns an *UnsupportedError (the CUDA backend's Gemm past cuBLAS's 32-bit

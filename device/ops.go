@@ -316,6 +316,39 @@ func (g ConvGeom) OutW() int { return (g.W+2*g.PadW-g.KW)/g.StrideW + 1 }
 // ColRows is C*KH*KW, the rows of one image's unfolded matrix in Im2Col.
 func (g ConvGeom) ColRows() int { return g.C * g.KH * g.KW }
 
+// ConvArgs are the arguments of Backend.Conv and Backend.ConvBackward: a 2-D
+// convolution (a cross-correlation, as PyTorch's conv2d) of the images X (N, C, H, W) of
+// geometry G with F filters W (F, C, KH, KW) and an optional bias B (F), giving Y
+// (N, F, OH, OW):
+//
+//	Y[n,f,i,j] = B[f] + Σ_{c,u,v} W[f,c,u,v] · X[n, c, i*StrideH-PadH+u, j*StrideW-PadW+v]
+//
+// where X reads as 0 outside the image (padding). ConvBackward takes DY (N, F, OH, OW) =
+// dL/dY and computes
+//
+//	DW[f,c,u,v] (+)= Σ_{n,i,j} DY[n,f,i,j] · X[n, c, i*StrideH-PadH+u, j*StrideW-PadW+v]
+//	DB[f]       (+)= Σ_{n,i,j} DY[n,f,i,j]
+//	DX[n,c,h,w]   = Σ DY[n,f,i,j] · W[f,c,u,v] over the (f,i,j,u,v) whose window reads X[n,c,h,w]
+//
+// The parameter gradients DW and DB are added to what they hold when Accumulate is set
+// and overwritten otherwise; DX is always overwritten. DX nil skips the input gradient
+// (a model's first layer needs none), DB nil the bias gradient. G.N is the batch.
+type ConvArgs struct {
+	G ConvGeom
+	F int // filters: output channels
+
+	X Buffer // (N, C, H, W)
+	W Buffer // (F, C, KH, KW)
+	B Buffer // (F), or nil: no bias
+	Y Buffer // (N, F, OH, OW), Conv's output
+
+	DY         Buffer // (N, F, OH, OW)
+	DX         Buffer // (N, C, H, W), or nil
+	DW         Buffer // (F, C, KH, KW)
+	DB         Buffer // (F), or nil
+	Accumulate bool   // DW += and DB += instead of overwriting them
+}
+
 // BatchNormArgs are the arguments of Backend.BatchNorm and Backend.BatchNormBackward
 // for X of shape (N, C, Inner): Inner is H*W for images and 1 after a Dense layer.
 //

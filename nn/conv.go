@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -25,7 +26,7 @@ func init() {
 // is (Filters, OH, OW) with OH = (H + 2*Padding - Kernel)/Stride + 1. W starts
 // Glorot-uniform with fan-in C·K² and fan-out Filters·K² (Keras' default), b at zero.
 //
-// It runs as im2col + one strided batched GEMM per pass.
+// It runs as the device's Conv and ConvBackward ops.
 type Conv2D struct {
 	Filters int        `json:"filters"`
 	Kernel  int        `json:"kernel"`
@@ -40,12 +41,9 @@ type Conv2D struct {
 	w, b     *Param
 	x        *tensor.Tensor
 	n        int
-	col      *batchBuf // (N, C*K*K, OH*OW)
-	z, y, dz *batchBuf // (N, F, OH, OW)
-	dx       *batchBuf // (N, C, H, W)
-	dwBatch  *batchBuf // (N, F, C*K*K): per-example weight gradients, summed into W.Grad
-	dbTmp    *batchBuf // (N, F)
-	dw, db   accumulator
+	z, y, dz *batchBuf   // (N, F, OH, OW)
+	dx       *batchBuf   // (N, C, H, W)
+	dw       accumulator // DW of a frozen weight: computed, not kept
 }
 
 // NewConv2D returns a convolution of filters kernel×kernel filters, stride 1, no padding.
@@ -124,7 +122,7 @@ func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if err := device.CheckGeom("nn: conv2d", l.g); err != nil {
 		return nil, err
 	}
-	ckk, ohw := l.g.ColRows(), l.g.OutH()*l.g.OutW()
+	ckk := l.g.ColRows()
 	out := tensor.Shape{l.Filters, l.g.OutH(), l.g.OutW()}
 	l.out = out
 	w := GlorotUniform(ctx.RNG, ckk, l.Filters*l.Kernel*l.Kernel, l.Filters*ckk)
@@ -135,12 +133,8 @@ func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if l.b, err = newParam(ctx.Dev, "bias", true, make([]float32, l.Filters), l.Filters); err != nil {
 		return nil, err
 	}
-	for _, p := range []struct {
-		b   **batchBuf
-		per tensor.Shape
-	}{{&l.col, tensor.Shape{ckk, ohw}}, {&l.z, out}, {&l.dz, out}, {&l.dwBatch, tensor.Shape{l.Filters, ckk}},
-		{&l.dbTmp, tensor.Shape{l.Filters}}} {
-		if *p.b, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, p.per); err != nil {
+	for _, b := range []**batchBuf{&l.z, &l.dz} {
+		if *b, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, out); err != nil {
 			return nil, err
 		}
 	}
@@ -159,7 +153,6 @@ func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	col, _ := l.col.rows(n)
 	z, _ := l.z.rows(n)
 	y, err := l.y.rows(n)
 	if err != nil {
@@ -168,16 +161,7 @@ func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	dev, g := l.ctx.Dev, l.g
 	g.N = n
 	l.x, l.n = x, n
-	ckk, ohw := g.ColRows(), g.OutH()*g.OutW()
-	if err := dev.Im2Col(x.Buffer(), col.Buffer(), g); err != nil {
-		return nil, fmt.Errorf("nn: conv2d forward: %w", err)
-	}
-	// z_n (F×OHW) = W (F×CKK) · col_n (CKK×OHW), for each example n
-	if err := dev.Gemm(device.GemmArgs{M: l.Filters, N: ohw, K: ckk, Alpha: 1, A: l.w.Value.Buffer(), B: col.Buffer(), C: z.Buffer(),
-		Batch: n, StrideA: 0, StrideB: ckk * ohw, StrideC: l.Filters * ohw}); err != nil {
-		return nil, fmt.Errorf("nn: conv2d forward: %w", err)
-	}
-	if err := dev.Broadcast(device.Add, z.Buffer(), l.b.Value.Buffer(), z.Buffer(), device.Shape3{Outer: n, Mid: l.Filters, Inner: ohw}); err != nil {
+	if err := dev.Conv(device.ConvArgs{G: g, F: l.Filters, X: x.Buffer(), W: l.w.Value.Buffer(), B: l.b.Value.Buffer(), Y: z.Buffer()}); err != nil {
 		return nil, fmt.Errorf("nn: conv2d forward: %w", err)
 	}
 	if l.Act != Linear {
@@ -198,7 +182,6 @@ func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	if err := checkGrad("conv2d", n, dy, l.out); err != nil {
 		return nil, err
 	}
-	ckk, ohw := g.ColRows(), g.OutH()*g.OutW()
 	dz := dy
 	if l.Act != Linear {
 		z, _ := l.z.rows(n)
@@ -208,61 +191,41 @@ func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
 		}
 	}
-	col, _ := l.col.rows(n)
-	if l.w.needsGrad() {
-		dwb, _ := l.dwBatch.rows(n)
+	if !needDX && !l.w.needsGrad() && !l.b.needsGrad() {
+		return nil, nil
+	}
+	// The parameters' gradients accumulate (see the package comment); a frozen weight's
+	// goes to a scratch buffer, zeroed first, and a frozen bias's nowhere.
+	a := device.ConvArgs{G: g, F: l.Filters, X: l.x.Buffer(), W: l.w.Value.Buffer(), DY: dz.Buffer(),
+		DW: l.w.Grad.Buffer(), Accumulate: true}
+	if l.b.needsGrad() {
+		a.DB = l.b.Grad.Buffer()
+	}
+	if !l.w.needsGrad() {
 		tmp, err := l.dw.scratch(dev, l.w)
 		if err != nil {
 			return nil, err
 		}
-		// dW_n (F×CKK) = dz_n (F×OHW) · col_nᵀ (OHW×CKK); dW += Σ_n dW_n
-		if err := dev.Gemm(device.GemmArgs{TransB: true, M: l.Filters, N: ckk, K: ohw, Alpha: 1, A: dz.Buffer(), B: col.Buffer(), C: dwb.Buffer(),
-			Batch: n, StrideA: l.Filters * ohw, StrideB: ckk * ohw, StrideC: l.Filters * ckk}); err != nil {
+		if err := dev.Fill(tmp.Buffer(), 0); err != nil {
 			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
 		}
-		if err := dev.Reduce(device.Sum, dwb.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters * ckk}); err != nil {
-			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-		}
-		if err := l.dw.add(dev, l.w); err != nil {
-			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-		}
+		a.DW = tmp.Buffer()
 	}
-	if l.b.needsGrad() {
-		dbt, _ := l.dbTmp.rows(n)
-		tmp, err := l.db.scratch(dev, l.b)
-		if err != nil {
-			return nil, err
+	var dx *tensor.Tensor
+	if needDX {
+		if l.dx == nil {
+			var err error
+			if l.dx, err = newBatchBuf(dev, device.Float32, l.ctx.MaxBatch, l.in); err != nil {
+				return nil, err
+			}
 		}
-		// db[f] += Σ_n Σ_p dz[n,f,p]
-		if err := dev.Reduce(device.Sum, dz.Buffer(), dbt.Buffer(), device.Shape3{Outer: n * l.Filters, Mid: ohw, Inner: 1}); err != nil {
-			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-		}
-		if err := dev.Reduce(device.Sum, dbt.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: l.Filters}); err != nil {
-			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-		}
-		if err := l.db.add(dev, l.b); err != nil {
-			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-		}
-	}
-	if !needDX {
-		return nil, nil
-	}
-	if l.dx == nil {
 		var err error
-		if l.dx, err = newBatchBuf(dev, device.Float32, l.ctx.MaxBatch, l.in); err != nil {
+		if dx, err = l.dx.rows(n); err != nil {
 			return nil, err
 		}
+		a.DX = dx.Buffer()
 	}
-	dx, err := l.dx.rows(n)
-	if err != nil {
-		return nil, err
-	}
-	// dcol_n (CKK×OHW) = Wᵀ (CKK×F) · dz_n (F×OHW); the col buffer is reused for it
-	if err := dev.Gemm(device.GemmArgs{TransA: true, M: ckk, N: ohw, K: l.Filters, Alpha: 1, A: l.w.Value.Buffer(), B: dz.Buffer(), C: col.Buffer(),
-		Batch: n, StrideA: 0, StrideB: l.Filters * ohw, StrideC: ckk * ohw}); err != nil {
-		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
-	}
-	if err := dev.Col2Im(col.Buffer(), dx.Buffer(), g); err != nil {
+	if err := dev.ConvBackward(a); err != nil {
 		return nil, fmt.Errorf("nn: conv2d backward: %w", err)
 	}
 	return dx, nil
@@ -566,4 +529,43 @@ func (l *BatchNorm) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, er
 		return nil, nil
 	}
 	return dx, nil
+}
+
+// ExportONNX implements Exporter: Conv (weights (Filters, C, K, K), bias, the same
+// strides and zero padding on every side), then the activation.
+func (l *Conv2D) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.w == nil {
+		return "", fmt.Errorf("nn: conv2d: export before Build")
+	}
+	y := g.Node("Conv", []string{x, ExportParam(g, l.w), ExportParam(g, l.b)},
+		onnx.Ints("kernel_shape", l.Kernel, l.Kernel), onnx.Ints("strides", l.stride(), l.stride()),
+		onnx.Ints("pads", l.Padding, l.Padding, l.Padding, l.Padding))
+	return l.Act.exportONNX(g, y, l.slope()), nil
+}
+
+// ExportONNX implements Exporter: MaxPool, or AveragePool with count_include_pad=1 (the
+// padding counts as zeros and every window is divided by Size², as Pool does), with
+// the same windows (floor mode). The padding, at most half the window (device.CheckPool),
+// is smaller than the window, as runtimes require.
+func (l *Pool2D) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: %s: export before Build", l.Kind())
+	}
+	s, p := l.g.StrideH, l.Padding
+	attrs := []onnx.Attr{onnx.Ints("kernel_shape", l.Size, l.Size), onnx.Ints("strides", s, s), onnx.Ints("pads", p, p, p, p)}
+	if l.Op == device.MaxPool {
+		return g.Node("MaxPool", []string{x}, attrs...), nil
+	}
+	return g.Node("AveragePool", []string{x}, append(attrs, onnx.Int("count_include_pad", 1))...), nil
+}
+
+// ExportONNX implements Exporter: BatchNormalization in inference form, (x -
+// running_mean)/√(running_var + eps)·weight + bias per channel.
+func (l *BatchNorm) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.gamma == nil {
+		return "", fmt.Errorf("nn: batchnorm: export before Build")
+	}
+	_, eps := l.hyper()
+	return onnx.BatchNorm(g, x, ExportParam(g, l.gamma), ExportParam(g, l.beta),
+		ExportParam(g, l.runMean), ExportParam(g, l.runVar), eps), nil
 }

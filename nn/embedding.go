@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -128,4 +129,16 @@ func (l *Embedding) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, er
 		return nil, fmt.Errorf("nn: embedding backward: %w", err)
 	}
 	return nil, nil
+}
+
+// readsIDs marks a model that starts with an embedding as one that takes ids.
+func (l *Embedding) readsIDs() {}
+
+// ExportONNX implements Exporter: Gather(W, ids, axis 0), of shape (batch, in…, Dim);
+// the ids are int32 or int64 (a model that starts with an embedding takes int64 ids).
+func (l *Embedding) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.w == nil {
+		return "", fmt.Errorf("nn: embedding: export before Build")
+	}
+	return onnx.Embedding(g, ExportParam(g, l.w), x), nil
 }

@@ -34,6 +34,20 @@
 // any tree of registered modules, and checkpoints store that description. Adding a
 // layer type touches one file: its struct, its methods and its Register call.
 //
+// # Exporting to ONNX
+//
+// ExportONNX writes a built model as an ONNX graph for inference (nn/onnx is the
+// builder). Each module type writes its own part: it implements Exporter, a method
+//
+//	func (l *MyLayer) ExportONNX(g *onnx.Graph, x string) (string, error)
+//
+// next to its Forward, in its own file, which reads the input value x, adds its
+// weights with ExportParam (named as in checkpoints) and its nodes with g.Node or the
+// builder's helpers (onnx.Dense, onnx.LayerNorm, onnx.CausalSoftmax, onnx.LSTM…), and
+// returns its output value; a container calls ExportChild for each child. A module
+// without the method, or one that cannot be written, makes the export fail with an
+// error naming its path and kind ("onnx: cannot export layer 3 (mylayer): …").
+//
 // Every layer and loss has a finite-difference gradient check in this package's tests.
 package nn
 

@@ -177,43 +177,56 @@ func TestTiedWeightsGradients(t *testing.T) {
 // Backward adds into the gradients: two backward passes give twice one, and ZeroGrad
 // clears them all at once.
 func TestGradientsAccumulate(t *testing.T) {
-	dev := newDev(t)
-	m := nn.NewModel(nn.NewSequential(nn.NewDense(5, nn.ReLU), &nn.BatchNorm{}, nn.NewDense(3, nn.Linear)))
-	require.NoError(t, m.Build(dev, tensor.Shape{4}, 6, 3))
-	rng := rand.New(rand.NewPCG(1, 2))
-	x, err := tensor.FromFloat32(dev, randn(rng, 24, 1), 6, 4)
-	require.NoError(t, err)
-	dy, err := tensor.FromFloat32(dev, randn(rng, 18, 1), 6, 3)
-	require.NoError(t, err)
-	grads := func() []float32 {
-		v, err := m.Grads().Float32s()
-		require.NoError(t, err)
-		return v
-	}
-	pass := func() {
-		_, err := m.Forward(x, true)
-		require.NoError(t, err)
-		require.NoError(t, m.Backward(dy, false))
-	}
-	pass()
-	once := grads()
-	pass()
-	twice := grads()
-	nonzero := 0
-	for i := range once {
-		assert.InDelta(t, 2*once[i], twice[i], 1e-5*math.Max(1, math.Abs(float64(once[i]))))
-		if once[i] != 0 {
-			nonzero++
-		}
-	}
-	assert.Greater(t, nonzero, len(once)/2)
-	require.NoError(t, m.ZeroGrad())
-	assert.Equal(t, make([]float32, len(once)), grads())
-	for _, p := range m.Params() {
-		if p.Grad != nil {
-			v := read(t, p.Grad)
-			assert.Equal(t, make([]float32, len(v)), v, "%s's gradient is a view of the flat buffer", p.Name)
-		}
+	for _, c := range []struct {
+		name string
+		root nn.Module
+		in   tensor.Shape
+		out  int
+	}{
+		{"dense", nn.NewSequential(nn.NewDense(5, nn.ReLU), &nn.BatchNorm{}, nn.NewDense(3, nn.Linear)), tensor.Shape{4}, 3},
+		{"conv", nn.NewSequential(&nn.Conv2D{Filters: 3, Kernel: 3, Padding: 1, Act: nn.Tanh}, &nn.Conv2D{Filters: 2, Kernel: 3},
+			nn.NewFlatten(), nn.NewDense(3, nn.Linear)), tensor.Shape{2, 5, 5}, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dev := newDev(t)
+			m := nn.NewModel(c.root)
+			require.NoError(t, m.Build(dev, c.in, 6, 3))
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, err := tensor.FromFloat32(dev, randn(rng, 6*c.in.Len(), 1), append([]int{6}, c.in...)...)
+			require.NoError(t, err)
+			dy, err := tensor.FromFloat32(dev, randn(rng, 6*c.out, 1), 6, c.out)
+			require.NoError(t, err)
+			grads := func() []float32 {
+				v, err := m.Grads().Float32s()
+				require.NoError(t, err)
+				return v
+			}
+			pass := func() {
+				_, err := m.Forward(x, true)
+				require.NoError(t, err)
+				require.NoError(t, m.Backward(dy, false))
+			}
+			pass()
+			once := grads()
+			pass()
+			twice := grads()
+			nonzero := 0
+			for i := range once {
+				assert.InDelta(t, 2*once[i], twice[i], 1e-5*math.Max(1, math.Abs(float64(once[i]))))
+				if once[i] != 0 {
+					nonzero++
+				}
+			}
+			assert.Greater(t, nonzero, len(once)/2)
+			require.NoError(t, m.ZeroGrad())
+			assert.Equal(t, make([]float32, len(once)), grads())
+			for _, p := range m.Params() {
+				if p.Grad != nil {
+					v := read(t, p.Grad)
+					assert.Equal(t, make([]float32, len(v)), v, "%s's gradient is a view of the flat buffer", p.Name)
+				}
+			}
+		})
 	}
 }
 
@@ -512,4 +525,31 @@ func TestEmbeddingGradients(t *testing.T) {
 	assert.ErrorContains(t, err, "nn: embedding: ids must be int32, got float32")
 	bad := nn.NewModel(nn.NewSequential(nn.NewDense(4, nn.Tanh), nn.NewEmbedding(3, 2)))
 	assert.ErrorContains(t, bad.Build(dev, tensor.Shape{4}, 2, 1), "layer 1 (embedding) must come before every layer with weights")
+}
+
+// A frozen convolution's gradients stay zero while the layers after it learn.
+func TestFrozenConvolution(t *testing.T) {
+	dev := newDev(t)
+	m := nn.NewModel(nn.NewSequential(&nn.Conv2D{Filters: 2, Kernel: 3, Act: nn.ReLU}, &nn.Conv2D{Filters: 2, Kernel: 3}, nn.NewFlatten(), nn.NewDense(2, nn.Linear)))
+	require.NoError(t, m.Build(dev, tensor.Shape{1, 6, 6}, 2, 1))
+	_, err := m.Freeze("2.weight", "0")
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(9, 9))
+	x, err := tensor.FromFloat32(dev, randn(rng, 72, 1), 2, 1, 6, 6)
+	require.NoError(t, err)
+	dy, err := tensor.FromFloat32(dev, []float32{1, -2, 0.5, 3}, 2, 2)
+	require.NoError(t, err)
+	for range 2 {
+		_, err = m.Forward(x, true)
+		require.NoError(t, err)
+		require.NoError(t, m.Backward(dy, false))
+	}
+	for _, p := range m.Params() {
+		g := read(t, p.Grad)
+		if p.Frozen {
+			assert.Equal(t, make([]float32, len(g)), g, p.Name)
+		} else {
+			assert.NotEqual(t, make([]float32, len(g)), g, p.Name)
+		}
+	}
 }

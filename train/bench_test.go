@@ -69,6 +69,22 @@ func BenchmarkTrainStepCNN(b *testing.B) {
 	}, 1, 28, 28)
 }
 
+// BenchmarkTrainStepResNet is the resnet preset's training step (batch 32, 28×28).
+func BenchmarkTrainStepResNet(b *testing.B) {
+	benchSteps(b, func(threads int) *Trainer {
+		spec, err := nn.ResNetSpec([]int{1, 28, 28}, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := spec.Model()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &Trainer{Model: m, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
+			Dev: cpu.New(cpu.Options{Threads: threads}), BatchSize: 32, Seed: 1}
+	}, 1, 28, 28)
+}
+
 // benchSteps times training steps of the trainers newTrainer makes, per thread count,
 // on random examples of the given shape.
 func benchSteps(b *testing.B, newTrainer func(threads int) *Trainer, shape ...int) {

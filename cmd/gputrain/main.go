@@ -23,6 +23,11 @@
 // conveniences.go). -version prints the version, commit and build tags. Under mpirun or
 // srun every rank runs the same command and they train one model together, -batch per
 // rank (dist.go, docs/distributed.md).
+//
+//	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
+//	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)
+//
+// predict runs a checkpoint's model on the test set; export writes it as an ONNX model.
 package main
 
 import (

@@ -48,6 +48,7 @@ type Backend struct {
 	blas    *blasHandle
 	mem     *allocator
 	rec     recorder // graph.go: plain launches, capture, replay
+	conv    convWork // conv.go: Conv's scratch
 	maxGrid int
 	desc    string
 	closed  bool

@@ -42,6 +42,7 @@ type Backend struct {
 	closed  bool
 	maxGrid int
 	blocks  map[*block]unsafe.Pointer
+	conv    convWork // conv.go
 }
 
 var _ device.Backend = (*Backend)(nil)

@@ -137,6 +137,27 @@ func errorCases(t *testing.T, b device.Backend) {
 		}, []string{"im2col", "window 2×5"}},
 		{"im2col short col", func() error { return b.Im2Col(f(16), f(15), conv) }, []string{"im2col", "col has 15"}},
 		{"col2im short image", func() error { return b.Col2Im(f(16), f(15), conv) }, []string{"col2im", "image has 15"}},
+		{"conv filters 0", func() error {
+			return b.Conv(device.ConvArgs{G: conv, X: f(16), W: f(4), Y: f(4)})
+		}, []string{"conv", "filters F must be positive"}},
+		{"conv short W", func() error {
+			return b.Conv(device.ConvArgs{G: conv, F: 2, X: f(16), W: f(4), Y: f(8)})
+		}, []string{"conv", "W has 4 elements, want 8"}},
+		{"conv short bias", func() error {
+			return b.Conv(device.ConvArgs{G: conv, F: 2, X: f(16), W: f(8), B: f(1), Y: f(8)})
+		}, []string{"conv", "B has 1"}},
+		{"conv nil Y", func() error { return b.Conv(device.ConvArgs{G: conv, F: 1, X: f(16), W: f(4)}) }, []string{"conv", "Y is nil"}},
+		{"conv backward nil DW", func() error {
+			return b.ConvBackward(device.ConvArgs{G: conv, F: 1, X: f(16), W: f(4), DY: f(4)})
+		}, []string{"conv backward", "DW is nil"}},
+		{"conv backward short DX", func() error {
+			return b.ConvBackward(device.ConvArgs{G: conv, F: 1, X: f(16), W: f(4), DY: f(4), DW: f(4), DX: f(15)})
+		}, []string{"conv backward", "DX has 15"}},
+		{"conv window too large", func() error {
+			g := conv
+			g.KH = 7
+			return b.Conv(device.ConvArgs{G: g, F: 1, X: f(16), W: f(14), Y: f(4)})
+		}, []string{"conv", "window 7×2"}},
 		{"pool padding too large", func() error {
 			g := conv
 			g.PadH = 2

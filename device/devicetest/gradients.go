@@ -176,6 +176,39 @@ func gradients(t *testing.T, b device.Backend) {
 		}
 	})
 
+	t.Run("conv", func(t *testing.T) {
+		d, rng := dev{t, b}, newRand(17)
+		for _, c := range []struct {
+			g device.ConvGeom
+			f int
+		}{
+			{device.ConvGeom{N: 2, C: 2, H: 5, W: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadH: 1, PadW: 1}, 3},
+			{device.ConvGeom{N: 3, C: 1, H: 6, W: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 0}, 2},
+		} {
+			g := c.g
+			nx, nw, ny := g.N*g.C*g.H*g.W, c.f*g.ColRows(), g.N*c.f*g.OutH()*g.OutW()
+			x, w, bias, dy := uniform(rng, nx, -1, 1), uniform(rng, nw, -1, 1), uniform(rng, c.f, -1, 1), uniform(rng, ny, -1, 1)
+			a := device.ConvArgs{G: g, F: c.f, X: d.f32(x...), W: d.f32(w...), B: d.f32(bias...), Y: d.alloc(device.Float32, ny),
+				DY: d.f32(dy...), DX: d.f32(nans(nx)...), DW: d.f32(nans(nw)...), DB: d.f32(nans(c.f)...)}
+			loss := func(x, w, bias []float32) float64 {
+				d.write(a.X, x)
+				d.write(a.W, w)
+				d.write(a.B, bias)
+				require.NoError(t, b.Conv(a))
+				return dot(dy, d.read(a.Y))
+			}
+			numX := numericGrad(x, func(x []float32) float64 { return loss(x, w, bias) })
+			numW := numericGrad(w, func(w []float32) float64 { return loss(x, w, bias) })
+			numB := numericGrad(bias, func(bias []float32) float64 { return loss(x, w, bias) })
+			loss(x, w, bias)
+			require.NoError(t, b.ConvBackward(a))
+			shape := fmt.Sprintf("%s, %d filters", geomString(g), c.f)
+			check(t, "conv dx", shape, d.read(a.DX), numX)
+			check(t, "conv dW", shape, d.read(a.DW), numW)
+			check(t, "conv db", shape, d.read(a.DB), numB)
+		}
+	})
+
 	t.Run("pool", func(t *testing.T) {
 		d, rng := dev{t, b}, newRand(15)
 		for _, g := range []device.ConvGeom{

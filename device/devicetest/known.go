@@ -29,6 +29,7 @@ func known(t *testing.T, b device.Backend) {
 	t.Run("update", func(t *testing.T) { knownUpdate(t, dev{t, b}) })
 	t.Run("gather", func(t *testing.T) { knownGather(t, dev{t, b}) })
 	t.Run("conv", func(t *testing.T) { knownConv(t, dev{t, b}) })
+	t.Run("convolution", func(t *testing.T) { knownConvolution(t, dev{t, b}) })
 	t.Run("pool", func(t *testing.T) { knownPool(t, dev{t, b}) })
 	t.Run("batchnorm", func(t *testing.T) { knownBatchNorm(t, dev{t, b}) })
 	t.Run("augment", func(t *testing.T) { knownAugment(t, dev{t, b}) })
@@ -450,6 +451,48 @@ func knownConv(t *testing.T, d dev) {
 		}
 	}
 	d.close(exact, "col2im stride 2", "(1,2,3,4)", want, dx)
+}
+
+func knownConvolution(t *testing.T, d dev) {
+	// x = [1 2 3; 4 5 6; 7 8 9], two 2×2 filters w0 = [1 0; 0 1], w1 = [0 2; -1 0],
+	// bias (0.5, -1), stride 1, no padding: OH = OW = 2,
+	// y0[i,j] = x[i,j] + x[i+1,j+1] + 0.5, y1[i,j] = 2x[i,j+1] - x[i+1,j] - 1.
+	g := device.ConvGeom{N: 1, C: 1, H: 3, W: 3, KH: 2, KW: 2, StrideH: 1, StrideW: 1}
+	a := device.ConvArgs{G: g, F: 2, X: d.f32(1, 2, 3, 4, 5, 6, 7, 8, 9), W: d.f32(1, 0, 0, 1, 0, 2, -1, 0), B: d.f32(0.5, -1),
+		Y: d.f32(nans(8)...)}
+	require.NoError(t, d.b.Conv(a))
+	d.close(exact, "conv 2×2 filters", "(1,2,2,2)", []float32{6.5, 8.5, 12.5, 14.5, -1, 0, 2, 3}, a.Y)
+	// dy0 = [1 1; 1 1], dy1 = [1 0; 0 2]:
+	// dW0[u,v] = sum of the 2×2 block of x at (u,v); dW1[u,v] = x[u,v] + 2x[u+1,v+1];
+	// db = (4, 3); dx = dy0 spread by w0 (+1 at (i,j) and (i+1,j+1)) plus dy1 spread by
+	// w1 (+2 at (i,j+1), -1 at (i+1,j)). dx, dW and db start as NaN: overwritten.
+	a.DY = d.f32(1, 1, 1, 1, 1, 0, 0, 2)
+	a.DX, a.DW, a.DB = d.f32(nans(9)...), d.f32(nans(8)...), d.f32(nans(2)...)
+	require.NoError(t, d.b.ConvBackward(a))
+	d.close(exact, "conv backward dW", "(2,1,2,2)", []float32{12, 16, 24, 28, 11, 14, 20, 23}, a.DW)
+	d.close(exact, "conv backward db", "(2)", []float32{4, 3}, a.DB)
+	d.close(exact, "conv backward dx", "(1,1,3,3)", []float32{1, 3, 0, 0, 2, 5, 0, -1, 1}, a.DX)
+	// Accumulate adds the same gradients again to dW and db; dx is overwritten still.
+	a.Accumulate = true
+	require.NoError(t, d.b.ConvBackward(a))
+	d.close(exact, "conv backward dW accumulated", "(2,1,2,2)", []float32{24, 32, 48, 56, 22, 28, 40, 46}, a.DW)
+	d.close(exact, "conv backward db accumulated", "(2)", []float32{8, 6}, a.DB)
+	d.close(exact, "conv backward dx accumulating", "(1,1,3,3)", []float32{1, 3, 0, 0, 2, 5, 0, -1, 1}, a.DX)
+
+	// One 3×3 filter of ones, padding 1, no bias: y is the sum of each pixel's
+	// neighbourhood. With dy all ones, dx counts the windows reading each pixel and dW
+	// (tap (u,v) sums x over the pixels it reads) equals y by symmetry. No DX, no DB.
+	g = device.ConvGeom{N: 1, C: 1, H: 3, W: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}
+	box := []float32{12, 21, 16, 27, 45, 33, 24, 39, 28}
+	a = device.ConvArgs{G: g, F: 1, X: d.f32(1, 2, 3, 4, 5, 6, 7, 8, 9), W: d.fill(9, 1), Y: d.f32(nans(9)...)}
+	require.NoError(t, d.b.Conv(a))
+	d.close(exact, "conv 3×3 pad 1", "(1,1,3,3)", box, a.Y)
+	a.DY, a.DW = d.fill(9, 1), d.f32(nans(9)...)
+	require.NoError(t, d.b.ConvBackward(a))
+	d.close(exact, "conv 3×3 pad 1 backward dW", "(1,1,3,3)", box, a.DW)
+	a.DX = d.f32(nans(9)...)
+	require.NoError(t, d.b.ConvBackward(a))
+	d.close(exact, "conv 3×3 pad 1 backward dx", "(1,1,3,3)", []float32{4, 6, 4, 6, 9, 6, 4, 6, 4}, a.DX)
 }
 
 func knownPool(t *testing.T, d dev) {

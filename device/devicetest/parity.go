@@ -2,6 +2,7 @@ package devicetest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -22,7 +23,7 @@ func Parity(t *testing.T, ref, dev device.Backend) {
 	}{
 		{"gemm", parityGemm}, {"unary", parityUnary}, {"softmax", paritySoftmax}, {"binary", parityBinary},
 		{"reduce", parityReduce}, {"loss", parityLoss}, {"update", parityUpdate}, {"gather", parityGather},
-		{"random", parityRandom}, {"conv", parityConv}, {"pool", parityPool}, {"batchnorm", parityBatchNorm},
+		{"random", parityRandom}, {"conv", parityConv}, {"convolution", parityConvolution}, {"pool", parityPool}, {"batchnorm", parityBatchNorm},
 		{"causal softmax", parityCausalSoftmax}, {"scatter add", parityScatterAdd}, {"permute", parityPermute},
 		{"layernorm", parityLayerNorm}, {"rnn", parityRNN},
 	} {
@@ -385,6 +386,10 @@ var geoms = []device.ConvGeom{
 	{N: 2, C: 1, H: 5, W: 6, KH: 5, KW: 6, StrideH: 1, StrideW: 1},
 	{N: 4, C: 8, H: 28, W: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2},
 	{N: 1, C: 1, H: 1, W: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
+	// 2×2 pooling as CNNs use it, in vector kernels' chunks of 16 outputs: a full chunk
+	// and a ragged one per row (40 columns), an odd last row and column (11×35).
+	{N: 3, C: 5, H: 28, W: 40, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	{N: 2, C: 3, H: 11, W: 35, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
 }
 
 func geomString(g device.ConvGeom) string {
@@ -403,6 +408,63 @@ func parityConv(p *pair) {
 	}
 }
 
+func parityConvolution(p *pair) {
+	cases := []struct {
+		g device.ConvGeom
+		f int
+	}{
+		// The cnn preset's two layers (docs/cnn.md) on a few images.
+		{device.ConvGeom{N: 3, C: 1, H: 28, W: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, 16},
+		{device.ConvGeom{N: 5, C: 16, H: 14, W: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1}, 32},
+		// More filters than pixels, a batch of more chunks than the backward splits
+		// into, and one image.
+		{device.ConvGeom{N: 11, C: 3, H: 4, W: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, 40},
+		{device.ConvGeom{N: 1, C: 2, H: 9, W: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1}, 1},
+		// Filters that fill most of a 32-lane tile (the CPU's direct path): padding and
+		// strides, two panels.
+		{device.ConvGeom{N: 3, C: 3, H: 9, W: 11, KH: 3, KW: 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2}, 24},
+		{device.ConvGeom{N: 9, C: 2, H: 6, W: 6, KH: 2, KW: 2, StrideH: 1, StrideW: 2}, 64},
+		// Few filters, a multiple of 4, unit column stride: the filter gradient by rows.
+		{device.ConvGeom{N: 2, C: 3, H: 10, W: 21, KH: 3, KW: 6, StrideH: 2, StrideW: 1, PadH: 1, PadW: 2}, 12},
+	}
+	for i, g := range geoms {
+		cases = append(cases, struct {
+			g device.ConvGeom
+			f int
+		}{g, 1 + 7*i%9})
+	}
+	for _, c := range cases {
+		g, f := c.g, c.f
+		nx, nw, ny := g.N*g.C*g.H*g.W, f*g.ColRows(), g.N*f*g.OutH()*g.OutW()
+		shape := fmt.Sprintf("%s, %d filters", geomString(g), f)
+		x, w, bias, y := p.rand(nx, -1, 1), p.rand(nw, -1, 1), p.rand(f, -1, 1), p.out(ny)
+		p.do("conv", func(b device.Backend, s int) error {
+			return b.Conv(device.ConvArgs{G: g, F: f, X: x[s], W: w[s], B: bias[s], Y: y[s]})
+		})
+		p.same("conv", "conv", shape, y)
+		p.do("conv without bias", func(b device.Backend, s int) error {
+			return b.Conv(device.ConvArgs{G: g, F: f, X: x[s], W: w[s], Y: y[s]})
+		})
+		p.same("conv", "conv without bias", shape, y)
+		dy, dx, dw, db := p.rand(ny, -1, 1), p.out(nx), p.out(nw), p.out(f)
+		args := func(s int, acc bool) device.ConvArgs {
+			return device.ConvArgs{G: g, F: f, X: x[s], W: w[s], DY: dy[s], DX: dx[s], DW: dw[s], DB: db[s], Accumulate: acc}
+		}
+		p.do("conv backward", func(b device.Backend, s int) error { return b.ConvBackward(args(s, false)) })
+		p.same("conv", "conv backward dx", shape, dx)
+		p.same("conv", "conv backward dW", shape, dw)
+		p.same("conv", "conv backward db", shape, db)
+		p.do("conv backward accumulating", func(b device.Backend, s int) error { return b.ConvBackward(args(s, true)) })
+		p.same("conv", "conv backward accumulated dW", shape, dw)
+		p.same("conv", "conv backward accumulated db", shape, db)
+		dw2 := p.out(nw)
+		p.do("conv backward dW only", func(b device.Backend, s int) error {
+			return b.ConvBackward(device.ConvArgs{G: g, F: f, X: x[s], W: w[s], DY: dy[s], DW: dw2[s]})
+		})
+		p.same("conv", "conv backward dW only", shape, dw2)
+	}
+}
+
 func parityPool(p *pair) {
 	for _, g := range geoms {
 		if g.PadH*2 > g.KH || g.PadW*2 > g.KW {
@@ -418,6 +480,20 @@ func parityPool(p *pair) {
 			p.do(op.String()+" backward", func(b device.Backend, s int) error { return b.PoolBackward(op, x[s], yr[s], dy[s], dx[s], g) })
 			p.same("pool", op.String()+" backward", geomString(g), dx)
 		}
+		// Ties: values from {-1, -0, 0, 1} so that windows hold equal maxima; the
+		// gradient goes to the first of them, and the maximum is the first one's value.
+		vals := make([]float32, nx)
+		for i := range vals {
+			vals[i] = []float32{-1, float32(math.Copysign(0, -1)), 0, 1}[p.rng.IntN(4)]
+		}
+		x, y := p.put(vals), p.out(ny)
+		p.do("max_pool ties", func(b device.Backend, s int) error { return b.Pool(device.MaxPool, x[s], y[s], g) })
+		p.same("pool", "max_pool ties", geomString(g), y)
+		dy, dx := p.rand(ny, -1, 1), p.out(nx)
+		p.do("max_pool ties backward", func(b device.Backend, s int) error {
+			return b.PoolBackward(device.MaxPool, x[s], y[s], dy[s], dx[s], g)
+		})
+		p.same("pool", "max_pool ties backward", geomString(g), dx)
 	}
 }
 

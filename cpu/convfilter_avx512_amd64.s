@@ -1,0 +1,485 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// func convFilterRowsAVX512(dy, x, dw *float32, a *filterRowsArgs)
+//
+// The filter gradient of 4 filters for one tap row (c, kh) of one image, for unit
+// column stride (see filterGradRows in convolution.go): for b < 4 and kw < KW (<= 6),
+//
+//	dw[b*dwF + kw] += Σ_{i<OH, j<OW} dy[b*dyF + i*OW + j] · x[i*xRow + j + kw]
+//
+// dy is the 4 filters' output gradients (dyF apart), x the input row that output row 0
+// reads for this tap row (each output row's input row xRow further). Each output row
+// goes by in chunks of 16 columns: the 4 filters' dy and, per kw, the input shifted by
+// kw are loaded once and multiplied into 4*KW vector accumulators (filter b, tap kw in
+// Z(6b+kw)), which are summed up at the end. Nothing is unfolded. The last chunk of a
+// row loads dy under the lane mask K1 and adds under it, but loads x whole (a masked
+// load costs about twice as much), reading up to 15 floats past the row: the caller's
+// x has them. Offsets in args are in bytes.
+
+#define FR_OH     0
+#define FR_CHUNKS 8  // ⌈OW/16⌉
+#define FR_KW     16
+#define FR_DYF    24 // bytes between filters in dy
+#define FR_DYROW  32 // bytes between dy rows: OW*4
+#define FR_XROW   40 // bytes between the input rows of consecutive output rows
+#define FR_DWF    48 // bytes between filters in dw
+#define FR_TAIL   56 // the last chunk's lanes, a bit mask
+
+// FRFULL and FRTAIL multiply one chunk (R10: dy, R11: x; BX = KW) into the accumulators,
+// FRTAIL under the lane mask K1.
+#define FRFULL(end) \
+	VMOVUPS (R10), Z24; \
+	VMOVUPS (R10)(R13*1), Z25; \
+	VMOVUPS (R10)(R13*2), Z26; \
+	VMOVUPS (R10)(R15*1), Z27; \
+	VMOVUPS 0(R11), Z28; \
+	VFMADD231PS Z24, Z28, Z0; \
+	VFMADD231PS Z25, Z28, Z6; \
+	VFMADD231PS Z26, Z28, Z12; \
+	VFMADD231PS Z27, Z28, Z18; \
+	CMPQ BX, $1; \
+	JLE  end; \
+	VMOVUPS 4(R11), Z28; \
+	VFMADD231PS Z24, Z28, Z1; \
+	VFMADD231PS Z25, Z28, Z7; \
+	VFMADD231PS Z26, Z28, Z13; \
+	VFMADD231PS Z27, Z28, Z19; \
+	CMPQ BX, $2; \
+	JLE  end; \
+	VMOVUPS 8(R11), Z28; \
+	VFMADD231PS Z24, Z28, Z2; \
+	VFMADD231PS Z25, Z28, Z8; \
+	VFMADD231PS Z26, Z28, Z14; \
+	VFMADD231PS Z27, Z28, Z20; \
+	CMPQ BX, $3; \
+	JLE  end; \
+	VMOVUPS 12(R11), Z28; \
+	VFMADD231PS Z24, Z28, Z3; \
+	VFMADD231PS Z25, Z28, Z9; \
+	VFMADD231PS Z26, Z28, Z15; \
+	VFMADD231PS Z27, Z28, Z21; \
+	CMPQ BX, $4; \
+	JLE  end; \
+	VMOVUPS 16(R11), Z28; \
+	VFMADD231PS Z24, Z28, Z4; \
+	VFMADD231PS Z25, Z28, Z10; \
+	VFMADD231PS Z26, Z28, Z16; \
+	VFMADD231PS Z27, Z28, Z22; \
+	CMPQ BX, $5; \
+	JLE  end; \
+	VMOVUPS 20(R11), Z28; \
+	VFMADD231PS Z24, Z28, Z5; \
+	VFMADD231PS Z25, Z28, Z11; \
+	VFMADD231PS Z26, Z28, Z17; \
+	VFMADD231PS Z27, Z28, Z23;
+
+#define FRTAIL(end) \
+	VMOVUPS.Z (R10), K1, Z24; \
+	VMOVUPS.Z (R10)(R13*1), K1, Z25; \
+	VMOVUPS.Z (R10)(R13*2), K1, Z26; \
+	VMOVUPS.Z (R10)(R15*1), K1, Z27; \
+	VMOVUPS 0(R11), Z28; \
+	VFMADD231PS Z24, Z28, K1, Z0; \
+	VFMADD231PS Z25, Z28, K1, Z6; \
+	VFMADD231PS Z26, Z28, K1, Z12; \
+	VFMADD231PS Z27, Z28, K1, Z18; \
+	CMPQ BX, $1; \
+	JLE  end; \
+	VMOVUPS 4(R11), Z28; \
+	VFMADD231PS Z24, Z28, K1, Z1; \
+	VFMADD231PS Z25, Z28, K1, Z7; \
+	VFMADD231PS Z26, Z28, K1, Z13; \
+	VFMADD231PS Z27, Z28, K1, Z19; \
+	CMPQ BX, $2; \
+	JLE  end; \
+	VMOVUPS 8(R11), Z28; \
+	VFMADD231PS Z24, Z28, K1, Z2; \
+	VFMADD231PS Z25, Z28, K1, Z8; \
+	VFMADD231PS Z26, Z28, K1, Z14; \
+	VFMADD231PS Z27, Z28, K1, Z20; \
+	CMPQ BX, $3; \
+	JLE  end; \
+	VMOVUPS 12(R11), Z28; \
+	VFMADD231PS Z24, Z28, K1, Z3; \
+	VFMADD231PS Z25, Z28, K1, Z9; \
+	VFMADD231PS Z26, Z28, K1, Z15; \
+	VFMADD231PS Z27, Z28, K1, Z21; \
+	CMPQ BX, $4; \
+	JLE  end; \
+	VMOVUPS 16(R11), Z28; \
+	VFMADD231PS Z24, Z28, K1, Z4; \
+	VFMADD231PS Z25, Z28, K1, Z10; \
+	VFMADD231PS Z26, Z28, K1, Z16; \
+	VFMADD231PS Z27, Z28, K1, Z22; \
+	CMPQ BX, $5; \
+	JLE  end; \
+	VMOVUPS 20(R11), Z28; \
+	VFMADD231PS Z24, Z28, K1, Z5; \
+	VFMADD231PS Z25, Z28, K1, Z11; \
+	VFMADD231PS Z26, Z28, K1, Z17; \
+	VFMADD231PS Z27, Z28, K1, Z23;
+
+TEXT ·convFilterRowsAVX512(SB), NOSPLIT, $0-32
+	MOVQ dy+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ a+24(FP), R8
+	MOVQ FR_DYF(R8), R13
+	LEAQ (R13)(R13*2), R15
+	MOVQ FR_KW(R8), BX
+	MOVQ FR_TAIL(R8), AX
+	KMOVW AX, K1
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ FR_OH(R8), R9
+
+frrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ FR_CHUNKS(R8), R12
+
+frchunk:
+	CMPQ R12, $1
+	JEQ  frtail
+	FRFULL(frnext)
+	JMP  frnext
+
+frtail:
+	FRTAIL(frnext)
+
+frnext:
+	ADDQ $64, R10
+	ADDQ $64, R11
+	DECQ R12
+	JNZ  frchunk
+	ADDQ FR_DYROW(R8), SI
+	ADDQ FR_XROW(R8), DI
+	DECQ R9
+	JNZ  frrow
+
+	// dw[b*dwF + kw] += the sum of Z(6b+kw)'s lanes.
+	MOVQ dw+16(FP), DX
+	MOVQ FR_DWF(R8), R13
+
+	MOVQ DX, R10 // filter 0
+	VEXTRACTF64X4 $1, Z0, Y29
+	VADDPS        Y29, Y0, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        0(R10), X29, X29
+	VMOVSS        X29, 0(R10)
+	CMPQ BX, $1
+	JLE  frsum0
+	VEXTRACTF64X4 $1, Z1, Y29
+	VADDPS        Y29, Y1, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        4(R10), X29, X29
+	VMOVSS        X29, 4(R10)
+	CMPQ BX, $2
+	JLE  frsum0
+	VEXTRACTF64X4 $1, Z2, Y29
+	VADDPS        Y29, Y2, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        8(R10), X29, X29
+	VMOVSS        X29, 8(R10)
+	CMPQ BX, $3
+	JLE  frsum0
+	VEXTRACTF64X4 $1, Z3, Y29
+	VADDPS        Y29, Y3, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        12(R10), X29, X29
+	VMOVSS        X29, 12(R10)
+	CMPQ BX, $4
+	JLE  frsum0
+	VEXTRACTF64X4 $1, Z4, Y29
+	VADDPS        Y29, Y4, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        16(R10), X29, X29
+	VMOVSS        X29, 16(R10)
+	CMPQ BX, $5
+	JLE  frsum0
+	VEXTRACTF64X4 $1, Z5, Y29
+	VADDPS        Y29, Y5, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        20(R10), X29, X29
+	VMOVSS        X29, 20(R10)
+
+frsum0:
+	ADDQ R13, DX
+	MOVQ DX, R10 // filter 1
+	VEXTRACTF64X4 $1, Z6, Y29
+	VADDPS        Y29, Y6, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        0(R10), X29, X29
+	VMOVSS        X29, 0(R10)
+	CMPQ BX, $1
+	JLE  frsum1
+	VEXTRACTF64X4 $1, Z7, Y29
+	VADDPS        Y29, Y7, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        4(R10), X29, X29
+	VMOVSS        X29, 4(R10)
+	CMPQ BX, $2
+	JLE  frsum1
+	VEXTRACTF64X4 $1, Z8, Y29
+	VADDPS        Y29, Y8, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        8(R10), X29, X29
+	VMOVSS        X29, 8(R10)
+	CMPQ BX, $3
+	JLE  frsum1
+	VEXTRACTF64X4 $1, Z9, Y29
+	VADDPS        Y29, Y9, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        12(R10), X29, X29
+	VMOVSS        X29, 12(R10)
+	CMPQ BX, $4
+	JLE  frsum1
+	VEXTRACTF64X4 $1, Z10, Y29
+	VADDPS        Y29, Y10, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        16(R10), X29, X29
+	VMOVSS        X29, 16(R10)
+	CMPQ BX, $5
+	JLE  frsum1
+	VEXTRACTF64X4 $1, Z11, Y29
+	VADDPS        Y29, Y11, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        20(R10), X29, X29
+	VMOVSS        X29, 20(R10)
+
+frsum1:
+	ADDQ R13, DX
+	MOVQ DX, R10 // filter 2
+	VEXTRACTF64X4 $1, Z12, Y29
+	VADDPS        Y29, Y12, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        0(R10), X29, X29
+	VMOVSS        X29, 0(R10)
+	CMPQ BX, $1
+	JLE  frsum2
+	VEXTRACTF64X4 $1, Z13, Y29
+	VADDPS        Y29, Y13, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        4(R10), X29, X29
+	VMOVSS        X29, 4(R10)
+	CMPQ BX, $2
+	JLE  frsum2
+	VEXTRACTF64X4 $1, Z14, Y29
+	VADDPS        Y29, Y14, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        8(R10), X29, X29
+	VMOVSS        X29, 8(R10)
+	CMPQ BX, $3
+	JLE  frsum2
+	VEXTRACTF64X4 $1, Z15, Y29
+	VADDPS        Y29, Y15, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        12(R10), X29, X29
+	VMOVSS        X29, 12(R10)
+	CMPQ BX, $4
+	JLE  frsum2
+	VEXTRACTF64X4 $1, Z16, Y29
+	VADDPS        Y29, Y16, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        16(R10), X29, X29
+	VMOVSS        X29, 16(R10)
+	CMPQ BX, $5
+	JLE  frsum2
+	VEXTRACTF64X4 $1, Z17, Y29
+	VADDPS        Y29, Y17, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        20(R10), X29, X29
+	VMOVSS        X29, 20(R10)
+
+frsum2:
+	ADDQ R13, DX
+	MOVQ DX, R10 // filter 3
+	VEXTRACTF64X4 $1, Z18, Y29
+	VADDPS        Y29, Y18, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        0(R10), X29, X29
+	VMOVSS        X29, 0(R10)
+	CMPQ BX, $1
+	JLE  frsum3
+	VEXTRACTF64X4 $1, Z19, Y29
+	VADDPS        Y29, Y19, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        4(R10), X29, X29
+	VMOVSS        X29, 4(R10)
+	CMPQ BX, $2
+	JLE  frsum3
+	VEXTRACTF64X4 $1, Z20, Y29
+	VADDPS        Y29, Y20, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        8(R10), X29, X29
+	VMOVSS        X29, 8(R10)
+	CMPQ BX, $3
+	JLE  frsum3
+	VEXTRACTF64X4 $1, Z21, Y29
+	VADDPS        Y29, Y21, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        12(R10), X29, X29
+	VMOVSS        X29, 12(R10)
+	CMPQ BX, $4
+	JLE  frsum3
+	VEXTRACTF64X4 $1, Z22, Y29
+	VADDPS        Y29, Y22, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        16(R10), X29, X29
+	VMOVSS        X29, 16(R10)
+	CMPQ BX, $5
+	JLE  frsum3
+	VEXTRACTF64X4 $1, Z23, Y29
+	VADDPS        Y29, Y23, Y29
+	VEXTRACTF32X4 $1, Y29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0x4e, X29, X30
+	VADDPS        X30, X29, X29
+	VPERMILPS     $0xb1, X29, X30
+	VADDPS        X30, X29, X29
+	VADDSS        20(R10), X29, X29
+	VMOVSS        X29, 20(R10)
+
+frsum3:
+	ADDQ R13, DX
+	VZEROUPPER
+	RET
