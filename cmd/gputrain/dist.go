@@ -34,6 +34,7 @@ import (
 type distOptions struct {
 	kind string
 	c    comm.Comm // set once train1 has opened it
+	said bool      // train1 printed its error (before closing the job)
 }
 
 func (d *distOptions) register(fs *flag.FlagSet) {

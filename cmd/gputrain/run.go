@@ -195,17 +195,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	o.ckpt.stderr = stderr
 	if err := train1(o, stdout); err != nil {
-		code := 1
-		var ee exitError
-		var ue usageError
-		switch {
-		case errors.As(err, &ee):
-			code = ee.code
-		case errors.As(err, &ue) || errors.Is(err, errSetup):
-			code = 2
-		}
-		if err.Error() != "" { // a rank other than 0 interrupted: rank 0 says it
-			fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+		code := exitCode(err)
+		if !o.dist.said {
+			say(stderr, err)
 		}
 		if c := o.dist.c; c != nil && c.Size() > 1 && !collective(err) {
 			c.Abort(code) // this rank alone failed: the launcher ends the job
@@ -213,6 +205,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	return 0
+}
+
+// exitCode is the exit status for train1's error.
+func exitCode(err error) int {
+	var ee exitError
+	var ue usageError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue) || errors.Is(err, errSetup):
+		return 2
+	}
+	return 1
+}
+
+// say prints err as gputrain's one line on stderr (nothing for an empty message: a rank
+// other than 0 interrupted, for which rank 0 speaks).
+func say(stderr io.Writer, err error) {
+	if err.Error() != "" {
+		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+	}
 }
 
 // errSetup marks failures before training starts (device, data): exit status 2.
@@ -288,11 +301,17 @@ func train1(o *options, stdout io.Writer) (err error) {
 	}
 	c := o.dist.c
 	defer func() {
+		if err != nil && c.Size() > 1 {
+			// say it before MPI_Finalize: once the first rank has exited non-zero the
+			// launcher ends the others, maybe before they have said why
+			say(o.ckpt.stderr, err)
+			o.dist.said = true
+		}
 		if err == nil || c.Size() == 1 || collective(err) {
 			if cerr := c.Close(); err == nil {
 				err = cerr
 			}
-		} // else run() ends the job (Comm.Abort) once it has said why
+		} // else run() ends the job (Comm.Abort)
 	}()
 	if c.Rank() != 0 {
 		stdout = io.Discard // rank 0 alone prints
