@@ -326,3 +326,34 @@ func TestDistRanksDisagree(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(j.out, "gputrain: "), j.out)
 	t.Logf("output:\n%s", j.out)
 }
+
+// SIGINT to one rank stops every rank at the same step: rank 0 saves a checkpoint and
+// prints the command that resumes it, every rank exits 130, and the job resumes from it
+// with the same number of ranks.
+func TestDistInterruptedRank(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "run.safetensors")
+	tag := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	cmd, out := startMPI(t, tag, append([]string{"-np", "2"},
+		distArgs("-limit", "3000", "-val-split", "0", "-epochs", "10000", "-batch", "16", "-save", ck)...))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(ck); err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no checkpoint after 2 minutes:\n%s", out)
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, syscall.Kill(findRank(t, tag, 1), syscall.SIGINT))
+	j := wait(t, cmd, out, time.Minute)
+	assert.Equal(t, exitInterrupted, j.code, j.out)
+	assert.Equal(t, 1, strings.Count(j.out, "gputrain: interrupted at epoch "), "rank 0 alone says it:\n%s", j.out)
+	assert.Contains(t, j.out, "resume with: mpirun -np 2 gputrain -resume "+ck)
+	c, err := checkpoint.Open(ck)
+	require.NoError(t, err)
+	assert.Equal(t, 2, c.Settings.Ranks)
+	assert.Zero(t, c.Progress.Batch%25, "stopped where the ranks read their sums (every 25 steps) or at an epoch's end")
+	j = mpiRun(t, 2, distArgs("-resume", ck, "-epochs", strconv.Itoa(c.Progress.Epoch), "-json")...)
+	require.Equal(t, 0, j.code, j.out)
+	assert.Equal(t, c.Progress.Epoch, len(lastJSON(t, j.out).History))
+}

@@ -11,7 +11,9 @@
 #     MNIST (make data): 2 ranks x 16 = 1 process x 32 for 200 steps (losses and weights
 #     within 1e-5 relative), resumed with 2 ranks, refused by 1; 3 ranks with an uneven
 #     last batch; a rank SIGKILLed mid-training (the others exit non-zero within 30 s
-#     naming it, the last checkpoint whole); ranks that disagree or cannot start (exit 2)
+#     naming it, the last checkpoint whole); SIGINT to one rank (every rank stops at the
+#     same step, rank 0 saves, exit 130, resumed); ranks that disagree or cannot start
+#     (exit 2)
 #  4. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
 #     ./device/cuda/nccl: load it with dlopen, read its version and make unique ids
 #
