@@ -5,7 +5,10 @@
 # interleaved rounds. Each round runs, in turn:
 #
 #   one   gputrain alone (1 rank x 1 thread)
-#   two   mpirun -np 2 gputrain (2 ranks x 1 thread, global batch 64)
+#   two   mpirun -np 2 gputrain (2 ranks x 1 thread, global batch 64; Open MPI binds each
+#         rank to a core, and Go then runs with GOMAXPROCS=1)
+#   free  the same with --bind-to none (the ranks float over the cores; GOMAXPROCS is the
+#         machine's)
 #   pair  two independent single-rank runs at the same time: what this machine gives two
 #         processes with no communication at all (2.0x one on two free cores), the
 #         ceiling the 2-rank job is measured against
@@ -46,9 +49,10 @@ print(sys.argv[1], round(statistics.median(e["examples"] / e["train_seconds"] fo
 : > "$out/dist.jsonl"
 for r in $(seq "$rounds"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
-  echo "== data-parallel round $r (load $load): one, two, pair"
+  echo "== data-parallel round $r (load $load): one, two, free, pair"
   build/gputrain-mpi "${args[@]}" | rate one "$load" >> "$out/dist.jsonl"
   mpirun -np 2 --bind-to core build/gputrain-mpi "${args[@]}" | rate two "$load" >> "$out/dist.jsonl"
+  mpirun -np 2 --bind-to none build/gputrain-mpi "${args[@]}" | rate free "$load" >> "$out/dist.jsonl"
   build/gputrain-mpi "${args[@]}" > "$out/pair-a.txt" & a=$!
   build/gputrain-mpi "${args[@]}" > "$out/pair-b.txt"
   wait "$a"
@@ -63,14 +67,15 @@ for line in open(sys.argv[1]):
     k, x, load = line.split()
     v[k].append(float(x))
     loads.append(float(load))
-one, two, pair = (statistics.median(v[k]) for k in ("one", "two", "pair"))
+one, two, free, pair = (statistics.median(v[k]) for k in ("one", "two", "free", "pair"))
 print(f"reference job, 1 thread per rank, batch 32 per rank; median examples/s over {len(v['one'])} rounds (load {min(loads):.1f}-{max(loads):.1f})")
 print()
 print("| run | examples/s | / one rank |")
 print("|---|---|---|")
 print(f"| one rank | {one:.0f} | 1.00 |")
-print(f"| two ranks (mpirun -np 2) | {two:.0f} | {two / one:.2f} |")
+print(f"| two ranks (mpirun -np 2, each bound to a core) | {two:.0f} | {two / one:.2f} |")
+print(f"| two ranks (mpirun -np 2 --bind-to none) | {free:.0f} | {free / one:.2f} |")
 print(f"| two separate single-rank runs at once (this machine's ceiling) | {pair:.0f} | {pair / one:.2f} |")
 print()
-print(f"two ranks reach {two / pair:.0%} of what two processes get here without communicating")
+print(f"two ranks reach {two / pair:.0%} (bound) and {free / pair:.0%} (unbound) of what two processes get here without communicating")
 PY

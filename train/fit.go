@@ -42,7 +42,7 @@ type Trainer struct {
 	// global L2 norm (over every trainable parameter) is at most ClipNorm. It reads one
 	// value per parameter back from the device each step.
 	ClipNorm float32
-	// Comm, when it joins several ranks, makes Fit and Evaluate data-parallel (dist.go,
+	// Comm, when set (to any kind but local), makes Fit and Evaluate data-parallel (dist.go,
 	// docs/distributed.md): every rank runs the same Trainer on the same data, with Comm
 	// bound to Dev, set before the model is built. BatchSize is then the batch of one
 	// rank: each optimizer step takes a global batch of Size·BatchSize examples, of
