@@ -18,7 +18,7 @@
 # two/one and pair/one, and two/pair (the job's efficiency against the machine's own
 # ceiling). Output: build/bench/dist.jsonl (raw) and build/bench/dist.md.
 #
-#   [ROUNDS=3] [EPOCHS=3] bash bench/dist.sh
+#   [ROUNDS=3] [EPOCHS=3] [BATCH=32] bash bench/dist.sh
 #
 # Needs Open MPI (openmpi-bin, libopenmpi-dev) and MNIST (make data). The machine may be
 # shared: the load average is recorded with each round.
@@ -39,7 +39,7 @@ if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_RO
 # containers without CAP_SYS_PTRACE cannot use the shared-memory transport's single-copy
 # mode (CMA); copy-in/copy-out works everywhere (docs/perf.md: about the same for the MLP)
 export OMPI_MCA_btl_vader_single_copy_mechanism="${OMPI_MCA_btl_vader_single_copy_mechanism:-none}"
-args=(-device cpu -threads 1 -batch 32 -val-split 0 -epochs "$epochs" -progress off -json)
+args=(-device cpu -threads 1 -batch "${BATCH:-32}" -val-split 0 -epochs "$epochs" -progress off -json)
 rate() { # the -json line on stdin -> "<label> <median examples/s> <load>"
   python3 -c '
 import json, statistics, sys
@@ -60,7 +60,7 @@ for r in $(seq "$rounds"); do
   pb=$(rate x "$load" < "$out/pair-b.txt" | cut -d' ' -f2)
   echo "pair $((pa + pb)) $load" >> "$out/dist.jsonl"
 done
-python3 - "$out/dist.jsonl" <<'PY' | tee "$out/dist.md"
+python3 - "$out/dist.jsonl" "${BATCH:-32}" <<'PY' | tee "$out/dist.md"
 import collections, statistics, sys
 v, loads = collections.defaultdict(list), []
 for line in open(sys.argv[1]):
@@ -68,7 +68,7 @@ for line in open(sys.argv[1]):
     v[k].append(float(x))
     loads.append(float(load))
 one, two, free, pair = (statistics.median(v[k]) for k in ("one", "two", "free", "pair"))
-print(f"reference job, 1 thread per rank, batch 32 per rank; median examples/s over {len(v['one'])} rounds (load {min(loads):.1f}-{max(loads):.1f})")
+print(f"reference job, 1 thread per rank, batch {sys.argv[2]} per rank; median examples/s over {len(v['one'])} rounds (load {min(loads):.1f}-{max(loads):.1f})")
 print()
 print("| run | examples/s | / one rank |")
 print("|---|---|---|")
