@@ -3,6 +3,7 @@ package train_test
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +11,8 @@ import (
 	gt "gorgonia.org/tensor"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
@@ -107,4 +110,27 @@ func TestL2OnSparseTable(t *testing.T) {
 	tr = &train.Trainer{Model: embeddingRegressor(true), Loss: &nn.MSE{}, Optimizer: o, Dev: cpu.New(cpu.Options{}), BatchSize: 16, Seed: 1}
 	_, err = tr.Fit(d, train.Config{Epochs: 1})
 	assert.NoError(t, err)
+}
+
+// A data-parallel Fit of a model with sparse tables is refused on every rank, before
+// any collective (the ranks' row sets are not merged).
+func TestSparseTablesRefuseDataParallel(t *testing.T) {
+	d := idsData(6, 64, 0, 20)
+	devs := []device.Backend{cpu.New(cpu.Options{Threads: 1}), cpu.New(cpu.Options{Threads: 1})}
+	comms, err := comm.NewGroup(devs)
+	require.NoError(t, err)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &train.Trainer{Model: embeddingRegressor(true), Loss: &nn.MSE{}, Optimizer: train.NewAdam(), Dev: devs[r], Comm: comms[r], BatchSize: 16, Seed: 1}
+			_, errs[r] = tr.Fit(d, train.Config{Epochs: 1})
+		}()
+	}
+	wg.Wait()
+	for r := range 2 {
+		assert.ErrorContains(t, errs[r], "data-parallel training of sparse embedding tables (0.weight) is not supported", "rank %d", r)
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/tensor"
 	"github.com/gputrain/gputrain/train"
@@ -332,8 +333,13 @@ func ratingsEpochPrinter(o *options, k int, stdout io.Writer) train.Callback {
 	})
 }
 
-// trainRatings is train1 for a ratings data set.
+// trainRatings is train1 for a ratings data set. It trains on one process: the sparse
+// tables' row sets are not merged across ranks (train.Trainer refuses them in a
+// data-parallel Fit), so a multi-rank launch or -dist mpi|nccl is an error.
 func trainRatings(o *options, stdout io.Writer) error {
+	if l := comm.Detect(); l.Size > 1 || o.dist.kind == "mpi" || o.dist.kind == "nccl" {
+		return usageError{fmt.Sprintf("%s trains on one process: data-parallel training of the recommenders' sparse tables is not supported (run without a launcher, -dist auto or none)", o.dataset)}
+	}
 	opt, err := train.NewOptimizer(o.optimizer, float32(o.lr))
 	if err != nil {
 		return setup(err)
@@ -402,7 +408,7 @@ func trainRatings(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", d.all.Name, opt.Name(), o.batch), stdout); err != nil {
+	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", d.all.Name, opt.Name(), o.batch), true, stdout); err != nil {
 		return err
 	}
 	test, err := d.testEval.Evaluate(recsys.ModelScorer(tr.Net(), d.feat))
