@@ -133,7 +133,7 @@ func checkRatingsFlags(o *options) error {
 // names a ratings data set and not the flags (a resumed run takes them from its
 // checkpoint instead).
 func ratingsDefaults(fs *flag.FlagSet, given map[string]bool) error {
-	if !given["dataset"] || !isRatings(fs.Lookup("dataset").Value.String()) {
+	if given["resume"] || !given["dataset"] || !isRatings(fs.Lookup("dataset").Value.String()) {
 		return nil
 	}
 	for name, v := range map[string]string{"batch": strconv.Itoa(ratingsBatch), "lr": strconv.FormatFloat(ratingsLR, 'g', -1, 64)} {
