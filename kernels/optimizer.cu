@@ -2,37 +2,48 @@
 // device.OptOp). p is the parameter, g its gradient, m and v the optimizer state.
 #include "common.cuh"
 
+// The per-element steps, shared by the dense kernels and the row kernels below.
+
+// momentum_step: m = mom*m - lr*g; p += m, or p += mom*m - lr*g when nesterov != 0.
+static __device__ __attribute__((unused)) __forceinline__ void momentum_step(float* p, const float* g, float* m, i64 i,
+                                                                             float lr, float mom, i64 nesterov) {
+  const float gi = g[i];
+  const float mi = mom * m[i] - lr * gi;
+  m[i] = mi;
+  p[i] += nesterov ? mom * mi - lr * gi : mi;
+}
+
+// adam_step: AdamW's decay when decay != 0 (p -= decay*p with decay = LR*WeightDecay),
+// then Adam: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²; p -= step*m/(√v + eps), with
+// step = Hyper.AdamStepSize() computed on the host.
+static __device__ __attribute__((unused)) __forceinline__ void adam_step(float* p, const float* g, float* m, float* v, i64 i,
+                                                                         float b1, float b2, float eps, float step,
+                                                                         float decay) {
+  float pi = p[i];
+  if (decay != 0.0f) pi -= decay * pi;
+  const float gi = g[i];
+  const float mi = b1 * m[i] + (1.0f - b1) * gi;
+  const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+  p[i] = pi - step * mi / (sqrtf(vi) + eps);
+}
+
 // p -= lr*g.
 extern "C" __global__ void sgd_update_f32(float* p, const float* g, i64 n, float lr) {
   GRID_STRIDE(i, n) { p[i] -= lr * g[i]; }
 }
 
-// m = mom*m - lr*g; p += m, or p += mom*m - lr*g when nesterov != 0.
+// momentum_step over every element.
 extern "C" __global__ void momentum_update_f32(float* p, const float* g, float* m, i64 n, float lr,
                                                float mom, i64 nesterov) {
-  GRID_STRIDE(i, n) {
-    const float gi = g[i];
-    const float mi = mom * m[i] - lr * gi;
-    m[i] = mi;
-    p[i] += nesterov ? mom * mi - lr * gi : mi;
-  }
+  GRID_STRIDE(i, n) { momentum_step(p, g, m, i, lr, mom, nesterov); }
 }
 
-// AdamW's decay when decay != 0 (p -= decay*p with decay = LR*WeightDecay), then Adam:
-// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²; p -= step*m/(√v + eps), with step =
-// Hyper.AdamStepSize() computed on the host.
+// adam_step over every element.
 extern "C" __global__ void adam_update_f32(float* p, const float* g, float* m, float* v, i64 n,
                                            float b1, float b2, float eps, float step, float decay) {
-  GRID_STRIDE(i, n) {
-    float pi = p[i];
-    if (decay != 0.0f) pi -= decay * pi;
-    const float gi = g[i];
-    const float mi = b1 * m[i] + (1.0f - b1) * gi;
-    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = pi - step * mi / (sqrtf(vi) + eps);
-  }
+  GRID_STRIDE(i, n) { adam_step(p, g, m, v, i, b1, b2, eps, step, decay); }
 }
 
 // Row sets and sparse updates: Backend.AddRows, UpdateRows and ClearRows. A row set of a
@@ -85,7 +96,8 @@ extern "C" __global__ void add_rows_i32(int* set, const int* ids, i64 n, i64 row
 
 // The row step kernels: one block per row of the set (grid-stride over the set's count),
 // its threads over the row's columns, with the formulas of the dense kernels above; the
-// row's gradient is zeroed after its step, and its list entry and mark are cleared
+// row's gradient is zeroed after its step (momentum_step and adam_step are the dense
+// kernels' own), and its list entry and mark are cleared
 // (row_done). rows_reset_i32 then zeroes the count. A listed row outside [0, rows) (a
 // buffer that is no row set) is skipped.
 static __device__ __attribute__((unused)) __forceinline__ bool row_ok(int r, i64 rows) { return r >= 0 && (i64)r < rows; }
@@ -119,10 +131,7 @@ extern "C" __global__ void momentum_update_rows_f32(float* p, float* g, float* m
     if (row_ok(r, rows)) {
       for (i64 c = threadIdx.x; c < rowLen; c += blockDim.x) {
         const i64 i = (i64)r * rowLen + c;
-        const float gi = g[i];
-        const float mi = mom * m[i] - lr * gi;
-        m[i] = mi;
-        p[i] += nesterov ? mom * mi - lr * gi : mi;
+        momentum_step(p, g, m, i, lr, mom, nesterov);
         g[i] = 0.0f;
       }
     }
@@ -137,14 +146,7 @@ extern "C" __global__ void adam_update_rows_f32(float* p, float* g, float* m, fl
     if (row_ok(r, rows)) {
       for (i64 c = threadIdx.x; c < rowLen; c += blockDim.x) {
         const i64 i = (i64)r * rowLen + c;
-        float pi = p[i];
-        if (decay != 0.0f) pi -= decay * pi;
-        const float gi = g[i];
-        const float mi = b1 * m[i] + (1.0f - b1) * gi;
-        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step * mi / (sqrtf(vi) + eps);
+        adam_step(p, g, m, v, i, b1, b2, eps, step, decay);
         g[i] = 0.0f;
       }
     }

@@ -111,3 +111,19 @@ func embeddingPenalty(dev device.Backend, l2, scale float32, e, de *tensor.Tenso
 	}
 	return dev.Axpby(2*l2*scale, e.Buffer(), 1, de.Buffer())
 }
+
+// addBiasGrad adds Σ_r dy[r] over the batch's n rows into the gradient of mu, a global
+// bias (a Reduce into acc's scratch, then added: gradients accumulate).
+func addBiasGrad(dev device.Backend, acc *accumulator, mu *Param, dy *tensor.Tensor, n int) error {
+	if !mu.needsGrad() {
+		return nil
+	}
+	tmp, err := acc.scratch(dev, mu)
+	if err != nil {
+		return err
+	}
+	if err := dev.Reduce(device.Sum, dy.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: 1}); err != nil {
+		return err
+	}
+	return acc.add(dev, mu)
+}

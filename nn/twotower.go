@@ -336,17 +336,8 @@ func (m *TwoTower) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, err
 			return nil, fmt.Errorf("nn: twotower: %s tower: %w", [2]string{"user", "item"}[s], err)
 		}
 	}
-	if m.mu.needsGrad() {
-		tmp, err := m.dmu.scratch(dev, m.mu)
-		if err != nil {
-			return nil, err
-		}
-		if err := dev.Reduce(device.Sum, dy.Buffer(), tmp.Buffer(), device.Shape3{Outer: 1, Mid: n, Inner: 1}); err != nil {
-			return nil, err
-		}
-		if err := m.dmu.add(dev, m.mu); err != nil {
-			return nil, err
-		}
+	if err := addBiasGrad(dev, &m.dmu, m.mu, dy, n); err != nil {
+		return nil, err
 	}
 	return nil, nil
 }
