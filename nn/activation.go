@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -237,4 +238,12 @@ func (l *ActivationLayer) backwardLogits(dz *tensor.Tensor, needDX bool) (*tenso
 		return nil, nil
 	}
 	return dz, nil
+}
+
+// ExportONNX implements Exporter: the activation's ONNX op (Softmax over the last axis).
+func (l *ActivationLayer) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: activation: export before Build")
+	}
+	return l.Fn.exportONNX(g, x, l.slope()), nil
 }

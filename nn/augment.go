@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -116,4 +117,13 @@ func (l *RandomShift) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 		return dy, nil
 	}
 	return nil, nil
+}
+
+// ExportONNX implements Exporter: augmentation happens in training only, so the
+// inference graph has none; it adds nothing.
+func (l *RandomShift) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: random_shift: export before Build")
+	}
+	return x, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -528,4 +529,43 @@ func (l *BatchNorm) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, er
 		return nil, nil
 	}
 	return dx, nil
+}
+
+// ExportONNX implements Exporter: Conv (weights (Filters, C, K, K), bias, the same
+// strides and zero padding on every side), then the activation.
+func (l *Conv2D) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.w == nil {
+		return "", fmt.Errorf("nn: conv2d: export before Build")
+	}
+	y := g.Node("Conv", []string{x, ExportParam(g, l.w), ExportParam(g, l.b)},
+		onnx.Ints("kernel_shape", l.Kernel, l.Kernel), onnx.Ints("strides", l.stride(), l.stride()),
+		onnx.Ints("pads", l.Padding, l.Padding, l.Padding, l.Padding))
+	return l.Act.exportONNX(g, y, l.slope()), nil
+}
+
+// ExportONNX implements Exporter: MaxPool, or AveragePool with count_include_pad=1 (the
+// padding counts as zeros and every window is divided by Size², as Pool does), with
+// the same windows (floor mode). The padding, at most half the window (device.CheckPool),
+// is smaller than the window, as runtimes require.
+func (l *Pool2D) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: %s: export before Build", l.Kind())
+	}
+	s, p := l.g.StrideH, l.Padding
+	attrs := []onnx.Attr{onnx.Ints("kernel_shape", l.Size, l.Size), onnx.Ints("strides", s, s), onnx.Ints("pads", p, p, p, p)}
+	if l.Op == device.MaxPool {
+		return g.Node("MaxPool", []string{x}, attrs...), nil
+	}
+	return g.Node("AveragePool", []string{x}, append(attrs, onnx.Int("count_include_pad", 1))...), nil
+}
+
+// ExportONNX implements Exporter: BatchNormalization in inference form, (x -
+// running_mean)/√(running_var + eps)·weight + bias per channel.
+func (l *BatchNorm) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.gamma == nil {
+		return "", fmt.Errorf("nn: batchnorm: export before Build")
+	}
+	_, eps := l.hyper()
+	return onnx.BatchNorm(g, x, ExportParam(g, l.gamma), ExportParam(g, l.beta),
+		ExportParam(g, l.runMean), ExportParam(g, l.runVar), eps), nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -116,6 +117,9 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		}
 		if want := (tensor.Shape{d.Units, d.in}); d.w.Value == nil || !d.w.Value.Shape().Equal(want) {
 			return nil, fmt.Errorf("nn: dense: tie_weight %s has shape %v, want %v", d.TieWeight, shapeOf(d.w.Value), want)
+		}
+		if d.w.Sparse() {
+			return nil, fmt.Errorf("nn: dense: tie_weight %s is a sparse embedding table (a dense layer's gradient touches every row): build the embedding without sparse", d.TieWeight)
 		}
 	} else {
 		w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
@@ -332,4 +336,18 @@ func GlorotUniform(rng interface{ Float64() float64 }, fanIn, fanOut, n int) []f
 		w[i] = float32((2*rng.Float64() - 1) * limit)
 	}
 	return w
+}
+
+// ExportONNX implements Exporter: Gemm(x, W, b, transB=1) = x·Wᵀ + b, then the
+// activation. A tied W is the initializer of the parameter it shares, not a copy.
+func (d *Dense) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if d.w == nil {
+		return "", fmt.Errorf("nn: dense: export before Build")
+	}
+	w, b := ExportParam(g, d.w), ""
+	if d.b != nil {
+		b = ExportParam(g, d.b)
+	}
+	y := onnx.Dense(g, x, w, b)
+	return d.Act.exportONNX(g, y, d.slope()), nil
 }

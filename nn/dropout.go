@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -109,4 +110,12 @@ func (l *Dropout) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, erro
 		return nil, fmt.Errorf("nn: dropout backward: %w", err)
 	}
 	return dx, nil
+}
+
+// ExportONNX implements Exporter: dropout is the identity at inference; it adds nothing.
+func (l *Dropout) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: dropout: export before Build")
+	}
+	return x, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -98,4 +99,12 @@ func (l *GlobalAvgPool) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor
 		return nil, fmt.Errorf("nn: global_avgpool backward: %w", err)
 	}
 	return dx, nil
+}
+
+// ExportONNX implements Exporter: GlobalAveragePool, then Flatten to (batch, C).
+func (l *GlobalAvgPool) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: global_avgpool: export before Build")
+	}
+	return g.Node("Flatten", []string{g.Node("GlobalAveragePool", []string{x})}, onnx.Int("axis", 1)), nil
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -149,4 +150,25 @@ func (l *Reshape) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, erro
 		return nil, nil
 	}
 	return l.views.view(dy, l.in)
+}
+
+// ExportONNX implements Exporter: Flatten with axis 1 (the batch stays).
+func (l *Flatten) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: flatten: export before Build")
+	}
+	return g.Node("Flatten", []string{x}, onnx.Int("axis", 1)), nil
+}
+
+// ExportONNX implements Exporter: Reshape to (batch, Shape…); the 0 in the target
+// shape keeps the batch dimension.
+func (l *Reshape) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if l.ctx == nil {
+		return "", fmt.Errorf("nn: reshape: export before Build")
+	}
+	shape := []int64{0}
+	for _, d := range l.Shape {
+		shape = append(shape, int64(d))
+	}
+	return g.Node("Reshape", []string{x, g.Int64s("shape", []int{len(shape)}, shape...)}), nil
 }

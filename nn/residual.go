@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -138,4 +139,22 @@ func (r *Residual) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, err
 		return nil, fmt.Errorf("nn: residual backward: %w", err)
 	}
 	return dx, nil
+}
+
+// ExportONNX implements Exporter: Add(Body(x), Shortcut(x) or x).
+func (r *Residual) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if r.ctx == nil {
+		return "", fmt.Errorf("nn: residual: export before Build")
+	}
+	b, err := ExportChild(g, "body", r.Body, x)
+	if err != nil {
+		return "", err
+	}
+	s := x
+	if r.Shortcut != nil {
+		if s, err = ExportChild(g, "shortcut", r.Shortcut, x); err != nil {
+			return "", err
+		}
+	}
+	return g.Node("Add", []string{b, s}), nil
 }

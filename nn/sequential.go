@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -207,4 +208,19 @@ func (h *seqHead) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor
 		return nil, nil
 	}
 	return m.backwardFrom(last-1, dy, needDX)
+}
+
+// ExportONNX implements Exporter: each child in turn, under the name it was built with.
+func (m *Sequential) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if m.ctx == nil {
+		return "", fmt.Errorf("nn: sequential: export before Build")
+	}
+	names := m.childNames()
+	var err error
+	for i, l := range m.Layers {
+		if x, err = ExportChild(g, names[i], l, x); err != nil {
+			return "", err
+		}
+	}
+	return x, nil
 }

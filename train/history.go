@@ -27,6 +27,10 @@ type EpochStats struct {
 	// left out of JSON, without a scaler).
 	LossScale    float64 `json:"loss_scale,omitempty"`
 	SkippedSteps int     `json:"skipped_steps,omitempty"`
+	// Metrics are further figures of the epoch by name, from Config.Metrics: a
+	// recommender's validation RMSE, MAE, HitRate@10 and NDCG@10 ("val_rmse",
+	// "val_hr@10"…). nil without Config.Metrics.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // History is the record of a Fit: one EpochStats per epoch.

@@ -115,17 +115,12 @@ type predictOptions struct {
 
 // predict rebuilds ck's model on dev and runs the test split through it.
 func predict(ck *checkpoint.Checkpoint, dev device.Backend, po predictOptions) (*predictReport, error) {
-	stored := ck.Settings.Flags
-	if stored == nil {
-		return nil, setup(fmt.Errorf("%s was not saved by gputrain (it has no command-line settings)", ck.Path))
+	o, err := storedOptions(ck, po.dataset, po.dataDir)
+	if err != nil {
+		return nil, err
 	}
-	o := &options{seed: ck.Settings.Seed, dataDir: po.dataDir}
-	o.dataset = po.dataset
-	if o.dataset == "" {
-		o.dataset = stored["dataset"]
-	}
-	if o.dataDir == "" {
-		o.dataDir = stored["data"]
+	if isRatings(o.dataset) {
+		return nil, setup(fmt.Errorf("%s is a recommender on %s: use gputrain recommend -resume %s -user ID", ck.Path, o.dataset, ck.Path))
 	}
 	set, err := data.Load(o.dataset, data.LoadOptions{Dir: o.dataDir, Seed: o.seed})
 	if err != nil {
@@ -135,30 +130,9 @@ func predict(ck *checkpoint.Checkpoint, dev device.Backend, po predictOptions) (
 	if bs == 0 {
 		bs = ck.Settings.BatchSize
 	}
-	var m *nn.Model
-	if ck.Spec != nil {
-		if m, err = ck.LoadModel(dev, bs); err != nil {
-			return nil, setup(err)
-		}
-	} else {
-		// Layout 1: rebuild the model from the flags it was made with.
-		o.model = stored["model"]
-		if o.hidden, err = parseWidths(stored["hidden"]); err != nil {
-			return nil, setup(err)
-		}
-		if o.augment, err = strconv.Atoi(stored["augment"]); err != nil && stored["augment"] != "" {
-			return nil, setup(fmt.Errorf("%s: stored -augment %q: %v", ck.Path, stored["augment"], err))
-		}
-		spec, err := modelSpec(o, set)
-		if err != nil {
-			return nil, setup(err)
-		}
-		if m, err = spec.Build(dev, bs, ck.Settings.Seed); err != nil {
-			return nil, setup(err)
-		}
-		if err := ck.LoadInto(m); err != nil {
-			return nil, setup(err)
-		}
+	m, err := rebuildModel(ck, dev, bs, o, set)
+	if err != nil {
+		return nil, err
 	}
 	test, err := set.Test.Reshape(m.InputShape()...)
 	if err != nil {
@@ -206,4 +180,61 @@ func argmaxRows(p *gt.Dense) ([]int, [][]float32) {
 		}
 	}
 	return classes, out
+}
+
+// storedOptions are the data set flags a checkpoint was trained with, overridden by
+// dataset and dataDir when they are not empty.
+func storedOptions(ck *checkpoint.Checkpoint, dataset, dataDir string) (*options, error) {
+	stored := ck.Settings.Flags
+	if stored == nil {
+		return nil, setup(fmt.Errorf("%s was not saved by gputrain (it has no command-line settings)", ck.Path))
+	}
+	o := &options{seed: ck.Settings.Seed, dataDir: dataDir}
+	o.dataset = dataset
+	if o.dataset == "" {
+		o.dataset = stored["dataset"]
+	}
+	if o.dataDir == "" {
+		o.dataDir = stored["data"]
+	}
+	return o, nil
+}
+
+// rebuildModel rebuilds ck's model on dev for batches of up to bs and loads its
+// weights: from the description the checkpoint holds, or, for checkpoints of layout 1,
+// which hold none, from the -model flags saved with it, for set's examples (set may be
+// nil for a checkpoint with a description).
+func rebuildModel(ck *checkpoint.Checkpoint, dev device.Backend, bs int, o *options, set *data.Set) (*nn.Model, error) {
+	if ck.Spec != nil {
+		m, err := ck.LoadModel(dev, bs)
+		if err != nil {
+			return nil, setup(err)
+		}
+		return m, nil
+	}
+	// Layout 1: rebuild the model from the flags it was made with.
+	stored := ck.Settings.Flags
+	if stored == nil {
+		return nil, setup(fmt.Errorf("%s was not saved by gputrain (it has no command-line settings)", ck.Path))
+	}
+	var err error
+	o.model = stored["model"]
+	if o.hidden, err = parseWidths(stored["hidden"]); err != nil {
+		return nil, setup(err)
+	}
+	if o.augment, err = strconv.Atoi(stored["augment"]); err != nil && stored["augment"] != "" {
+		return nil, setup(fmt.Errorf("%s: stored -augment %q: %v", ck.Path, stored["augment"], err))
+	}
+	spec, err := modelSpec(o, set)
+	if err != nil {
+		return nil, setup(err)
+	}
+	m, err := spec.Build(dev, bs, ck.Settings.Seed)
+	if err != nil {
+		return nil, setup(err)
+	}
+	if err := ck.LoadInto(m); err != nil {
+		return nil, setup(err)
+	}
+	return m, nil
 }

@@ -139,9 +139,10 @@ static const std::unordered_map<std::string, emu_kernel> emu_kernels = {
     K(causal_softmax_forward_f32), K(scatter_add_f32), K(permute_f32), K(layernorm_forward_f32),
     K(layernorm_backward_f32), K(layernorm_params_backward_f32), K(lstm_cell_forward_f32),
     K(lstm_cell_backward_f32), K(gru_cell_forward_f32), K(gru_cell_backward_f32),
-    K(bce_with_logits_forward_f32), K(bce_with_logits_backward_f32), K(cast_f32_to_bf16),
-    K(cast_bf16_to_f32), K(cast_f32_to_f16), K(cast_f16_to_f32), K(unscale_f32),
-    K(sgd_update_copy_f32), K(momentum_update_copy_f32), K(adam_update_copy_f32),
+    K(bce_with_logits_forward_f32), K(bce_with_logits_backward_f32), K(add_rows_i32),
+    K(sgd_update_rows_f32), K(momentum_update_rows_f32), K(adam_update_rows_f32), K(clear_rows_f32),
+    K(rows_reset_i32), K(cast_f32_to_bf16), K(cast_bf16_to_f32), K(cast_f32_to_f16), K(cast_f16_to_f32),
+    K(unscale_f32), K(sgd_update_copy_f32), K(momentum_update_copy_f32), K(adam_update_copy_f32),
 };
 #undef K
 

@@ -35,6 +35,7 @@ import (
 // Options configure New (the emulator ignores them).
 type Options struct {
 	Device   int
+	Wrap     bool
 	NoGraphs bool
 }
 

@@ -89,6 +89,12 @@ const (
 	kSGDCopy
 	kMomentumCopy
 	kAdamCopy
+	kAddRows
+	kSGDRows
+	kMomentumRows
+	kAdamRows
+	kClearRows
+	kRowsReset
 
 	numKernels
 )
@@ -182,4 +188,10 @@ var kernelTable = [numKernels]kernelName{
 	kSGDCopy:       {"optimizer", "sgd_update_copy_f32"},
 	kMomentumCopy:  {"optimizer", "momentum_update_copy_f32"},
 	kAdamCopy:      {"optimizer", "adam_update_copy_f32"},
+	kAddRows:       {"optimizer", "add_rows_i32"},
+	kSGDRows:       {"optimizer", "sgd_update_rows_f32"},
+	kMomentumRows:  {"optimizer", "momentum_update_rows_f32"},
+	kAdamRows:      {"optimizer", "adam_update_rows_f32"},
+	kClearRows:     {"optimizer", "clear_rows_f32"},
+	kRowsReset:     {"optimizer", "rows_reset_i32"},
 }

@@ -1,6 +1,6 @@
 // Package interop finds the Python environment of the interop tests (setup.sh makes
 // it; requirements.txt pins it) for the tests that compare gputrain with PyTorch,
-// TensorBoard and ONNX Runtime.
+// TensorBoard and ONNX Runtime, and runs ONNX models in onnxruntime (RunONNX).
 package interop
 
 import (

@@ -35,11 +35,11 @@ func (softmax) ExportONNX(g *onnx.Graph, x string) (string, error) {
 	return g.Node("Softmax", []string{x}, onnx.Int("axis", 1)), nil
 }
 
-// randomShift is a training-only layer with no inference form.
-type randomShift struct{}
+// sortLayer is a layer with no ONNX form (nn's own layers all have one: nn.Exporter).
+type sortLayer struct{}
 
-func (randomShift) ExportONNX(g *onnx.Graph, x string) (string, error) {
-	return "", &onnx.UnsupportedError{Layer: g.Prefix() + " (RandomShift)", Why: "it only augments training data; remove it before exporting"}
+func (sortLayer) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	return "", &onnx.UnsupportedError{Layer: g.Prefix() + " (sort)", Why: "it has no ONNX form"}
 }
 
 // export writes a model, its layers named by their index as in checkpoints.
@@ -66,9 +66,9 @@ func Example() {
 	model, err := export(layers, 2, 2)
 	fmt.Println(len(model) > 0, err)
 
-	_, err = export(append(layers, randomShift{}), 2, 2)
+	_, err = export(append(layers, sortLayer{}), 2, 2)
 	fmt.Println(err)
 	// Output:
 	// true <nil>
-	// onnx: cannot export layer 3 (RandomShift): it only augments training data; remove it before exporting
+	// onnx: cannot export layer 3 (sort): it has no ONNX form
 }

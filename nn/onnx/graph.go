@@ -180,6 +180,15 @@ func (g *Graph) Scope(name string) *Graph { return &Graph{st: g.st, prefix: g.jo
 // Prefix is the scope's path ("" at the top).
 func (g *Graph) Prefix() string { return g.prefix }
 
+// Root returns the graph seen from the top scope (no prefix): what adds an initializer
+// under a full name, as a module does for a weight it shares with another (weight
+// tying names the weight by its first owner's path).
+func (g *Graph) Root() *Graph { return &Graph{st: g.st} }
+
+// Defined reports whether name (a full name, not scoped) is a value of the graph so
+// far: an input, an initializer or a node's output.
+func (g *Graph) Defined(name string) bool { return g.st.defined[name] }
+
 func (g *Graph) join(name, sep string) string {
 	if g.prefix == "" {
 		return name

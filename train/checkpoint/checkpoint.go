@@ -14,7 +14,9 @@
 //     ("optimizer.0.weight.m"), names no PyTorch module has: a PyTorch user drops the
 //     keys that start with "optimizer.";
 //   - in the header's "__metadata__" (string to string): "format" "pt" (what PyTorch
-//     tools look for), the layout version ("gputrain.version"), and, JSON-encoded, the
+//     tools look for), the layout version ("gputrain.version"), the version of the
+//     gputrain that wrote the file ("gputrain.writer": internal/version.Version, such
+//     as v1.2.0, a pseudo-version, or "(devel)" for a build without one), and, JSON-encoded, the
 //     run's Settings ("gputrain.settings"), the model's description as an nn.Spec
 //     ("gputrain.spec": enough to rebuild the model, LoadModel), one line per module
 //     ("gputrain.modules"), the optimizer's name, hyper-parameters and step count
@@ -31,7 +33,10 @@
 //
 // Layout versions: 2 (this one) adds the spec and the module lines; files of layout 1
 // (which described the layers of a Sequential in "gputrain.layers") still load, with
-// their tensors checked by name and shape.
+// their tensors checked by name and shape. A file of a newer layout is refused with an
+// error that names the gputrain version that wrote it and this one's; so is a file
+// from a newer gputrain whose contents this one does not understand (a module type it
+// does not know).
 //
 // The safetensors codec (Encode, Decode) is this package's own: the format is an
 // 8-byte little-endian header length, a JSON header and raw little-endian data.
@@ -42,9 +47,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
+	binver "github.com/gputrain/gputrain/internal/version"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/tensor"
 	"github.com/gputrain/gputrain/train"
@@ -54,6 +61,7 @@ import (
 const (
 	keyFormat    = "format"
 	keyVersion   = "gputrain.version"
+	keyWriter    = "gputrain.writer"
 	keySettings  = "gputrain.settings"
 	keySpec      = "gputrain.spec"
 	keyModules   = "gputrain.modules"
@@ -84,6 +92,10 @@ const (
 	version1 = "1"
 )
 
+// binaryVersion is the version of the running gputrain (version.Version); tests
+// replace it.
+var binaryVersion = binver.Version
+
 // OptimizerPrefix starts the names of the optimizer's state tensors.
 const OptimizerPrefix = "optimizer."
 
@@ -100,6 +112,10 @@ type Settings struct {
 	// Seed and BatchSize are the Trainer's; Save fills them in.
 	Seed      uint64 `json:"seed"`
 	BatchSize int    `json:"batch_size"`
+	// Ranks is the number of ranks of the data-parallel job that saved the run (its
+	// Trainer's Comm; absent, 0, for one process); Save fills it in. BatchSize is then
+	// per rank, and a run resumes only with as many ranks.
+	Ranks int `json:"ranks,omitempty"`
 	// Flags holds caller-defined settings, such as the command-line flags a resumed
 	// run must reuse.
 	Flags map[string]string `json:"flags,omitempty"`
@@ -119,9 +135,13 @@ type OptimizerState struct {
 // metadata.
 type Checkpoint struct {
 	// Path is the file it was read from ("" when parsed from bytes).
-	Path     string
-	File     *File
-	Version  string // the layout version
+	Path    string
+	File    *File
+	Version string // the layout version
+	// Writer is the version of the gputrain that wrote the file ("gputrain.writer":
+	// v1.2.0, a pseudo-version, "(devel)"); "" for files written before it was
+	// recorded.
+	Writer   string
 	Settings Settings
 	// Spec describes the model (nil in layout 1 files).
 	Spec *nn.Spec
@@ -164,10 +184,14 @@ func Capture(tr *train.Trainer, s Settings) (*File, error) {
 	s.Loss = tr.Loss.Name()
 	s.Seed = tr.Seed
 	s.BatchSize = tr.BatchSize
+	s.Ranks = 0
+	if tr.Comm != nil && tr.Comm.Size() > 1 {
+		s.Ranks = tr.Comm.Size()
+	}
 	if s.BatchSize == 0 {
 		s.BatchSize = 32
 	}
-	f := &File{Metadata: map[string]string{keyFormat: "pt", keyVersion: version, keySpec: string(mustJSON(spec))}}
+	f := &File{Metadata: map[string]string{keyFormat: "pt", keyVersion: version, keyWriter: binaryVersion(), keySpec: string(mustJSON(spec))}}
 	tensors, err := capture(m, tr.Optimizer)
 	if err != nil {
 		return nil, err
@@ -297,15 +321,56 @@ func Parse(b []byte) (*Checkpoint, error) {
 }
 
 func parse(f *File) (*Checkpoint, error) {
-	c := &Checkpoint{File: f}
+	c := &Checkpoint{File: f, Writer: f.Metadata[keyWriter]}
 	v := f.Metadata[keyVersion]
 	if v == "" {
 		return nil, fmt.Errorf("not a gputrain checkpoint (no %q in the header's metadata)", keyVersion)
 	}
 	if v != version && v != version1 {
-		return nil, fmt.Errorf("checkpoint layout version %q, this program reads %q and %q (a newer gputrain wrote it?)", truncate(v), version1, version)
+		if n, err := strconv.Atoi(v); err == nil && n > must(strconv.Atoi(version)) {
+			return nil, fmt.Errorf("checkpoint layout %s, written by %s, is newer than this gputrain %s reads (layouts %s and %s): upgrade gputrain to load it",
+				v, c.writer(), binaryVersion(), version1, version)
+		}
+		return nil, fmt.Errorf("checkpoint layout %q, written by %s, is not one this gputrain %s reads (layouts %s and %s)",
+			truncate(v), c.writer(), binaryVersion(), version1, version)
 	}
 	c.Version = v
+	if err := c.parseMetadata(); err != nil {
+		return nil, c.fromNewer(err)
+	}
+	return c, nil
+}
+
+func must(n int, err error) int {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// writer names the gputrain that wrote the file, for messages.
+func (c *Checkpoint) writer() string {
+	if c.Writer == "" {
+		return "a gputrain that did not record its version"
+	}
+	return "gputrain " + truncate(c.Writer)
+}
+
+// fromNewer adds to err, when a newer gputrain than this one wrote the file, that it
+// did and both versions: what it wrote may be what this one does not know. A
+// development build ("(devel)") has no version to compare and gets no such advice.
+func (c *Checkpoint) fromNewer(err error) error {
+	ours := binaryVersion()
+	if err == nil || !binver.Valid(c.Writer) || !binver.Valid(ours) || binver.Compare(c.Writer, ours) <= 0 {
+		return err
+	}
+	return fmt.Errorf("%w (the file was written by gputrain %s, newer than this gputrain %s: upgrade gputrain to load it)",
+		err, truncate(c.Writer), ours)
+}
+
+// parseMetadata reads the metadata of a file of a known layout.
+func (c *Checkpoint) parseMetadata() error {
+	f, v := c.File, c.Version
 	keys := []struct {
 		key string
 		v   any
@@ -324,37 +389,37 @@ func parse(f *File) (*Checkpoint, error) {
 	for _, m := range keys {
 		s, ok := f.Metadata[m.key]
 		if !ok {
-			return nil, fmt.Errorf("metadata %q is missing", m.key)
+			return fmt.Errorf("metadata %q is missing", m.key)
 		}
 		if err := json.Unmarshal([]byte(s), m.v); err != nil {
-			return nil, fmt.Errorf("metadata %q: %w", m.key, err)
+			return fmt.Errorf("metadata %q: %w", m.key, err)
 		}
 	}
 	if v != version1 {
 		raw, ok := f.Metadata[keySpec]
 		if !ok {
-			return nil, fmt.Errorf("metadata %q is missing", keySpec)
+			return fmt.Errorf("metadata %q is missing", keySpec)
 		}
 		spec, err := nn.ParseSpec(strings.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("metadata %q: %w", keySpec, err)
+			return fmt.Errorf("metadata %q: %w", keySpec, err)
 		}
 		c.Spec = spec
 	}
 	p, s := c.Progress, c.Settings
 	switch {
 	case p.Epoch < 1 || p.Batch < 0 || p.OptimizerSteps < 0:
-		return nil, fmt.Errorf("metadata %q: bad position: epoch %d, batch %d, optimizer steps %d", keyProgress, p.Epoch, p.Batch, p.OptimizerSteps)
+		return fmt.Errorf("metadata %q: bad position: epoch %d, batch %d, optimizer steps %d", keyProgress, p.Epoch, p.Batch, p.OptimizerSteps)
 	case c.Optimizer.Steps != p.OptimizerSteps:
-		return nil, fmt.Errorf("metadata: the optimizer has taken %d steps but the progress says %d", c.Optimizer.Steps, p.OptimizerSteps)
+		return fmt.Errorf("metadata: the optimizer has taken %d steps but the progress says %d", c.Optimizer.Steps, p.OptimizerSteps)
 	case s.BatchSize <= 0:
-		return nil, fmt.Errorf("metadata %q: batch size %d", keySettings, s.BatchSize)
+		return fmt.Errorf("metadata %q: batch size %d", keySettings, s.BatchSize)
 	case tensor.Shape(s.Input).Check() != nil:
-		return nil, fmt.Errorf("metadata %q: input shape %v: %v", keySettings, s.Input, tensor.Shape(s.Input).Check())
+		return fmt.Errorf("metadata %q: input shape %v: %v", keySettings, s.Input, tensor.Shape(s.Input).Check())
 	case inputLen(s.Input) > maxInput:
-		return nil, fmt.Errorf("metadata %q: input shape %v has more than %d values per example", keySettings, s.Input, maxInput)
+		return fmt.Errorf("metadata %q: input shape %v has more than %d values per example", keySettings, s.Input, maxInput)
 	}
-	return c, nil
+	return nil
 }
 
 // Restore loads the checkpoint into tr and makes tr's next Fit continue the run where
@@ -373,7 +438,7 @@ func parse(f *File) (*Checkpoint, error) {
 // another shape or dtype, with the checkpoint's and the model's values.
 func (c *Checkpoint) Restore(tr *train.Trainer) error {
 	if err := c.restore(tr, true); err != nil {
-		return fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+		return fmt.Errorf("checkpoint: %s: %w", c.name(), c.fromNewer(err))
 	}
 	return nil
 }
@@ -383,9 +448,24 @@ func (c *Checkpoint) Restore(tr *train.Trainer) error {
 // evaluate from a checkpoint).
 func (c *Checkpoint) RestoreModel(tr *train.Trainer) error {
 	if err := c.restore(tr, false); err != nil {
-		return fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+		return fmt.Errorf("checkpoint: %s: %w", c.name(), c.fromNewer(err))
 	}
 	return nil
+}
+
+// ranksOf is the number of ranks tr trains with.
+func ranksOf(tr *train.Trainer) int {
+	if tr.Comm == nil {
+		return 1
+	}
+	return tr.Comm.Size()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func (c *Checkpoint) name() string {
@@ -411,6 +491,10 @@ func (c *Checkpoint) restore(tr *train.Trainer, resume bool) error {
 		}
 		if bs != s.BatchSize {
 			problems = append(problems, fmt.Sprintf("batch size %d in the checkpoint, %d in the trainer", s.BatchSize, bs))
+		}
+		if saved, have := max(s.Ranks, 1), ranksOf(tr); saved != have {
+			problems = append(problems, fmt.Sprintf("saved by a job of %d rank%s (global batch %d = %d × %d), this one has %d: resume with %d rank%s (each epoch's steps and the examples of each rank follow from the number of ranks)",
+				saved, plural(saved), saved*s.BatchSize, saved, s.BatchSize, have, saved, plural(saved)))
 		}
 		if tr.Optimizer.Name() != c.Optimizer.Name {
 			problems = append(problems, fmt.Sprintf("optimizer %s in the checkpoint, %s in the trainer", c.Optimizer.Name, tr.Optimizer.Name()))
@@ -542,7 +626,7 @@ func (c *Checkpoint) LoadInto(m *nn.Model) error {
 		return fmt.Errorf("checkpoint: %s: load into a model that is not built", c.name())
 	}
 	if err := c.load(m, nil); err != nil {
-		return fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+		return fmt.Errorf("checkpoint: %s: %w", c.name(), c.fromNewer(err))
 	}
 	return nil
 }
@@ -561,15 +645,15 @@ func (c *Checkpoint) LoadModel(dev device.Backend, maxBatch int) (*nn.Model, err
 	}
 	root, err := c.Spec.Model()
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+		return nil, fmt.Errorf("checkpoint: %s: %w", c.name(), c.fromNewer(err))
 	}
 	m := nn.NewModel(root)
 	if err := m.Build(dev, tensor.Shape(c.Settings.Input), maxBatch, c.Settings.Seed); err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: building its model: %w", c.name(), err)
+		return nil, fmt.Errorf("checkpoint: %s: building its model: %w", c.name(), c.fromNewer(err))
 	}
 	m.Context().Step = c.Progress.ModelStep
 	if err := c.load(m, nil); err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", c.name(), err)
+		return nil, fmt.Errorf("checkpoint: %s: %w", c.name(), c.fromNewer(err))
 	}
 	return m, nil
 }

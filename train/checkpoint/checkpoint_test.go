@@ -229,7 +229,7 @@ func TestOpenRefusesBrokenFiles(t *testing.T) {
 		{write("empty", nil), "file is 0 bytes"},
 		{filepath.Join(dir, "plain.safetensors"), `not a gputrain checkpoint (no "gputrain.version"`},
 		{meta("progress-json", keyProgress, "{"), `metadata "gputrain.progress": unexpected end of JSON input`},
-		{meta("version", keyVersion, "3"), `checkpoint layout version "3", this program reads "1" and "2" (a newer gputrain wrote it?)`},
+		{meta("version", keyVersion, "3"), `reads (layouts 1 and 2): upgrade gputrain to load it`}, // TestCheckpointsRecordTheirWriter has the whole message
 		{meta("spec", keySpec, `{"layers": [{"type": "warp"}]}`), `metadata "gputrain.spec": nn: spec: layer 0: unknown layer type "warp"`},
 		{meta("epoch0", keyProgress, `{"epoch":0}`), "bad position: epoch 0"},
 		{meta("input0", keySettings, `{"batch_size":16,"input":[0]}`), "input shape [0]"},
@@ -305,4 +305,84 @@ func TestMetadataIsJSON(t *testing.T) {
 	assert.Equal(t, "adamw", o["name"])
 	assert.InDelta(t, 0.004, o["hyper"].(map[string]any)["WeightDecay"], 1e-9)
 	assert.False(t, math.IsNaN(o["lr"].(float64)))
+}
+
+// withVersion makes this binary's version v for the test.
+func withVersion(t *testing.T, v string) {
+	old := binaryVersion
+	binaryVersion = func() string { return v }
+	t.Cleanup(func() { binaryVersion = old })
+}
+
+// Checkpoints record the gputrain that wrote them; a newer layout is refused with both
+// versions named, and so is what a newer gputrain wrote that this one cannot read.
+func TestCheckpointsRecordTheirWriter(t *testing.T) {
+	withVersion(t, "v1.2.0")
+	src, _ := trained(t, 8, nn.ReLU, "adam")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	require.NoError(t, Save(good, src, Settings{}))
+	c, err := Open(good)
+	require.NoError(t, err)
+	assert.Equal(t, "v1.2.0", c.Writer)
+	assert.Equal(t, "v1.2.0", c.File.Metadata["gputrain.writer"], "under its own key")
+	assert.Equal(t, "2", c.File.Metadata["gputrain.version"], "the layout stays where it was")
+
+	craft := func(name string, meta map[string]string) string {
+		f, err := ReadFile(good)
+		require.NoError(t, err)
+		for k, v := range meta {
+			if v == "" {
+				delete(f.Metadata, k)
+			} else {
+				f.Metadata[k] = v
+			}
+		}
+		path := filepath.Join(dir, name+".safetensors")
+		require.NoError(t, WriteFile(path, f))
+		return path
+	}
+	unknownKind := `{"layers": [{"type": "warp"}]}`
+	for _, c := range []struct {
+		name string
+		meta map[string]string
+		want string // "" opens
+	}{
+		{"layout3", map[string]string{keyVersion: "3", keyWriter: "v1.4.0"},
+			"checkpoint layout 3, written by gputrain v1.4.0, is newer than this gputrain v1.2.0 reads (layouts 1 and 2): upgrade gputrain to load it"},
+		{"layout10-no-writer", map[string]string{keyVersion: "10", keyWriter: ""},
+			"checkpoint layout 10, written by a gputrain that did not record its version, is newer than this gputrain v1.2.0 reads"},
+		{"layout-garbage", map[string]string{keyVersion: "two", keyWriter: "v1.0.0"},
+			`checkpoint layout "two", written by gputrain v1.0.0, is not one this gputrain v1.2.0 reads (layouts 1 and 2)`},
+		{"newer-writer-unknown-module", map[string]string{keySpec: unknownKind, keyWriter: "v1.4.0"},
+			`(the file was written by gputrain v1.4.0, newer than this gputrain v1.2.0: upgrade gputrain to load it)`},
+		{"newer-writer", map[string]string{keyWriter: "v1.4.0-rc.1"}, ""},
+		{"no-writer", map[string]string{keyWriter: ""}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := craft(c.name, c.meta)
+			ck, err := Open(path)
+			if c.want == "" {
+				require.NoError(t, err, "the layout says what a file holds: a newer gputrain's file of a known layout loads")
+				assert.Equal(t, c.meta[keyWriter], ck.Writer)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), path)
+			assert.Contains(t, err.Error(), c.want)
+			if strings.Contains(c.name, "unknown-module") {
+				assert.Contains(t, err.Error(), `unknown layer type "warp"`)
+			}
+		})
+	}
+
+	// An older writer's unreadable file is just unreadable: no advice to upgrade.
+	_, err = Open(craft("older-writer-unknown-module", map[string]string{keySpec: unknownKind, keyWriter: "v1.1.0"}))
+	require.ErrorContains(t, err, `unknown layer type "warp"`)
+	assert.NotContains(t, err.Error(), "upgrade")
+	// Nor for a development build, which has no version to compare.
+	withVersion(t, "(devel)")
+	_, err = Open(craft("devel-reader", map[string]string{keySpec: unknownKind, keyWriter: "v1.4.0"}))
+	require.ErrorContains(t, err, `unknown layer type "warp"`)
+	assert.NotContains(t, err.Error(), "upgrade")
 }
