@@ -21,7 +21,12 @@ defaults.
 
 Usage: .venv/bin/python bench/torch_mlp.py --data data/mnist [--epochs 10]
        [--threads N] [--device cpu|cuda] [--adam default|foreach|fused]
-       [--model mlp|cnn] [--limit N] [--json]
+       [--model mlp|cnn] [--limit N] [--precision fp32|bf16|fp16] [--json]
+
+--precision bf16 or fp16 trains under torch.autocast in that dtype (float32 master
+weights and optimizer, 16-bit matmul operands), fp16 with torch.amp.GradScaler
+(initial scale 2^16): PyTorch's recipes for gputrain's -precision; evaluation runs
+under the same autocast.
 
 --limit N trains on the first N training images only (the validation set is then
 the last 10% of those N), as gputrain's -limit does.
@@ -45,6 +50,8 @@ def main():
                    help="train on the first N of the 60000 training images only (0: all), as gputrain -limit")
     p.add_argument("--eval-batch", type=int, default=common.BATCH,
                    help=f"batch size for validation and test (default {common.BATCH}, as Keras)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                   help="autocast dtype of the forward pass (default fp32: none)")
     args = p.parse_args()
     common.check_args(p, args)
     if args.limit < 0:
@@ -105,6 +112,12 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=common.LEARNING_RATE,
                            betas=(common.BETA1, common.BETA2), eps=common.EPSILON, **adam_kw)
     shuffle = torch.Generator().manual_seed(args.seed)
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.precision)
+
+    def autocast():
+        return torch.autocast(device.type, dtype=half, enabled=half is not None)
+
+    scaler = torch.amp.GradScaler(device.type) if args.precision == "fp16" else None
 
     def sync():
         if device.type == "cuda":
@@ -117,9 +130,10 @@ def main():
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
         for i in range(0, len(x), args.eval_batch):
-            logits = model(x[i:i + args.eval_batch])
+            with autocast():
+                logits = model(x[i:i + args.eval_batch])
             yb = y[i:i + args.eval_batch]
-            loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+            loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
             correct += (logits.argmax(1) == yb).sum()
         return loss_sum.item() / len(x), correct.item() / len(x)
 
@@ -135,11 +149,17 @@ def main():
         correct = torch.zeros((), dtype=torch.int64, device=device)
         for i in range(0, n, common.BATCH):
             xb, yb = xs[i:i + common.BATCH], ys[i:i + common.BATCH]
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            with autocast():
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
             with torch.no_grad():
                 loss_sum += loss.detach() * len(yb)
                 correct += (logits.argmax(1) == yb).sum()
@@ -166,7 +186,7 @@ def main():
             train_seconds=[round(s, 4) for s in train_seconds],
             epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds],
             adam=args.adam, eval_batch=args.eval_batch, seed=args.seed, env=thread_env,
-            model=args.model, limit=args.limit,
+            model=args.model, limit=args.limit, precision=args.precision,
         ), args.label))
 
 

@@ -22,7 +22,23 @@ import (
 // MLP's training step (largemlp_test.go), and on the step's whole list of GEMMs in order
 // ("step-gemms"). TFLOP/s = 2·M·N·K per GEMM / seconds; the clock stops after a Sync.
 // Backend.Gemm adds a few microseconds of Go per call to a 4096³ GEMM of milliseconds.
-func BenchmarkCublasSgemm(b *testing.B) {
+func BenchmarkCublasSgemm(b *testing.B) { benchGemms(b, device.FP32) }
+
+// BenchmarkCublasGemmPrecision is BenchmarkCublasSgemm in the other precisions, one
+// sub-benchmark family each (tf32/..., bf16/..., fp16/...): cublasGemmEx with
+// CUBLAS_COMPUTE_32F_FAST_TF32 on float32 operands (tf32), or on bfloat16 or float16
+// operands with float32 C and CUBLAS_COMPUTE_32F (bf16, fp16), as the Dense layers call
+// it in that precision (blas.h). These are cuBLAS's own rates for the large MLP's GEMMs,
+// which BenchmarkLargeMLPStepPrecision's gemm-TFLOP/s is compared against.
+func BenchmarkCublasGemmPrecision(b *testing.B) {
+	for _, p := range []device.Precision{device.TF32, device.BF16, device.FP16} {
+		b.Run(p.String(), func(b *testing.B) { benchGemms(b, p) })
+	}
+}
+
+// benchGemms runs BenchmarkCublasSgemm's cases in precision p: A and B are buffers of
+// p.Half() (float32 for FP32 and TF32), C is float32.
+func benchGemms(b *testing.B, p device.Precision) {
 	step := stepGemms(largeIn, largeWidths, largeBatch)
 	cases := []struct {
 		name   string
@@ -57,6 +73,17 @@ func BenchmarkCublasSgemm(b *testing.B) {
 		if err := gpu.WriteFloat32(x, uniform(rng, largest)); err != nil {
 			b.Fatal(err)
 		}
+		if dt := p.Half(); dt != device.Float32 && i < 2 { // the operands, rounded
+			h, err := gpu.Alloc(dt, largest)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := gpu.Cast(h, x); err != nil {
+				b.Fatal(err)
+			}
+			gpu.Free(x)
+			x = h
+		}
 		bufs[i] = x
 	}
 	defer func() {
@@ -69,7 +96,7 @@ func BenchmarkCublasSgemm(b *testing.B) {
 			run := func() {
 				for _, g := range c.shapes {
 					if err := gpu.Gemm(device.GemmArgs{TransA: g.TransA, TransB: g.TransB, M: g.M, N: g.N, K: g.K,
-						Alpha: 1, A: bufs[0], B: bufs[1], C: bufs[2]}); err != nil {
+						Alpha: 1, A: bufs[0], B: bufs[1], C: bufs[2], Precision: p}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -93,14 +120,17 @@ func BenchmarkCublasSgemm(b *testing.B) {
 
 // largeRig is the large MLP's trainer and data, on a backend of their own (so that no
 // other benchmark's "train" graph is in the way), made once per binary.
-var largeRig = sync.OnceValues(func() (*train.Trainer, error) {
+var largeRig = sync.OnceValues(func() (*train.Trainer, error) { return newLargeRig(device.FP32) })
+
+// newLargeRig makes the large MLP's trainer in precision p, on a backend of its own.
+func newLargeRig(p device.Precision) (*train.Trainer, error) {
 	dev, err := cuda.New(cuda.Options{})
 	if err != nil {
 		return nil, err
 	}
 	return &train.Trainer{Model: denseMLP(largeWidths), Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(),
-		Dev: dev, BatchSize: largeBatch, Seed: 1}, nil
-})
+		Dev: dev, BatchSize: largeBatch, Seed: 1, Precision: p}, nil
+}
 
 // largeData is the large MLP's data set: 8 batches of random examples.
 var largeData = sync.OnceValue(func() train.Dataset {
@@ -127,6 +157,37 @@ func BenchmarkLargeMLPStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchLargeStep(b, tr)
+}
+
+// largeRigs are the large MLP's trainers in the other precisions, made once per binary.
+var largeRigs = map[device.Precision]func() (*train.Trainer, error){
+	device.TF32: sync.OnceValues(func() (*train.Trainer, error) { return newLargeRig(device.TF32) }),
+	device.BF16: sync.OnceValues(func() (*train.Trainer, error) { return newLargeRig(device.BF16) }),
+	device.FP16: sync.OnceValues(func() (*train.Trainer, error) { return newLargeRig(device.FP16) }),
+}
+
+// BenchmarkLargeMLPStepPrecision is BenchmarkLargeMLPStep with Trainer.Precision tf32,
+// bf16 and fp16 (one sub-benchmark each, each on a backend of its own). Compare its
+// gemm-TFLOP/s with BenchmarkCublasGemmPrecision/<precision>/step-gemms (cuBLAS's rate
+// for the same GEMMs in the same precision; the goal is 0.8x), and its TFLOP/s with
+// bench/torch_large_mlp.py's in bf16 autocast (the goal is 1.0x). fp16's loss scaler
+// reads one flag back per step.
+func BenchmarkLargeMLPStepPrecision(b *testing.B) {
+	for _, p := range []device.Precision{device.TF32, device.BF16, device.FP16} {
+		b.Run(p.String(), func(b *testing.B) {
+			tr, err := largeRigs[p]()
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchLargeStep(b, tr)
+		})
+	}
+}
+
+// benchLargeStep is the body of the large-MLP benchmarks: a warm-up epoch (the first
+// time), then b.N epochs of 8 steps on the clock.
+func benchLargeStep(b *testing.B, tr *train.Trainer) {
 	d := largeData()
 	cfg := train.Config{Epochs: 1, NoShuffle: true, CheckEvery: 1 << 30}
 	if tr.Net() == nil {

@@ -82,6 +82,12 @@ gpu-proof: ready (bundle of commit $commit, $size bytes). For a session with the
      Then give the machine back unless a targeted rerun follows at once, e.g. (<= 3 min,
      the same carry; timeout_s 200):
        command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=/tmp/rerun TOTAL_BUDGET=150 BENCH=0 TORCH=0 sh dist/gpu-bundle/run-gpu.sh -test.run 'NAME'; tar czf \$OUT/rerun.tar.gz -C /tmp rerun
+     The precisions (docs/precision.md) in a call of their own (<= 9 min; the same carry;
+     timeout_s 540): the reference job in tf32, bf16 and fp16, the test binary's precision
+     tests, BenchmarkCublasGemmPrecision and BenchmarkLargeMLPStepPrecision against
+     cuBLAS's FP32 rates, and PyTorch's GEMM and large MLP per precision (eager and
+     torch.compile, fused Adam):
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=/tmp/prec-logs TOTAL_BUDGET=480 GRAPHS0=0 NCCL=0 BENCH_COUNT=1 BENCH_FILTER='Gemm|LargeMLP' TEST_TIMEOUT=120 sh dist/gpu-bundle/run-gpu.sh -test.run 'Conformance|Parity|MixedPrecision|Gemm|BLAS|StepGraph'; tar czf \$OUT/prec-logs.tar.gz -C /tmp prec-logs
   2. Here, with the files it brought back:
        mkdir -p build/gpu-run && tar xzf <files_at>/gpu-logs.tar.gz -C build/gpu-run &&
          sh internal/cudabuild/gpu-report.sh build/gpu-run/gpu-logs

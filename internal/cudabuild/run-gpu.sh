@@ -16,10 +16,15 @@
 #   3b. the reference job as a one-rank NCCL job (-dist nccl: the gradients summed by
 #      NCCL between the backward step and the update step), when libnccl.so.2 is found,
 #      and the all-reduce's cost per step against step 3's job
+#   3c. the reference job in each of PRECISIONS (-precision tf32, bf16, fp16; graphs on)
 #   4. the same job in PyTorch eager on the same GPU (bench/torch_mlp.py --device cuda)
 #   5. each benchmark of each test binary (BenchmarkCublasSgemm, BenchmarkLargeMLPStep,
 #      BenchmarkTrainEpoch, ...), BENCH_COUNT times, in a process of its own
 #   6. PyTorch's FP32 4096³ matrix product (torch-sgemm.py), a second opinion on SGEMM
+#   6b. for each of PRECISIONS: PyTorch's 4096³ product in it (torch-sgemm.py
+#      --precision), and the large MLP in PyTorch (bench/torch_large_mlp.py) in it,
+#      eager and torch.compile, fused Adam: the references of BenchmarkCublasGemmPrecision
+#      and BenchmarkLargeMLPStepPrecision
 #   7. the table (tools/gpureport): tests, epoch times, accuracies, ratios, TFLOP/s
 # Everything goes to $LOG_DIR (results.tsv has one line per step); summary.txt sums it
 # up; the exit status is 0 only if every step that ran passed.
@@ -37,6 +42,9 @@
 #      BENCH_TIMEOUT  seconds per benchmark (default 120)
 #      BENCH_COUNT    runs of each benchmark (default 3); BENCHTIME (default 1s)
 #      BENCH=0        skip the benchmarks;  TORCH=0  skip the PyTorch steps
+#      BENCH_FILTER   an extended regexp: run only the benchmarks whose names match it
+#      PRECISIONS     the -precision values of steps 3c and 6b (default "tf32 bf16 fp16";
+#                     empty: skip them);  GRAPHS0=0  skip the graphs-off reference job
 #      NCCL=0         skip the NCCL job;  GPUTRAIN_NCCL_LIB  libnccl.so.2 (default: searched
 #                     as the CUDA libraries are, python's nvidia/nccl/lib included)
 #      NCCL_TIMEOUT   seconds for the NCCL job (default 90)
@@ -281,7 +289,7 @@ fi
 
 # 3. the reference job
 if [ -x "$HERE/bin/gputrain" ]; then
-  graphs_list="1 0"; [ "$JOB_ONLY" = 1 ] && graphs_list=1
+  graphs_list="1 0"; { [ "$JOB_ONLY" = 1 ] || [ "${GRAPHS0:-1}" = 0 ]; } && graphs_list=1
   for graphs in $graphs_list; do
     if [ "$JOB_ONLY" = 1 ]; then
       # shellcheck disable=SC2086
@@ -304,6 +312,20 @@ if [ -x "$HERE/bin/gputrain" ]; then
   done
 else
   hr; say "no bin/gputrain in the bundle"; FAIL=1
+fi
+
+# 3c. the reference job in each precision (graphs on)
+PRECISIONS=${PRECISIONS-tf32 bf16 fp16}
+if [ "$JOB_ONLY" != 1 ] && [ -x "$HERE/bin/gputrain" ]; then
+  for prec in $PRECISIONS; do
+    # shellcheck disable=SC2086
+    set -- "$HERE/bin/gputrain" -device cuda -precision "$prec" -epochs 10 -json -data "$HERE/data/mnist" ${JOB_ARGS:-}
+    hr; say "== reference job in $prec: $*"
+    t=$(budget "$(secs "${JOB_TIMEOUT:-90}")")
+    if [ "$t" -eq 0 ]; then skip job "gputrain-$prec" "time budget spent"; continue; fi
+    runone job "gputrain-$prec" "$LOG_DIR/gputrain-$prec.log" "$t" env GPUTRAIN_CUDA_GRAPHS=1 "$@"
+    lastline_json "$LOG_DIR/gputrain-$prec.log" "$LOG_DIR/gputrain-$prec.json"
+  done
 fi
 
 # 3b. the reference job as one NCCL rank
@@ -371,7 +393,7 @@ if [ "$JOB_ONLY" != 1 ] && [ "${BENCH:-1}" = 1 ]; then
       record bench "$(basename "$b") -test.list" FAIL 0 "$llog" "rc=$rc: the binary did not start"; FAIL=1
       continue
     fi
-    list=$(grep '^Benchmark' "$llog")
+    list=$(grep '^Benchmark' "$llog" | grep -E "${BENCH_FILTER:-.}")
     [ -n "$list" ] || { say "  (none listed)"; continue; }
     # the throughput pair first: the issue's figures
     for bn in BenchmarkCublasSgemm BenchmarkLargeMLPStep $(echo "$list" | grep -vxE 'BenchmarkCublasSgemm|BenchmarkLargeMLPStep'); do
@@ -393,6 +415,33 @@ if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ] && [ "${BENCH:-1}" = 1 ]; then
   else
     runone sgemm torch-sgemm "$LOG_DIR/torch-sgemm.log" "$t" env PYTHONDONTWRITEBYTECODE=1 "$PY" "$HERE/torch-sgemm.py" --json
     lastline_json "$LOG_DIR/torch-sgemm.log" "$LOG_DIR/torch-sgemm.json"
+  fi
+fi
+
+# 6b. PyTorch per precision: the 4096³ product, the large MLP eager and compiled
+if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ] && [ "${BENCH:-1}" = 1 ] && [ -n "$PRECISIONS" ]; then
+  hr; say "== PyTorch per precision ($PRECISIONS): torch-sgemm.py --precision, bench/torch_large_mlp.py"
+  if ! have "$PY" || ! "$PY" -c 'import torch' >/dev/null 2>&1; then skip sgemm torch-precision "$PY cannot import torch"
+  else
+    for prec in $PRECISIONS; do
+      t=$(budget 60)
+      if [ "$t" -eq 0 ]; then skip sgemm "torch-gemm-$prec" "time budget spent"; continue; fi
+      runone sgemm "torch-gemm-$prec" "$LOG_DIR/torch-gemm-$prec.log" "$t" env PYTHONDONTWRITEBYTECODE=1 \
+        "$PY" "$HERE/torch-sgemm.py" --precision "$prec" --json
+    done
+    if [ -r "$HERE/bench/torch_large_mlp.py" ]; then
+      for prec in fp32 $PRECISIONS; do
+        for how in eager compile; do
+          t=$(budget 120)
+          if [ "$t" -eq 0 ]; then skip torch "torch-large-mlp-$prec-$how" "time budget spent"; continue; fi
+          c=; [ $how = compile ] && c=--compile
+          runone torch "torch-large-mlp-$prec-$how" "$LOG_DIR/torch-large-mlp-$prec-$how.log" "$t" env PYTHONDONTWRITEBYTECODE=1 \
+            "$PY" "$HERE/bench/torch_large_mlp.py" --precision "$prec" --adam fused $c --json
+        done
+      done
+    else
+      skip torch torch-large-mlp "the bundle has no bench/torch_large_mlp.py"
+    fi
   fi
 fi
 
