@@ -396,3 +396,35 @@ func TestDataParallelOneRankIsOneProcess(t *testing.T) {
 		assert.Equal(t, want.Epochs[e].ValLoss, runs[0].hist.Epochs[e].ValLoss)
 	}
 }
+
+// FP16's loss scaler in a data-parallel job checks the summed gradient: every rank skips
+// the same steps (a scale of 2^40 overflows the first steps' float16 gradients until it
+// has backed off) and ends with the same scaler and the same weights, bit for bit, as
+// one process with the global batch does, up to the order of the additions.
+func TestDataParallelLossScaler(t *testing.T) {
+	const ranks, batch = 2, 16
+	data := blobs(4, 200, 5, 3)
+	cfg := train.Config{Epochs: 2, CheckEvery: 2}
+	newTr := func(batch int) *train.Trainer {
+		s := train.NewGradScaler()
+		s.Scale, s.GrowthInterval = 1<<40, 5
+		return &train.Trainer{Model: nn.NewSequential(nn.NewDense(12, nn.Tanh), nn.NewDense(3, nn.Softmax)),
+			Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(), BatchSize: batch, Seed: 9,
+			Precision: device.FP16, Scaler: &s}
+	}
+	one := newTr(ranks * batch)
+	one.Dev = cpu.New(cpu.Options{Threads: 1})
+	_, err := one.Fit(data, cfg)
+	require.NoError(t, err)
+	require.Positive(t, one.Scaler.Skipped, "the test skips steps")
+	runs := onRanks(t, ranks, func(int) *train.Trainer { return newTr(batch) },
+		func(_ int, tr *train.Trainer) (*train.History, error) { return tr.Fit(data, cfg) })
+	w0 := weights(t, one)
+	for r, run := range runs {
+		require.NoError(t, run.err, "rank %d", r)
+		assert.Equal(t, *one.Scaler, *run.tr.Scaler, "rank %d's scaler", r)
+		assert.Equal(t, one.Optimizer.Iterations(), run.tr.Optimizer.Iterations(), "rank %d steps", r)
+		assert.Equal(t, weights(t, runs[0].tr), weights(t, run.tr), "rank %d has rank 0's weights, bit for bit", r)
+		closeTo(t, w0, weights(t, run.tr), fmt.Sprintf("rank %d weights", r))
+	}
+}
