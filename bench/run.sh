@@ -6,7 +6,7 @@
 # Not part of CI's test path.
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
-#   [RECSYS=1]
+#   [RECSYS=1] [PRECISION=1]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -132,6 +132,11 @@ fi
 if [ "${DIST:-1}" = 1 ]; then
   echo "== data-parallel training: 2 ranks x 1 thread vs 1 rank x 1 thread (bench/dist.sh)"
   ROUNDS="$rounds" EPOCHS="$epochs" bash bench/dist.sh
+fi
+
+if [ "${PRECISION:-1}" = 1 ]; then
+  echo "== the CPU emulation of -precision: the reference job's epoch per precision (bench/precision.sh)"
+  ROUNDS="$rounds" EPOCHS="$epochs" bash bench/precision.sh
 fi
 
 if [ "${RECSYS:-1}" = 1 ]; then

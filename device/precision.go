@@ -120,13 +120,10 @@ func RoundTF32(x float32) float32 {
 	if b&0x7f800000 == 0x7f800000 {
 		return x
 	}
-	const low = 1<<13 - 1 // the 13 bits dropped
-	rem := b & low
-	b &^= low
-	if rem > 1<<12 || (rem == 1<<12 && b&(1<<13) != 0) {
-		b += 1 << 13
-	}
-	return math.Float32frombits(b)
+	// add half an ulp less one, plus the kept mantissa's odd bit (ties to even), then
+	// drop the 13 low bits: no branch on the data
+	b += 1<<12 - 1 + (b>>13)&1
+	return math.Float32frombits(b &^ (1<<13 - 1))
 }
 
 // BF16Bits is x rounded to bfloat16 (the upper 16 bits of a float32), to nearest with
