@@ -21,12 +21,18 @@ defaults.
 
 Usage: .venv/bin/python bench/torch_mlp.py --data data/mnist [--epochs 10]
        [--threads N] [--device cpu|cuda] [--adam default|foreach|fused]
-       [--model mlp|cnn] [--limit N] [--precision fp32|bf16|fp16] [--json]
+       [--model mlp|cnn] [--limit N] [--precision fp32|bf16|fp16]
+       [--compile reduce-overhead|default|max-autotune] [--json]
 
 --precision bf16 or fp16 trains under torch.autocast in that dtype (float32 master
 weights and optimizer, 16-bit matmul operands), fp16 with torch.amp.GradScaler
 (initial scale 2^16): PyTorch's recipes for gputrain's -precision; evaluation runs
 under the same autocast.
+
+--compile MODE trains through torch.compile(model, mode=MODE) (reduce-overhead: the
+forward and backward captured in CUDA graphs); the optimizer step stays torch's
+(--adam fused for its one-kernel form). Evaluation uses the eager model (the same
+weights).
 
 --limit N trains on the first N training images only (the validation set is then
 the last 10% of those N), as gputrain's -limit does.
@@ -50,6 +56,8 @@ def main():
                    help="train on the first N of the 60000 training images only (0: all), as gputrain -limit")
     p.add_argument("--eval-batch", type=int, default=common.BATCH,
                    help=f"batch size for validation and test (default {common.BATCH}, as Keras)")
+    p.add_argument("--compile", default="", choices=["", "default", "reduce-overhead", "max-autotune"],
+                   help="train through torch.compile in this mode (default: eager)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
                    help="autocast dtype of the forward pass (default fp32: none)")
     args = p.parse_args()
@@ -108,6 +116,7 @@ def main():
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
     model.to(device)
+    fwd = torch.compile(model, mode=args.compile) if args.compile else model
     adam_kw = {} if args.adam == "default" else {args.adam: True}
     opt = torch.optim.Adam(model.parameters(), lr=common.LEARNING_RATE,
                            betas=(common.BETA1, common.BETA2), eps=common.EPSILON, **adam_kw)
@@ -150,7 +159,7 @@ def main():
         for i in range(0, n, common.BATCH):
             xb, yb = xs[i:i + common.BATCH], ys[i:i + common.BATCH]
             with autocast():
-                logits = model(xb)
+                logits = fwd(xb)
                 loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
@@ -186,7 +195,7 @@ def main():
             train_seconds=[round(s, 4) for s in train_seconds],
             epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds],
             adam=args.adam, eval_batch=args.eval_batch, seed=args.seed, env=thread_env,
-            model=args.model, limit=args.limit, precision=args.precision,
+            model=args.model, limit=args.limit, precision=args.precision, compile=args.compile,
         ), args.label))
 
 

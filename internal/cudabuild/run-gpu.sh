@@ -18,6 +18,8 @@
 #      and the all-reduce's cost per step against step 3's job
 #   3c. the reference job in each of PRECISIONS (-precision tf32, bf16, fp16; graphs on)
 #   4. the same job in PyTorch eager on the same GPU (bench/torch_mlp.py --device cuda)
+#   4b. the same job in PyTorch with the step compiled into CUDA graphs
+#      (torch_mlp.py --compile reduce-overhead --adam fused; TORCH_COMPILE=0 skips it)
 #   5. each benchmark of each test binary (BenchmarkCublasSgemm, BenchmarkLargeMLPStep,
 #      BenchmarkTrainEpoch, ...), BENCH_COUNT times, in a process of its own
 #   6. PyTorch's FP32 4096³ matrix product (torch-sgemm.py), a second opinion on SGEMM
@@ -378,6 +380,21 @@ if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ]; then
   fi
 fi
 
+# 4b. the same job in PyTorch, compiled into CUDA graphs
+if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ] && [ "${TORCH_COMPILE:-1}" = 1 ]; then
+  hr; say "== PyTorch compiled (CUDA graphs), the same job: $PY bench/torch_mlp.py --device cuda --compile reduce-overhead --adam fused --epochs 10 --json"
+  why=$(torch_ok)
+  t=$(budget "$(secs "${TORCH_TIMEOUT:-150}")")
+  if [ -n "$why" ]; then skip torch torch_mlp_graphs "$why"
+  elif [ "$t" -eq 0 ]; then skip torch torch_mlp_graphs "time budget spent"
+  else
+    runone torch torch_mlp_graphs "$LOG_DIR/torch-graphs.log" "$t" env PYTHONDONTWRITEBYTECODE=1 \
+      "$PY" "$HERE/bench/torch_mlp.py" --device cuda --data "$HERE/data/mnist" --epochs 10 --json \
+      --compile reduce-overhead --adam fused
+    lastline_json "$LOG_DIR/torch-graphs.log" "$LOG_DIR/torch-graphs.json"
+  fi
+fi
+
 # 5. benchmarks, one process each
 if [ "$JOB_ONLY" != 1 ] && [ "${BENCH:-1}" = 1 ]; then
   for b in "$HERE"/bin/*.test; do
@@ -428,6 +445,7 @@ if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ] && [ "${BENCH:-1}" = 1 ] && [ -
       if [ "$t" -eq 0 ]; then skip sgemm "torch-gemm-$prec" "time budget spent"; continue; fi
       runone sgemm "torch-gemm-$prec" "$LOG_DIR/torch-gemm-$prec.log" "$t" env PYTHONDONTWRITEBYTECODE=1 \
         "$PY" "$HERE/torch-sgemm.py" --precision "$prec" --json
+      lastline_json "$LOG_DIR/torch-gemm-$prec.log" "$LOG_DIR/torch-gemm-$prec.json"
     done
     if [ -r "$HERE/bench/torch_large_mlp.py" ]; then
       for prec in fp32 $PRECISIONS; do
@@ -437,6 +455,7 @@ if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ] && [ "${BENCH:-1}" = 1 ] && [ -
           c=; [ $how = compile ] && c=--compile
           runone torch "torch-large-mlp-$prec-$how" "$LOG_DIR/torch-large-mlp-$prec-$how.log" "$t" env PYTHONDONTWRITEBYTECODE=1 \
             "$PY" "$HERE/bench/torch_large_mlp.py" --precision "$prec" --adam fused $c --json
+          lastline_json "$LOG_DIR/torch-large-mlp-$prec-$how.log" "$LOG_DIR/torch-large-mlp-$prec-$how.json"
         done
       done
     else

@@ -23,6 +23,24 @@ type logs struct {
 	jobs  map[string]*job   // gputrain-graphs1, gputrain-graphs0, torch: their -json line
 	bench map[string]map[string][]float64
 	mm    *torchMM // torch-sgemm.json
+	// large holds bench/torch_large_mlp.py's JSON lines by file name without .json
+	// (torch-large-mlp-<precision>-<eager|compile>), prec torch-sgemm.py --precision's
+	// (torch-gemm-<precision>).
+	large map[string]*torchLarge
+	prec  map[string]*torchMM
+}
+
+// precisions are the -precision values other than fp32 whose figures run-gpu.sh records
+// (steps 3c and 6b).
+var precisions = []string{"tf32", "bf16", "fp16"}
+
+// torchLarge is bench/torch_large_mlp.py's JSON line.
+type torchLarge struct {
+	Version   string  `json:"version"`
+	Precision string  `json:"precision"`
+	Compile   string  `json:"compile"`
+	MsPerStep float64 `json:"ms_per_step"`
+	TFLOPS    float64 `json:"tflops"`
 }
 
 // step is one line of results.tsv: KIND NAME STATUS SECONDS LOG NOTE, tab-separated.
@@ -72,7 +90,7 @@ func readLogs(dir string) (*logs, error) {
 		return nil, fmt.Errorf("gpureport: %s: not a directory of run-gpu.sh logs", dir)
 	}
 	l := &logs{dir: dir, host: map[string]string{}, tests: map[string][]test{}, jobs: map[string]*job{},
-		bench: map[string]map[string][]float64{}}
+		bench: map[string]map[string][]float64{}, large: map[string]*torchLarge{}, prec: map[string]*torchMM{}}
 	if err := eachLine(filepath.Join(dir, "host.txt"), func(n int, s string) error {
 		k, v, ok := strings.Cut(s, ": ")
 		if !ok {
@@ -109,7 +127,11 @@ func readLogs(dir string) (*logs, error) {
 			return nil, err
 		}
 	}
-	for _, name := range []string{"gputrain-graphs1", "gputrain-graphs0", "torch"} {
+	names := []string{"gputrain-graphs1", "gputrain-graphs0", "torch"}
+	for _, p := range precisions {
+		names = append(names, "gputrain-"+p)
+	}
+	for _, name := range names {
 		j := &job{}
 		ok, err := readJSON(filepath.Join(dir, name+".json"), j)
 		if err != nil {
@@ -126,6 +148,26 @@ func readLogs(dir string) (*logs, error) {
 	}
 	if ok {
 		l.mm = mm
+	}
+	for _, p := range append([]string{"fp32"}, precisions...) {
+		for _, how := range []string{"eager", "compile"} {
+			name := "torch-large-mlp-" + p + "-" + how
+			tl := &torchLarge{}
+			if ok, err := readJSON(filepath.Join(dir, name+".json"), tl); err != nil {
+				return nil, err
+			} else if ok {
+				l.large[name] = tl
+			}
+		}
+		if p == "fp32" {
+			continue
+		}
+		pm := &torchMM{}
+		if ok, err := readJSON(filepath.Join(dir, "torch-gemm-"+p+".json"), pm); err != nil {
+			return nil, err
+		} else if ok {
+			l.prec[p] = pm
+		}
 	}
 	return l, nil
 }

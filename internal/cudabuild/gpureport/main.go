@@ -441,6 +441,8 @@ func writeMarkdown(w io.Writer, l *logs, f figures) {
 	}
 	fmt.Fprintln(w)
 
+	writePrecisions(w, l)
+
 	fmt.Fprintln(w, "## Steps")
 	fmt.Fprintln(w)
 	if v := h["settings"]; v != "" {
@@ -452,4 +454,88 @@ func writeMarkdown(w io.Writer, l *logs, f figures) {
 	for _, s := range l.steps {
 		fmt.Fprintf(w, "| %s | %s | %s | %d | %s |\n", s.Kind, s.Name, s.Status, s.Seconds, s.Note)
 	}
+}
+
+// precisionRow is one precision's figures in the report: the reference job in it, the
+// large MLP's step against cuBLAS's rate for the same GEMMs in the same precision and
+// against PyTorch's faster setting (eager or compiled) on the same card.
+type precisionRow struct {
+	job                         *job
+	stepGemm, stepAll, blasStep float64
+	torch                       *torchLarge
+}
+
+// precisionRows gathers the rows of fp32 and the precisions, by name.
+func precisionRows(l *logs) map[string]precisionRow {
+	rows := map[string]precisionRow{}
+	for _, p := range append([]string{"fp32"}, precisions...) {
+		r := precisionRow{job: l.jobs["gputrain-"+p]}
+		step, blas := "BenchmarkLargeMLPStepPrecision/"+p, "BenchmarkCublasGemmPrecision/"+p+"/step-gemms"
+		if p == "fp32" {
+			r.job, step, blas = l.jobs["gputrain-graphs1"], benchStep, benchBlasStep
+		}
+		r.stepGemm, _ = l.metric(step, "gemm-TFLOP/s")
+		r.stepAll, _ = l.metric(step, "TFLOP/s")
+		r.blasStep, _ = l.metric(blas, "TFLOP/s")
+		for _, how := range []string{"eager", "compile"} {
+			if t := l.large["torch-large-mlp-"+p+"-"+how]; t != nil && (r.torch == nil || t.TFLOPS > r.torch.TFLOPS) {
+				r.torch = t
+			}
+		}
+		rows[p] = r
+	}
+	return rows
+}
+
+// writePrecisions writes the report's section on -precision (docs/precision.md), when
+// the run measured any of it.
+func writePrecisions(w io.Writer, l *logs) {
+	rows := precisionRows(l)
+	seen := false
+	for _, p := range precisions {
+		r := rows[p]
+		seen = seen || r.job != nil || r.stepGemm > 0 || r.torch != nil
+	}
+	if !seen {
+		return
+	}
+	ratio := func(a, b float64) float64 {
+		if a > 0 && b > 0 {
+			return a / b
+		}
+		return 0
+	}
+	fmt.Fprintln(w, "## Precisions")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The reference job with `-precision` (graphs on), and the large MLP's step per precision")
+	fmt.Fprintln(w, "(`BenchmarkLargeMLPStepPrecision`; fp32: `BenchmarkLargeMLPStep`) against cuBLAS's rate for")
+	fmt.Fprintf(w, "the same GEMMs in the same precision (`BenchmarkCublasGemmPrecision/<p>/step-gemms`; goal ≥ %.2f)\n", minRatio)
+	fmt.Fprintln(w, "and against PyTorch's faster of eager and `torch.compile` (`bench/torch_large_mlp.py`, autocast,")
+	fmt.Fprintln(w, "fused Adam), both counted as 6·batch·Σ in·out (goal ≥ 1.0 in bf16). Accuracy goal: ≥ 0.973.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| precision | job test accuracy | job median epoch | step gemm-TFLOP/s | cuBLAS same GEMMs | ratio | step TFLOP/s | PyTorch TFLOP/s | gputrain / PyTorch |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, p := range append([]string{"fp32"}, precisions...) {
+		r := rows[p]
+		acc, med := "-", "-"
+		if r.job != nil {
+			acc, med = fmt.Sprintf("%.4f", r.job.TestAccuracy), num(r.job.median(), "%.3f s")
+		}
+		tt, tn := 0.0, ""
+		if r.torch != nil {
+			tt, tn = r.torch.TFLOPS, " (eager)"
+			if r.torch.Compile != "" {
+				tn = " (compiled)"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s%s | %s |\n", p, acc, med, num(r.stepGemm, "%.2f"), num(r.blasStep, "%.2f"),
+			num(ratio(r.stepGemm, r.blasStep), "%.3f"), num(r.stepAll, "%.2f"), num(tt, "%.2f"), tn, num(ratio(r.stepAll, tt), "%.2f×"))
+	}
+	for _, p := range precisions {
+		if m := l.prec[p]; m != nil {
+			fmt.Fprintf(w, "\nPyTorch %s `torch.mm` %s %d³: %s TFLOP/s", m.Version, p, m.M, num(m.TFLOPS, "%.2f"))
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
 }

@@ -167,3 +167,48 @@ func TestBadInput(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"-name", dir}, &out, &errb))
 	assert.True(t, strings.Contains(errb.String(), "lacks the run's date or the bundle's commit"), errb.String())
 }
+
+// The precisions' section, from hand-written logs with round invented numbers: the
+// reference job in bf16, the large MLP's bf16 step and cuBLAS's bf16 rate, PyTorch's
+// eager and compiled runs (the faster one counts).
+func TestPrecisionsSection(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	write("results.tsv", "job\tgputrain-bf16\tPASS\t20\tgputrain-bf16.log\t\n"+
+		"bench\tBenchmarkLargeMLPStepPrecision\tPASS\t30\tbench-BenchmarkLargeMLPStepPrecision.log\t\n"+
+		"bench\tBenchmarkCublasGemmPrecision\tPASS\t30\tbench-BenchmarkCublasGemmPrecision.log\t\n")
+	write("gputrain-bf16.json", `{"epoch_seconds":[0.2,0.1,0.1],"test_accuracy":0.975,"test_loss":0.09}`)
+	write("bench-BenchmarkLargeMLPStepPrecision.log",
+		"BenchmarkLargeMLPStepPrecision/bf16-16 \t 4 \t 1 ns/op \t 400.00 gemm-TFLOP/s \t 5.0 ms/step \t 430.00 TFLOP/s\n")
+	write("bench-BenchmarkCublasGemmPrecision.log",
+		"BenchmarkCublasGemmPrecision/bf16/step-gemms-16 \t 9 \t 1 ns/op \t 500.00 TFLOP/s\n")
+	write("torch-large-mlp-bf16-eager.json", `{"version":"2.9","precision":"bf16","tflops":300}`)
+	write("torch-large-mlp-bf16-compile.json", `{"version":"2.9","precision":"bf16","compile":"max-autotune-no-cudagraphs","tflops":344}`)
+	write("torch-gemm-bf16.json", `{"version":"2.9","m":4096,"tflops":700}`)
+
+	l, err := readLogs(dir)
+	require.NoError(t, err)
+	r := precisionRows(l)["bf16"]
+	require.NotNil(t, r.job)
+	assert.Equal(t, 0.975, r.job.TestAccuracy)
+	assert.Equal(t, 400.0, r.stepGemm)
+	assert.Equal(t, 430.0, r.stepAll)
+	assert.Equal(t, 500.0, r.blasStep)
+	require.NotNil(t, r.torch)
+	assert.Equal(t, 344.0, r.torch.TFLOPS)
+
+	var md bytes.Buffer
+	writePrecisions(&md, l)
+	assert.Contains(t, md.String(), "| bf16 | 0.9750 | 0.100 s | 400.00 | 500.00 | 0.800 | 430.00 | 344.00 (compiled) | 1.25× |")
+	assert.Contains(t, md.String(), "| tf32 | - | - | - | - | - | - | - | - |")
+	assert.Contains(t, md.String(), "PyTorch 2.9 `torch.mm` bf16 4096³: 700.00 TFLOP/s")
+
+	// a run without any of it has no section
+	md.Reset()
+	l, err = readLogs(fabricated)
+	require.NoError(t, err)
+	writePrecisions(&md, l)
+	assert.Empty(t, md.String())
+}
