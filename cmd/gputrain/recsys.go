@@ -369,7 +369,8 @@ func trainRatings(o *options, stdout io.Writer) error {
 	if err != nil {
 		return setup(err)
 	}
-	tr := &train.Trainer{Model: model, Loss: &nn.MSE{}, Optimizer: opt, Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed}
+	tr := &train.Trainer{Model: model, Loss: &nn.MSE{}, Optimizer: opt, Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed,
+		Precision: o.precision}
 	in := tensor.Shape{d.feat.Width()}
 	if err := tr.Build(in); err != nil {
 		return setup(err)
@@ -386,6 +387,9 @@ func trainRatings(o *options, stdout io.Writer) error {
 	}
 	o.ckpt.settings["ratings"] = idsFingerprint(d.all)
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
+	if o.precision != device.FP32 {
+		fmt.Fprintf(stdout, "precision %s\n", describePrecision(o.precision))
+	}
 	fmt.Fprintf(stdout, "data %s: %d ratings of %d items by %d users; split 80/10/10 by seed %d: %d training, %d validation, %d test\n",
 		d.all.Name, d.all.N, d.all.NumItems(), d.all.NumUsers(), o.seed, d.train.N, d.val.N, d.test.N)
 	fmt.Fprintf(stdout, "%s\n", d.feat.Describe(d.all))

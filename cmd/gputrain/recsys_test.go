@@ -177,6 +177,23 @@ func TestRatingsTwoTower(t *testing.T) {
 	assert.Contains(t, out.String(), "top 4 of the items user u3 has not rated")
 }
 
+// -precision reaches a recommender's Trainer: twotower's dense towers train in fp16,
+// with the loss scaler whose scale the history records.
+func TestRatingsPrecision(t *testing.T) {
+	dir := t.TempDir()
+	p := ratingsCSV(t, dir, 2)
+	hist := filepath.Join(dir, "h.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"-device", "cpu", "-dataset", "ratings:" + p + ":rating=stars", "-model", "twotower:dim=8,hidden=16", "-epochs", "1",
+		"-precision", "fp16", "-history", hist}, &out, &errb)
+	require.Equal(t, 0, code, "stderr: %s", errb.String())
+	assert.Contains(t, out.String(), "precision fp16: dense layers' GEMMs on float16")
+	assert.Regexp(t, `  twotower +rmse [0-9.]+`, out.String())
+	b, err := os.ReadFile(hist)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"loss_scale": 65536`)
+}
+
 func TestRatingsFlagErrors(t *testing.T) {
 	dir := t.TempDir()
 	p := ratingsCSV(t, dir, 3)
