@@ -160,19 +160,22 @@ func FP16Bits(x float32) uint16 {
 	b := math.Float32bits(x)
 	sign := uint16(b>>16) & 0x8000
 	u := b &^ 0x80000000
-	switch {
-	case u >= f16max:
+	if u >= f16max {
 		if u > f32inf {
 			return sign | 0x7e00 | uint16((u>>13)&0x3ff)
 		}
 		return sign | 0x7c00
-	case u < minNorm:
-		f := math.Float32frombits(u) + math.Float32frombits(magic)
-		return sign | uint16(math.Float32bits(f)-magic)
 	}
-	u -= (127 - 15) << 23 // the binary16 exponent
-	u += 0xfff + (u>>13)&1
-	return sign | uint16(u>>13)
+	// Both roundings, then a mask picks one: zeros and subnormals are common (a ReLU's
+	// output, sparse gradients) and mixed with normals, so a branch between them would
+	// be mispredicted often.
+	f := math.Float32frombits(u) + math.Float32frombits(magic)
+	sub := math.Float32bits(f) - magic // right for u < minNorm
+	n := u - (127-15)<<23              // the binary16 exponent; right for u >= minNorm
+	n += 0xfff + (n>>13)&1
+	n >>= 13
+	small := uint32(int32(u-minNorm) >> 31) // all ones for u < minNorm (u < 2^31)
+	return sign | uint16(sub&small|n&^small)
 }
 
 // FP16Float32 is the float32 value of the binary16 h (exact).
