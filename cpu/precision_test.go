@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gputrain/gputrain/device"
@@ -18,6 +19,31 @@ func TestWidenFloat16Table(t *testing.T) {
 	for h, got := range dst {
 		if want := device.FP16Float32(uint16(h)); math.Float32bits(got) != math.Float32bits(want) {
 			t.Fatalf("widen(%#04x) = %g (%#08x), want %g (%#08x)", h, got, math.Float32bits(got), want, math.Float32bits(want))
+		}
+	}
+}
+
+// narrow's F16C path (where the CPU has it) gives device.FP16Bits's bits: random float32
+// patterns of every kind (NaNs with payloads, infinities, subnormals, values rounding
+// to 65504 or to Inf, ties), at lengths that leave a tail for the Go loop.
+func TestNarrowFloat16MatchesFP16Bits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	src := make([]float32, 1<<20+5)
+	for i := range src {
+		switch i % 4 {
+		case 0: // any pattern
+			src[i] = math.Float32frombits(rng.Uint32())
+		case 1: // binary16's range, ties included (13 low bits 0x1000)
+			src[i] = math.Float32frombits(uint32(rng.IntN(0x4780_0000))&^0x1fff | 0x1000 | rng.Uint32()&0x8000_0000)
+		default: // near binary16's range
+			src[i] = float32(math.Ldexp(rng.Float64()*2-1, rng.IntN(50)-30))
+		}
+	}
+	got := make([]uint16, len(src))
+	narrow(got, src, device.Float16)
+	for i, v := range src {
+		if want := device.FP16Bits(v); got[i] != want {
+			t.Fatalf("narrow(%g = %#08x) = %#04x, want %#04x (F16C: %v)", v, math.Float32bits(v), got[i], want, hasF16C)
 		}
 	}
 }
