@@ -25,8 +25,9 @@
 #   6. PyTorch's FP32 4096³ matrix product (torch-sgemm.py), a second opinion on SGEMM
 #   6b. for each of PRECISIONS: PyTorch's 4096³ product in it (torch-sgemm.py
 #      --precision), and the large MLP in PyTorch (bench/torch_large_mlp.py) in it,
-#      eager and torch.compile, fused Adam: the references of BenchmarkCublasGemmPrecision
-#      and BenchmarkLargeMLPStepPrecision
+#      eager, and torch.compile for TORCH_COMPILE_PRECISIONS (default "bf16": PyTorch's
+#      best setting; each compile takes its own minute), fused Adam: the references of
+#      BenchmarkCublasGemmPrecision and BenchmarkLargeMLPStepPrecision
 #   7. the table (tools/gpureport): tests, epoch times, accuracies, ratios, TFLOP/s
 # Everything goes to $LOG_DIR (results.tsv has one line per step); summary.txt sums it
 # up; the exit status is 0 only if every step that ran passed.
@@ -449,7 +450,9 @@ if [ "$JOB_ONLY" != 1 ] && [ "${TORCH:-1}" = 1 ] && [ "${BENCH:-1}" = 1 ] && [ -
     done
     if [ -r "$HERE/bench/torch_large_mlp.py" ]; then
       for prec in fp32 $PRECISIONS; do
-        for how in eager compile; do
+        hows=eager
+        case " ${TORCH_COMPILE_PRECISIONS-bf16} " in *" $prec "*) hows="eager compile" ;; esac
+        for how in $hows; do
           t=$(budget 120)
           if [ "$t" -eq 0 ]; then skip torch "torch-large-mlp-$prec-$how" "time budget spent"; continue; fi
           c=; [ $how = compile ] && c=--compile
