@@ -20,6 +20,10 @@ const (
 	TagEpochLoss         = "epoch_loss"          // train/ and validation/
 	TagEpochAccuracy     = "epoch_accuracy"      // train/ and validation/ (losses that classify)
 	TagEpochLearningRate = "epoch_learning_rate" // train/: the rate of the epoch's last step
+	// train/, with a loss scaler (fp16, train.GradScaler): its scale at the epoch's end
+	// and the steps it skipped in the epoch
+	TagEpochLossScale    = "epoch_loss_scale"
+	TagEpochSkippedSteps = "epoch_skipped_steps"
 	// Histograms are tagged TagWeights + the parameter's name ("weights/0.weight") and
 	// TagGradients + the name.
 	TagWeights   = "weights/"
@@ -201,6 +205,14 @@ func (c *Callback) OnEpochEnd(e train.EpochStats) error {
 	}
 	if err := c.train.Scalar(TagEpochLearningRate, step, e.LearningRate); err != nil {
 		return err
+	}
+	if e.LossScale != 0 {
+		if err := c.train.Scalar(TagEpochLossScale, step, e.LossScale); err != nil {
+			return err
+		}
+		if err := c.train.Scalar(TagEpochSkippedSteps, step, float64(e.SkippedSteps)); err != nil {
+			return err
+		}
 	}
 	if err := c.train.Flush(); err != nil {
 		return err

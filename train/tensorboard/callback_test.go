@@ -11,6 +11,7 @@ import (
 	gt "gorgonia.org/tensor"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
@@ -173,4 +174,29 @@ func TestCallbackLogsFit(t *testing.T) {
 	assert.Contains(t, steps, TagGradients+"0.weight")
 	assert.Contains(t, steps, TagWeights+"2.running_mean")
 	assert.NotContains(t, steps, TagGradients+"2.running_mean")
+}
+
+// With a loss scaler (fp16) the train run also holds its scale and skipped steps per
+// epoch, as the history has them; a scale of 2^30 makes the first steps overflow.
+func TestCallbackLogsLossScale(t *testing.T) {
+	dir := t.TempDir()
+	s := train.NewGradScaler()
+	s.Scale, s.GrowthInterval = 1<<30, 4
+	tr := &train.Trainer{Model: nn.NewSequential(nn.NewDense(8, nn.ReLU), nn.NewDense(3, nn.Softmax)),
+		Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(), Dev: cpu.New(cpu.Options{Threads: 2}),
+		BatchSize: 16, Seed: 3, Precision: device.FP16, Scaler: &s}
+	cb, err := NewCallback(dir, Options{})
+	require.NoError(t, err)
+	h, err := tr.Fit(blobs(5, 120, 4), train.Config{Epochs: 2, Callbacks: []train.Callback{cb}})
+	require.NoError(t, err)
+	require.NoError(t, cb.Err())
+	got := scalars(t, cb.Files()[0])
+	want := map[string]map[int64]float32{TagEpochLossScale: {}, TagEpochSkippedSteps: {}}
+	for _, e := range h.Epochs {
+		want[TagEpochLossScale][int64(e.Epoch)] = float32(e.LossScale)
+		want[TagEpochSkippedSteps][int64(e.Epoch)] = float32(e.SkippedSteps)
+	}
+	assert.Equal(t, want[TagEpochLossScale], got[TagEpochLossScale])
+	assert.Equal(t, want[TagEpochSkippedSteps], got[TagEpochSkippedSteps])
+	assert.Positive(t, want[TagEpochSkippedSteps][1], "the test skips steps")
 }
