@@ -33,6 +33,8 @@
 # ROUNDS interleaved rounds at 2 threads; build/bench/recsys.jsonl and the table of
 # bench/recsys_compare.py (epoch ratio, test RMSE of both, the baselines) in
 # build/bench/recsys.md.
+# PRECISION: bench/precision.sh, the reference job's epoch in fp32, tf32, bf16 and fp16 on
+# the CPU emulation, ROUNDS interleaved rounds of EPOCHS epochs (docs/precision.md).
 # PY: a Python with the reference systems already installed (then .venv is not set up;
 # CNN and CONV need only torch and numpy, JOB needs tensorflow too).
 set -euo pipefail
