@@ -122,6 +122,14 @@ func TestRecommenderStepAllocatesNothing(t *testing.T) {
 // (comm.NewGroup, rank 1 in a goroutine taking the same steps): the step, the
 // all-reduce of the flat gradient buffer and the update step allocate nothing either.
 func TestDataParallelStepAllocatesNothing(t *testing.T) {
+	for _, p := range []device.Precision{device.FP32, device.FP16} {
+		t.Run(p.String(), func(t *testing.T) { dataParallelStepAllocs(t, p) })
+	}
+}
+
+// dataParallelStepAllocs is TestDataParallelStepAllocatesNothing in precision p (FP16: the
+// loss scaler's unscale step and flag read after the all-reduce).
+func dataParallelStepAllocs(t *testing.T, p device.Precision) {
 	const n, batch, warm, runs = 256, 16, 1, 20
 	x := make([]float32, n*20)
 	y := make([]int32, n)
@@ -142,7 +150,7 @@ func TestDataParallelStepAllocatesNothing(t *testing.T) {
 	for r := range trs {
 		trs[r] = &Trainer{Model: nn.NewSequential(nn.NewDense(32, nn.ReLU), nn.NewDropout(0.2), nn.NewDense(5, nn.Softmax)),
 			Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(), Dev: devs[r], Comm: comms[r],
-			BatchSize: batch, Seed: 1, ClipNorm: 0.5}
+			BatchSize: batch, Seed: 1, ClipNorm: 0.5, Precision: p}
 		wg.Add(1)
 		go func() { // builds everything
 			defer wg.Done()
