@@ -25,8 +25,15 @@ func TestWidenFloat16Table(t *testing.T) {
 
 // narrow's F16C path (where the CPU has it) gives device.FP16Bits's bits: random float32
 // patterns of every kind (NaNs with payloads, infinities, subnormals, values rounding
-// to 65504 or to Inf, ties), at lengths that leave a tail for the Go loop.
-func TestNarrowFloat16MatchesFP16Bits(t *testing.T) {
+// to 65504 or to Inf, ties of both formats), at a length that leaves a tail for the Go
+// loop.
+func TestNarrowFloat16MatchesFP16Bits(t *testing.T) { narrowMatches(t, device.Float16) }
+
+// narrow's AVX-512 bfloat16 path gives device.BF16Bits's bits, on the same patterns.
+func TestNarrowBFloat16MatchesBF16Bits(t *testing.T) { narrowMatches(t, device.BFloat16) }
+
+// narrowMatches checks narrow into dt against device.HalfBits on random patterns.
+func narrowMatches(t *testing.T, dt device.DType) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	src := make([]float32, 1<<20+5)
 	for i := range src {
@@ -35,15 +42,17 @@ func TestNarrowFloat16MatchesFP16Bits(t *testing.T) {
 			src[i] = math.Float32frombits(rng.Uint32())
 		case 1: // binary16's range, ties included (13 low bits 0x1000)
 			src[i] = math.Float32frombits(uint32(rng.IntN(0x4780_0000))&^0x1fff | 0x1000 | rng.Uint32()&0x8000_0000)
+		case 2: // bfloat16 ties (16 low bits 0x8000), any exponent
+			src[i] = math.Float32frombits(rng.Uint32()&^0xffff | 0x8000)
 		default: // near binary16's range
 			src[i] = float32(math.Ldexp(rng.Float64()*2-1, rng.IntN(50)-30))
 		}
 	}
 	got := make([]uint16, len(src))
-	narrow(got, src, device.Float16)
+	narrow(got, src, dt)
 	for i, v := range src {
-		if want := device.FP16Bits(v); got[i] != want {
-			t.Fatalf("narrow(%g = %#08x) = %#04x, want %#04x (F16C: %v)", v, math.Float32bits(v), got[i], want, hasF16C)
+		if want := device.HalfBits(dt, v); got[i] != want {
+			t.Fatalf("narrow to %s (%g = %#08x) = %#04x, want %#04x", dt, v, math.Float32bits(v), got[i], want)
 		}
 	}
 }
