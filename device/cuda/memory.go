@@ -60,7 +60,14 @@ func (a *allocator) get(bytes int64) (*block, error) {
 		ptr, err = cu.MemAlloc(size)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cuda: alloc: cuMemAlloc(%d bytes): %w (in use %d bytes)", size, err, a.inUse)
+		// The bytes asked for and those free, so that an out-of-memory failure says by
+		// how much it missed (the caller has bound the context).
+		free, total, ierr := cu.MemInfo()
+		if ierr != nil {
+			return nil, fmt.Errorf("cuda: alloc: cuMemAlloc(%d bytes): %w (this run holds %d bytes; cuMemGetInfo: %v)", size, err, a.inUse, ierr)
+		}
+		return nil, fmt.Errorf("cuda: alloc: cuMemAlloc(%d bytes, %s): %w: %s free of %s on the device, %s held by this run",
+			size, device.FormatBytes(size), err, device.FormatBytes(free), device.FormatBytes(total), device.FormatBytes(a.inUse))
 	}
 	a.driverAllocs++
 	a.inUse += size
@@ -86,6 +93,23 @@ func (a *allocator) release() {
 		a.cached -= size * int64(len(l))
 		delete(a.free, size)
 	}
+}
+
+var _ device.MemoryInfo = (*Backend)(nil)
+
+// AvailableMemory implements device.MemoryInfo: the device's free memory (cuMemGetInfo)
+// plus the blocks this backend keeps cached for reuse, which it gives back to the
+// driver before it lets an allocation fail.
+func (b *Backend) AvailableMemory() (int64, error) {
+	if b.closed {
+		return 0, device.ErrClosed
+	}
+	defer b.bind()()
+	free, _, err := cu.MemInfo()
+	if err != nil {
+		return 0, fmt.Errorf("cuda: cuMemGetInfo: %w", err)
+	}
+	return free + b.mem.cached, nil
 }
 
 // MemStats describes the caching allocator.

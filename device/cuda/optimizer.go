@@ -9,6 +9,9 @@ import "github.com/gputrain/gputrain/device"
 // every backend; it changes each step and reaches a replayed graph as a patched kernel
 // parameter.
 func (b *Backend) Update(op device.OptOp, h device.Hyper, param, grad, m, v device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUpdate(op, h, param, grad, m, v); err != nil {
 		return err
 	}
