@@ -108,14 +108,13 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 			return nil, fmt.Errorf("nn: dense: tie_weight %s has shape %v, want %v", d.TieWeight, shapeOf(d.w.Value), want)
 		}
 	} else {
-		w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
-		if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {
+		if d.w, err = ctx.NewParam("weight", true, GlorotFill(ctx.RNG, d.in, d.Units), d.Units, d.in); err != nil {
 			return nil, err
 		}
 	}
 	d.b = nil
 	if !d.NoBias {
-		if d.b, err = newParam(ctx.Dev, "bias", true, make([]float32, d.Units), d.Units); err != nil {
+		if d.b, err = ctx.NewParam("bias", true, nil, d.Units); err != nil {
 			return nil, err
 		}
 	}
@@ -281,12 +280,20 @@ func shapeOf(t *tensor.Tensor) tensor.Shape {
 
 // GlorotUniform draws n weights from U(-l, l) with l = √(6/(fanIn+fanOut)).
 func GlorotUniform(rng interface{ Float64() float64 }, fanIn, fanOut, n int) []float32 {
-	limit := math.Sqrt(6 / float64(fanIn+fanOut))
 	w := make([]float32, n)
-	for i := range w {
-		w[i] = float32((2*rng.Float64() - 1) * limit)
-	}
+	GlorotFill(rng, fanIn, fanOut)(w)
 	return w
+}
+
+// GlorotFill is GlorotUniform as an initializer for Context.NewParam: it fills w in
+// order from rng.
+func GlorotFill(rng interface{ Float64() float64 }, fanIn, fanOut int) func(w []float32) {
+	return func(w []float32) {
+		limit := math.Sqrt(6 / float64(fanIn+fanOut))
+		for i := range w {
+			w[i] = float32((2*rng.Float64() - 1) * limit)
+		}
+	}
 }
 
 // ExportONNX implements Exporter: Gemm(x, W, b, transB=1) = x·Wᵀ + b, then the
