@@ -25,7 +25,7 @@ import (
 // output is a file a run writes.
 type output struct {
 	flag, path string
-	what       string           // "a gputrain checkpoint"
+	what       string            // "a gputrain checkpoint"
 	ours       func(string) bool // whether an existing file is one of ours
 }
 

@@ -280,7 +280,9 @@ type sizeValue struct{ p *int64 }
 
 func (v *sizeValue) Set(s string) error {
 	t := strings.TrimSpace(s)
-	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != 'e' && r != 'E' && r != '+' && r != '-' })
+	i := strings.IndexFunc(t, func(r rune) bool {
+		return (r < '0' || r > '9') && r != '.' && r != 'e' && r != 'E' && r != '+' && r != '-'
+	})
 	num, unit := t, ""
 	if i >= 0 {
 		num, unit = strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
