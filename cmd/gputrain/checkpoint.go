@@ -191,7 +191,11 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 	c.carried = nil
 	fs.Visit(func(f *flag.Flag) {
 		if !slices.Contains(runFlags, f.Name) && !slices.Contains(restoredFlags, f.Name) && f.Name != "resume" {
-			c.carried = append(c.carried, "-"+f.Name, f.Value.String())
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				c.carried = append(c.carried, "-"+f.Name+"="+f.Value.String()) // "-json true" would end the flags
+			} else {
+				c.carried = append(c.carried, "-"+f.Name, f.Value.String())
+			}
 		}
 	})
 	return nil

@@ -312,4 +312,4 @@ func (v *sizeValue) String() string {
 
 func (v *sizeValue) Get() any       { return *v.p }
 func (v *sizeValue) bounds() bounds { return sizeBounds }
-func (v *sizeValue) integer() bool  { return true }
+func (v *sizeValue) integer() bool  { return false } // "1.5GB"

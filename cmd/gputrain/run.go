@@ -78,7 +78,7 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	intFlag(fs, &o.limit, "limit", 0, atLeast(1).orZero("all"), "train on the first `N` training examples only, for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version, commit and build tags, and exit")
-	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take, such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
+	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take, a `SIZE` such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
