@@ -152,7 +152,10 @@ func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	z, _ := l.z.rows(n)
+	z, err := l.z.rows(n)
+	if err != nil {
+		return nil, err
+	}
 	y, err := l.y.rows(n)
 	if err != nil {
 		return nil, err
@@ -183,9 +186,12 @@ func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	}
 	dz := dy
 	if l.Act != Linear {
-		z, _ := l.z.rows(n)
+		z, _ := l.z.rows(n) // made by Forward for n: lookups that cannot fail
 		y, _ := l.y.rows(n)
-		dz, _ = l.dz.rows(n)
+		var err error
+		if dz, err = l.dz.rows(n); err != nil {
+			return nil, err
+		}
 		if err := l.Act.backward(dev, z, y, dy, dz, l.slope()); err != nil {
 			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
 		}
@@ -336,7 +342,7 @@ func (l *Pool2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	if !needDX {
 		return nil, nil
 	}
-	y, _ := l.y.rows(l.n)
+	y, _ := l.y.rows(l.n) // made by Forward for l.n: a lookup that cannot fail
 	dx, err := l.dx.rows(l.n)
 	if err != nil {
 		return nil, err

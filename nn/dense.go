@@ -179,7 +179,10 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 		}
 		return y, nil
 	}
-	z, _ := d.z.rows(n)
+	z, err := d.z.rows(n)
+	if err != nil {
+		return nil, err
+	}
 	// z (n×Units) = x (n×In) · Wᵀ (In×Units) + b
 	g.C = z.Buffer()
 	if err := dev.Gemm(g); err != nil {
@@ -201,6 +204,7 @@ func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
 	if d.Act == Linear {
 		return d.backwardLogits(dy, needDX)
 	}
+	// Forward made these views for d.n: the lookups cannot fail.
 	y, _ := d.y.rows(d.n)
 	z := y // a fused activation's derivative is taken from y
 	if !d.fused() {
@@ -220,7 +224,7 @@ func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
 func (d *Dense) head() (softmaxHead, bool) { return d, d.Act == Softmax }
 
 func (d *Dense) logits() *tensor.Tensor {
-	z, _ := d.z.rows(d.n)
+	z, _ := d.z.rows(d.n) // made by Forward for d.n: a lookup that cannot fail
 	return z
 }
 

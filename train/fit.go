@@ -600,7 +600,7 @@ func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale floa
 // gather copies the examples named by the index buffer's first rows entries into the
 // batch workspaces.
 func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err error) {
-	idx, _ := t.idx.rows(rows)
+	idx, _ := t.idx.rows(rows) // made by trainBatch for these rows: a lookup that cannot fail
 	xb := t.xb
 	if set.x.DType() == device.Int32 {
 		if t.xbIDs == nil {
@@ -613,7 +613,9 @@ func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err err
 	if x, err = xb.rows(rows); err != nil {
 		return nil, nil, err
 	}
-	y, _ = t.yb.rows(rows)
+	if y, err = t.yb.rows(rows); err != nil {
+		return nil, nil, err
+	}
 	if err := t.Dev.Gather(x.Buffer(), set.x.Buffer(), idx.Buffer(), set.rowLen, set.scale); err != nil {
 		return nil, nil, err
 	}

@@ -54,7 +54,8 @@ func (a *allocator) get(bytes int64) (*block, error) {
 	}
 	ptr, err := cu.MemAlloc(size)
 	if err != nil && a.cached > 0 {
-		// out of memory with blocks cached: give them back to the driver and retry
+		// out of memory with blocks cached: give them back to the driver and retry (a
+		// failed wait is a fault of a queued op, which the next read or Sync reports)
 		_ = a.sync()
 		a.release()
 		ptr, err = cu.MemAlloc(size)
@@ -88,7 +89,7 @@ func (a *allocator) put(blk *block) {
 func (a *allocator) release() {
 	for size, l := range a.free {
 		for _, blk := range l {
-			_ = cu.MemFree(cu.DevicePtr(blk.ptr))
+			_ = cu.MemFree(cu.DevicePtr(blk.ptr)) // no use to retry: the block is lost either way
 		}
 		a.cached -= size * int64(len(l))
 		delete(a.free, size)
@@ -164,6 +165,8 @@ func (b *Backend) Free(x device.Buffer) {
 		return
 	}
 	defer b.bind()()
+	// Free returns nothing: a failure here is kept by the recorder and the next op
+	// that can return an error reports it.
 	_ = b.rec.hostSync("free")
 	b.mem.put(bx.blk)
 }
