@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -283,6 +284,19 @@ func (s *saver) OnEpochEnd(e train.EpochStats) error {
 	return nil
 }
 
+// collectAtEpochEnd runs the garbage collector after each epoch (and its checkpoint):
+// the step allocates nothing, so an epoch's garbage is its checkpoint's host copies,
+// and collecting it at once (about a millisecond next to an epoch of seconds) keeps
+// the process at its data, its model and one epoch's garbage, rather than letting the
+// heap double before the collector runs. A long run's resident memory stays flat
+// (BenchmarkSoak).
+type collectAtEpochEnd struct{ train.NopCallback }
+
+func (collectAtEpochEnd) OnEpochEnd(train.EpochStats) error {
+	runtime.GC()
+	return nil
+}
+
 // exitStatus is a shell's status for a process ended by sig: 128 + its number.
 func exitStatus(sig os.Signal) int {
 	if n, ok := sig.(syscall.Signal); ok {
@@ -323,6 +337,7 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 		p = &process{notify: func(chan<- os.Signal) func() { return func() {} }, exit: os.Exit}
 	}
 	cfg.Callbacks = append(cfg.Callbacks, p.callbacks...)
+	cfg.Callbacks = append(cfg.Callbacks, collectAtEpochEnd{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
