@@ -116,6 +116,18 @@ func (c *ckptOptions) path() (string, error) {
 	}
 }
 
+// dropFallback removes the file path made for a checkpoint that could not be saved,
+// if it is still the empty placeholder: a failed save leaves nothing behind.
+func (c *ckptOptions) dropFallback(path string) {
+	if path == "" || path != c.fallback {
+		return
+	}
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+		os.Remove(path)
+		c.fallback = ""
+	}
+}
+
 // exitError ends the program with a status of its own, after its message.
 type exitError struct {
 	code int
@@ -256,6 +268,7 @@ func (s *saver) OnBatchEnd(b train.BatchStats) error {
 		err = checkpoint.Save(path, s.tr, s.set)
 	}
 	if err != nil {
+		s.o.ckpt.dropFallback(path)
 		if asked { // a failed save on request does not end the run
 			fmt.Fprintf(s.o.ckpt.stderr, "gputrain: SIGUSR1: %v\n", oneLine(err))
 			return nil
@@ -396,6 +409,7 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 			serr = checkpoint.Save(path, tr, set)
 		}
 		if serr != nil {
+			o.ckpt.dropFallback(path)
 			return hist, exitError{code, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr)}
 		}
 		pr := tr.Progress()
