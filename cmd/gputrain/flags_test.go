@@ -16,9 +16,10 @@ import (
 // start each ("" for training). A new command adds its own here, so that its numeric
 // flags are held to the same rules.
 var commandFlagSets = map[string]func() *flag.FlagSet{
-	"":        func() *flag.FlagSet { return trainFlagSet(&options{}) },
-	"predict": func() *flag.FlagSet { return predictFlagSet(&predictFlags{}) },
-	"export":  func() *flag.FlagSet { return exportFlagSet(&exportFlags{}) },
+	"":          func() *flag.FlagSet { return trainFlagSet(&options{}) },
+	"predict":   func() *flag.FlagSet { return predictFlagSet(&predictFlags{}) },
+	"export":    func() *flag.FlagSet { return exportFlagSet(&exportFlags{}) },
+	"recommend": func() *flag.FlagSet { return recommendFlagSet(&recommendFlags{}) },
 }
 
 // numeric reports whether a flag takes a number: a ranged flag, or a flag package

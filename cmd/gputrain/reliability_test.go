@@ -72,6 +72,10 @@ func TestOutputFilesAreCheckedFirst(t *testing.T) {
 	readOnly := filepath.Join(dir, "ro")
 	require.NoError(t, os.Mkdir(readOnly, 0o555))
 	label := filepath.Join(data, "t10k-labels-idx1-ubyte")
+	ratings := filepath.Join(dir, "ratings.csv")
+	require.NoError(t, os.WriteFile(ratings, []byte("user,item,rating\nu1,i1,4\n"), 0o644))
+	other := filepath.Join(dir, "other.safetensors")
+	require.NoError(t, os.WriteFile(other, []byte("not a checkpoint"), 0o644))
 	before := snapshotDir(t, dir)
 	base := []string{"-device", "cpu", "-data", data, "-epochs", "1"}
 	for _, c := range []struct {
@@ -79,7 +83,9 @@ func TestOutputFilesAreCheckedFirst(t *testing.T) {
 		want string
 	}{
 		{[]string{"-save", filepath.Join(dir, "same.png"), "-plot", filepath.Join(dir, "same.png")}, "-save and -plot name the same file, " + filepath.Join(dir, "same.png")},
-		{[]string{"-save", label}, "-save " + label + ": the file exists and is not a gputrain checkpoint; give another name, or -overwrite to replace it"},
+		{[]string{"-save", label}, "-save " + label + " is the file -data reads: writing it would destroy an input"},
+		{[]string{"-save", label, "-overwrite"}, "-save " + label + " is the file -data reads"},
+		{[]string{"-save", other}, "-save " + other + ": the file exists and is not a gputrain checkpoint; give another name, or -overwrite to replace it"},
 		{[]string{"-plot", photo}, "-plot " + photo + ": the file exists and is not a gputrain plot"},
 		{[]string{"-history", notes}, "-history " + notes + ": the file exists and is not a gputrain history file"},
 		{[]string{"-model", model, "-save", model}, "-save " + model + " is the file -model reads"},
@@ -95,6 +101,19 @@ func TestOutputFilesAreCheckedFirst(t *testing.T) {
 			assert.Contains(t, errb.String(), c.want)
 			assert.Empty(t, out.String(), "refused before loading anything")
 		})
+	}
+	// The data files of the other data sets are inputs too.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-save", ratings, "-dataset", "ratings:" + ratings, "-model", "mf"}, "-save " + ratings + " is the file -dataset reads"},
+		{[]string{"-history", notes, "-dataset", "csv:" + photo + ":test=" + notes, "-overwrite"}, "-history " + notes + " is the file -dataset reads"},
+	} {
+		var out, errb bytes.Buffer
+		assert.Equal(t, 2, run(append([]string{"-device", "cpu", "-epochs", "1"}, c.args...), &out, &errb))
+		assert.Contains(t, errb.String(), c.want)
+		assert.Empty(t, out.String(), "refused before loading anything")
 	}
 	if os.Geteuid() != 0 { // root writes anywhere
 		var out, errb bytes.Buffer

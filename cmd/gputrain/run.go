@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/internal/version"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/tensor"
@@ -48,6 +49,7 @@ type options struct {
 	conv         conveniences    // conveniences.go
 	ckpt         ckptOptions     // -save, -resume, -save-every, -overwrite (checkpoint.go)
 	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
+	dist         distOptions     // -dist (dist.go)
 	modelOptions                 // -model, -dataset, -augment (models.go)
 	proc         *process        // the process the run is part of
 }
@@ -66,8 +68,8 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	fs := newFlagSet("gputrain")
 	fs.StringVar(&o.device, "device", "auto", "device to train on: auto (the best present), cpu or cuda")
 	intFlag(fs, &o.epochs, "epochs", 10, atLeast(1), "number of epochs")
-	intFlag(fs, &o.batch, "batch", 32, atLeast(1), "batch size")
-	floatFlag(fs, &o.lr, "lr", 0, above(0).absentMeans("the optimizer's Keras default, 0.01 for sgd and momentum, 0.001 for adam and adamw"), "learning rate")
+	intFlag(fs, &o.batch, "batch", 32, atLeast(1), "batch size (256 for a ratings data set)")
+	floatFlag(fs, &o.lr, "lr", 0, above(0).absentMeans("the optimizer's Keras default, 0.01 for sgd and momentum, 0.001 for adam and adamw; 0.002 for a ratings data set"), "learning rate")
 	floatFlag(fs, &o.l2, "l2", 0, atLeast(0), "L2 weight decay: adds X·w to every weight's gradient (not the biases'), as PyTorch's weight_decay")
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum, adam or adamw")
 	fs.StringVar(&o.hiddenFlag, "hidden", "128,64", "hidden layer widths, comma-separated (ReLU); empty for none")
@@ -82,6 +84,7 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
+	o.dist.register(fs)
 	addCheckpointFlags(fs, o)
 	return fs
 }
@@ -98,6 +101,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	}
 	o.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
+	if err := ratingsDefaults(fs, o.explicit); err != nil { // -batch 256 -lr 0.002 (recsys.go)
+		return nil, err
+	}
 	if err := applyResume(fs, o); err != nil {
 		return nil, err
 	}
@@ -112,6 +118,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, err
 	}
 	if err := o.tune.check(o); err != nil {
+		return nil, err
+	}
+	if err := o.dist.check(); err != nil {
 		return nil, err
 	}
 	if err := o.ckpt.check(); err != nil {
@@ -154,6 +163,9 @@ type report struct {
 	Augment          int                `json:"augment"`
 	Seed             uint64             `json:"seed"`
 	Threads          int                `json:"threads,omitempty"`
+	Ranks            int                `json:"ranks,omitempty"`        // of a data-parallel job (-dist)
+	GlobalBatch      int                `json:"global_batch,omitempty"` // ranks × batch
+	Dist             string             `json:"dist,omitempty"`
 	TrainExamples    int                `json:"train_examples"`
 	TestAccuracy     float64            `json:"test_accuracy"`
 	TestLoss         float64            `json:"test_loss"`
@@ -162,6 +174,10 @@ type report struct {
 	SamplesPerSecond float64            `json:"samples_per_second"`
 	History          []train.EpochStats `json:"history"`
 	Diagnosis        string             `json:"diagnosis"`
+	// a ratings run (recsys.go): the training steps' seconds per epoch, and the test
+	// figures with the baselines'
+	TrainEpochSeconds []float64     `json:"train_epoch_seconds,omitempty"`
+	Recsys            *recsysReport `json:"recsys,omitempty"`
 }
 
 // process is what a run takes from the process it runs in: the output streams, the
@@ -213,6 +229,9 @@ func (p *process) command(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "export" {
 		return runExport(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "recommend" {
+		return runRecommend(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -224,16 +243,14 @@ func (p *process) command(args []string, stdout, stderr io.Writer) int {
 	o.proc = p
 	o.ckpt.stderr = stderr
 	if err := train1(o, stdout); err != nil {
-		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
-		var ee exitError
-		if errors.As(err, &ee) {
-			return ee.code
+		code := exitCode(err)
+		if !o.dist.said {
+			say(stderr, err)
 		}
-		var ue usageError
-		if errors.As(err, &ue) || errors.Is(err, errSetup) {
-			return 2
+		if c := o.dist.c; c != nil && c.Size() > 1 && !collective(err) {
+			c.Abort(code) // this rank alone failed: the launcher ends the job
 		}
-		return 1
+		return code
 	}
 	return 0
 }
@@ -264,6 +281,27 @@ func (c *checkedWriter) Write(b []byte) (int, error) {
 	}
 	c.err = err
 	return n, err
+}
+
+// exitCode is the exit status for train1's error.
+func exitCode(err error) int {
+	var ee exitError
+	var ue usageError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue) || errors.Is(err, errSetup):
+		return 2
+	}
+	return 1
+}
+
+// say prints err as gputrain's one line on stderr (nothing for an empty message: a rank
+// other than 0 interrupted, for which rank 0 speaks).
+func say(stderr io.Writer, err error) {
+	if err.Error() != "" {
+		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+	}
 }
 
 // errSetup marks failures before training starts (device, data): exit status 2.
@@ -319,7 +357,10 @@ func epochPrinter(o *options, stdout io.Writer) train.Callback {
 	})
 }
 
-func train1(o *options, stdout io.Writer) error {
+func train1(o *options, stdout io.Writer) (err error) {
+	if isRatings(o.dataset) {
+		return trainRatings(o, stdout) // recsys.go
+	}
 	opt, err := train.NewOptimizer(o.optimizer, float32(o.lr))
 	if err != nil {
 		return setup(err)
@@ -328,49 +369,55 @@ func train1(o *options, stdout io.Writer) error {
 	if opt.Decay, err = decayRule(o.tune.decay); err != nil {
 		return err
 	}
-	dev, err := device.Open(o.device, device.Options{Threads: o.threads})
+	// a rank of a data-parallel job takes GPU LocalRank (modulo the GPUs it sees)
+	dev, err := device.Open(o.device, device.Options{Threads: o.threads, GPU: comm.Detect().LocalRank})
 	if err != nil {
 		return setup(err)
 	}
 	defer dev.Close()
-	ds, err := loadData(o)
-	if err != nil {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1)) // checkMemory may set it
+	if err := o.dist.openJob(dev); err != nil {
 		return setup(err)
 	}
-	model, spec, err := buildModel(o, ds)
-	if err != nil {
-		return setup(err)
+	c := o.dist.c
+	defer func() {
+		if err != nil && c.Size() > 1 {
+			// say it before MPI_Finalize: once the first rank has exited non-zero the
+			// launcher ends the others, maybe before they have said why
+			say(o.ckpt.stderr, err)
+			o.dist.said = true
+		}
+		if err == nil || c.Size() == 1 || collective(err) {
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
+		} // else run() ends the job (Comm.Abort)
+	}()
+	if c.Rank() != 0 {
+		stdout = io.Discard // rank 0 alone prints
 	}
-	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
-		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, ClipNorm: float32(o.conv.clipNorm)}
-	restore, err := checkMemory(o, tr, ds, stdout)
+	if o.dist.joined() {
+		if err := agreeFlags(o, o.conv.fs); err != nil {
+			return err
+		}
+	}
+	tr, ds, spec, extra, err := prepare(o, opt, dev, stdout)
+	if o.dist.joined() {
+		err = agreeSetup(c, err)
+	}
 	if err != nil {
 		return err
 	}
-	defer restore()
-	removeStale(o, func(s string) { fmt.Fprintln(stdout, s) })
-	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
-		return setup(err)
-	}
-	if err := o.tune.apply(tr, stdout); err != nil {
-		return setup(err)
-	}
-	if err := restoreCheckpoint(o, tr, ds.Train.Shape(), stdout); err != nil {
-		return setup(err)
-	}
-	xTrain, yTrain := ds.Train.X, ds.Train.Y
-	xTest, yTest := ds.Test.X, ds.Test.Y
-	extra, err := o.conv.callbacks(o, tr, stdout)
-	if err != nil {
-		return setup(err)
-	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
+	if o.dist.joined() {
+		fmt.Fprintln(stdout, describeJob(o))
+	}
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
 		ds.Name, ds.Train.Len(), 100*o.valSplit, ds.Test.Len(), ds.About)
 	desc := describeModel(o, tr.Net(), ds)
 	fmt.Fprintln(stdout, desc)
 	o.conv.describeModel(desc, tr.Net())
-	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
+	hist, err := fit(o, tr, ds.Name, train.Dataset{X: ds.Train.X, Y: ds.Train.Y}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: append(extra, epochPrinter(o, stdout)),
 	}, stdout)
@@ -379,8 +426,8 @@ func train1(o *options, stdout io.Writer) error {
 	}
 	// A file that cannot be written after all (a disk gone full) does not cost the test
 	// evaluation: its error is returned at the end.
-	finishErr := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch), stdout)
-	res, err := tr.Evaluate(train.Dataset{X: xTest, Y: yTest})
+	finishErr := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch*c.Size()), o.dist.rank() == 0, stdout)
+	res, err := tr.Evaluate(train.Dataset{X: ds.Test.X, Y: ds.Test.Y})
 	if err != nil {
 		return err
 	}
@@ -390,6 +437,9 @@ func train1(o *options, stdout io.Writer) error {
 		Model: o.model, ModelSpec: spec, Dataset: ds.Name, Augment: o.augment,
 		Threads: o.threads, TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
 		Diagnosis: diag.String()}
+	if o.dist.joined() {
+		r.Ranks, r.GlobalBatch, r.Dist = c.Size(), c.Size()*o.batch, c.Describe()
+	}
 	var examples int
 	var seconds float64
 	for _, e := range hist.Epochs {
@@ -418,39 +468,74 @@ func train1(o *options, stdout io.Writer) error {
 // free (device.MemoryInfo), or than -max-memory; where the device cannot tell, the run
 // goes ahead. On the cpu device the Go runtime is then held to the limit too
 // (debug.SetMemoryLimit), so that garbage collection works harder near it rather
-// than the process growing past it, until restore.
-func checkMemory(o *options, tr *train.Trainer, ds *data.Set, stdout io.Writer) (restore func(), err error) {
-	restore = func() {}
+// than the process growing past it; train1 restores the runtime's limit at its end.
+func checkMemory(o *options, tr *train.Trainer, d train.Dataset, cfg train.Config, stdout io.Writer) error {
 	limit, source := o.maxMemory, "-max-memory"
 	if limit == 0 {
 		info, ok := tr.Dev.(device.MemoryInfo)
 		if !ok {
-			return restore, nil
+			return nil
 		}
 		free, err := info.AvailableMemory()
 		if err != nil {
 			fmt.Fprintf(stdout, "memory: not checked (%v)\n", err)
-			return restore, nil
+			return nil
 		}
 		limit, source = free, "available"
 	}
-	plan, err := tr.PlanMemory(train.Dataset{X: ds.Train.X, Y: ds.Train.Y}, train.Config{ValidationSplit: o.valSplit})
+	plan, err := tr.PlanMemory(d, cfg)
 	if err != nil {
-		return restore, setup(fmt.Errorf("planning the memory: %w", err))
+		return setup(fmt.Errorf("planning the memory: %w", err))
 	}
 	need := plan.Peak
 	if o.conv.earlyStop > 0 {
 		need += plan.Parameters // the best epoch's snapshot
 	}
 	if need > limit {
-		return restore, usageError{fmt.Sprintf("needs %s on %s; %s %s; lower -batch or the model size (%s)",
+		return usageError{fmt.Sprintf("needs %s on %s; %s %s; lower -batch or the model size (%s)",
 			device.FormatBytes(need), plan.Device, device.FormatBytes(limit), source, plan)}
 	}
 	if tr.Dev.Name() == "cpu" {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		old := debug.SetMemoryLimit(int64(ms.Sys) + limit) // what the process has, and what it may add
-		restore = func() { debug.SetMemoryLimit(old) }
+		debug.SetMemoryLimit(int64(ms.Sys) + limit) // what the process has, and what it may add
 	}
-	return restore, nil
+	return nil
+}
+
+// prepare loads the data, builds the model and the Trainer (with the job's Comm),
+// applies -init, -freeze and -resume, and makes the callbacks: everything a rank sets
+// up by itself before training. Its errors are setup errors (exit status 2).
+func prepare(o *options, opt *train.Optim, dev device.Backend, stdout io.Writer) (*train.Trainer, *data.Set, *nn.Spec, []train.Callback, error) {
+	ds, err := loadData(o)
+	if err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	model, spec, err := buildModel(o, ds)
+	if err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
+		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, Comm: o.dist.c,
+		ClipNorm: float32(o.conv.clipNorm)}
+	if err := checkMemory(o, tr, train.Dataset{X: ds.Train.X, Y: ds.Train.Y}, train.Config{ValidationSplit: o.valSplit}, stdout); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if o.dist.rank() == 0 {
+		removeStale(o, func(s string) { fmt.Fprintln(stdout, s) })
+	}
+	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	if err := o.tune.apply(tr, stdout); err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	if err := restoreCheckpoint(o, tr, ds.Train.Shape(), stdout); err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	extra, err := o.conv.callbacks(o, tr, stdout)
+	if err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	return tr, ds, spec, extra, nil
 }
