@@ -28,7 +28,9 @@ package main
 // nothing; the atomic write leaves any earlier checkpoint whole. SIGUSR1 (a
 // scheduler's warning before preemption) saves a checkpoint the same way after the
 // step in progress and goes on training. Before training starts and after it ends, the
-// signals do what they do by default.
+// signals do what they do by default. In a data-parallel job (-dist) rank 0 alone saves
+// and speaks; SIGTERM there is the launcher's stop, which device/comm answers by
+// ending the rank at once (143): the last checkpoint saved is the one to resume.
 //
 // A loss that becomes NaN or infinite, or grows by four orders of magnitude
 // (train.ErrDiverged), stops training with the epoch and steps named; nothing is saved
@@ -354,7 +356,7 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 	}
 	p := o.proc
 	if p == nil {
-		p = &process{notify: func(chan<- os.Signal) func() { return func() {} }, exit: os.Exit}
+		p = &process{notify: func(chan<- os.Signal, []os.Signal) func() { return func() {} }, exit: os.Exit}
 	}
 	cfg.Callbacks = append(cfg.Callbacks, p.callbacks...)
 	cfg.Callbacks = append(cfg.Callbacks, collectAtEpochEnd{})
@@ -363,7 +365,15 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 	defer cancel()
 	cfg.Context = ctx
 	sigs := make(chan os.Signal, 4)
-	stop := p.notify(sigs)
+	handled := signalsHandled
+	if o.dist.joined() {
+		// In a job, SIGTERM is the launcher stopping it (a rank failed, or the job was
+		// cancelled): device/comm's handler ends the rank at once, status 143, and a
+		// rank here must not wait for ranks that may be gone. SIGINT and SIGUSR1 to
+		// the ranks stop or save as above.
+		handled = slices.DeleteFunc(slices.Clone(handled), func(s os.Signal) bool { return s == syscall.SIGTERM })
+	}
+	stop := p.notify(sigs, handled)
 	defer stop()
 	done := make(chan struct{})
 	defer close(done)

@@ -78,7 +78,7 @@ type testProc struct {
 func newTestProc(t *testing.T, cbs ...train.Callback) *testProc {
 	tp := &testProc{t: t}
 	tp.process = &process{stdout: &tp.out, stderr: &tp.err, callbacks: cbs,
-		notify: func(c chan<- os.Signal) func() {
+		notify: func(c chan<- os.Signal, _ []os.Signal) func() {
 			tp.mu.Lock()
 			tp.sigs = c
 			tp.mu.Unlock()

@@ -185,9 +185,8 @@ type report struct {
 // ones (run); a test gives its own, and callbacks that watch or steer training.
 type process struct {
 	stdout, stderr io.Writer
-	// notify delivers the signals of signalsHandled (checkpoint.go) to c until stop is
-	// called.
-	notify func(c chan<- os.Signal) (stop func())
+	// notify delivers sigs (of signalsHandled, checkpoint.go) to c until stop is called.
+	notify func(c chan<- os.Signal, sigs []os.Signal) (stop func())
 	// exit ends the process at once (a second interrupt).
 	exit func(code int)
 	// callbacks are added to Fit's (tests).
@@ -196,9 +195,9 @@ type process struct {
 	handled atomic.Int32
 }
 
-// osSignals delivers the process's signalsHandled to c.
-func osSignals(c chan<- os.Signal) func() {
-	signal.Notify(c, signalsHandled...)
+// osSignals delivers the process's signals sigs to c.
+func osSignals(c chan<- os.Signal, sigs []os.Signal) func() {
+	signal.Notify(c, sigs...)
 	return func() { signal.Stop(c) }
 }
 
