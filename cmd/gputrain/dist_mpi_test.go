@@ -357,3 +357,48 @@ func TestDistInterruptedRank(t *testing.T) {
 	require.Equal(t, 0, j.code, j.out)
 	assert.Equal(t, c.Progress.Epoch, len(lastJSON(t, j.out).History))
 }
+
+// SIGUSR1 to rank 0 of a job saves a checkpoint and the job trains on (rank 0 alone
+// writes and says so); SIGTERM to every rank, as a scheduler's preemption sends it,
+// ends each at once with status 143 (device/comm) and announces no save that cannot
+// come; the SIGUSR1 checkpoint is whole and resumes with 2 ranks.
+func TestDistSaveSignalAndSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "run.safetensors")
+	tag := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	cmd, out := startMPI(t, tag, append([]string{"-np", "2"},
+		distArgs("-limit", "30000", "-val-split", "0", "-epochs", "10000", "-batch", "16", "-save", ck)...))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(ck); err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no checkpoint after 2 minutes")
+		time.Sleep(20 * time.Millisecond)
+	}
+	// (the output is read once mpirun has ended: the job writes it meanwhile)
+	require.NoError(t, syscall.Kill(findRank(t, tag, 0), syscall.SIGUSR1))
+	for { // the SIGUSR1 checkpoint: mid-epoch (an epoch has 937 steps)
+		if c, err := checkpoint.Open(ck); err == nil && c.Progress.Batch > 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no mid-epoch checkpoint after 2 minutes")
+		time.Sleep(5 * time.Millisecond)
+	}
+	for r := range 2 {
+		require.NoError(t, syscall.Kill(findRank(t, tag, r), syscall.SIGTERM))
+	}
+	j := wait(t, cmd, out, time.Minute)
+	assert.Equal(t, 143, j.code, j.out)
+	assert.Less(t, j.elapsed, 30*time.Second, "the ranks end at once")
+	assert.Equal(t, 1, strings.Count(j.out, "gputrain: SIGUSR1: checkpoint saved to "+ck), "rank 0 alone saves and says so:\n%s", j.out)
+	assert.Contains(t, j.out, "resume with: mpirun -np 2 gputrain -resume "+ck)
+	assert.NotContains(t, j.out, "finishing the current step", "no save announced on SIGTERM in a job")
+	c, err := checkpoint.Open(ck)
+	require.NoError(t, err, "the checkpoint is whole")
+	assert.Equal(t, 2, c.Settings.Ranks)
+	j = mpiRun(t, 2, distArgs("-resume", ck, "-epochs", strconv.Itoa(c.Progress.Epoch), "-json")...)
+	require.Equal(t, 0, j.code, j.out)
+	assert.Equal(t, c.Progress.Epoch, len(lastJSON(t, j.out).History))
+	t.Logf("output:\n%s", j.out)
+}

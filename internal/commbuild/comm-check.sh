@@ -12,8 +12,9 @@
 #     within 1e-5 relative), resumed with 2 ranks, refused by 1; 3 ranks with an uneven
 #     last batch; a rank SIGKILLed mid-training (the others exit non-zero within 30 s
 #     naming it, the last checkpoint whole); SIGINT to one rank (every rank stops at the
-#     same step, rank 0 saves, exit 130, resumed); ranks that disagree or cannot start
-#     (exit 2)
+#     same step, rank 0 saves, exit 130, resumed); SIGUSR1 to rank 0 (it saves, the
+#     job trains on) then SIGTERM to every rank (each ends at once, 143); ranks that
+#     disagree or cannot start (exit 2)
 #  4. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
 #     ./device/cuda/nccl: load it with dlopen, read its version and make unique ids
 #
