@@ -299,3 +299,21 @@ func TestResumeEqualsUninterruptedWithEveryFlag(t *testing.T) {
 		})
 	}
 }
+
+// In a data-parallel job rank 0 alone writes the output files, maybe on another
+// machine: the other ranks do not check them (rank 0 does).
+func TestOutputFilesAreCheckedByRankZero(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing", "x.safetensors")
+	args := []string{"-device", "cpu", "-save", missing}
+	for rank, refused := range map[string]bool{"0": true, "1": false} {
+		unsetLaunch(t)
+		t.Setenv("OMPI_COMM_WORLD_RANK", rank)
+		t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
+		_, err := parseFlags(args, io.Discard)
+		if refused {
+			assert.ErrorContains(t, err, "cannot write in the folder", "rank %s", rank)
+		} else {
+			assert.NoError(t, err, "rank %s", rank)
+		}
+	}
+}
