@@ -33,7 +33,7 @@ package main
 // ending the rank at once (143): the last checkpoint saved is the one to resume.
 //
 // A loss that becomes NaN or infinite, or grows by four orders of magnitude
-// (train.ErrDiverged), stops training with the epoch and steps named; nothing is saved
+// (train.ErrDiverged; -diverge X sets the factor, 0 turns it off), stops training with the epoch and steps named; nothing is saved
 // then, so -save's FILE keeps the last good checkpoint (the end of the last complete
 // epoch, or the last -save-every save), and the message says which.
 
@@ -361,6 +361,10 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 	cfg.Callbacks = append(cfg.Callbacks, p.callbacks...)
 	cfg.Callbacks = append(cfg.Callbacks, collectAtEpochEnd{})
 
+	cfg.DivergenceFactor = o.diverge
+	if o.diverge == 0 {
+		cfg.DivergenceFactor = -1 // -diverge 0: off
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg.Context = ctx

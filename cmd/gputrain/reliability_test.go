@@ -237,6 +237,21 @@ func TestDivergingRunStops(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Regexp(t, `^gputrain: train: epoch \d+, batches \d+ to \d+ \(steps \d+ to \d+\): loss diverged: their mean loss \S+ is \S+ times the first batch's \S+ \(more than 10000 times; lower the learning rate\?\)`, errb.String())
 	assert.NotContains(t, out.String(), "test  loss")
+
+	// -diverge sets the factor; 0 turns the check off, and the run goes to its end.
+	out.Reset()
+	errb.Reset()
+	assert.Equal(t, 1, run([]string{"-device", "cpu", "-data", data, "-epochs", "5", "-lr", "1e6", "-diverge", "20"}, &out, &errb))
+	assert.Contains(t, errb.String(), "(more than 20 times; lower the learning rate?)")
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"-device", "cpu", "-data", data, "-epochs", "2", "-lr", "1e6", "-diverge", "0"}, &out, &errb)
+	assert.NotContains(t, errb.String(), "diverged")
+	if code == 0 {
+		assert.Contains(t, out.String(), "test  loss")
+	} else { // unchecked, the loss may overflow: that stop is not the detector's
+		assert.Contains(t, errb.String(), "loss is not finite")
+	}
 }
 
 // historyFigures are a -json report's epochs without their timings.

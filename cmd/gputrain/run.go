@@ -46,6 +46,7 @@ type options struct {
 	json         bool
 	showVersion  bool
 	maxMemory    int64           // -max-memory, bytes; 0: what the device reports free
+	diverge      float64         // -diverge: train.Config.DivergenceFactor; 0: off
 	conv         conveniences    // conveniences.go
 	ckpt         ckptOptions     // -save, -resume, -save-every, -overwrite (checkpoint.go)
 	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
@@ -81,6 +82,8 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version, commit and build tags, and exit")
 	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take, a `SIZE` such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
+	floatFlag(fs, &o.diverge, "diverge", train.DefaultDivergenceFactor, above(1).orZero("off"),
+		"stop when the mean loss of the batches between two readings (every 25) exceeds `X` times the first batch's")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
