@@ -402,3 +402,22 @@ func TestDistSaveSignalAndSIGTERM(t *testing.T) {
 	assert.Equal(t, c.Progress.Epoch, len(lastJSON(t, j.out).History))
 	t.Logf("output:\n%s", j.out)
 }
+
+// The ranks of a job on one machine share its memory on the cpu device: a -max-memory
+// that one process fits in refuses two ranks (exit 2, the need of both named) before
+// anything is allocated.
+func TestDistMemoryPlanCountsTheMachinesRanks(t *testing.T) {
+	args := distArgs("-limit", "3000", "-epochs", "1", "-batch", "16")
+	var out, errb bytes.Buffer
+	require.Equal(t, 2, run(append(args, "-max-memory", "1kB"), &out, &errb))
+	m := regexp.MustCompile(`^gputrain: needs ([0-9.]+ [kMG]B) on cpu;`).FindStringSubmatch(errb.String())
+	require.NotNil(t, m, errb.String())
+	var one int64
+	require.NoError(t, (&sizeValue{&one}).Set(m[1]))
+	limit := fmt.Sprint(one * 3 / 2) // one process fits, two do not
+	alone(t, append(args, "-max-memory", limit)...)
+	j := mpiRun(t, 2, append(args, "-max-memory", limit)...)
+	assert.Equal(t, 2, j.code, j.out)
+	assert.Regexp(t, `gputrain: .*needs [0-9.]+ [kMG]B on cpu \(2 ranks on this machine, [0-9.]+ [kMG]B each\); [0-9.]+ [kMG]B -max-memory`, j.out)
+	assert.NotContains(t, j.out, "epoch 1/1")
+}

@@ -81,7 +81,7 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	intFlag(fs, &o.limit, "limit", 0, atLeast(1).orZero("all"), "train on the first `N` training examples only, for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version, commit and build tags, and exit")
-	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take, a `SIZE` such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
+	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take (on the cpu device, a job's ranks on one machine together), a `SIZE` such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
 	floatFlag(fs, &o.diverge, "diverge", train.DefaultDivergenceFactor, above(1).orZero("off"),
 		"stop when the mean loss of the batches between two readings (every 25) exceeds `X` times the first batch's")
 	addModelFlags(fs, &o.modelOptions)
@@ -493,14 +493,22 @@ func checkMemory(o *options, tr *train.Trainer, d train.Dataset, cfg train.Confi
 	if o.conv.earlyStop > 0 {
 		need += plan.Parameters // the best epoch's snapshot
 	}
-	if need > limit {
-		return usageError{fmt.Sprintf("needs %s on %s; %s %s; lower -batch or the model size (%s)",
-			device.FormatBytes(need), plan.Device, device.FormatBytes(limit), source, plan)}
+	// The ranks of a job on one machine share its memory on the cpu device (each GPU
+	// has its own): they need it together, and -max-memory is what they may take
+	// together.
+	ranks, what := int64(1), ""
+	if c := o.dist.c; c != nil && c.LocalSize() > 1 && tr.Dev.Name() == "cpu" {
+		ranks = int64(c.LocalSize())
+		what = fmt.Sprintf(" (%d ranks on this machine, %s each)", ranks, device.FormatBytes(need))
+	}
+	if need*ranks > limit {
+		return usageError{fmt.Sprintf("needs %s on %s%s; %s %s; lower -batch or the model size (%s)",
+			device.FormatBytes(need*ranks), plan.Device, what, device.FormatBytes(limit), source, plan)}
 	}
 	if tr.Dev.Name() == "cpu" {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		debug.SetMemoryLimit(int64(ms.Sys) + limit) // what the process has, and what it may add
+		debug.SetMemoryLimit(int64(ms.Sys) + limit/ranks) // what the process has, and what it may add
 	}
 	return nil
 }
