@@ -14,7 +14,8 @@
 #     naming it, the last checkpoint whole); SIGINT to one rank (every rank stops at the
 #     same step, rank 0 saves, exit 130, resumed); SIGUSR1 to rank 0 (it saves, the
 #     job trains on) then SIGTERM to every rank (each ends at once, 143); ranks that
-#     disagree or cannot start (exit 2)
+#     disagree or cannot start (exit 2); a -max-memory that one process fits in and
+#     two ranks on the machine do not (exit 2)
 #  4. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
 #     ./device/cuda/nccl: load it with dlopen, read its version and make unique ids
 #
