@@ -420,4 +420,5 @@ func TestDistMemoryPlanCountsTheMachinesRanks(t *testing.T) {
 	assert.Equal(t, 2, j.code, j.out)
 	assert.Regexp(t, `gputrain: .*needs [0-9.]+ [kMG]B on cpu \(2 ranks on this machine, [0-9.]+ [kMG]B each\); [0-9.]+ [kMG]B -max-memory`, j.out)
 	assert.NotContains(t, j.out, "epoch 1/1")
+	t.Logf("-max-memory %s; output:\n%s", limit, j.out)
 }
