@@ -5,8 +5,9 @@ package main
 // may name the same file, no output may name one of the run's inputs (-resume may be
 // -save's: that is how a run is continued), and an existing file is replaced only if
 // gputrain wrote it (a checkpoint, our plot, a history file), or with -overwrite, or
-// when it is empty. So a mistake in a path costs nothing, not an epoch, and the files
-// a run replaces are its own.
+// when it is empty. -tensorboard's folder must take new files and must not be made
+// where an output file goes. So a mistake in a path costs nothing, not an epoch, and
+// the files a run replaces are its own.
 
 import (
 	"errors"
@@ -138,11 +139,27 @@ func checkFiles(o *options) error {
 		}
 	}
 	if d := o.conv.tensorboard; d != "" {
+		for _, a := range outs {
+			if within(d, a.path) {
+				return usageError{fmt.Sprintf("-tensorboard %s would be made where %s writes its file %s: give each its own", d, a.flag, a.path)}
+			}
+		}
 		if err := checkFolder("-tensorboard", d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// within reports whether the path dir is file or lies under it (a folder made there
+// would take the file's place).
+func within(dir, file string) bool {
+	d, err1 := filepath.Abs(dir)
+	f, err2 := filepath.Abs(file)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return d == f || strings.HasPrefix(d, f+string(filepath.Separator))
 }
 
 // checkOutput checks one output file: its folder takes new files, and an existing

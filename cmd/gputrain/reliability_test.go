@@ -93,6 +93,8 @@ func TestOutputFilesAreCheckedFirst(t *testing.T) {
 		{[]string{"-plot", "/proc/x.png"}, "-plot /proc/x.png: cannot write in the folder /proc"},
 		{[]string{"-save", dir}, "-save " + dir + " is a folder, want a file"},
 		{[]string{"-tensorboard", filepath.Join(photo, "logs")}, photo + " is not a folder"},
+		{[]string{"-save", filepath.Join(dir, "tb"), "-tensorboard", filepath.Join(dir, "tb")}, "-tensorboard " + filepath.Join(dir, "tb") + " would be made where -save writes its file"},
+		{[]string{"-history", filepath.Join(dir, "h.csv"), "-tensorboard", filepath.Join(dir, "h.csv", "logs")}, "would be made where -history writes its file"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
