@@ -45,6 +45,13 @@ var (
 	_ Exporter = (*Embedding)(nil)
 	_ Exporter = (*Sequential)(nil)
 	_ Exporter = (*Residual)(nil)
+	_ Exporter = (*LinearLayer)(nil)
+	_ Exporter = (*LayerNorm)(nil)
+	_ Exporter = (*PositionEmbedding)(nil)
+	_ Exporter = (*CausalSelfAttention)(nil)
+	_ Exporter = (*MLP)(nil)
+	_ Exporter = (*Block)(nil)
+	_ Exporter = (*GPT)(nil)
 )
 
 // ExportChild exports child, which its container built under name (Context.Build),

@@ -188,15 +188,17 @@ func (l *LayerNorm) scratchBuf(i int) (device.Buffer, error) {
 	return l.scratch[i].Buffer(), nil
 }
 
-// ExportONNX implements Exporter: LayerNormalization over the last axis (its bias
-// input omitted without a bias).
+// ExportONNX implements Exporter: LayerNormalization over the last axis (a zero bias
+// without a bias: onnxruntime 1.2x crashes on an omitted one).
 func (l *LayerNorm) ExportONNX(g *onnx.Graph, x string) (string, error) {
 	if l.gamma == nil {
 		return "", fmt.Errorf("nn: layer_norm: export before Build")
 	}
-	b := ""
+	var b string
 	if l.beta != nil {
 		b = ExportParam(g, l.beta)
+	} else {
+		b = g.Const("zero_bias", []int{l.cols}, make([]float32, l.cols)...)
 	}
 	return onnx.LayerNorm(g, x, ExportParam(g, l.gamma), b, l.eps()), nil
 }
