@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/gputrain/gputrain/device"
+import (
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+)
 
 // Reduce implements device.Backend: y[o,i] = reduce over m of x[o,m,i] for x of shape s
 // and y of (s.Outer, s.Inner); ArgMax writes the int32 index of the first maximum.
@@ -40,17 +44,21 @@ func reduceRef(op device.ReduceOp, x, y []float32, idx []int32, s device.Shape3)
 		for i := range s.Inner {
 			at := func(m int) float32 { return x[(o*s.Mid+m)*s.Inner+i] } // x[o,m,i]
 			switch op {
-			case device.Sum, device.Mean, device.SumSquares:
+			case device.Sum, device.Mean, device.SumSquares, device.Norm:
 				var sum float64
 				for m := range s.Mid {
 					v := float64(at(m))
-					if op == device.SumSquares {
+					if op == device.SumSquares || op == device.Norm {
 						v *= v
 					}
 					sum += v
 				}
-				if op == device.Mean {
+				switch op {
+				case device.Mean:
 					sum /= float64(s.Mid)
+				case device.Norm:
+					// the float32 sum of squares, as the tuned loops (overflow included)
+					sum = math.Sqrt(float64(float32(sum)))
 				}
 				y[o*s.Inner+i] = float32(sum)
 			case device.Max, device.ArgMax:
@@ -108,6 +116,8 @@ func (t *reduceTask) reduceRow(o int, x []float32) {
 		t.y[o] = sum4(x) / float32(len(x))
 	case device.SumSquares:
 		t.y[o] = sumSquares4(x)
+	case device.Norm:
+		t.y[o] = sqrt32(sumSquares4(x))
 	case device.Max:
 		best := x[0]
 		for _, v := range x[1:] {
@@ -139,7 +149,7 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 	}
 	y := t.y[o*in+lo : o*in+hi]
 	copy(y, x[lo:hi])
-	if t.op == device.SumSquares {
+	if t.op == device.SumSquares || t.op == device.Norm {
 		for i, v := range y {
 			y[i] = v * v
 		}
@@ -149,7 +159,7 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 		switch t.op {
 		case device.Sum, device.Mean:
 			t.vec.binary(device.Add, y, y, xm)
-		case device.SumSquares:
+		case device.SumSquares, device.Norm:
 			for i, v := range xm {
 				y[i] += v * v
 			}
@@ -161,10 +171,19 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 			}
 		}
 	}
-	if t.op == device.Mean {
+	switch t.op {
+	case device.Mean:
 		t.vec.axpby(y, y, 1/float32(t.s.Mid), 0)
+	case device.Norm:
+		for i, v := range y {
+			y[i] = sqrt32(v)
+		}
 	}
 }
+
+// sqrt32 is the correctly rounded float32 square root of v (float64's root of a
+// float32 rounds to the float32 nearest the exact one).
+func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }
 
 // sum4 is the float32 sum of x over four interleaved accumulators.
 func sum4(x []float32) float32 {

@@ -38,8 +38,8 @@ type Trainer struct {
 	// Seed draws the initial weights, the shuffles and the dropout masks.
 	Seed uint64
 	// ClipNorm, when positive, rescales the gradients before each update so that their
-	// global L2 norm (over every trainable parameter) is at most ClipNorm. It reads one
-	// value per parameter back from the device each step.
+	// global L2 norm (over every trainable parameter) is at most ClipNorm, on the device
+	// (it reads nothing back).
 	ClipNorm float32
 
 	net     *nn.Model
@@ -52,11 +52,10 @@ type Trainer struct {
 	stepFns map[stepKey]stepFn
 	cur     step
 
-	progress Progress       // where the next Fit starts (Resume)
-	pos      Progress       // where the running Fit is
-	hist     *History       // the running Fit's history
-	normBuf  *tensor.Tensor // ClipNorm's squared norm
-	norm     []float32
+	progress Progress // where the next Fit starts (Resume)
+	pos      Progress // where the running Fit is
+	hist     *History // the running Fit's history
+	clipBufs clipBufs // ClipNorm's scalars
 }
 
 // step is what the recorded step function reads: the batch size and data set of the

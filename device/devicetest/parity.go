@@ -238,7 +238,7 @@ func parityReduce(p *pair) {
 	} {
 		shape := fmt.Sprintf("%+v", sh)
 		x := p.rand(sh.Len(), -1, 1)
-		for _, op := range []device.ReduceOp{device.Sum, device.Mean, device.Max, device.SumSquares} {
+		for _, op := range []device.ReduceOp{device.Sum, device.Mean, device.Max, device.SumSquares, device.Norm} {
 			y := p.out(sh.Outer * sh.Inner)
 			p.do("reduce", func(b device.Backend, s int) error { return b.Reduce(op, x[s], y[s], sh) })
 			p.same("reduce", "reduce "+op.String(), shape, y)
