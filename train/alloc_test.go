@@ -1,6 +1,7 @@
 package train
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gputrain/gputrain/cpu"
 	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/train/data"
 )
 
 // TestTrainingStepAllocatesNothing runs whole training steps of the reference MLP and
@@ -66,4 +68,30 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 		})
 		require.Zero(t, allocs, "allocations per training step")
 	}
+}
+
+// TestStreamStepAllocatesNothing: a step-based training step of a GPT (embeddings,
+// attention with dropout, layer norms, the tied head, the sequence cross-entropy,
+// AdamW and gradient clipping on the device), with the next batch drawn from a text
+// stream, allocates nothing once built.
+func TestStreamStepAllocatesNothing(t *testing.T) {
+	text, err := data.NewText([]byte(strings.Repeat("to be or not to be, that is the question. ", 30)), "test", 16)
+	require.NoError(t, err)
+	opt := NewAdamW()
+	tr := &Trainer{Model: &nn.GPT{Vocab: text.Vocab.Size(), Context: 16, Layers: 2, Heads: 2, Dim: 16, Dropout: 0.1},
+		Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: 4, Seed: 1, ClipNorm: 1}
+	s := text.Stream(1)
+	_, err = tr.FitSteps(s, StepConfig{Steps: 2}) // builds everything
+	require.NoError(t, err)
+	step := func() {
+		if err := s.Next(tr.hx, tr.hy); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.streamStep(fullStep, 0.25); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	allocs := testing.AllocsPerRun(20, step)
+	require.Zero(t, allocs, "allocations per training step")
 }

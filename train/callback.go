@@ -100,6 +100,10 @@ type Progress struct {
 	OptimizerSteps int `json:"optimizer_steps"`
 	// History holds the epochs completed.
 	History History `json:"history"`
+	// StreamState is a step-based run's position in its Stream (Stream.State); nil
+	// for a Fit over a Dataset. In such a run an "epoch" is an evaluation interval:
+	// Epoch is the interval in progress and Batch the steps of it already trained.
+	StreamState []byte `json:"stream_state,omitempty"`
 }
 
 // Progress returns the state of the Fit in progress, or of the last one: the position
@@ -126,6 +130,11 @@ func (t *Trainer) Progress() Progress {
 	}
 	if t.net != nil {
 		p.ModelStep = t.net.Context().Step
+	}
+	if t.stream != nil {
+		if st, err := t.stream.State(); err == nil {
+			p.StreamState = st
+		}
 	}
 	return p
 }

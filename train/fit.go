@@ -52,10 +52,11 @@ type Trainer struct {
 	stepFns map[stepKey]stepFn
 	cur     step
 
-	progress Progress // where the next Fit starts (Resume)
-	pos      Progress // where the running Fit is
-	hist     *History // the running Fit's history
-	clipBufs clipBufs // ClipNorm's scalars
+	progress  Progress // where the next Fit starts (Resume)
+	pos       Progress // where the running Fit is
+	hist      *History // the running Fit's history
+	clipBufs  clipBufs // ClipNorm's scalars
+	streamRun          // FitSteps' state (stream.go)
 }
 
 // step is what the recorded step function reads: the batch size and data set of the
@@ -322,6 +323,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 
 	p := t.progress
 	t.progress = Progress{}
+	t.stream = nil
 	if p.Epoch == 0 {
 		p.Epoch = 1
 	}
@@ -504,17 +506,23 @@ func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, s
 	return t.Dev.Step(sf.key, sf.fn)
 }
 
-// runStep queues one training step: gather, forward, loss, metrics, backward and, at
-// the end of an accumulation group, clipping and the update.
+// runStep queues one training step: gather, then learn.
 func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale float32) error {
+	x, y, err := t.gather(set, rows)
+	if err != nil {
+		return err
+	}
+	return t.learn(x, y, first, last, scale)
+}
+
+// learn queues the step on the batch x, y: forward, loss, metrics, backward and, at the
+// end of an accumulation group, clipping and the update; the first of a group zeroes
+// the gradients first.
+func (t *Trainer) learn(x, y *tensor.Tensor, first, last bool, scale float32) error {
 	if first {
 		if err := t.net.ZeroGrad(); err != nil {
 			return err
 		}
-	}
-	x, y, err := t.gather(set, rows)
-	if err != nil {
-		return err
 	}
 	out, err := t.net.Forward(x, true)
 	if err != nil {
