@@ -218,7 +218,9 @@ type TextStream struct {
 }
 
 // Stream returns the text as a training stream whose windows are drawn from seed.
-func (t *Text) Stream(seed uint64) *TextStream { return &TextStream{TextSampler: t.Sampler(seed), text: t} }
+func (t *Text) Stream(seed uint64) *TextStream {
+	return &TextStream{TextSampler: t.Sampler(seed), text: t}
+}
 
 // Shapes are the per-example shapes of the ids and the targets: (Context) each.
 func (s *TextStream) Shapes() (in, target []int) { return []int{s.text.Context}, []int{s.text.Context} }
