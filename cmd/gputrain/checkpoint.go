@@ -39,14 +39,15 @@ import (
 
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/checkpoint"
+	"github.com/gputrain/gputrain/train/data"
 )
 
 // runFlags define a run: a resumed run must use the checkpoint's values.
 var runFlags = []string{"model", "dataset", "augment", "batch", "lr", "l2", "optimizer", "hidden", "val-split", "seed", "limit",
-	"lr-schedule", "warmup", "clip-norm", "accum-steps", "decay", "freeze"}
+	"lr-schedule", "warmup", "clip-norm", "accum-steps", "decay", "freeze", "context", "eval-every"}
 
 // restoredFlags are taken from the checkpoint when not given.
-var restoredFlags = []string{"epochs", "data"}
+var restoredFlags = []string{"epochs", "data", "steps"}
 
 // defaultInterruptPath is where SIGINT saves without -save.
 const defaultInterruptPath = "gputrain-interrupted.safetensors"
@@ -130,18 +131,13 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 				}
 			}
 		}
-		if p := ck.Progress; o.epochs < p.Epoch {
+		if p := ck.Progress; o.epochs < p.Epoch && !isText(o) {
 			return usageError{fmt.Sprintf("-resume: %s stopped at epoch %d after %d batches; -epochs %d trains nothing more (give -epochs %d or more)",
 				c.resume, p.Epoch, p.Batch, o.epochs, p.Epoch)}
 		}
 		c.ck = ck
 	}
-	c.settings = map[string]string{}
-	for _, name := range append(append([]string(nil), runFlags...), restoredFlags...) {
-		if f := fs.Lookup(name); f != nil {
-			c.settings[name] = f.Value.String()
-		}
-	}
+	recordSettings(fs, o)
 	c.carried = nil
 	fs.Visit(func(f *flag.Flag) {
 		if !slices.Contains(runFlags, f.Name) && !slices.Contains(restoredFlags, f.Name) && f.Name != "resume" {
@@ -149,6 +145,18 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 		}
 	})
 	return nil
+}
+
+// recordSettings records the values of runFlags and restoredFlags, to save in
+// checkpoints.
+func recordSettings(fs *flag.FlagSet, o *options) {
+	c := &o.ckpt
+	c.settings = map[string]string{}
+	for _, name := range append(append([]string(nil), runFlags...), restoredFlags...) {
+		if f := fs.Lookup(name); f != nil {
+			c.settings[name] = f.Value.String()
+		}
+	}
 }
 
 // squash drops white space, which no run flag's value depends on ("128, 64").
@@ -180,6 +188,7 @@ type saver struct {
 	tr    *train.Trainer
 	set   checkpoint.Settings
 	epoch int // the last epoch saved, 0 for none
+	step  int // and its last step, in a step-based run
 }
 
 func (s *saver) OnTrainBegin(tr *train.Trainer) error { s.tr = tr; return nil }
@@ -188,27 +197,48 @@ func (s *saver) OnEpochEnd(e train.EpochStats) error {
 	if err := checkpoint.Save(s.o.ckpt.save, s.tr, s.set); err != nil {
 		return err
 	}
-	s.epoch = e.Epoch
+	s.epoch, s.step = e.Epoch, e.Step
 	return nil
 }
 
 // fit runs tr.Fit with -save's checkpoints, SIGINT handling and the messages for an
 // interruption or a non-finite loss.
 func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg train.Config, stdout io.Writer) (*train.History, error) {
+	return fitWith(o, tr, checkpoint.Settings{Dataset: dataset}, cfg.Callbacks, stdout,
+		func(callbacks []train.Callback, ctx context.Context) (*train.History, error) {
+			cfg.Callbacks, cfg.Context = callbacks, ctx
+			return tr.Fit(d, cfg)
+		})
+}
+
+// fitSteps is fit for a step-based run on text (text.go): its checkpoints hold the
+// vocabulary.
+func fitSteps(o *options, tr *train.Trainer, text *data.Text, cfg train.StepConfig, stdout io.Writer) (*train.History, error) {
+	return fitWith(o, tr, checkpoint.Settings{Dataset: o.dataset, Vocab: text.Vocab.Bytes}, cfg.Callbacks, stdout,
+		func(callbacks []train.Callback, ctx context.Context) (*train.History, error) {
+			cfg.Callbacks, cfg.Context = callbacks, ctx
+			return tr.FitSteps(text.Stream(o.seed), cfg)
+		})
+}
+
+// fitWith runs run (Fit or FitSteps with the callbacks and context it is given) with
+// -save's checkpoints of settings set, SIGINT handling and the messages for an
+// interruption or a non-finite loss.
+func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks []train.Callback, stdout io.Writer,
+	run func([]train.Callback, context.Context) (*train.History, error)) (*train.History, error) {
 	model := o.model
 	if model == "mlp" {
 		model += " " + o.ckpt.settings["hidden"]
 	}
-	set := checkpoint.Settings{Model: model, Dataset: dataset, Flags: o.ckpt.settings}
+	set.Model, set.Flags = model, o.ckpt.settings
 	sv := &saver{o: o, set: set}
 	if o.ckpt.save != "" {
-		cfg.Callbacks = append(cfg.Callbacks, sv)
+		callbacks = append(callbacks, sv)
 	}
-	cfg.Callbacks = append(cfg.Callbacks, testCallbacks...)
+	callbacks = append(callbacks, testCallbacks...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg.Context = ctx
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt)
 	defer signal.Stop(sigs)
@@ -237,7 +267,7 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 		}
 	}()
 
-	hist, err := tr.Fit(d, cfg)
+	hist, err := run(callbacks, ctx)
 	switch {
 	case errors.Is(err, train.ErrInterrupted):
 		path := o.ckpt.save
@@ -248,12 +278,18 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 			return hist, exitError{exitInterrupted, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr)}
 		}
 		p := tr.Progress()
+		if isText(o) {
+			return hist, exitError{exitInterrupted, fmt.Sprintf("interrupted after step %d; checkpoint saved to %s; resume with: %s",
+				p.OptimizerSteps, path, resumeCommand(o, path))}
+		}
 		return hist, exitError{exitInterrupted, fmt.Sprintf("interrupted at epoch %d after %d batches (step %d); checkpoint saved to %s; resume with: %s",
 			p.Epoch, p.Batch, p.OptimizerSteps, path, resumeCommand(o, path))}
 	case errors.Is(err, train.ErrNotFinite):
 		switch {
 		case o.ckpt.save == "":
 			return hist, err
+		case sv.epoch > 0 && isText(o):
+			return hist, fmt.Errorf("%w; the last good checkpoint, %s (step %d), was kept", err, o.ckpt.save, sv.step)
 		case sv.epoch > 0:
 			return hist, fmt.Errorf("%w; the last good checkpoint, %s (end of epoch %d), was kept", err, o.ckpt.save, sv.epoch)
 		case o.ckpt.ck != nil && o.ckpt.ck.Path == o.ckpt.save:

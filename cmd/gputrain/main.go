@@ -23,8 +23,11 @@
 //
 //	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
 //	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)
+//	gputrain sample -resume FILE [-prompt TEXT] [-n 500]      (sample.go)
 //
-// predict runs a checkpoint's model on the test set; export writes it as an ONNX model.
+// predict runs a checkpoint's model on the test set; export writes it as an ONNX model;
+// sample generates text with a text model's checkpoint. -dataset text:FILE trains a
+// character-level language model (-model gpt:…) by -steps (text.go).
 package main
 
 import (

@@ -22,8 +22,8 @@ type modelOptions struct {
 
 // addModelFlags registers -model, -dataset and -augment on fs.
 func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
-	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network) or a JSON model description file (see docs/cnn.md)")
-	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, or csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set)")
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network), a JSON model description file (see docs/cnn.md), or for text data gpt[:layers=4,heads=4,dim=128,context=64,dropout=0] (nanoGPT's GPT, see docs/text.md)")
+	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set), or text:FILE (a text for a character-level language model, trained by -steps; make data-text writes "+data.DefaultTextFile+")")
 	fs.IntVar(&o.augment, "augment", 0, "augment training images with random shifts of up to N pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
 }
 
@@ -62,7 +62,9 @@ func loadSet(o *options) (*data.Set, error) {
 }
 
 // presetModel reports whether name is a built-in model rather than a JSON file.
-func presetModel(name string) bool { return name == "mlp" || name == "cnn" || name == "resnet" }
+func presetModel(name string) bool {
+	return name == "mlp" || name == "cnn" || name == "resnet" || isTextModel(name)
+}
 
 // modelSpec describes the model the flags ask for, for examples of set's shape.
 func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {

@@ -40,6 +40,7 @@ type options struct {
 	conv         conveniences    // conveniences.go
 	ckpt         ckptOptions     // -save, -resume (checkpoint.go)
 	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
+	text         textOptions     // -steps, -eval-every, -context (text.go)
 	modelOptions                 // -model, -dataset, -augment (models.go)
 }
 
@@ -72,6 +73,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
+	o.text.register(fs)
 	addCheckpointFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -92,6 +94,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
 	}
 	if err := applyResume(fs, o); err != nil {
+		return nil, err
+	}
+	if err := applyTextDefaults(fs, o); err != nil {
 		return nil, err
 	}
 	var err error
@@ -176,6 +181,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "export" {
 		return runExport(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "sample" {
+		return runSample(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -254,6 +262,9 @@ func epochPrinter(o *options, stdout io.Writer) train.Callback {
 }
 
 func train1(o *options, stdout io.Writer) error {
+	if isText(o) {
+		return trainText(o, stdout)
+	}
 	opt, err := train.NewOptimizer(o.optimizer, float32(o.lr))
 	if err != nil {
 		return setup(err)
