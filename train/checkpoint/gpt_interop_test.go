@@ -195,4 +195,3 @@ func TestPyTorchGPTWeightsLoadIntoGputrain(t *testing.T) {
 		}
 	}
 }
-
