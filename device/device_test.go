@@ -122,6 +122,8 @@ func TestRegistry(t *testing.T) {
 	assert.ErrorContains(t, err, "no backend could be opened")
 	_, err = device.Open("auto", device.Options{Threads: -1})
 	assert.ErrorContains(t, err, "threads must be >= 0")
+	_, err = device.Open("auto", device.Options{GPU: -1})
+	assert.ErrorContains(t, err, "device: GPU must be >= 0, got -1")
 	assert.Panics(t, func() { device.Register("test-broken", 0, nil) })
 	assert.Panics(t, func() { device.Register("auto", 0, nil) })
 	assert.Contains(t, device.Names(), "test-broken")

@@ -13,6 +13,13 @@ type Options struct {
 	// Threads is the number of CPU threads the cpu backend's kernels use; 0 means one per
 	// core. Backends that do not compute on the CPU take no notice of it.
 	Threads int
+	// GPU picks the GPU of a backend that drives GPUs (cuda): GPU modulo the number of
+	// GPUs this process sees (CUDA_VISIBLE_DEVICES), so that each rank of a
+	// data-parallel job passes its local rank (comm.Detect().LocalRank) and takes a GPU
+	// of its own, and ranks that each see one GPU (Slurm's --gpus-per-task) all take
+	// theirs (docs/distributed.md). 0, the default, is the first GPU; the backend's
+	// Describe names the one opened. Other backends take no notice of it.
+	GPU int
 }
 
 // Opener makes a backend. It returns an error when the backend cannot run here (no
@@ -95,6 +102,9 @@ func sorted() []entry {
 func Open(name string, opts Options) (Backend, error) {
 	if opts.Threads < 0 {
 		return nil, fmt.Errorf("device: threads must be >= 0, got %d", opts.Threads)
+	}
+	if opts.GPU < 0 {
+		return nil, fmt.Errorf("device: GPU must be >= 0, got %d", opts.GPU)
 	}
 	if name == "auto" {
 		var reasons []string

@@ -2,12 +2,15 @@ package train
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	gt "gorgonia.org/tensor"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train/data"
 )
@@ -94,4 +97,68 @@ func TestStreamStepAllocatesNothing(t *testing.T) {
 	step()
 	allocs := testing.AllocsPerRun(20, step)
 	require.Zero(t, allocs, "allocations per training step")
+}
+
+// TestDataParallelStepAllocatesNothing runs the steps of rank 0 of a 2-rank job
+// (comm.NewGroup, rank 1 in a goroutine taking the same steps): the step, the
+// all-reduce of the flat gradient buffer and the update step allocate nothing either.
+func TestDataParallelStepAllocatesNothing(t *testing.T) {
+	const n, batch, warm, runs = 256, 16, 1, 20
+	x := make([]float32, n*20)
+	y := make([]int32, n)
+	for i := range x {
+		x[i] = float32(i%13) / 13
+	}
+	for i := range y {
+		y[i] = int32(i % 5)
+	}
+	d := Dataset{X: gt.New(gt.WithShape(n, 20), gt.WithBacking(x)), Y: gt.New(gt.WithShape(n), gt.WithBacking(y))}
+	devs := []device.Backend{cpu.New(cpu.Options{Threads: 1}), cpu.New(cpu.Options{Threads: 1})}
+	comms, err := comm.NewGroup(devs)
+	require.NoError(t, err)
+	trs := make([]*Trainer, 2)
+	sets := make([]*deviceSet, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for r := range trs {
+		trs[r] = &Trainer{Model: nn.NewSequential(nn.NewDense(32, nn.ReLU), nn.NewDropout(0.2), nn.NewDense(5, nn.Softmax)),
+			Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(), Dev: devs[r], Comm: comms[r],
+			BatchSize: batch, Seed: 1, ClipNorm: 0.5}
+		wg.Add(1)
+		go func() { // builds everything
+			defer wg.Done()
+			if _, errs[r] = trs[r].Fit(d, Config{Epochs: 1}); errs[r] != nil {
+				return
+			}
+			if sets[r], errs[r] = upload(devs[r], "test", d, trs[r].Net().InputShape(), trs[r].Net().OutputShape(), 5); errs[r] == nil {
+				errs[r] = sets[r].shard(devs[r], 0, n, batch, 2, r)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	step := func(r int) error {
+		order := sets[r].orderV[1]
+		return trs[r].trainBatch(sets[r], order, fullStep, 1/float32(2*order.Len()))
+	}
+	wg.Add(1)
+	go func() { // rank 1 takes as many steps as rank 0: the warm-up, AllocsPerRun's own, the runs
+		defer wg.Done()
+		for range warm + 1 + runs {
+			if errs[1] = step(1); errs[1] != nil {
+				comms[1].Close()
+				return
+			}
+		}
+	}()
+	require.NoError(t, step(0))
+	allocs := testing.AllocsPerRun(runs, func() {
+		if err := step(0); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	require.NoError(t, errs[1])
+	require.Zero(t, allocs, "allocations per data-parallel training step")
 }

@@ -113,10 +113,13 @@ type Progress struct {
 // Mid-epoch it reads the epoch's running loss and accuracy sums from the device (Fit
 // reads them only every Config.CheckEvery batches), so that a run resumed from it
 // reports the same epoch figures as an uninterrupted one; if that read fails, the sums
-// are those of the last read.
+// are those of the last read. In a data-parallel job (Trainer.Comm) it reads nothing,
+// since a read there is a collective that every rank would have to make: the sums are
+// those of Fit's last reading, which Fit makes at every interruption, so a checkpoint
+// saved after one is exact.
 func (t *Trainer) Progress() Progress {
 	p := t.pos
-	if p.Batch > 0 && t.fitM != nil {
+	if p.Batch > 0 && t.fitM != nil && !t.dist() {
 		if loss, correct, err := t.fitM.read(t.Dev); err == nil {
 			p.LossSum, p.CorrectSum = loss, correct
 		}

@@ -38,7 +38,8 @@ type deviceSet struct {
 	yLen   int
 	scale  float32 // 1/255 for uint8 images, else 1
 	order  *tensor.Tensor
-	orderV []*tensor.Tensor // views of order, one per batch
+	orderV []*tensor.Tensor // views of order: this rank's share of each batch (nil: none)
+	global []int            // the examples of each batch, over all ranks
 	owned  []*tensor.Tensor // what free releases
 }
 
@@ -134,8 +135,19 @@ func labelsFromBytes(dev device.Backend, y *gt.Dense) (*tensor.Tensor, error) {
 }
 
 // batches makes the order buffer over examples [lo, hi) of the set, cut into views of
-// at most size examples.
+// at most size examples (one process: shard with one rank).
 func (s *deviceSet) batches(dev device.Backend, lo, hi, size int) error {
+	return s.shard(dev, lo, hi, size, 1, 0)
+}
+
+// shard makes the order buffer over examples [lo, hi) of the set, cut into global
+// batches of ranks·size examples (the last may be smaller), and keeps this rank's share
+// of each: orderV[k] views the rows of global batch k that rank trains (nil when it has
+// none) and global[k] is the size of batch k. Of a full batch, rank r takes rows
+// [r·size, (r+1)·size). A last batch of R < ranks·size examples is split as evenly as
+// possible in rank order: with q = ⌊R/ranks⌋ and m = R mod ranks, rank r takes
+// q + (1 if r < m) rows from row r·q + min(r, m), so rank 0 always has one.
+func (s *deviceSet) shard(dev device.Backend, lo, hi, size, ranks, rank int) error {
 	n := hi - lo
 	ids := make([]int32, n)
 	for i := range ids {
@@ -146,15 +158,35 @@ func (s *deviceSet) batches(dev device.Backend, lo, hi, size int) error {
 	if s.order, err = tensor.FromInt32(dev, ids, n); err != nil {
 		return err
 	}
-	s.orderV = s.orderV[:0]
-	for off := 0; off < n; off += size {
-		v, err := s.order.Rows(off, min(off+size, n))
-		if err != nil {
-			return err
+	s.orderV, s.global = s.orderV[:0], s.global[:0]
+	for off := 0; off < n; off += ranks * size {
+		g := min(ranks*size, n-off)
+		a, b := shareOf(g, size, ranks, rank)
+		var v *tensor.Tensor
+		if b > a {
+			if v, err = s.order.Rows(off+a, off+b); err != nil {
+				return err
+			}
 		}
 		s.orderV = append(s.orderV, v)
+		s.global = append(s.global, g)
 	}
 	return nil
+}
+
+// shareOf is rank's rows [a, b) of a global batch of g examples, size per rank when the
+// batch is full (see shard).
+func shareOf(g, size, ranks, rank int) (a, b int) {
+	if g == ranks*size {
+		return rank * size, (rank + 1) * size
+	}
+	q, m := g/ranks, g%ranks
+	a = rank*q + min(rank, m)
+	b = a + q
+	if rank < m {
+		b++
+	}
+	return a, b
 }
 
 func (s *deviceSet) free() {

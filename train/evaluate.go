@@ -1,11 +1,13 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 
 	gt "gorgonia.org/tensor"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -34,19 +36,39 @@ func (t *Trainer) Evaluate(d Dataset) (Result, error) {
 		return Result{}, err
 	}
 	defer set.free()
-	if err := set.batches(t.Dev, 0, set.n, t.batchSize()); err != nil {
+	ranks, rank := t.ranks()
+	if t.dist() {
+		if err := comm.Agree(t.Comm, "the evaluation data", digest(d)); err != nil {
+			if errors.Is(err, comm.ErrDisagree) {
+				return Result{}, disagreement{err}
+			}
+			return Result{}, fmt.Errorf("train: %w", err)
+		}
+	}
+	if err := set.shard(t.Dev, 0, set.n, t.batchSize(), ranks, rank); err != nil {
 		return Result{}, err
 	}
 	return t.evaluate(set)
 }
 
-// evaluate runs inference over the batches of set and averages loss and accuracy.
+// evaluate runs inference over the batches of set and averages loss and accuracy. In a
+// data-parallel job each rank runs its share of each batch, with rank 0's BatchNorm
+// statistics, and the sums are added over the ranks.
 func (t *Trainer) evaluate(set *deviceSet) (Result, error) {
+	if t.dist() {
+		if err := t.broadcastState(); err != nil {
+			return Result{}, err
+		}
+	}
 	if err := t.evalM.reset(t.Dev); err != nil {
 		return Result{}, err
 	}
 	n := 0
-	for _, order := range set.orderV {
+	for k, order := range set.orderV {
+		n += set.global[k]
+		if order == nil {
+			continue
+		}
 		rows := order.Len()
 		idx, err := t.idx.rows(rows)
 		if err != nil {
@@ -70,9 +92,8 @@ func (t *Trainer) evaluate(set *deviceSet) (Result, error) {
 		if err := t.accumulate(res, t.evalM); err != nil {
 			return Result{}, err
 		}
-		n += rows
 	}
-	loss, correct, err := t.evalM.read(t.Dev)
+	loss, correct, _, err := t.readSums(t.evalM, false)
 	if err != nil {
 		return Result{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/tensor"
 )
@@ -41,6 +42,26 @@ type Trainer struct {
 	// global L2 norm (over every trainable parameter) is at most ClipNorm, on the device
 	// (it reads nothing back).
 	ClipNorm float32
+	// Comm, when set (to any kind but local), makes Fit and Evaluate data-parallel (dist.go,
+	// docs/distributed.md): every rank runs the same Trainer on the same data, with Comm
+	// bound to Dev, set before the model is built. BatchSize is then the batch of one
+	// rank: each optimizer step takes a global batch of Size·BatchSize examples, of
+	// which rank r trains rows [r·BatchSize, (r+1)·BatchSize) of the epoch's shuffled
+	// order, the same on every rank; the epoch's last, smaller global batch of R
+	// examples is split as evenly as possible in rank order (the first R mod Size ranks
+	// take one more; a rank may get none). Each loss is scaled by 1/(the examples of the
+	// whole global group), the flat gradient buffer is all-reduced (summed) once per
+	// optimizer step, then clipped by its global norm and applied on every rank, so N
+	// ranks with batch b follow one process with batch N·b up to float rounding. Fit
+	// starts by checking that the ranks agree on the model, the data and the settings
+	// (an error wrapping ErrRanksDisagree otherwise) and broadcasting rank 0's weights.
+	// Each rank draws its own dropout and augmentation streams from Seed and its rank;
+	// BatchNorm statistics are per rank (rank 0's are broadcast before each
+	// evaluation). Loss and accuracy are summed over the ranks when read, so every rank
+	// reports, and its callbacks see, the same figures. Every rank must call Fit and
+	// Evaluate together. Nil, or the local kind, is one process; any other kind runs
+	// this path even with one rank (its results are one process's).
+	Comm comm.Comm
 
 	net     *nn.Model
 	built   bool
@@ -52,11 +73,12 @@ type Trainer struct {
 	stepFns map[stepKey]stepFn
 	cur     step
 
-	progress  Progress // where the next Fit starts (Resume)
-	pos       Progress // where the running Fit is
-	hist      *History // the running Fit's history
-	clipBufs  clipBufs // ClipNorm's scalars
-	streamRun          // FitSteps' state (stream.go)
+	progress  Progress     // where the next Fit starts (Resume)
+	pos       Progress     // where the running Fit is
+	hist      *History     // the running Fit's history
+	clipBufs  clipBufs     // ClipNorm's scalars
+	updateFn  func() error // the data-parallel "update" step: clip, optimizer step
+	streamRun              // FitSteps' state (stream.go)
 }
 
 // step is what the recorded step function reads: the batch size and data set of the
@@ -155,8 +177,11 @@ func (t *Trainer) BuildModel(in tensor.Shape) error {
 		}
 		return nil
 	}
+	if err := t.checkComm(); err != nil {
+		return err
+	}
 	net := nn.NewModel(t.Model)
-	if err := net.Build(t.Dev, in, bs, t.Seed); err != nil {
+	if err := net.Build(t.Dev, in, bs, t.buildSeed()); err != nil {
 		return err
 	}
 	t.net = net
@@ -210,6 +235,7 @@ func (t *Trainer) Build(in tensor.Shape) error {
 		return err
 	}
 	t.stepFns = map[stepKey]stepFn{}
+	t.updateFn = t.update
 	t.built = true
 	return nil
 }
@@ -274,6 +300,9 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	if err := t.Build(tensor.Shape(d.X.Shape()[1:])); err != nil {
 		return nil, err
 	}
+	if err := t.checkComm(); err != nil {
+		return nil, err
+	}
 	set, err := upload(t.Dev, "training", d, t.net.InputShape(), t.net.OutputShape(), t.classes())
 	if err != nil {
 		return nil, err
@@ -296,7 +325,9 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		}
 	}
 	bs := t.batchSize()
-	if err := set.batches(t.Dev, 0, nTrain, bs); err != nil {
+	ranks, rank := t.ranks()
+	global := ranks * bs // the examples of one optimizer step without accumulation
+	if err := set.shard(t.Dev, 0, nTrain, bs, ranks, rank); err != nil {
 		return nil, err
 	}
 	var valSet *deviceSet
@@ -304,7 +335,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		// The validation batches run over their own index buffer; when the validation
 		// examples are the tail of the training upload, they share its memory.
 		valSet = &deviceSet{n: val.n, rowLen: val.rowLen, x: val.x, y: val.y, yLen: val.yLen, scale: val.scale}
-		if err := valSet.batches(t.Dev, valLo, val.n, bs); err != nil {
+		if err := valSet.shard(t.Dev, valLo, val.n, bs, ranks, rank); err != nil {
 			return nil, err
 		}
 		defer valSet.order.Free()
@@ -341,6 +372,14 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		}
 		return t.hist, err
 	}
+	if t.dist() {
+		if err := t.agree(d, cfg, checkEvery, p); err != nil {
+			return fail(err)
+		}
+		if err := t.broadcastWeights(); err != nil {
+			return fail(err)
+		}
+	}
 	if err := each(callbacks, func(c Callback) error { return c.OnTrainBegin(t) }); err != nil {
 		if !errors.Is(err, ErrStop) {
 			return fail(err)
@@ -352,6 +391,9 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	if err := t.net.ZeroGrad(); err != nil { // whatever Backward ran before Fit
 		return fail(err)
 	}
+	// stopAll: the ranks of a data-parallel job learned at their last reading of the
+	// sums that one of them was interrupted; they all stop at the next step's start.
+	stopAll := false
 	for ; p.Epoch <= cfg.Epochs; p.Epoch, p.Batch, p.LossSum, p.CorrectSum = p.Epoch+1, 0, 0, 0 {
 		start := time.Now()
 		t.pos = p
@@ -365,7 +407,11 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				return fail(err)
 			}
 		}
-		if err := t.fitM.set(t.Dev, p.LossSum, p.CorrectSum); err != nil {
+		lossSum, correctSum := p.LossSum, p.CorrectSum
+		if rank != 0 {
+			lossSum, correctSum = 0, 0 // the ranks' sums are added when read
+		}
+		if err := t.fitM.set(t.Dev, lossSum, correctSum); err != nil {
 			return fail(err)
 		}
 		if err := each(callbacks, func(c Callback) error { return c.OnEpochBegin(p.Epoch) }); err != nil {
@@ -380,12 +426,23 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		for b := first; b < nb; b++ {
 			g0 := b / accum * accum // the accumulation group of batch b: [g0, g1)
 			g1 := min(g0+accum, nb)
-			if cfg.Context.Err() != nil && (b == g0 || b == first) {
-				t.pos.Batch = b
-				return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, nb, ErrInterrupted))
+			if b == g0 || b == first {
+				if t.dist() && stopAll {
+					// every rank stops here; the sums so far, for Progress
+					loss, correct, _, err := t.readSums(t.fitM, false)
+					if err != nil {
+						return fail(err)
+					}
+					t.pos.Batch, t.pos.LossSum, t.pos.CorrectSum = b, loss, correct
+					return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, nb, ErrInterrupted))
+				}
+				if !t.dist() && cfg.Context.Err() != nil {
+					t.pos.Batch = b
+					return fail(fmt.Errorf("train: epoch %d, batch %d of %d: %w", p.Epoch, b, nb, ErrInterrupted))
+				}
 			}
 			bi := BatchStats{Epoch: p.Epoch, Batch: b + 1, Batches: nb, Step: t.Optimizer.Iterations() + 1,
-				Steps: (nb + accum - 1) / accum, Seen: min(b*bs, nTrain)}
+				Steps: (nb + accum - 1) / accum, Seen: min(b*global, nTrain)}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchBegin(bi) }); err != nil {
 				if errors.Is(err, ErrStop) {
 					stopped = true
@@ -393,18 +450,19 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 				}
 				return fail(err)
 			}
-			groupRows := min(g1*bs, nTrain) - g0*bs
+			groupRows := min(g1*global, nTrain) - g0*global
 			ph := stepKey{first: b == g0 || b == first, last: b == g1-1}
 			if err := t.trainBatch(set, set.orderV[b], ph, 1/float32(groupRows)); err != nil {
 				return fail(fmt.Errorf("train: epoch %d, batch %d: %w", p.Epoch, b+1, err))
 			}
 			t.pos.Batch = b + 1
-			bi.Seen = min((b+1)*bs, nTrain) // only the last batch is partial
+			bi.Seen = min((b+1)*global, nTrain) // only the last batch is partial
 			if (b+1)%checkEvery == 0 || b+1 == nb {
-				loss, correct, err := t.fitM.read(t.Dev)
+				loss, correct, stop, err := t.readSums(t.fitM, cfg.Context.Err() != nil)
 				if err != nil {
 					return fail(err)
 				}
+				stopAll = stopAll || stop
 				bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
 				if math.IsNaN(loss) || math.IsInf(loss, 0) {
 					lo := max(first, b+1-checkEvery) + 1
@@ -472,8 +530,32 @@ func each(cs []Callback, f func(Callback) error) error {
 
 // trainBatch runs one training step on the examples whose indices order holds: forward
 // and backward, with the loss scaled by scale; the first of an accumulation group
-// zeroes the gradients first, the last updates the weights.
+// zeroes the gradients first, the last updates the weights. In a data-parallel job
+// order holds this rank's share of the global batch (nil for none), and the last
+// batch of a group sums the ranks' gradients before the update (syncAndUpdate).
 func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, scale float32) error {
+	dist := t.dist()
+	if order == nil {
+		// no examples for this rank in the epoch's last global batch: it adds a zero
+		// gradient, and its step counter moves on as the other ranks' do
+		if ph.first {
+			if err := t.net.ZeroGrad(); err != nil {
+				return err
+			}
+		}
+		t.net.Context().Step++
+	} else if err := t.trainRows(set, order, ph.first, ph.last && !dist, scale); err != nil {
+		return err
+	}
+	if dist && ph.last {
+		return t.syncAndUpdate()
+	}
+	return nil
+}
+
+// trainRows runs the recorded step for the rows of order: see trainBatch; update says
+// whether the step ends with the update.
+func (t *Trainer) trainRows(set *deviceSet, order *tensor.Tensor, first, update bool, scale float32) error {
 	rows := order.Len()
 	idx, err := t.idx.rows(rows)
 	if err != nil {
@@ -485,7 +567,7 @@ func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, s
 		return err
 	}
 	t.cur = step{rows: rows, set: set, scale: scale}
-	ph.rows = rows
+	ph := stepKey{rows: rows, first: first, last: update}
 	sf, ok := t.stepFns[ph]
 	if !ok {
 		sf.fn = func() error { return t.runStep(t.cur.set, t.cur.rows, ph.first, ph.last, t.cur.scale) }
@@ -507,18 +589,18 @@ func (t *Trainer) trainBatch(set *deviceSet, order *tensor.Tensor, ph stepKey, s
 }
 
 // runStep queues one training step: gather, then learn.
-func (t *Trainer) runStep(set *deviceSet, rows int, first, last bool, scale float32) error {
+func (t *Trainer) runStep(set *deviceSet, rows int, first, update bool, scale float32) error {
 	x, y, err := t.gather(set, rows)
 	if err != nil {
 		return err
 	}
-	return t.learn(x, y, first, last, scale)
+	return t.learn(x, y, first, update, scale)
 }
 
-// learn queues the step on the batch x, y: forward, loss, metrics, backward and, at the
-// end of an accumulation group, clipping and the update; the first of a group zeroes
-// the gradients first.
-func (t *Trainer) learn(x, y *tensor.Tensor, first, last bool, scale float32) error {
+// learn queues the step on the batch x, y: forward, loss, metrics, backward and, when
+// update is set (the end of an accumulation group in one process), clipping and the
+// update; the first of a group zeroes the gradients first.
+func (t *Trainer) learn(x, y *tensor.Tensor, first, update bool, scale float32) error {
 	if first {
 		if err := t.net.ZeroGrad(); err != nil {
 			return err
@@ -542,9 +624,14 @@ func (t *Trainer) learn(x, y *tensor.Tensor, first, last bool, scale float32) er
 	if err := t.net.Backward(grad, fromLogits); err != nil {
 		return err
 	}
-	if !last {
+	if !update {
 		return nil
 	}
+	return t.update()
+}
+
+// update clips the gradients (ClipNorm) and applies the optimizer's step.
+func (t *Trainer) update() error {
 	if t.ClipNorm > 0 {
 		if err := t.clip(); err != nil {
 			return err
@@ -604,11 +691,15 @@ func (t *Trainer) accumulate(res nn.Result, m *metrics) error {
 	return dev.Axpby(1, m.batch.Buffer(), 1, m.sums.Buffer())
 }
 
-// metrics are running sums on the device: [loss, correct] and one batch's [loss, correct].
+// metrics are running sums on the device: [loss, correct] and one batch's [loss, correct];
+// global is [loss, correct, stop] summed over the ranks of a data-parallel job (readSums).
 type metrics struct {
 	all                     *tensor.Tensor
 	sums, batch             *tensor.Tensor
 	batchLoss, batchCorrect *tensor.Tensor
+	global                  *tensor.Tensor
+	globalSums, globalStop  *tensor.Tensor
+	host                    []float32
 }
 
 func newMetrics(dev device.Backend) (*metrics, error) {
@@ -616,12 +707,18 @@ func newMetrics(dev device.Backend) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &metrics{all: all}
+	global, err := tensor.Zeros(dev, 3)
+	if err != nil {
+		return nil, err
+	}
+	m := &metrics{all: all, global: global, host: make([]float32, 4)}
 	for _, v := range []struct {
 		t      **tensor.Tensor
+		of     *tensor.Tensor
 		off, n int
-	}{{&m.sums, 0, 2}, {&m.batch, 2, 2}, {&m.batchLoss, 2, 1}, {&m.batchCorrect, 3, 1}} {
-		if *v.t, err = all.View(v.off, v.n); err != nil {
+	}{{&m.sums, all, 0, 2}, {&m.batch, all, 2, 2}, {&m.batchLoss, all, 2, 1}, {&m.batchCorrect, all, 3, 1},
+		{&m.globalSums, global, 0, 2}, {&m.globalStop, global, 2, 1}} {
+		if *v.t, err = v.of.View(v.off, v.n); err != nil {
 			return nil, err
 		}
 	}
@@ -638,7 +735,7 @@ func (m *metrics) set(dev device.Backend, loss, correct float64) error {
 
 // read returns the loss and correct sums (one read, which waits for the device).
 func (m *metrics) read(dev device.Backend) (loss, correct float64, err error) {
-	v := make([]float32, 4)
+	v := m.host
 	if err := dev.ReadFloat32(v, m.all.Buffer()); err != nil {
 		return 0, 0, err
 	}

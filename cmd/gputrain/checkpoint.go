@@ -33,10 +33,12 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/checkpoint"
 	"github.com/gputrain/gputrain/train/data"
@@ -77,11 +79,13 @@ type ckptOptions struct {
 
 // exitError ends the program with a status of its own, after its message.
 type exitError struct {
-	code int
-	msg  string
+	code  int
+	msg   string
+	cause error // what it reports (ErrInterrupted), for errors.Is
 }
 
 func (e exitError) Error() string { return e.msg }
+func (e exitError) Unwrap() error { return e.cause }
 
 func addCheckpointFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.ckpt.save, "save", "", "write a checkpoint (safetensors) to this file after every epoch and at the end")
@@ -232,7 +236,8 @@ func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks [
 	}
 	set.Model, set.Flags = model, o.ckpt.settings
 	sv := &saver{o: o, set: set}
-	if o.ckpt.save != "" {
+	rank0 := o.dist.rank() == 0 // rank 0 of a data-parallel job alone saves
+	if o.ckpt.save != "" && rank0 {
 		callbacks = append(callbacks, sv)
 	}
 	callbacks = append(callbacks, testCallbacks...)
@@ -256,7 +261,9 @@ func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks [
 		}
 		// stderr, not stdout: the training prints to stdout meanwhile. run's own line
 		// comes after Fit has seen the cancellation, so after this one.
-		fmt.Fprintln(stderr, "gputrain: interrupt: finishing the current step and saving a checkpoint (interrupt again to abort at once)")
+		if rank0 {
+			fmt.Fprintln(stderr, "gputrain: interrupt: finishing the current step and saving a checkpoint (interrupt again to abort at once)")
+		}
 		interruptRequested.Store(true)
 		cancel()
 		select {
@@ -269,21 +276,23 @@ func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks [
 
 	hist, err := run(callbacks, ctx)
 	switch {
+	case errors.Is(err, train.ErrInterrupted) && !rank0:
+		return hist, exitError{code: exitInterrupted, cause: err} // rank 0 saves and says so
 	case errors.Is(err, train.ErrInterrupted):
 		path := o.ckpt.save
 		if path == "" {
 			path = defaultInterruptPath
 		}
 		if serr := checkpoint.Save(path, tr, set); serr != nil {
-			return hist, exitError{exitInterrupted, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr)}
+			return hist, exitError{exitInterrupted, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr), err}
 		}
 		p := tr.Progress()
 		if isText(o) {
 			return hist, exitError{exitInterrupted, fmt.Sprintf("interrupted after step %d; checkpoint saved to %s; resume with: %s",
-				p.OptimizerSteps, path, resumeCommand(o, path))}
+				p.OptimizerSteps, path, resumeCommand(o, path)), err}
 		}
 		return hist, exitError{exitInterrupted, fmt.Sprintf("interrupted at epoch %d after %d batches (step %d); checkpoint saved to %s; resume with: %s",
-			p.Epoch, p.Batch, p.OptimizerSteps, path, resumeCommand(o, path))}
+			p.Epoch, p.Batch, p.OptimizerSteps, path, resumeCommand(o, path)), err}
 	case errors.Is(err, train.ErrNotFinite):
 		switch {
 		case o.ckpt.save == "":
@@ -300,7 +309,7 @@ func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks [
 	case err != nil:
 		return hist, err
 	}
-	if o.ckpt.save != "" {
+	if o.ckpt.save != "" && rank0 {
 		if err := checkpoint.Save(o.ckpt.save, tr, set); err != nil {
 			return hist, err
 		}
@@ -312,6 +321,14 @@ func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks [
 // resumeCommand is the command line that continues from path.
 func resumeCommand(o *options, path string) string {
 	args := []string{"gputrain", "-resume", path}
+	if n := o.dist.ranks(); n > 1 { // the same number of ranks (see dist.go)
+		switch comm.Detect().Launcher {
+		case "srun":
+			args = append([]string{"srun", "--mpi=pmix", "-n", strconv.Itoa(n)}, args...)
+		default:
+			args = append([]string{"mpirun", "-np", strconv.Itoa(n)}, args...)
+		}
+	}
 	args = append(args, o.ckpt.carried...)
 	if o.ckpt.save == "" {
 		args = append(args, "-save", path)

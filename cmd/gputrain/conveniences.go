@@ -68,6 +68,9 @@ func (c *conveniences) check(o *options) error {
 		if f.path == "" {
 			continue
 		}
+		if launchRank() != 0 {
+			continue // rank 0 of a data-parallel job writes them, maybe on another machine
+		}
 		ext := strings.ToLower(filepath.Ext(f.path))
 		if f.ext != "" && ext != f.ext {
 			return bad("%s %q: the file must end in %s", f.flag, f.path, f.ext)
@@ -197,7 +200,7 @@ func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer
 		c.stopper = &train.EarlyStopping{Monitor: c.monitor, MinDelta: c.minDelta, Patience: c.earlyStop, RestoreBest: true}
 		out = append(out, c.stopper)
 	}
-	if c.tensorboard != "" {
+	if c.tensorboard != "" && o.dist.rank() == 0 {
 		tb, err := tensorboard.NewCallback(c.tensorboard, tensorboard.Options{Histograms: c.tbHist,
 			Text: map[string]string{"flags": flagTable(c.fs)}})
 		if err != nil {
@@ -300,8 +303,9 @@ func flagTable(fs *flag.FlagSet) string {
 	return b.String()
 }
 
-// finish reports early stopping and writes the history and plot files, after Fit.
-func (c *conveniences) finish(hist *train.History, title string, stdout io.Writer) error {
+// finish reports early stopping and, when write is set (rank 0 of a data-parallel job,
+// or one process), writes the history and plot files, after Fit.
+func (c *conveniences) finish(hist *train.History, title string, write bool, stdout io.Writer) error {
 	if s := c.stopper; s != nil && len(hist.Epochs) > 0 {
 		if err := s.Err(); err != nil {
 			return err
@@ -313,6 +317,9 @@ func (c *conveniences) finish(hist *train.History, title string, stdout io.Write
 		if s.Restored && s.BestEpoch != last {
 			fmt.Fprintf(stdout, "restored the weights of epoch %d (best %s %.4f)\n", s.BestEpoch, s.Monitor, s.Best)
 		}
+	}
+	if !write {
+		return nil
 	}
 	if c.tb != nil {
 		if err := c.tb.Err(); err != nil {

@@ -9,6 +9,7 @@
 //	         [-save FILE] [-resume FILE] [-plot FILE.png] [-history FILE.csv|.json]
 //	         [-early-stop N] [-lr-schedule none|step|cosine] [-warmup N] [-clip-norm X]
 //	         [-l2 X] [-progress auto|on|off] [-tensorboard DIR] [-tb-histograms N] [-version]
+//	         [-dist auto|none|mpi|nccl]
 //
 // -model cnn is a LeNet-style convolutional network (nn.CNNSpec); a JSON file describes
 // any Sequential model (nn.Spec). -augment N shifts training images at random by up to N
@@ -19,7 +20,9 @@
 // exit with status 2. -save writes a checkpoint after every epoch; Ctrl-C saves one and
 // exits with status 130, printing the -resume command that continues the run (see
 // checkpoint.go). -tensorboard DIR writes TensorBoard logs as training goes (see
-// conveniences.go). -version prints the version, commit and build tags.
+// conveniences.go). -version prints the version, commit and build tags. Under mpirun or
+// srun every rank runs the same command and they train one model together, -batch per
+// rank (dist.go, docs/distributed.md).
 //
 //	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
 //	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/internal/version"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/tensor"
@@ -41,6 +42,7 @@ type options struct {
 	ckpt         ckptOptions     // -save, -resume (checkpoint.go)
 	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
 	text         textOptions     // -steps, -eval-every, -context (text.go)
+	dist         distOptions     // -dist (dist.go)
 	modelOptions                 // -model, -dataset, -augment (models.go)
 }
 
@@ -74,6 +76,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	o.conv.register(fs)
 	o.tune.register(fs)
 	o.text.register(fs)
+	o.dist.register(fs)
 	addCheckpointFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -128,6 +131,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	if err := o.tune.check(o); err != nil {
 		return nil, err
 	}
+	if err := o.dist.check(); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -162,6 +168,9 @@ type report struct {
 	Augment          int                `json:"augment"`
 	Seed             uint64             `json:"seed"`
 	Threads          int                `json:"threads,omitempty"`
+	Ranks            int                `json:"ranks,omitempty"`        // of a data-parallel job (-dist)
+	GlobalBatch      int                `json:"global_batch,omitempty"` // ranks × batch
+	Dist             string             `json:"dist,omitempty"`
 	TrainExamples    int                `json:"train_examples"`
 	TestAccuracy     float64            `json:"test_accuracy"`
 	TestLoss         float64            `json:"test_loss"`
@@ -194,18 +203,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	o.ckpt.stderr = stderr
 	if err := train1(o, stdout); err != nil {
-		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
-		var ee exitError
-		if errors.As(err, &ee) {
-			return ee.code
+		code := exitCode(err)
+		if !o.dist.said {
+			say(stderr, err)
 		}
-		var ue usageError
-		if errors.As(err, &ue) || errors.Is(err, errSetup) {
-			return 2
+		if c := o.dist.c; c != nil && c.Size() > 1 && !collective(err) {
+			c.Abort(code) // this rank alone failed: the launcher ends the job
 		}
-		return 1
+		return code
 	}
 	return 0
+}
+
+// exitCode is the exit status for train1's error.
+func exitCode(err error) int {
+	var ee exitError
+	var ue usageError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue) || errors.Is(err, errSetup):
+		return 2
+	}
+	return 1
+}
+
+// say prints err as gputrain's one line on stderr (nothing for an empty message: a rank
+// other than 0 interrupted, for which rank 0 speaks).
+func say(stderr io.Writer, err error) {
+	if err.Error() != "" {
+		fmt.Fprintf(stderr, "gputrain: %v\n", oneLine(err))
+	}
 }
 
 // errSetup marks failures before training starts (device, data): exit status 2.
@@ -261,7 +289,7 @@ func epochPrinter(o *options, stdout io.Writer) train.Callback {
 	})
 }
 
-func train1(o *options, stdout io.Writer) error {
+func train1(o *options, stdout io.Writer) (err error) {
 	if isText(o) {
 		return trainText(o, stdout)
 	}
@@ -273,53 +301,64 @@ func train1(o *options, stdout io.Writer) error {
 	if opt.Decay, err = decayRule(o.tune.decay); err != nil {
 		return err
 	}
-	dev, err := device.Open(o.device, device.Options{Threads: o.threads})
+	// a rank of a data-parallel job takes GPU LocalRank (modulo the GPUs it sees)
+	dev, err := device.Open(o.device, device.Options{Threads: o.threads, GPU: comm.Detect().LocalRank})
 	if err != nil {
 		return setup(err)
 	}
 	defer dev.Close()
-	ds, err := loadData(o)
+	if err := o.dist.openJob(dev); err != nil {
+		return setup(err)
+	}
+	c := o.dist.c
+	defer func() {
+		if err != nil && c.Size() > 1 {
+			// say it before MPI_Finalize: once the first rank has exited non-zero the
+			// launcher ends the others, maybe before they have said why
+			say(o.ckpt.stderr, err)
+			o.dist.said = true
+		}
+		if err == nil || c.Size() == 1 || collective(err) {
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
+		} // else run() ends the job (Comm.Abort)
+	}()
+	if c.Rank() != 0 {
+		stdout = io.Discard // rank 0 alone prints
+	}
+	if o.dist.joined() {
+		if err := agreeFlags(o, o.conv.fs); err != nil {
+			return err
+		}
+	}
+	tr, ds, spec, extra, err := prepare(o, opt, dev, stdout)
+	if o.dist.joined() {
+		err = agreeSetup(c, err)
+	}
 	if err != nil {
-		return setup(err)
-	}
-	model, spec, err := buildModel(o, ds)
-	if err != nil {
-		return setup(err)
-	}
-	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
-		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed}
-	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
-		return setup(err)
-	}
-	if err := o.tune.apply(tr, stdout); err != nil {
-		return setup(err)
-	}
-	if err := restoreCheckpoint(o, tr, ds.Train.Shape(), stdout); err != nil {
-		return setup(err)
-	}
-	xTrain, yTrain := ds.Train.X, ds.Train.Y
-	xTest, yTest := ds.Test.X, ds.Test.Y
-	extra, err := o.conv.callbacks(o, tr, stdout)
-	if err != nil {
-		return setup(err)
+		return err
 	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
+	if o.dist.joined() {
+		fmt.Fprintln(stdout, describeJob(o))
+	}
 	fmt.Fprintf(stdout, "data %s: %d training examples (the last %.0f%% held out for validation), %d test; %s\n",
 		ds.Name, ds.Train.Len(), 100*o.valSplit, ds.Test.Len(), ds.About)
 	desc := describeModel(o, tr.Net(), ds)
 	fmt.Fprintln(stdout, desc)
 	o.conv.describeModel(desc, tr.Net())
-	hist, err := fit(o, tr, ds.Name, train.Dataset{X: xTrain, Y: yTrain}, train.Config{
+	hist, err := fit(o, tr, ds.Name, train.Dataset{X: ds.Train.X, Y: ds.Train.Y}, train.Config{
 		Epochs: o.epochs, ValidationSplit: o.valSplit,
 		Callbacks: append(extra, epochPrinter(o, stdout)),
 	}, stdout)
 	if err != nil {
 		return err
 	}
-	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch), stdout); err != nil {
+	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch*c.Size()), o.dist.rank() == 0, stdout); err != nil {
 		return err
 	}
-	res, err := tr.Evaluate(train.Dataset{X: xTest, Y: yTest})
+	res, err := tr.Evaluate(train.Dataset{X: ds.Test.X, Y: ds.Test.Y})
 	if err != nil {
 		return err
 	}
@@ -329,6 +368,9 @@ func train1(o *options, stdout io.Writer) error {
 		Model: o.model, ModelSpec: spec, Dataset: ds.Name, Augment: o.augment,
 		Threads: o.threads, TestAccuracy: res.Accuracy, TestLoss: res.Loss, History: hist.Epochs,
 		Diagnosis: diag.String()}
+	if o.dist.joined() {
+		r.Ranks, r.GlobalBatch, r.Dist = c.Size(), c.Size()*o.batch, c.Describe()
+	}
 	var examples int
 	var seconds float64
 	for _, e := range hist.Epochs {
@@ -350,4 +392,34 @@ func train1(o *options, stdout io.Writer) error {
 		fmt.Fprintln(stdout, string(b))
 	}
 	return nil
+}
+
+// prepare loads the data, builds the model and the Trainer (with the job's Comm),
+// applies -init, -freeze and -resume, and makes the callbacks: everything a rank sets
+// up by itself before training. Its errors are setup errors (exit status 2).
+func prepare(o *options, opt *train.Optim, dev device.Backend, stdout io.Writer) (*train.Trainer, *data.Set, *nn.Spec, []train.Callback, error) {
+	ds, err := loadData(o)
+	if err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	model, spec, err := buildModel(o, ds)
+	if err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
+		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, Comm: o.dist.c}
+	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	if err := o.tune.apply(tr, stdout); err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	if err := restoreCheckpoint(o, tr, ds.Train.Shape(), stdout); err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	extra, err := o.conv.callbacks(o, tr, stdout)
+	if err != nil {
+		return nil, nil, nil, nil, setup(err)
+	}
+	return tr, ds, spec, extra, nil
 }

@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/data"
@@ -142,6 +143,12 @@ func applyTextDefaults(fs *flag.FlagSet, o *options) error {
 			return usageError{fmt.Sprintf("-model %s is a text model: give -dataset text:FILE", o.model)}
 		}
 		return nil
+	}
+	if k := o.dist.kind; k == "mpi" || k == "nccl" {
+		return usageError{fmt.Sprintf("-dist %s: text models train in one process (data-parallel training takes data sets of examples)", k)}
+	}
+	if l := comm.Detect(); l.Size > 1 {
+		return usageError{fmt.Sprintf("-dataset %s: text models train in one process, but the launcher started %d ranks", o.dataset, l.Size)}
 	}
 	for _, name := range []string{"epochs", "val-split", "hidden", "augment", "limit", "data"} {
 		if o.explicit[name] {
@@ -288,7 +295,7 @@ func trainText(o *options, stdout io.Writer) error {
 	if len(hist.Epochs) == 0 {
 		return errors.New("no step was trained")
 	}
-	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", o.dataset, o.model, o.batch), stdout); err != nil {
+	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", o.dataset, o.model, o.batch), true, stdout); err != nil {
 		return err
 	}
 	last := hist.Epochs[len(hist.Epochs)-1]

@@ -29,7 +29,12 @@
 //
 // Every rank calls the collectives in the same order with buffers of the same length. A
 // length mismatch is not detected by the engines (it hangs or corrupts), so a trainer
-// checks its configuration across ranks at start with Agree.
+// checks its configuration across ranks at start with Agree (AgreeAll: several settings
+// in one all-gather; both errors wrap ErrDisagree).
+//
+// NewGroup makes the Comms of a job whose ranks are goroutines of one process (kind
+// "group", not in the registry): data-parallel code, such as train.Trainer's, runs and is
+// tested with it without a launcher or MPI.
 //
 // Open MPI's and NCCL's sums give every rank the same bits, and the same from run to run
 // for a given number of ranks and length (the tests check Open MPI's with 2 and 3 ranks

@@ -84,6 +84,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,8 +195,25 @@ func startMPI() error {
 		return err
 	}
 	watchTermination()
+	keepTwoPs()
 	world.started = true
 	return nil
+}
+
+// keepTwoPs gives the Go scheduler at least two Ps. A rank bound to one core (mpirun's
+// default binding for up to 2 ranks, srun --cpu-bind) starts with GOMAXPROCS=1; then
+// every blocking MPI call that lasts over 20 µs (a rank waiting for a slower one) lets
+// the runtime's monitor retake the only P, and the monitor goes on waking every 20 µs,
+// preempting the rank's compute on its one core, for as long as such calls keep coming:
+// the reference job with 2 ranks fell from 1.3–1.4× one rank's examples/s to 0.9× (bound
+// to a core each: 128–141k examples/s; GOMAXPROCS=2: 181–202k; one rank: 142–148k;
+// docs/perf.md). With a second, idle P the monitor leaves a P in an MPI call alone (up to
+// 10 ms). The second P costs nothing while it has no goroutine to run; the cpu
+// backend's thread count (runtime.NumCPU) is unchanged.
+func keepTwoPs() {
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 }
 
 func mpiErr(call string, code C.int) error {

@@ -18,7 +18,7 @@ import (
 
 func init() {
 	device.Register("cuda", 10, func(o device.Options) (device.Backend, error) {
-		return New(Options{})
+		return New(Options{Device: o.GPU, Wrap: true})
 	})
 }
 
@@ -26,6 +26,10 @@ func init() {
 type Options struct {
 	// Device is the ordinal of the GPU to use (0: the first one CUDA_VISIBLE_DEVICES shows).
 	Device int
+	// Wrap takes Device modulo the number of GPUs present instead of refusing an
+	// ordinal past them: device.Options.GPU's rule, by which the ranks of a
+	// data-parallel job pass their local rank.
+	Wrap bool
 	// NoGraphs makes Step launch every op directly instead of recording CUDA graphs. The
 	// environment variable GPUTRAIN_CUDA_GRAPHS=0 sets it too.
 	NoGraphs bool
@@ -62,6 +66,9 @@ func New(opts Options) (*Backend, error) {
 	}
 	if n == 0 {
 		return nil, errors.New("cuda: the driver sees no GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
+	}
+	if opts.Wrap && opts.Device >= 0 {
+		opts.Device %= n
 	}
 	if opts.Device < 0 || opts.Device >= n {
 		return nil, fmt.Errorf("cuda: device %d requested, %d present", opts.Device, n)

@@ -3,6 +3,7 @@
 package cuda_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/device/comm"
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/train"
 )
 
 // openNCCL opens the nccl kind on the shared backend: a job of one rank (no launcher),
@@ -80,5 +83,45 @@ func BenchmarkNCCLAllReduce(b *testing.B) {
 		if err := gpu.Sync(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The Trainer's data-parallel step on one GPU as a job of one NCCL rank: the batch's
+// step ("train/first") and the update step ("update") are each recorded as a CUDA graph
+// and replayed, NCCL's sum is queued between them on the same stream, and the run trains
+// what the plain Trainer trains (the sum over one rank leaves the gradients as they are).
+func TestNCCLTrainerOneRank(t *testing.T) {
+	c := openNCCL(t)
+	d := digits(5, 32*40) // 40 full batches an epoch
+	newTr := func() *train.Trainer {
+		return &train.Trainer{Model: referenceMLP(), Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: train.NewAdam(),
+			Dev: gpu, BatchSize: 32, Seed: 3} // no ClipNorm: its read of the norm keeps "update" plain
+	}
+	plain, dist := newTr(), newTr()
+	dist.Comm = c
+	cfg := train.Config{Epochs: 2, CheckEvery: 1 << 30}
+	hp, err := plain.Fit(d, cfg)
+	require.NoError(t, err)
+	hd, err := dist.Fit(d, cfg)
+	require.NoError(t, err)
+	for e := range hp.Epochs {
+		assert.InDelta(t, hp.Epochs[e].Loss, hd.Epochs[e].Loss, 1e-6*hp.Epochs[e].Loss, "epoch %d loss", e+1)
+	}
+	identical := true
+	pp, pd := plain.Net().Params(), dist.Net().Params()
+	for i := range pp {
+		a, err := pp[i].Value.Float32s()
+		require.NoError(t, err)
+		b, err := pd[i].Value.Float32s()
+		require.NoError(t, err)
+		for j := range a {
+			require.InDelta(t, a[j], b[j], 1e-6*math.Max(1, math.Abs(float64(a[j]))), "%s[%d]", pp[i].Name, j)
+			identical = identical && a[j] == b[j]
+		}
+	}
+	t.Logf("weights bit-identical to the plain run: %v", identical)
+	for _, key := range []string{"train/first", "update"} {
+		assert.Empty(t, gpu.GraphNote(key), "%s runs as a graph", key)
+		assert.GreaterOrEqual(t, gpu.GraphLaunches(key), 2*40-2, "%s: warm-up, capture, then replays", key)
 	}
 }

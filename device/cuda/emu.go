@@ -33,6 +33,7 @@ import (
 // Options configure New (the emulator ignores them).
 type Options struct {
 	Device   int
+	Wrap     bool
 	NoGraphs bool
 }
 

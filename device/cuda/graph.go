@@ -92,6 +92,8 @@ import (
 	"unsafe"
 
 	"gorgonia.org/cu"
+
+	"github.com/gputrain/gputrain/device"
 )
 
 // sameShape reports whether a replayed op can reuse o's graph node: a kernel needs the

@@ -7,7 +7,14 @@
 #  2. go test -tags mpi ./device/comm: the collectives on cpu buffers under mpirun -np 2
 #     and -np 3 --oversubscribe, the disagreement, Abort, and a rank killed with SIGKILL
 #     (the survivors exit non-zero within 30 s naming it; the last checkpoint is whole)
-#  3. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
+#  3. go test -tags mpi -run '^TestDist' ./cmd/gputrain: gputrain -dist under mpirun on
+#     MNIST (make data): 2 ranks x 16 = 1 process x 32 for 200 steps (losses and weights
+#     within 1e-5 relative), resumed with 2 ranks, refused by 1; 3 ranks with an uneven
+#     last batch; a rank SIGKILLed mid-training (the others exit non-zero within 30 s
+#     naming it, the last checkpoint whole); SIGINT to one rank (every rank stops at the
+#     same step, rank 0 saves, exit 130, resumed); ranks that disagree or cannot start
+#     (exit 2)
+#  4. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
 #     ./device/cuda/nccl: load it with dlopen, read its version and make unique ids
 #
 # A missing mpirun or NCCL is a failure here (GPUTRAIN_REQUIRE_MPI=1, GPUTRAIN_REQUIRE_NCCL=1),
@@ -25,10 +32,13 @@ if ! command -v mpirun >/dev/null || ! pkg-config --exists ompi-c; then
 fi
 export CGO_ENABLED=1
 step "$(mpirun --version 2>/dev/null | head -n 1)"
-step "go vet -tags mpi ./device/..."
-go vet -tags mpi ./device/...
+step "go vet -tags mpi ./device/... ./cmd/..."
+go vet -tags mpi ./device/... ./cmd/...
 step "go test -tags mpi ./device/comm"
 GPUTRAIN_REQUIRE_MPI=1 go test -tags mpi -count=1 -timeout 10m -v ./device/comm
+step "go test -tags mpi -run '^TestDist' ./cmd/gputrain (gputrain -dist under mpirun; MNIST from make data)"
+make -s data
+GPUTRAIN_REQUIRE_MPI=1 go test -tags mpi -count=1 -timeout 10m -run '^TestDist' -v ./cmd/gputrain
 
 step "NCCL ($NCCL_WHEEL)"
 lib=$(sh internal/cudabuild/fetch-nccl.sh | tail -n 1)

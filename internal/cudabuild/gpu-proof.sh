@@ -72,9 +72,11 @@ gpu-proof: ready (bundle of commit $commit, $size bytes). For a session with the
        carry:     ["dist/gpu-bundle.tar.gz"]
        timeout_s: 540
        command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=/tmp/gpu-logs TOTAL_BUDGET=450 sh dist/gpu-bundle/run-gpu.sh; rc=\$?; tar czf \$OUT/gpu-logs.tar.gz -C /tmp gpu-logs; echo "run-gpu exit \$rc"
-     It runs every test binary, the reference job (graphs on and off), PyTorch eager on the
-     same job, the benchmarks (cuBLAS SGEMM, the large MLP's step, the epoch) and torch.mm,
-     and ends with the table; expected 2-5 minutes, at most TOTAL_BUDGET=450 s plus ~20 s.
+     It runs every test binary, the reference job (graphs on and off), the same job as one
+     NCCL rank (-dist nccl, when the host has libnccl.so.2: its summary line gives the
+     all-reduce's cost per step), PyTorch eager on the same job, the benchmarks (cuBLAS
+     SGEMM, the large MLP's step, the epoch, NCCL's sum) and torch.mm, and ends with the
+     table; expected 2-5 minutes, at most TOTAL_BUDGET=450 s plus ~20 s.
      The logs come back as one archive: the tool returns at most 8 files, the run writes
      about 17.
      Then give the machine back unless a targeted rerun follows at once, e.g. (<= 3 min,

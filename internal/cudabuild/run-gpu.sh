@@ -13,6 +13,9 @@
 #      libraries, then the run (-test.v)
 #   3. the reference job, gputrain -device cuda -epochs 10 -json on the bundled MNIST,
 #      with CUDA graphs on, then off
+#   3b. the reference job as a one-rank NCCL job (-dist nccl: the gradients summed by
+#      NCCL between the backward step and the update step), when libnccl.so.2 is found,
+#      and the all-reduce's cost per step against step 3's job
 #   4. the same job in PyTorch eager on the same GPU (bench/torch_mlp.py --device cuda)
 #   5. each benchmark of each test binary (BenchmarkCublasSgemm, BenchmarkLargeMLPStep,
 #      BenchmarkTrainEpoch, ...), BENCH_COUNT times, in a process of its own
@@ -34,6 +37,9 @@
 #      BENCH_TIMEOUT  seconds per benchmark (default 120)
 #      BENCH_COUNT    runs of each benchmark (default 3); BENCHTIME (default 1s)
 #      BENCH=0        skip the benchmarks;  TORCH=0  skip the PyTorch steps
+#      NCCL=0         skip the NCCL job;  GPUTRAIN_NCCL_LIB  libnccl.so.2 (default: searched
+#                     as the CUDA libraries are, python's nvidia/nccl/lib included)
+#      NCCL_TIMEOUT   seconds for the NCCL job (default 90)
 #      JOB_ARGS       extra flags for the reference job (e.g. "-epochs 2")
 #      TORCH_ARGS     extra flags for torch_mlp.py (e.g. "--adam fused")
 #      PYTHON         the Python with torch (default python3)
@@ -171,6 +177,19 @@ else
 fi
 export LD_LIBRARY_PATH="$NEWPATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+# NCCL, loaded at run time by the nccl kind (device/cuda/nccl): for TestNCCLOneRank,
+# BenchmarkNCCLAllReduce and step 3b
+if [ -z "${GPUTRAIN_NCCL_LIB:-}" ]; then
+  d=$(find_lib libnccl.so.2)
+  [ -z "$d" ] || export GPUTRAIN_NCCL_LIB="$d/libnccl.so.2"
+fi
+if [ -n "${GPUTRAIN_NCCL_LIB:-}" ]; then
+  say "NCCL: GPUTRAIN_NCCL_LIB=$GPUTRAIN_NCCL_LIB"
+  fact nccl "$(readlink -f "$GPUTRAIN_NCCL_LIB" 2>/dev/null || echo "$GPUTRAIN_NCCL_LIB")"
+else
+  say "NCCL: libnccl.so.2 not found (pip install nvidia-nccl-cu12, or set GPUTRAIN_NCCL_LIB): the NCCL tests and job skip"
+  fact nccl "MISSING"
+fi
 
 # ---- checks and runs -----------------------------------------------------------
 loadcheck() { # how ld.so resolves the binary's NEEDED entries (ldd without ldd)
@@ -285,6 +304,33 @@ if [ -x "$HERE/bin/gputrain" ]; then
   done
 else
   hr; say "no bin/gputrain in the bundle"; FAIL=1
+fi
+
+# 3b. the reference job as one NCCL rank
+json_num() { # FILE KEY: a number of the -json line
+  sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1" 2>/dev/null | head -n1
+}
+if [ "$JOB_ONLY" != 1 ] && [ "${NCCL:-1}" = 1 ] && [ -x "$HERE/bin/gputrain" ]; then
+  # shellcheck disable=SC2086
+  set -- "$HERE/bin/gputrain" -device cuda -dist nccl -epochs 10 -json -data "$HERE/data/mnist" ${JOB_ARGS:-}
+  hr; say "== the reference job as one NCCL rank: $*"
+  t=$(budget "$(secs "${NCCL_TIMEOUT:-90}")")
+  if [ -z "${GPUTRAIN_NCCL_LIB:-}" ]; then skip job gputrain-nccl "libnccl.so.2 not found"
+  elif [ "$t" -eq 0 ]; then skip job gputrain-nccl "time budget spent"
+  else
+    runone job gputrain-nccl "$LOG_DIR/gputrain-nccl.log" "$t" "$@"
+    lastline_json "$LOG_DIR/gputrain-nccl.log" "$LOG_DIR/gputrain-nccl.json"
+    plain=$LOG_DIR/gputrain-graphs1.json nccl=$LOG_DIR/gputrain-nccl.json
+    if [ -r "$plain" ] && [ -r "$nccl" ]; then
+      en=$(json_num "$nccl" median_epoch_seconds) ep=$(json_num "$plain" median_epoch_seconds)
+      n=$(json_num "$nccl" train_examples) b=$(json_num "$nccl" batch)
+      line=$(awk -v en="$en" -v ep="$ep" -v n="$n" -v b="$b" 'BEGIN {
+        steps = int((n + b - 1) / b)
+        printf "NCCL one rank: median epoch %.3f s against %.3f s without (%d steps): %+.1f us per step for the all-reduce and the update step of its own", en, ep, steps, (en - ep) / steps * 1e6 }')
+      say "  $line"
+      fact nccl_step "$line"
+    fi
+  fi
 fi
 
 # 4. the same job in PyTorch eager

@@ -112,6 +112,10 @@ type Settings struct {
 	// Seed and BatchSize are the Trainer's; Save fills them in.
 	Seed      uint64 `json:"seed"`
 	BatchSize int    `json:"batch_size"`
+	// Ranks is the number of ranks of the data-parallel job that saved the run (its
+	// Trainer's Comm; absent, 0, for one process); Save fills it in. BatchSize is then
+	// per rank, and a run resumes only with as many ranks.
+	Ranks int `json:"ranks,omitempty"`
 	// Flags holds caller-defined settings, such as the command-line flags a resumed
 	// run must reuse.
 	Flags map[string]string `json:"flags,omitempty"`
@@ -184,6 +188,10 @@ func Capture(tr *train.Trainer, s Settings) (*File, error) {
 	s.Loss = tr.Loss.Name()
 	s.Seed = tr.Seed
 	s.BatchSize = tr.BatchSize
+	s.Ranks = 0
+	if tr.Comm != nil && tr.Comm.Size() > 1 {
+		s.Ranks = tr.Comm.Size()
+	}
 	if s.BatchSize == 0 {
 		s.BatchSize = 32
 	}
@@ -449,6 +457,21 @@ func (c *Checkpoint) RestoreModel(tr *train.Trainer) error {
 	return nil
 }
 
+// ranksOf is the number of ranks tr trains with.
+func ranksOf(tr *train.Trainer) int {
+	if tr.Comm == nil {
+		return 1
+	}
+	return tr.Comm.Size()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
 func (c *Checkpoint) name() string {
 	if c.Path == "" {
 		return "checkpoint"
@@ -472,6 +495,10 @@ func (c *Checkpoint) restore(tr *train.Trainer, resume bool) error {
 		}
 		if bs != s.BatchSize {
 			problems = append(problems, fmt.Sprintf("batch size %d in the checkpoint, %d in the trainer", s.BatchSize, bs))
+		}
+		if saved, have := max(s.Ranks, 1), ranksOf(tr); saved != have {
+			problems = append(problems, fmt.Sprintf("saved by a job of %d rank%s (global batch %d = %d × %d), this one has %d: resume with %d rank%s (each epoch's steps and the examples of each rank follow from the number of ranks)",
+				saved, plural(saved), saved*s.BatchSize, saved, s.BatchSize, have, saved, plural(saved)))
 		}
 		if tr.Optimizer.Name() != c.Optimizer.Name {
 			problems = append(problems, fmt.Sprintf("optimizer %s in the checkpoint, %s in the trainer", c.Optimizer.Name, tr.Optimizer.Name()))
