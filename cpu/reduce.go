@@ -26,15 +26,47 @@ func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3
 	} else {
 		t.y = f32(y)
 	}
-	if b.reference {
+	switch {
+	case b.reference:
 		reduceRef(op, t.x, t.y, t.idx, s)
-	} else {
+	case s.Outer == 1 && s.Inner == 1 && s.Mid >= 2*reduceChunk && op != device.ArgMax:
+		// One long row (the gradients' norm): fixed chunks in parallel, their partial
+		// results joined in order. The chunks depend on Mid only, never on the threads.
+		t.chunks = min(len(t.partial), (s.Mid+reduceChunk-1)/reduceChunk)
+		b.pool.parallel(t.chunks, t)
+		t.joinChunks()
+	default:
 		n := parts(s.Len(), grainCopy)
 		t.byInner = s.Inner > 1 && s.Outer < n
 		b.pool.parallel(n, t)
 	}
 	*t = reduceTask{}
 	return nil
+}
+
+// reduceChunk is the least length of the chunks a single long row is reduced in.
+const reduceChunk = 16384
+
+// joinChunks reduces the chunks' partial results (sums, sums of squares or maxima),
+// in order, into the output.
+func (t *reduceTask) joinChunks() {
+	acc := t.partial[0]
+	for _, v := range t.partial[1:t.chunks] {
+		if t.op == device.Max {
+			if v > acc {
+				acc = v
+			}
+		} else {
+			acc += v
+		}
+	}
+	switch t.op {
+	case device.Mean:
+		acc /= float32(t.s.Mid)
+	case device.Norm:
+		acc = sqrt32(acc)
+	}
+	t.y[0] = acc
 }
 
 // reduceRef: x of (s.Outer, s.Mid, s.Inner); y (or idx, for ArgMax) of (s.Outer, s.Inner).
@@ -87,10 +119,32 @@ type reduceTask struct {
 	idx     []int32
 	s       device.Shape3
 	byInner bool
+	// chunks > 0: one long row, cut into chunks whose partial results go to partial
+	chunks  int
+	partial [32]float32
 }
 
 func (t *reduceTask) run(part, parts int) {
 	s := t.s
+	if t.chunks > 0 {
+		lo, hi := split(s.Mid, part, parts, 16)
+		x := t.x[lo:hi]
+		switch t.op {
+		case device.Sum, device.Mean:
+			t.partial[part] = sum4(x)
+		case device.SumSquares, device.Norm:
+			t.partial[part] = sumSquares4(x)
+		case device.Max:
+			best := x[0]
+			for _, v := range x[1:] {
+				if v > best {
+					best = v
+				}
+			}
+			t.partial[part] = best
+		}
+		return
+	}
 	olo, ohi, ilo, ihi := 0, s.Outer, 0, s.Inner
 	if t.byInner {
 		ilo, ihi = split(s.Inner, part, parts, 16)
