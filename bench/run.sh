@@ -6,6 +6,7 @@
 # Not part of CI's test path.
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
+#   [GPT=1] [GPT_ROUNDS=2] [GPT_STEPS=2000] [GPT_THREADS=2]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -125,4 +126,25 @@ fi
 if [ "${DIST:-1}" = 1 ]; then
   echo "== data-parallel training: 2 ranks x 1 thread vs 1 rank x 1 thread (bench/dist.sh)"
   ROUNDS="$rounds" EPOCHS="$epochs" bash bench/dist.sh
+fi
+
+if [ "${GPT:-1}" = 1 ]; then
+  # GPT: the char-GPT's CPU recipe (nanoGPT's: 4 layers, 4 heads, width 128, context 64,
+  # batch 12, dropout 0, AdamW, warm-up and cosine, clipping) on the Shakespeare file,
+  # gputrain and bench/torch_gpt.py (PyTorch eager, fused AdamW) back to back,
+  # GPT_ROUNDS times (a 2,000-step run cannot be interleaved step by step); val_loss over
+  # the whole validation split, median ms/step; results in build/bench/gpt.jsonl.
+  go build -o build/gputrain ./cmd/gputrain
+  make -s data-text
+  gt=${GPT_THREADS:-2}
+  gs=${GPT_STEPS:-2000}
+  : > "$out/gpt.jsonl"
+  for r in $(seq "${GPT_ROUNDS:-2}"); do
+    echo "== char-GPT round $r: gputrain, pytorch ($gs steps, $gt threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads "$gt" -dataset text:data/shakespeare/input.txt -batch 12 -steps "$gs" \
+      -eval-every 0 -json | tail -n 1 >> "$out/gpt.jsonl"
+    "$py" bench/torch_gpt.py --data data/shakespeare/input.txt --threads "$gt" --steps "$gs" --json | tail -n 1 >> "$out/gpt.jsonl"
+  done
+  echo "== char-GPT, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
+  "$py" bench/gpt_compare.py "$out/gpt.jsonl" | tee "$out/gpt.md"
 fi
