@@ -6,7 +6,7 @@
 # Not part of CI's test path.
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
-#   [GPT=1] [GPT_ROUNDS=2] [GPT_STEPS=2000] [GPT_THREADS=2]
+#   [GPT=1] [GPT_ROUNDS=2] [GPT_STEPS=2000] [GPT_THREADS=2] [GPT_STEP_ROUNDS=5] [GPT_STEP_STEPS=100]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -147,4 +147,17 @@ if [ "${GPT:-1}" = 1 ]; then
   done
   echo "== char-GPT, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
   "$py" bench/gpt_compare.py "$out/gpt.jsonl" | tee "$out/gpt.md"
+  # The step time, interleaved: GPT_STEP_ROUNDS rounds of a short run of each engine
+  # (GPT_STEP_STEPS steps, the same recipe), gputrain then PyTorch; the ratio of each
+  # round's median step times, and the median of those ratios.
+  ss=${GPT_STEP_STEPS:-100}
+  : > "$out/gpt-steps.jsonl"
+  for r in $(seq "${GPT_STEP_ROUNDS:-5}"); do
+    echo "== char-GPT step time, round $r ($ss steps, $gt threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads "$gt" -dataset text:data/shakespeare/input.txt -batch 12 -steps "$ss" \
+      -eval-every 0 -json | tail -n 1 >> "$out/gpt-steps.jsonl"
+    "$py" bench/torch_gpt.py --data data/shakespeare/input.txt --threads "$gt" --steps "$ss" --json | tail -n 1 >> "$out/gpt-steps.jsonl"
+  done
+  echo "== char-GPT step time, interleaved rounds, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
+  "$py" bench/gpt_compare.py --rounds "$out/gpt-steps.jsonl" | tee "$out/gpt-steps.md"
 fi
