@@ -7,6 +7,7 @@
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
 #   [GPT=1] [GPT_ROUNDS=2] [GPT_STEPS=2000] [GPT_THREADS=2] [GPT_STEP_ROUNDS=5] [GPT_STEP_STEPS=100]
+#   [RECSYS=1]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -27,6 +28,12 @@
 # thread count. CONV: bench/conv_compare.py times each convolution of the cnn preset,
 # forward and backward, in gputrain (cpu.BenchmarkConv) and PyTorch, interleaved in
 # rounds; the table goes to build/bench/conv.md.
+# RECSYS: the mf preset on InstEval (make data-insteval) against its PyTorch twin
+# (bench/recsys_twin.py: the same split and ranking lists, written by bench/recsplit;
+# the same model, init, penalty and lazy Adam as SparseAdam), RECSYS_EPOCHS (8) epochs,
+# ROUNDS interleaved rounds at 2 threads; build/bench/recsys.jsonl and the table of
+# bench/recsys_compare.py (epoch ratio, test RMSE of both, the baselines) in
+# build/bench/recsys.md.
 # PY: a Python with the reference systems already installed (then .venv is not set up;
 # CNN and CONV need only torch and numpy, JOB needs tensorflow too).
 set -euo pipefail
@@ -160,4 +167,19 @@ if [ "${GPT:-1}" = 1 ]; then
   done
   echo "== char-GPT step time, interleaved rounds, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
   "$py" bench/gpt_compare.py --rounds "$out/gpt-steps.jsonl" | tee "$out/gpt-steps.md"
+fi
+
+if [ "${RECSYS:-1}" = 1 ]; then
+  make -s data-insteval
+  go build -o build/gputrain ./cmd/gputrain
+  go run ./bench/recsplit -dataset insteval -seed 1 -out "$out/insteval-split"
+  rs_epochs="${RECSYS_EPOCHS:-8}"
+  : > "$out/recsys.jsonl"
+  for r in $(seq "$rounds"); do
+    echo "== recsys round $r: gputrain mf, pytorch twin ($rs_epochs epochs, 2 threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads 2 -dataset insteval -model mf -seed 1 -epochs "$rs_epochs" -json | tail -n 1 >> "$out/recsys.jsonl"
+    "$py" bench/recsys_twin.py --split "$out/insteval-split" --threads 2 --epochs "$rs_epochs" --json | tail -n 1 >> "$out/recsys.jsonl"
+  done
+  echo "== recsys: the mf preset on InstEval, gputrain vs PyTorch (SparseAdam), 2 threads, $rounds rounds"
+  "$py" bench/recsys_compare.py "$out/recsys.jsonl" | tee "$out/recsys.md"
 fi
