@@ -34,6 +34,11 @@
 # ROUNDS interleaved rounds at 2 threads; build/bench/recsys.jsonl and the table of
 # bench/recsys_compare.py (epoch ratio, test RMSE of both, the baselines) in
 # build/bench/recsys.md.
+# GPT: the char-GPT (nanoGPT's CPU recipe) on the Shakespeare file (make data-text)
+# against its PyTorch twin bench/torch_gpt.py at GPT_THREADS (2) threads: GPT_ROUNDS (2)
+# full runs of GPT_STEPS (2000) steps back to back (val_loss, median ms/step;
+# build/bench/gpt.jsonl and gpt.md), then GPT_STEP_ROUNDS (5) interleaved runs of
+# GPT_STEP_STEPS (100) steps for the step-time ratio (gpt-steps.jsonl, gpt-steps.md).
 # PY: a Python with the reference systems already installed (then .venv is not set up;
 # CNN and CONV need only torch and numpy, JOB needs tensorflow too).
 set -euo pipefail
