@@ -157,7 +157,8 @@ def main():
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--min-lr", type=float, default=1e-4)
-    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--warmup", type=int, default=None,
+                   help="warm-up steps (default: 100, a tenth of a run of 100 steps or fewer, as gputrain's text preset)")
     p.add_argument("--eval-every", type=int, default=0, help="validation loss every N steps and after the last (0: the last only)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -222,6 +223,7 @@ def main():
         model.train()
         return total.item() / (windows * T)
 
+    warmup = args.warmup if args.warmup is not None else (100 if args.steps > 100 else args.steps // 10)
     every = args.eval_every or args.steps
     history, chunks = [], []
     running = torch.zeros((), device=dev)
@@ -229,7 +231,7 @@ def main():
     sync()
     chunk_t, chunk_n = time.perf_counter(), 0
     for step in range(args.steps):
-        lr = get_lr(step, args.lr, args.min_lr, args.warmup, args.steps)
+        lr = get_lr(step, args.lr, args.min_lr, warmup, args.steps)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = batch()
