@@ -22,6 +22,12 @@ type EpochStats struct {
 	// LearningRate is the rate of the epoch's last step (a schedule may change it
 	// every step).
 	LearningRate float64 `json:"learning_rate"`
+	// Step is, in a step-based run (FitSteps), the optimizer steps taken by the end of
+	// this evaluation interval; StepMS its median milliseconds per step (over the
+	// stretches between reads of the running loss, so that a device that runs ahead
+	// of the host is timed by what it finished).
+	Step   int     `json:"step,omitempty"`
+	StepMS float64 `json:"step_ms,omitempty"`
 	// Metrics are further figures of the epoch by name, from Config.Metrics: a
 	// recommender's validation RMSE, MAE, HitRate@10 and NDCG@10 ("val_rmse",
 	// "val_hr@10"…). nil without Config.Metrics.
@@ -33,6 +39,9 @@ type History struct {
 	Loss       string       `json:"loss"`
 	Classifies bool         `json:"classifies"`
 	Epochs     []EpochStats `json:"epochs"`
+	// ByStep marks the history of a step-based run (FitSteps): each EpochStats is an
+	// evaluation interval, ending at its Step.
+	ByStep bool `json:"by_step,omitempty"`
 }
 
 // Verdict is a judgement of a training run.
