@@ -6,6 +6,7 @@
 # Not part of CI's test path.
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
+#   [GPT=1] [GPT_ROUNDS=2] [GPT_STEPS=2000] [GPT_THREADS=2] [GPT_STEP_ROUNDS=5] [GPT_STEP_STEPS=100]
 #   [RECSYS=1] [SOAK=0] [PRECISION=1]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
@@ -33,6 +34,11 @@
 # ROUNDS interleaved rounds at 2 threads; build/bench/recsys.jsonl and the table of
 # bench/recsys_compare.py (epoch ratio, test RMSE of both, the baselines) in
 # build/bench/recsys.md.
+# GPT: the char-GPT (nanoGPT's CPU recipe) on the Shakespeare file (make data-text)
+# against its PyTorch twin bench/torch_gpt.py at GPT_THREADS (2) threads: GPT_ROUNDS (2)
+# full runs of GPT_STEPS (2000) steps back to back (val_loss, median ms/step;
+# build/bench/gpt.jsonl and gpt.md), then GPT_STEP_ROUNDS (5) interleaved runs of
+# GPT_STEP_STEPS (100) steps for the step-time ratio (gpt-steps.jsonl, gpt-steps.md).
 # PRECISION: bench/precision.sh, the reference job's epoch in fp32, tf32, bf16 and fp16 on
 # the CPU emulation, ROUNDS interleaved rounds of EPOCHS epochs (docs/precision.md).
 # PY: a Python with the reference systems already installed (then .venv is not set up;
@@ -139,6 +145,40 @@ fi
 if [ "${PRECISION:-1}" = 1 ]; then
   echo "== the CPU emulation of -precision: the reference job's epoch per precision (bench/precision.sh)"
   ROUNDS="$rounds" EPOCHS="$epochs" bash bench/precision.sh
+fi
+
+if [ "${GPT:-1}" = 1 ]; then
+  # GPT: the char-GPT's CPU recipe (nanoGPT's: 4 layers, 4 heads, width 128, context 64,
+  # batch 12, dropout 0, AdamW, warm-up and cosine, clipping) on the Shakespeare file,
+  # gputrain and bench/torch_gpt.py (PyTorch eager, fused AdamW) back to back,
+  # GPT_ROUNDS times (a 2,000-step run cannot be interleaved step by step); val_loss over
+  # the whole validation split, median ms/step; results in build/bench/gpt.jsonl.
+  go build -o build/gputrain ./cmd/gputrain
+  make -s data-text
+  gt=${GPT_THREADS:-2}
+  gs=${GPT_STEPS:-2000}
+  : > "$out/gpt.jsonl"
+  for r in $(seq "${GPT_ROUNDS:-2}"); do
+    echo "== char-GPT round $r: gputrain, pytorch ($gs steps, $gt threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads "$gt" -dataset text:data/shakespeare/input.txt -batch 12 -steps "$gs" \
+      -eval-every 0 -json | tail -n 1 >> "$out/gpt.jsonl"
+    "$py" bench/torch_gpt.py --data data/shakespeare/input.txt --threads "$gt" --steps "$gs" --json | tail -n 1 >> "$out/gpt.jsonl"
+  done
+  echo "== char-GPT, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
+  "$py" bench/gpt_compare.py "$out/gpt.jsonl" | tee "$out/gpt.md"
+  # The step time, interleaved: GPT_STEP_ROUNDS rounds of a short run of each engine
+  # (GPT_STEP_STEPS steps, the same recipe), gputrain then PyTorch; the ratio of each
+  # round's median step times, and the median of those ratios.
+  ss=${GPT_STEP_STEPS:-100}
+  : > "$out/gpt-steps.jsonl"
+  for r in $(seq "${GPT_STEP_ROUNDS:-5}"); do
+    echo "== char-GPT step time, round $r ($ss steps, $gt threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads "$gt" -dataset text:data/shakespeare/input.txt -batch 12 -steps "$ss" \
+      -eval-every 0 -json | tail -n 1 >> "$out/gpt-steps.jsonl"
+    "$py" bench/torch_gpt.py --data data/shakespeare/input.txt --threads "$gt" --steps "$ss" --json | tail -n 1 >> "$out/gpt-steps.jsonl"
+  done
+  echo "== char-GPT step time, interleaved rounds, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
+  "$py" bench/gpt_compare.py --rounds "$out/gpt-steps.jsonl" | tee "$out/gpt-steps.md"
 fi
 
 if [ "${RECSYS:-1}" = 1 ]; then

@@ -380,7 +380,7 @@ func (t *unaryTask) run(part, parts int) {
 	case device.Tanh:
 		tanhBackward(y, dy, dx)
 	case device.GELU:
-		geluBackward(x, dy, dx)
+		t.vec.geluBackward(dx, x, dy)
 	case device.GELUTanh:
 		t.vec.geluTanhBackward(dx, x, dy)
 	}
@@ -399,8 +399,7 @@ func unaryForward(vec *vecVariant, op device.UnaryOp, x, y []float32, p float32)
 	case device.Tanh:
 		vec.tanh(y, x)
 	case device.GELU:
-		// No float32 erf here: GELU keeps the float64 one.
-		geluForwardRef(x, y)
+		vec.gelu(y, x)
 	case device.GELUTanh:
 		vec.geluTanh(y, x)
 	}
@@ -417,16 +416,6 @@ func tanhBackward(y, dy, dx []float32) {
 	dy, dx = dy[:len(y)], dx[:len(y)]
 	for i, v := range y {
 		dx[i] = dy[i] * (1 - v*v)
-	}
-}
-
-func geluBackward(x, dy, dx []float32) {
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
-	for i, v := range x {
-		cdf := float32((1 + math.Erf(float64(v)/math.Sqrt2)) / 2)
-		pdf := invSqrt2Pi * expf(-v*v/2)
-		dx[i] = dy[i] * (cdf + v*pdf)
 	}
 }
 

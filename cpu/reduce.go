@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/gputrain/gputrain/device"
+import (
+	"math"
+
+	"github.com/gputrain/gputrain/device"
+)
 
 // Reduce implements device.Backend: y[o,i] = reduce over m of x[o,m,i] for x of shape s
 // and y of (s.Outer, s.Inner); ArgMax writes the int32 index of the first maximum.
@@ -22,15 +26,47 @@ func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3
 	} else {
 		t.y = f32(y)
 	}
-	if b.reference {
+	switch {
+	case b.reference:
 		reduceRef(op, t.x, t.y, t.idx, s)
-	} else {
+	case s.Outer == 1 && s.Inner == 1 && s.Mid >= 2*reduceChunk && op != device.ArgMax:
+		// One long row (the gradients' norm): fixed chunks in parallel, their partial
+		// results joined in order. The chunks depend on Mid only, never on the threads.
+		t.chunks = min(len(t.partial), (s.Mid+reduceChunk-1)/reduceChunk)
+		b.pool.parallel(t.chunks, t)
+		t.joinChunks()
+	default:
 		n := parts(s.Len(), grainCopy)
 		t.byInner = s.Inner > 1 && s.Outer < n
 		b.pool.parallel(n, t)
 	}
 	*t = reduceTask{}
 	return nil
+}
+
+// reduceChunk is the least length of the chunks a single long row is reduced in.
+const reduceChunk = 16384
+
+// joinChunks reduces the chunks' partial results (sums, sums of squares or maxima),
+// in order, into the output.
+func (t *reduceTask) joinChunks() {
+	acc := t.partial[0]
+	for _, v := range t.partial[1:t.chunks] {
+		if t.op == device.Max {
+			if v > acc {
+				acc = v
+			}
+		} else {
+			acc += v
+		}
+	}
+	switch t.op {
+	case device.Mean:
+		acc /= float32(t.s.Mid)
+	case device.Norm:
+		acc = sqrt32(acc)
+	}
+	t.y[0] = acc
 }
 
 // reduceRef: x of (s.Outer, s.Mid, s.Inner); y (or idx, for ArgMax) of (s.Outer, s.Inner).
@@ -40,17 +76,21 @@ func reduceRef(op device.ReduceOp, x, y []float32, idx []int32, s device.Shape3)
 		for i := range s.Inner {
 			at := func(m int) float32 { return x[(o*s.Mid+m)*s.Inner+i] } // x[o,m,i]
 			switch op {
-			case device.Sum, device.Mean, device.SumSquares:
+			case device.Sum, device.Mean, device.SumSquares, device.Norm:
 				var sum float64
 				for m := range s.Mid {
 					v := float64(at(m))
-					if op == device.SumSquares {
+					if op == device.SumSquares || op == device.Norm {
 						v *= v
 					}
 					sum += v
 				}
-				if op == device.Mean {
+				switch op {
+				case device.Mean:
 					sum /= float64(s.Mid)
+				case device.Norm:
+					// the float32 sum of squares, as the tuned loops (overflow included)
+					sum = math.Sqrt(float64(float32(sum)))
 				}
 				y[o*s.Inner+i] = float32(sum)
 			case device.Max, device.ArgMax:
@@ -79,10 +119,32 @@ type reduceTask struct {
 	idx     []int32
 	s       device.Shape3
 	byInner bool
+	// chunks > 0: one long row, cut into chunks whose partial results go to partial
+	chunks  int
+	partial [32]float32
 }
 
 func (t *reduceTask) run(part, parts int) {
 	s := t.s
+	if t.chunks > 0 {
+		lo, hi := split(s.Mid, part, parts, 16)
+		x := t.x[lo:hi]
+		switch t.op {
+		case device.Sum, device.Mean:
+			t.partial[part] = sum4(x)
+		case device.SumSquares, device.Norm:
+			t.partial[part] = sumSquares4(x)
+		case device.Max:
+			best := x[0]
+			for _, v := range x[1:] {
+				if v > best {
+					best = v
+				}
+			}
+			t.partial[part] = best
+		}
+		return
+	}
 	olo, ohi, ilo, ihi := 0, s.Outer, 0, s.Inner
 	if t.byInner {
 		ilo, ihi = split(s.Inner, part, parts, 16)
@@ -108,6 +170,8 @@ func (t *reduceTask) reduceRow(o int, x []float32) {
 		t.y[o] = sum4(x) / float32(len(x))
 	case device.SumSquares:
 		t.y[o] = sumSquares4(x)
+	case device.Norm:
+		t.y[o] = sqrt32(sumSquares4(x))
 	case device.Max:
 		best := x[0]
 		for _, v := range x[1:] {
@@ -139,7 +203,7 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 	}
 	y := t.y[o*in+lo : o*in+hi]
 	copy(y, x[lo:hi])
-	if t.op == device.SumSquares {
+	if t.op == device.SumSquares || t.op == device.Norm {
 		for i, v := range y {
 			y[i] = v * v
 		}
@@ -149,7 +213,7 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 		switch t.op {
 		case device.Sum, device.Mean:
 			t.vec.binary(device.Add, y, y, xm)
-		case device.SumSquares:
+		case device.SumSquares, device.Norm:
 			for i, v := range xm {
 				y[i] += v * v
 			}
@@ -161,10 +225,19 @@ func (t *reduceTask) reduceColumns(o int, x []float32, lo, hi int) {
 			}
 		}
 	}
-	if t.op == device.Mean {
+	switch t.op {
+	case device.Mean:
 		t.vec.axpby(y, y, 1/float32(t.s.Mid), 0)
+	case device.Norm:
+		for i, v := range y {
+			y[i] = sqrt32(v)
+		}
 	}
 }
+
+// sqrt32 is the correctly rounded float32 square root of v (float64's root of a
+// float32 rounds to the float32 nearest the exact one).
+func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }
 
 // sum4 is the float32 sum of x over four interleaved accumulators.
 func sum4(x []float32) float32 {

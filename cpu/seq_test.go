@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -188,5 +189,48 @@ func TestBatchedGemmSameAsOneByOne(t *testing.T) {
 			assert.Equal(t, want, got, "batch %d of %d×%d×%d transA=%v transB=%v on %d threads", c.batch, c.m, c.n, c.k, c.transA, c.transB, threads)
 			b.Close()
 		}
+	}
+}
+
+// The reductions of one long row (the gradients' norm that clipping reads, Sum, Max) give
+// the same bits on 1, 2, 3 and 8 threads: the tuned path cuts the row into chunks that
+// depend on its length only.
+func TestLongRowReduceIndependentOfThreads(t *testing.T) {
+	const n = 806528 // the char-GPT's parameters
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.Float64()*2 - 1)
+	}
+	run := func(threads int) []float32 {
+		b := cpu.New(cpu.Options{Threads: threads})
+		defer b.Close()
+		xb, err := b.Alloc(device.Float32, n)
+		require.NoError(t, err)
+		require.NoError(t, b.WriteFloat32(xb, x))
+		yb, err := b.Alloc(device.Float32, 1)
+		require.NoError(t, err)
+		var out []float32
+		for _, op := range []device.ReduceOp{device.Sum, device.Mean, device.SumSquares, device.Norm, device.Max} {
+			require.NoError(t, b.Reduce(op, xb, yb, device.Shape3{Outer: 1, Mid: n, Inner: 1}))
+			y := make([]float32, 1)
+			require.NoError(t, b.ReadFloat32(y, yb))
+			out = append(out, y[0])
+		}
+		return out
+	}
+	want := run(1)
+	var sum, sq float64
+	big := x[0]
+	for _, v := range x {
+		sum += float64(v)
+		sq += float64(v) * float64(v)
+		big = max(big, v)
+	}
+	assert.InDelta(t, sum, float64(want[0]), 1e-6*sq, "the sum against a float64 sum")
+	assert.InEpsilon(t, math.Sqrt(sq), float64(want[3]), 1e-5, "the norm against a float64 sum")
+	assert.Equal(t, big, want[4], "the maximum")
+	for _, threads := range []int{2, 3, 8} {
+		assert.Equal(t, want, run(threads), "sum, mean, sum of squares, norm, max on %d threads", threads)
 	}
 }

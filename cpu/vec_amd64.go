@@ -49,6 +49,12 @@ func sigmoidAVX512(y, x *float32, n int)
 func tanhAVX512(y, x *float32, n int)
 
 //go:noescape
+func geluAVX512(y, x *float32, n int)
+
+//go:noescape
+func geluBackwardAVX512(dx, x, dy *float32, n int)
+
+//go:noescape
 func geluTanhAVX512(y, x *float32, n int)
 
 //go:noescape
@@ -301,6 +307,12 @@ func sigmoidAVX2(y, x *float32, n int)
 func tanhAVX2(y, x *float32, n int)
 
 //go:noescape
+func geluAVX2(y, x *float32, n int)
+
+//go:noescape
+func geluBackwardAVX2(dx, x, dy *float32, n int)
+
+//go:noescape
 func geluTanhAVX2(y, x *float32, n int)
 
 //go:noescape
@@ -318,8 +330,8 @@ type vecAsm struct {
 	selectPos func(out, x, a *float32, n int, p float32)
 	exp       func(y, x *float32, n int)
 	// The activations; nil where the instruction set has none (the Go loop runs).
-	sigmoid, tanh, geluTanh func(y, x *float32, n int)
-	geluTanhBackward        func(dx, x, dy *float32, n int)
+	sigmoid, tanh, gelu, geluTanh  func(y, x *float32, n int)
+	geluBackward, geluTanhBackward func(dx, x, dy *float32, n int)
 }
 
 // unaryAsm wraps an assembly activation y = f(x) as a vecVariant entry: whole vectors in
@@ -427,8 +439,23 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 				expGo(y[k:], x[k:])
 			}
 		},
-		sigmoid:  unaryAsm(a.width, a.sigmoid, sigmoidGo),
-		tanh:     unaryAsm(a.width, a.tanh, tanhGo),
+		sigmoid: unaryAsm(a.width, a.sigmoid, sigmoidGo),
+		tanh:    unaryAsm(a.width, a.tanh, tanhGo),
+		gelu:    unaryAsm(a.width, a.gelu, geluGo),
+		geluBackward: func(dx, x, dy []float32) {
+			n := len(x)
+			dx, dy = dx[:n], dy[:n]
+			k := body(n)
+			if a.geluBackward == nil {
+				k = 0
+			}
+			if k > 0 {
+				a.geluBackward(&dx[0], &x[0], &dy[0], k)
+			}
+			if k < n {
+				geluBackwardGo(dx[k:], x[k:], dy[k:])
+			}
+		},
 		geluTanh: unaryAsm(a.width, a.geluTanh, geluTanhGo),
 		geluTanhBackward: func(dx, x, dy []float32) {
 			n := len(x)
@@ -461,10 +488,12 @@ func newVecVariant(name string, a vecAsm) *vecVariant {
 var (
 	vecAVX512 = newVecVariant("avx512", vecAsm{width: 16, adam: adamAVX512, momentum: momentumAVX512, axpby: axpbyAVX512,
 		binary: binaryAVX512, widenU8: widenU8AVX512, relu: reluAVX512, selectPos: selectPosAVX512, exp: expAVX512,
-		sigmoid: sigmoidAVX512, tanh: tanhAVX512, geluTanh: geluTanhAVX512, geluTanhBackward: geluTanhBackwardAVX512})
+		sigmoid: sigmoidAVX512, tanh: tanhAVX512, gelu: geluAVX512, geluBackward: geluBackwardAVX512,
+		geluTanh: geluTanhAVX512, geluTanhBackward: geluTanhBackwardAVX512})
 	vecAVX2 = newVecVariant("avx2", vecAsm{width: 8, adam: adamAVX2, momentum: momentumAVX2, axpby: axpbyAVX2,
 		binary: binaryAVX2, widenU8: widenU8AVX2, relu: reluAVX2, selectPos: selectPosAVX2, exp: expAVX2,
-		sigmoid: sigmoidAVX2, tanh: tanhAVX2, geluTanh: geluTanhAVX2, geluTanhBackward: geluTanhBackwardAVX2})
+		sigmoid: sigmoidAVX2, tanh: tanhAVX2, gelu: geluAVX2, geluBackward: geluBackwardAVX2,
+		geluTanh: geluTanhAVX2, geluTanhBackward: geluTanhBackwardAVX2})
 )
 
 func init() {

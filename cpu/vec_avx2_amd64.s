@@ -644,3 +644,110 @@ gb2loop:
 gb2done:
 	VZEROUPPER
 	RET
+
+// gelu2Consts: the exact GELU's constants, as geluConsts (vec_avx512_amd64.s).
+DATA gelu2Consts<>+0(SB)/4, $0x7fffffff  // |x| mask
+DATA gelu2Consts<>+4(SB)/4, $0x3ee66666  // phiP = 0.45
+DATA gelu2Consts<>+8(SB)/4, $0xbf000000  // -1/2
+DATA gelu2Consts<>+12(SB)/4, $0x3ecc422a // 1/√(2π)
+DATA gelu2Consts<>+16(SB)/4, $0x3e37e71c // P0
+DATA gelu2Consts<>+20(SB)/4, $0x3e36438d // P1
+DATA gelu2Consts<>+24(SB)/4, $0x3e219b83 // P2
+DATA gelu2Consts<>+28(SB)/4, $0xbbfea8e8 // P3
+DATA gelu2Consts<>+32(SB)/4, $0x3e7368fd // P4
+DATA gelu2Consts<>+36(SB)/4, $0xbf148bd5 // P5
+DATA gelu2Consts<>+40(SB)/4, $0x3f03a752 // P6
+DATA gelu2Consts<>+44(SB)/4, $0xbe5d0d96 // P7
+DATA gelu2Consts<>+48(SB)/4, $0x3d159701 // P8
+GLOBL gelu2Consts<>(SB), RODATA|NOPTR, $52
+
+// PHI2 leaves, for x in Y0, Φ(x) in Y8 and exp(-x²/2) in Y13, as normCDFf (vec.go):
+// a = |x|, t = 1/(1+phiP*a), q = exp(-a²/2)*t*P(t), Φ = q where x < 0, else 1-q. It
+// clobbers Y1..Y7, Y9, Y12.
+#define PHI2 \
+	VBROADCASTSS gelu2Consts<>+0(SB), Y6; \
+	VANDPS       Y0, Y6, Y6; \
+	VMULPS       Y6, Y6, Y12; \
+	VBROADCASTSS exp2Consts<>+48(SB), Y7; \
+	VBROADCASTSS gelu2Consts<>+4(SB), Y8; \
+	VFMADD231PS  Y8, Y6, Y7; \
+	VBROADCASTSS exp2Consts<>+48(SB), Y8; \
+	VDIVPS       Y7, Y8, Y6; \
+	VBROADCASTSS gelu2Consts<>+48(SB), Y7; \
+	VBROADCASTSS gelu2Consts<>+44(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+40(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+36(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+32(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+28(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+24(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+20(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VBROADCASTSS gelu2Consts<>+16(SB), Y8; \
+	VFMADD213PS  Y8, Y6, Y7; \
+	VMULPS       Y6, Y7, Y7; \
+	VBROADCASTSS gelu2Consts<>+8(SB), Y8; \
+	VMULPS       Y8, Y12, Y12; \
+	EXP2(Y12, Y13); \
+	VMULPS       Y13, Y7, Y7; \
+	VBROADCASTSS exp2Consts<>+48(SB), Y8; \
+	VSUBPS       Y7, Y8, Y8; \
+	VXORPS       Y9, Y9, Y9; \
+	VCMPPS       $0x11, Y9, Y0, Y9; \
+	VBLENDVPS    Y9, Y7, Y8, Y8
+
+// func geluAVX2(y, x *float32, n int)
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	EXPCLAMPS2
+	TESTQ CX, CX
+	JZ    ge2done
+
+ge2loop:
+	VMOVUPS (SI), Y0
+	PHI2
+	VMULPS  Y8, Y0, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     ge2loop
+
+ge2done:
+	VZEROUPPER
+	RET
+
+// func geluBackwardAVX2(dx, x, dy *float32, n int)
+TEXT ·geluBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	EXPCLAMPS2
+	TESTQ CX, CX
+	JZ    geb2done
+
+geb2loop:
+	VMOVUPS      (SI), Y0
+	PHI2
+	VBROADCASTSS gelu2Consts<>+12(SB), Y7
+	VMULPS       Y7, Y13, Y13 // φ(x)
+	VFMADD231PS  Y13, Y0, Y8  // Φ + x*φ
+	VMULPS       (DX), Y8, Y8
+	VMOVUPS      Y8, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          geb2loop
+
+geb2done:
+	VZEROUPPER
+	RET

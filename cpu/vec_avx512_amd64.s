@@ -705,6 +705,122 @@ gbdone:
 	VZEROUPPER
 	RET
 
+// geluConsts: the exact GELU's constants (normCDFf in vec.go): |x| mask, phiP, -1/2,
+// 1/√(2π), and the coefficients of P, lowest first.
+DATA geluConsts<>+0(SB)/4, $0x7fffffff  // |x| mask
+DATA geluConsts<>+4(SB)/4, $0x3ee66666  // phiP = 0.45
+DATA geluConsts<>+8(SB)/4, $0xbf000000  // -1/2
+DATA geluConsts<>+12(SB)/4, $0x3ecc422a // 1/√(2π)
+DATA geluConsts<>+16(SB)/4, $0x3e37e71c // P0
+DATA geluConsts<>+20(SB)/4, $0x3e36438d // P1
+DATA geluConsts<>+24(SB)/4, $0x3e219b83 // P2
+DATA geluConsts<>+28(SB)/4, $0xbbfea8e8 // P3
+DATA geluConsts<>+32(SB)/4, $0x3e7368fd // P4
+DATA geluConsts<>+36(SB)/4, $0xbf148bd5 // P5
+DATA geluConsts<>+40(SB)/4, $0x3f03a752 // P6
+DATA geluConsts<>+44(SB)/4, $0xbe5d0d96 // P7
+DATA geluConsts<>+48(SB)/4, $0x3d159701 // P8
+GLOBL geluConsts<>(SB), RODATA|NOPTR, $52
+
+// GELUCONSTS512 loads the exact GELU's constants: Z16 the |x| mask, Z17 phiP, Z4 -1/2
+// and Z8..Z15 P0..P7 (P8 is broadcast from memory where it is used).
+#define GELUCONSTS512 \
+	VBROADCASTSS geluConsts<>+0(SB), Z16; \
+	VBROADCASTSS geluConsts<>+4(SB), Z17; \
+	VBROADCASTSS geluConsts<>+8(SB), Z4; \
+	VBROADCASTSS geluConsts<>+16(SB), Z8; \
+	VBROADCASTSS geluConsts<>+20(SB), Z9; \
+	VBROADCASTSS geluConsts<>+24(SB), Z10; \
+	VBROADCASTSS geluConsts<>+28(SB), Z11; \
+	VBROADCASTSS geluConsts<>+32(SB), Z12; \
+	VBROADCASTSS geluConsts<>+36(SB), Z13; \
+	VBROADCASTSS geluConsts<>+40(SB), Z14; \
+	VBROADCASTSS geluConsts<>+44(SB), Z15
+
+// PHI512 leaves, for x in Z0, Φ(x) in Z5 and exp(-x²/2) in Z6, as normCDFf: a = |x|,
+// t = 1/(1+phiP*a), q = exp(-a²/2)*t*P(t), Φ = q where x < 0, else 1-q. It clobbers
+// Z1..Z3 and Z7 (q), K1..K3.
+#define PHI512 \
+	VPANDD       Z16, Z0, Z5; \
+	VMOVAPS      Z19, Z6; \
+	VFMADD231PS  Z17, Z5, Z6; \
+	VDIVPS       Z6, Z19, Z6; \
+	VBROADCASTSS geluConsts<>+48(SB), Z7; \
+	VFMADD213PS  Z15, Z6, Z7; \
+	VFMADD213PS  Z14, Z6, Z7; \
+	VFMADD213PS  Z13, Z6, Z7; \
+	VFMADD213PS  Z12, Z6, Z7; \
+	VFMADD213PS  Z11, Z6, Z7; \
+	VFMADD213PS  Z10, Z6, Z7; \
+	VFMADD213PS  Z9, Z6, Z7; \
+	VFMADD213PS  Z8, Z6, Z7; \
+	VMULPS       Z6, Z7, Z7; \
+	VMULPS       Z5, Z5, Z5; \
+	VMULPS       Z4, Z5, Z5; \
+	EXP512(Z5, Z6); \
+	VMULPS       Z6, Z7, Z7; \
+	VSUBPS       Z7, Z19, Z5; \
+	VPXORD       Z1, Z1, Z1; \
+	VCMPPS       $0x11, Z1, Z0, K3; \
+	VMOVAPS      Z7, K3, Z5
+
+// func geluAVX512(y, x *float32, n int)
+//
+// y = x*Φ(x), Φ as normCDFf (vec.go).
+TEXT ·geluAVX512(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	EXPCONSTS512
+	GELUCONSTS512
+	TESTQ CX, CX
+	JZ    gedone
+
+geloop:
+	VMOVUPS (SI), Z0
+	PHI512
+	VMULPS  Z5, Z0, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JNZ     geloop
+
+gedone:
+	VZEROUPPER
+	RET
+
+// func geluBackwardAVX512(dx, x, dy *float32, n int)
+//
+// dx = dy * (Φ(x) + x*φ(x)), φ(x) = exp(-x²/2)/√(2π).
+TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	EXPCONSTS512
+	GELUCONSTS512
+	TESTQ CX, CX
+	JZ    gebdone
+
+gebloop:
+	VMOVUPS      (SI), Z0
+	PHI512
+	VBROADCASTSS geluConsts<>+12(SB), Z7
+	VMULPS       Z7, Z6, Z6 // φ(x)
+	VFMADD231PS  Z6, Z0, Z5 // Φ + x*φ
+	VMULPS       (DX), Z5, Z5
+	VMOVUPS      Z5, (DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DX
+	ADDQ         $64, DI
+	SUBQ         $16, CX
+	JNZ          gebloop
+
+gebdone:
+	VZEROUPPER
+	RET
+
 // The row primitives below run over any n: whole vectors, then one vector under the
 // mask K1 of the last n%16 elements (zero lanes when n%16 == 0), loaded zeroed and
 // stored masked. TAILMASK sets K1 from CX (clobbering AX and CX).

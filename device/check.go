@@ -30,7 +30,7 @@ var (
 	unaryBackwardNames   = opNames("unary backward ", LastUnaryOp)
 	binaryNames          = opNames("binary ", Div)
 	broadcastNames       = opNames("broadcast ", Div)
-	reduceNames          = opNames("reduce ", SumSquares)
+	reduceNames          = opNames("reduce ", LastReduceOp)
 	lossNames            = opNames("loss ", LastLossOp)
 	lossBackwardNames    = opNames("loss backward ", LastLossOp)
 	updateNames          = opNames("update ", AdamW)
@@ -314,7 +314,7 @@ func CheckAxpby(x, y Buffer) error {
 
 // CheckReduce validates Reduce(op, x, y, s).
 func CheckReduce(op ReduceOp, x, y Buffer, s Shape3) error {
-	if op > SumSquares {
+	if op > LastReduceOp {
 		return fmt.Errorf("device: reduce: unknown op %d", op)
 	}
 	name := reduceNames[op]

@@ -149,8 +149,15 @@ const (
 	Mean                // Sum / Mid
 	Max                 // largest element
 	ArgMax              // index of the first largest element, int32 output
-	SumSquares          // sum of squares (for norms)
+	SumSquares          // sum of squares
+	// Norm is the L2 norm √(Σ x²): the squares summed in float32 (overflowing to +Inf
+	// past about 1.8e19 as SumSquares does), then one correctly rounded square root. A
+	// training step clips its gradients by it without reading it back.
+	Norm
 )
+
+// LastReduceOp is the largest ReduceOp.
+const LastReduceOp = Norm
 
 func (op ReduceOp) String() string {
 	switch op {
@@ -164,6 +171,8 @@ func (op ReduceOp) String() string {
 		return "argmax"
 	case SumSquares:
 		return "sum_squares"
+	case Norm:
+		return "norm"
 	}
 	return "reduce(?)"
 }

@@ -13,16 +13,24 @@ struct SumOp {
   static __device__ __forceinline__ float init() { return 0.0f; }
   static __device__ __forceinline__ float load(float v) { return v; }
   static __device__ __forceinline__ float join(float a, float b) { return a + b; }
+  static __device__ __forceinline__ float finish(float v) { return v; }
 };
 struct SquaresOp {
   static __device__ __forceinline__ float init() { return 0.0f; }
   static __device__ __forceinline__ float load(float v) { return v * v; }
   static __device__ __forceinline__ float join(float a, float b) { return a + b; }
+  static __device__ __forceinline__ float finish(float v) { return v; }
+};
+// NormOp: the squares' sum, then its correctly rounded square root (sqrtf is IEEE
+// without fast-math).
+struct NormOp : SquaresOp {
+  static __device__ __forceinline__ float finish(float v) { return sqrtf(v); }
 };
 struct MaxOp {
   static __device__ __forceinline__ float init() { return -INFINITY; }
   static __device__ __forceinline__ float load(float v) { return v; }
   static __device__ __forceinline__ float join(float a, float b) { return fmaxf(a, b); }
+  static __device__ __forceinline__ float finish(float v) { return v; }
 };
 
 template <class Op>
@@ -43,7 +51,7 @@ static __device__ __forceinline__ void reduce_mid(const float* x, float* y, i64 
       if (group < s) sh[threadIdx.x] = Op::join(sh[threadIdx.x], sh[threadIdx.x + s * lanes]);
       __syncthreads();
     }
-    if (group == 0 && i < inner) y[o * inner + i] = sh[threadIdx.x] / div;
+    if (group == 0 && i < inner) y[o * inner + i] = Op::finish(sh[threadIdx.x] / div);
     __syncthreads();
   }
 }
@@ -64,6 +72,10 @@ extern "C" __global__ void reduce_max_f32(const float* x, float* y, i64 outer, i
 extern "C" __global__ void reduce_sum_squares_f32(const float* x, float* y, i64 outer, i64 mid,
                                                   i64 inner) {
   reduce_mid<SquaresOp>(x, y, outer, mid, inner, 1.0f);
+}
+
+extern "C" __global__ void reduce_norm_f32(const float* x, float* y, i64 outer, i64 mid, i64 inner) {
+  reduce_mid<NormOp>(x, y, outer, mid, inner, 1.0f);
 }
 
 // ArgMax: the index m of the first largest x[o,m,i] (int32). A pair (value, index)

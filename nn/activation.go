@@ -21,12 +21,14 @@ const (
 	Tanh
 	GELU
 	Softmax
+	// GELUTanh is GELU's tanh approximation (GPT-2's; PyTorch's approximate='tanh').
+	GELUTanh
 )
 
 // DefaultLeakySlope is LeakyReLU's negative slope when none is given (PyTorch's default).
 const DefaultLeakySlope = 0.01
 
-var activationNames = []string{"linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax"}
+var activationNames = []string{"linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "gelu_tanh"}
 
 func (a Activation) String() string {
 	if int(a) < len(activationNames) {
@@ -89,6 +91,8 @@ func (a Activation) unaryOp() device.UnaryOp {
 		return device.Sigmoid
 	case Tanh:
 		return device.Tanh
+	case GELUTanh:
+		return device.GELUTanh
 	}
 	return device.GELU
 }

@@ -45,6 +45,13 @@ var (
 	_ Exporter = (*Embedding)(nil)
 	_ Exporter = (*Sequential)(nil)
 	_ Exporter = (*Residual)(nil)
+	_ Exporter = (*LinearLayer)(nil)
+	_ Exporter = (*LayerNorm)(nil)
+	_ Exporter = (*PositionEmbedding)(nil)
+	_ Exporter = (*CausalSelfAttention)(nil)
+	_ Exporter = (*MLP)(nil)
+	_ Exporter = (*Block)(nil)
+	_ Exporter = (*GPT)(nil)
 )
 
 // ExportChild exports child, which its container built under name (Context.Build),
@@ -100,7 +107,8 @@ func ExportParam(g *onnx.Graph, p *Param) string {
 }
 
 // exportONNX adds a(x) to g: Relu, LeakyRelu (alpha = slope), Sigmoid, Tanh, the exact
-// GELU (onnx.Gelu: the Gelu op from opset 20, its erf decomposition before) or Softmax
+// GELU (onnx.Gelu: the Gelu op from opset 20, its erf decomposition before), its tanh
+// approximation (onnx.GeluTanh) or Softmax
 // over the last axis; Linear adds nothing.
 func (a Activation) exportONNX(g *onnx.Graph, x string, slope float32) string {
 	switch a {
@@ -116,6 +124,8 @@ func (a Activation) exportONNX(g *onnx.Graph, x string, slope float32) string {
 		return g.Node("Tanh", []string{x})
 	case GELU:
 		return onnx.Gelu(g, x)
+	case GELUTanh:
+		return onnx.GeluTanh(g, x)
 	case Softmax:
 		return g.Node("Softmax", []string{x}, onnx.Int("axis", -1))
 	}

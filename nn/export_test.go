@@ -264,6 +264,19 @@ func TestExportRunsInONNXRuntime(t *testing.T) {
 		{name: "embedding-tied", in: []int{1}, ids: 11, root: func() nn.Module {
 			return nn.NewSequential(&nn.Embedding{Num: 11, Dim: 8, Std: 0.5}, nn.NewFlatten(), &nn.Dense{Units: 11, Act: nn.Softmax, TieWeight: "0.weight"})
 		}},
+		{name: "gpt", in: []int{6}, ids: 11, root: func() nn.Module {
+			return nn.NewSequential(&nn.GPT{Vocab: 11, Context: 8, Layers: 2, Heads: 2, Dim: 8, Dropout: 0.1, Bias: true}, nn.NewActivation(nn.Softmax))
+		}},
+		{name: "gpt-no-bias-opset20", in: []int{5}, ids: 9, opset: 20, root: func() nn.Module {
+			return nn.NewSequential(&nn.GPT{Vocab: 9, Context: 5, Layers: 1, Heads: 4, Dim: 8}, nn.NewActivation(nn.Softmax))
+		}},
+		{name: "transformer-layers-gelu-tanh", in: []int{4, 6}, root: func() nn.Module {
+			return nn.NewSequential(&nn.PositionEmbedding{Num: 5}, &nn.Block{Heads: 3, Act: nn.GELUTanh, Hidden: 10},
+				&nn.LayerNorm{NoBias: true}, &nn.LinearLayer{Out: 3, NoBias: true}, nn.NewActivation(nn.GELUTanh), nn.NewActivation(nn.Softmax))
+		}},
+		{name: "gelu-tanh-opset20", in: []int{4, 6}, opset: 20, root: func() nn.Module {
+			return nn.NewSequential(&nn.MLP{Act: nn.GELUTanh}, nn.NewLinearLayer(2), nn.NewActivation(nn.Softmax))
+		}},
 		{name: "embedding-sequence", in: []int{5}, ids: 13, root: func() nn.Module {
 			return nn.NewSequential(nn.NewEmbedding(13, 6), nn.NewFlatten(), nn.NewDense(8, nn.GELU), nn.NewDense(4, nn.Softmax))
 		}},

@@ -44,6 +44,14 @@ import (
 //	random_shift  max_shift, flip_h                         → RandomShift
 //	sequential    layers, names                             → Sequential
 //	residual      body, shortcut                            → Residual
+//	embedding     num, dim, std                             → Embedding
+//	linear        out, no_bias, std, tie_weight             → LinearLayer (over the last axis)
+//	layer_norm    eps, no_bias                              → LayerNorm
+//	position_embedding num, std                             → PositionEmbedding
+//	causal_self_attention heads, dropout, no_bias, std, proj_std → CausalSelfAttention
+//	mlp           hidden, activation, dropout, no_bias, std, proj_std → MLP
+//	transformer_block heads, hidden, activation, dropout, no_bias, std, proj_std → Block
+//	gpt           vocab, context, layers, heads, dim, dropout, bias → GPT
 //
 // Kinds lists every registered type, your own included (Register). Activations are
 // named as Activation.String writes them ("relu", "softmax"…). ParseSpec reads a Spec,

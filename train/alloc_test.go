@@ -1,6 +1,7 @@
 package train
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/train/data"
 )
 
 // TestTrainingStepAllocatesNothing runs whole training steps of the reference MLP and
@@ -73,6 +75,45 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 			}
 		})
 		require.Zero(t, allocs, "allocations per training step (%s)", c.prec)
+	}
+}
+
+// TestStreamStepAllocatesNothing: a step-based training step of a GPT (embeddings,
+// attention with dropout, layer norms, the tied head, the sequence cross-entropy,
+// AdamW and gradient clipping on the device), with the next batch drawn from a text
+// stream, allocates nothing once built: a small GPT with dropout, and nanoGPT's CPU
+// recipe (4 layers, width 128, context 64, batch 12), whose sizes take the CPU's
+// threaded paths (the GEMMs split on the pool, the gradients' norm in chunks).
+func TestStreamStepAllocatesNothing(t *testing.T) {
+	raw := []byte(strings.Repeat("to be or not to be, that is the question. ", 30))
+	for _, c := range []struct {
+		gpt   nn.GPT
+		batch int
+	}{
+		{nn.GPT{Context: 16, Layers: 2, Heads: 2, Dim: 16, Dropout: 0.1}, 4},
+		{nn.GPT{Context: 64, Layers: 4, Heads: 4, Dim: 128}, 12},
+	} {
+		text, err := data.NewText(raw, "test", c.gpt.Context)
+		require.NoError(t, err)
+		model := c.gpt
+		model.Vocab = text.Vocab.Size()
+		tr := &Trainer{Model: &model, Loss: &nn.SequenceCrossEntropy{}, Optimizer: NewAdamW(),
+			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: c.batch, Seed: 1, ClipNorm: 1}
+		s := text.Stream(1)
+		_, err = tr.FitSteps(s, StepConfig{Steps: 2}) // builds everything
+		require.NoError(t, err)
+		step := func() {
+			if err := s.Next(tr.hx, tr.hy); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.streamStep(fullStep, 1/float32(c.batch)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		allocs := testing.AllocsPerRun(20, step)
+		require.Zero(t, allocs, "allocations per training step of gpt dim %d", c.gpt.Dim)
+		tr.Dev.Close()
 	}
 }
 

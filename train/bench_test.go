@@ -173,3 +173,48 @@ func BenchmarkFitMNIST(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrainStepGPT is one step of the char-GPT's CPU recipe (nanoGPT's: 4 layers,
+// 4 heads, width 128, context 64, batch 12, AdamW, clipping at 1), windows drawn from a
+// stream over a random text of 84 distinct bytes (the Shakespeare file's count), so
+// that it needs no data files: drawing the batch, writing it to the device, forward,
+// sequence cross-entropy, backward, clipping, update.
+func BenchmarkTrainStepGPT(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	raw := make([]byte, 200_000)
+	for i := range raw {
+		raw[i] = byte(' ' + rng.IntN(84))
+	}
+	text, err := data.NewText(raw, "bench", 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, threads := range benchThreads(b) {
+		b.Run("threads="+strconv.Itoa(threads), func(b *testing.B) {
+			opt := NewAdamW()
+			opt.Hyper.Beta2, opt.Hyper.WeightDecay, opt.Hyper.Eps = 0.99, 0.1, 1e-8
+			tr := &Trainer{Model: &nn.GPT{Vocab: text.Vocab.Size(), Context: 64, Layers: 4, Heads: 4, Dim: 128},
+				Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: cpu.New(cpu.Options{Threads: threads}),
+				BatchSize: 12, Seed: 1, ClipNorm: 1}
+			defer tr.Dev.Close()
+			s := text.Stream(1)
+			if _, err := tr.FitSteps(s, StepConfig{Steps: 2}); err != nil { // builds everything
+				b.Fatal(err)
+			}
+			cpu0 := processCPUTime()
+			for b.Loop() {
+				if err := s.Next(tr.hx, tr.hy); err != nil {
+					b.Fatal(err)
+				}
+				if err := tr.streamStep(fullStep, 1/float32(12)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu := processCPUTime() - cpu0
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/step")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/step")
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/gputrain/gputrain/device"
@@ -112,6 +111,10 @@ type Progress struct {
 	// Callbacks holds the state of the Fit's Stateful callbacks by StateKey (set by
 	// Trainer.State, not by Progress).
 	Callbacks map[string]CallbackState `json:"callbacks,omitempty"`
+	// StreamState is a step-based run's position in its Stream (Stream.State); nil
+	// for a Fit over a Dataset. In such a run an "epoch" is an evaluation interval:
+	// Epoch is the interval in progress and Batch the steps of it already trained.
+	StreamState []byte `json:"stream_state,omitempty"`
 }
 
 // Stateful is implemented by a Callback whose own state belongs to the run, so that a
@@ -236,6 +239,11 @@ func (t *Trainer) Progress() Progress {
 			p.EpochSkipped = s.Skipped - t.skip0
 		}
 	}
+	if t.stream != nil {
+		if st, err := t.stream.State(); err == nil {
+			p.StreamState = st
+		}
+	}
 	return p
 }
 
@@ -272,29 +280,68 @@ func (t *Trainer) Resume(p Progress) error {
 }
 
 // clip rescales every gradient by min(1, ClipNorm/‖g‖) with ‖g‖ the global L2 norm
-// over the model's flat gradient buffer (frozen parameters' gradients are zero).
+// over the model's flat gradient buffer (frozen parameters' gradients are zero). It
+// runs on the device and reads nothing back, so that a backend can record the whole
+// step (a CUDA graph):
+//
+//	n = ‖g‖                          Reduce(Norm)
+//	q = -ClipNorm / n                 Fill, Binary(Div)
+//	r = max(-1, q) = -min(1, ClipNorm/n)   Reduce(Max) over the pair (-1, q)
+//	g = g · (-r)                      Axpby, Broadcast(Mul)
+//
+// A zero norm gives q = -Inf and leaves g as it is (factor 1), as does a norm below
+// ClipNorm (the factor is exactly 1); a NaN norm also leaves g alone (Max ignores NaN),
+// and the non-finite loss stops training.
 func (t *Trainer) clip() error {
 	grads := t.net.Grads()
 	if grads == nil {
 		return nil
 	}
-	if t.normBuf == nil {
+	dev := t.Dev
+	c := &t.clipBufs
+	if c.all == nil {
 		var err error
-		if t.normBuf, err = tensor.Zeros(t.Dev, 1); err != nil {
+		if c.all, err = tensor.Zeros(dev, 5); err != nil {
 			return err
 		}
-		t.norm = make([]float32, 1)
+		for _, v := range []struct {
+			b      *device.Buffer
+			off, n int
+		}{{&c.norm, 0, 1}, {&c.negClip, 1, 1}, {&c.pair, 2, 2}, {&c.minusOne, 2, 1}, {&c.q, 3, 1}, {&c.factor, 4, 1}} {
+			if *v.b, err = dev.View(c.all.Buffer(), v.off, v.n); err != nil {
+				return err
+			}
+		}
 	}
-	if err := t.Dev.Reduce(device.SumSquares, grads.Buffer(), t.normBuf.Buffer(), device.Shape3{Outer: 1, Mid: grads.Len(), Inner: 1}); err != nil {
-		return err
+	n := grads.Len()
+	err := dev.Reduce(device.Norm, grads.Buffer(), c.norm, device.Shape3{Outer: 1, Mid: n, Inner: 1})
+	if err == nil {
+		err = dev.Fill(c.negClip, -t.ClipNorm)
 	}
-	if err := t.Dev.ReadFloat32(t.norm, t.normBuf.Buffer()); err != nil {
-		return err
+	if err == nil {
+		err = dev.Binary(device.Div, c.negClip, c.norm, c.q)
 	}
-	norm := math.Sqrt(float64(t.norm[0]))
-	if norm <= float64(t.ClipNorm) || norm == 0 || math.IsNaN(norm) {
-		return nil
+	if err == nil {
+		err = dev.Fill(c.minusOne, -1)
 	}
-	scale := float32(float64(t.ClipNorm) / norm)
-	return t.Dev.Axpby(0, grads.Buffer(), scale, grads.Buffer())
+	if err == nil { // r, into negClip
+		err = dev.Reduce(device.Max, c.pair, c.negClip, device.Shape3{Outer: 1, Mid: 2, Inner: 1})
+	}
+	if err == nil {
+		err = dev.Axpby(-1, c.negClip, 0, c.factor)
+	}
+	if err == nil {
+		err = dev.Broadcast(device.Mul, grads.Buffer(), c.factor, grads.Buffer(), device.Shape3{Outer: 1, Mid: 1, Inner: n})
+	}
+	if err != nil {
+		return fmt.Errorf("train: clipping the gradients: %w", err)
+	}
+	return nil
+}
+
+// clipBufs are clip's device scalars: the norm, -ClipNorm (then r), the pair (-1, q)
+// and the factor, views of one buffer.
+type clipBufs struct {
+	all                                      *tensor.Tensor
+	norm, negClip, pair, minusOne, q, factor device.Buffer
 }

@@ -39,8 +39,8 @@ type Trainer struct {
 	// Seed draws the initial weights, the shuffles and the dropout masks.
 	Seed uint64
 	// ClipNorm, when positive, rescales the gradients before each update so that their
-	// global L2 norm (over every trainable parameter) is at most ClipNorm. It reads one
-	// value per parameter back from the device each step.
+	// global L2 norm (over every trainable parameter) is at most ClipNorm, on the device
+	// (it reads nothing back).
 	ClipNorm float32
 	// Precision is the model's mixed-precision recipe (device.Precision, see
 	// nn.Context.Precision): FP32 (the default: float32 everywhere, the engine's results
@@ -83,16 +83,16 @@ type Trainer struct {
 	stepFns map[stepKey]stepFn
 	cur     step
 
-	progress  Progress       // where the next Fit starts (Resume)
-	callbacks []Callback     // the running (or last) Fit's callbacks, for State
-	pos       Progress       // where the running Fit is
-	hist      *History       // the running Fit's history
-	normBuf   *tensor.Tensor // ClipNorm's squared norm
-	norm      []float32
+	progress  Progress     // where the next Fit starts (Resume)
+	callbacks []Callback   // the running (or last) Fit's callbacks, for State
+	pos       Progress     // where the running Fit is
+	hist      *History     // the running Fit's history
+	clipBufs  clipBufs     // ClipNorm's scalars
+	updateFn  func() error // the data-parallel "update" step: clip, optimizer step
+	streamRun              // FitSteps' state (stream.go)
 
 	found     *tensor.Tensor // the loss scaler's flag: a gradient was Inf or NaN
 	foundHost []float32
-	updateFn  func() error // the update as a step of its own ("update"): clip, optimizer step
 	unscaleFn func() error // the loss scaler's "unscale" step of a data-parallel job
 	skip0     int          // Scaler.Skipped when the running epoch began
 }
@@ -427,6 +427,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 
 	p := t.progress
 	t.progress = Progress{}
+	t.stream = nil
 	if p.Epoch == 0 {
 		p.Epoch = 1
 	}
@@ -721,18 +722,23 @@ func (t *Trainer) scaledUpdate() error {
 	return t.Dev.Step("update", t.updateFn)
 }
 
-// runStep queues one training step: gather, forward, loss, metrics, backward and, when
-// update is set (the end of an accumulation group in one process), clipping and the
-// update.
+// runStep queues one training step: gather, then learn.
 func (t *Trainer) runStep(set *deviceSet, rows int, first, update bool, scale float32) error {
+	x, y, err := t.gather(set, rows)
+	if err != nil {
+		return err
+	}
+	return t.learn(x, y, first, update, scale)
+}
+
+// learn queues the step on the batch x, y: forward, loss, metrics, backward and, when
+// update is set (the end of an accumulation group in one process), clipping and the
+// update; the first of a group zeroes the gradients first.
+func (t *Trainer) learn(x, y *tensor.Tensor, first, update bool, scale float32) error {
 	if first {
 		if err := t.net.ZeroGrad(); err != nil {
 			return err
 		}
-	}
-	x, y, err := t.gather(set, rows)
-	if err != nil {
-		return err
 	}
 	out, err := t.net.Forward(x, true)
 	if err != nil {

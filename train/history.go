@@ -27,6 +27,12 @@ type EpochStats struct {
 	// left out of JSON, without a scaler).
 	LossScale    float64 `json:"loss_scale,omitempty"`
 	SkippedSteps int     `json:"skipped_steps,omitempty"`
+	// Step is, in a step-based run (FitSteps), the optimizer steps taken by the end of
+	// this evaluation interval; StepMS its median milliseconds per step (over the
+	// stretches between reads of the running loss, so that a device that runs ahead
+	// of the host is timed by what it finished).
+	Step   int     `json:"step,omitempty"`
+	StepMS float64 `json:"step_ms,omitempty"`
 	// Metrics are further figures of the epoch by name, from Config.Metrics: a
 	// recommender's validation RMSE, MAE, HitRate@10 and NDCG@10 ("val_rmse",
 	// "val_hr@10"…). nil without Config.Metrics.
@@ -38,6 +44,9 @@ type History struct {
 	Loss       string       `json:"loss"`
 	Classifies bool         `json:"classifies"`
 	Epochs     []EpochStats `json:"epochs"`
+	// ByStep marks the history of a step-based run (FitSteps): each EpochStats is an
+	// evaluation interval, ending at its Step.
+	ByStep bool `json:"by_step,omitempty"`
 }
 
 // Verdict is a judgement of a training run.

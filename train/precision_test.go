@@ -9,6 +9,7 @@ import (
 
 	"github.com/gputrain/gputrain/cpu"
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
 
@@ -244,4 +245,15 @@ func TestResumeNeedsTheSamePrecision(t *testing.T) {
 	third := newTrainer(tr.Dev, train.NewAdam(), 3)
 	third.Precision = device.FP16
 	assert.ErrorContains(t, third.UseModel(tr.Net()), "the model was built in precision bf16, the Trainer asks for fp16")
+}
+
+// FitSteps trains in fp32 only so far: another precision, or a loss scaler, is refused
+// first (the step loop has no scaler step and no copy refresh).
+func TestFitStepsRefusesPrecisions(t *testing.T) {
+	for _, p := range []device.Precision{device.TF32, device.BF16, device.FP16} {
+		tr := &train.Trainer{Model: nn.NewSequential(nn.NewDense(3, nn.Softmax)), Loss: &nn.SparseCategoricalCrossEntropy{},
+			Optimizer: train.NewAdam(), Dev: cpu.New(cpu.Options{Threads: 1}), BatchSize: 4, Precision: p}
+		_, err := tr.FitSteps(nil, train.StepConfig{Steps: 1})
+		require.ErrorContains(t, err, "train: FitSteps trains in fp32 only so far (Precision "+p.String())
+	}
 }

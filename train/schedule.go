@@ -190,3 +190,44 @@ func (l *LearningRateSchedule) OnBatchBegin(b BatchStats) error {
 	l.opt.SetLearningRate(float32(lr))
 	return nil
 }
+
+// WarmupCosine is a step-based schedule, nanoGPT's get_lr: a linear warm-up over the
+// first Warmup steps, then half a cosine from Peak down to Floor, reached at the run's
+// last step (0-based step Steps-1), by step s:
+//
+//	lr(s) = Peak · (s+1)/(Warmup+1)                                  s < Warmup
+//	lr(s) = Floor + (Peak − Floor) · (1 + cos(π·(s−Warmup)/(Steps−1−Warmup)))/2   Warmup <= s < Steps-1
+//	lr(s) = Floor                                                    s >= Steps-1
+//
+// It ignores the epoch length: in FitSteps, as with Fit, it changes at every step.
+type WarmupCosine struct {
+	Peak, Floor float64
+	Warmup      int // steps, >= 0
+	Steps       int // the run's steps, > Warmup
+}
+
+// Rate implements Schedule.
+func (w WarmupCosine) Rate(step, _ int) float64 {
+	switch {
+	case step < w.Warmup:
+		return w.Peak * float64(step+1) / float64(w.Warmup+1)
+	case step >= w.Steps-1:
+		return w.Floor
+	}
+	ratio := float64(step-w.Warmup) / float64(w.Steps-1-w.Warmup)
+	return w.Floor + (w.Peak-w.Floor)*(1+math.Cos(math.Pi*ratio))/2
+}
+
+// Check implements Schedule.
+func (w WarmupCosine) Check() error {
+	if err := checkRate("WarmupCosine", "Peak", w.Peak); err != nil {
+		return err
+	}
+	if !(w.Floor > 0 && w.Floor <= w.Peak) || math.IsInf(w.Floor, 0) {
+		return fmt.Errorf("train: WarmupCosine: Floor must be in (0, Peak=%v], got %v", w.Peak, w.Floor)
+	}
+	if w.Warmup < 0 || w.Steps <= w.Warmup {
+		return fmt.Errorf("train: WarmupCosine: want 0 <= Warmup < Steps, got Warmup %d and Steps %d", w.Warmup, w.Steps)
+	}
+	return nil
+}

@@ -56,14 +56,16 @@ import (
 	"github.com/gputrain/gputrain/device/comm"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/checkpoint"
+	"github.com/gputrain/gputrain/train/data"
 )
 
 // runFlags define a run: a resumed run must use the checkpoint's values.
 var runFlags = []string{"model", "dataset", "augment", "batch", "lr", "l2", "optimizer", "hidden", "val-split", "seed", "limit",
-	"lr-schedule", "warmup", "clip-norm", "accum-steps", "decay", "freeze", "early-stop", "early-stop-monitor", "early-stop-min-delta", "precision"}
+	"lr-schedule", "warmup", "clip-norm", "accum-steps", "decay", "freeze", "early-stop", "early-stop-monitor", "early-stop-min-delta",
+	"context", "eval-every", "precision"}
 
 // restoredFlags are taken from the checkpoint when not given.
-var restoredFlags = []string{"epochs", "data"}
+var restoredFlags = []string{"epochs", "data", "steps"}
 
 // interruptPattern names the checkpoint a signal saves without -save: a new file each
 // run, so that a second interrupted run does not replace the first one's.
@@ -195,18 +197,13 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 				}
 			}
 		}
-		if p := ck.Progress; o.epochs < p.Epoch {
+		if p := ck.Progress; o.epochs < p.Epoch && !isText(o) {
 			return usageError{fmt.Sprintf("-resume: %s stopped at epoch %d after %d batches; -epochs %d trains nothing more (give -epochs %d or more)",
 				c.resume, p.Epoch, p.Batch, o.epochs, p.Epoch)}
 		}
 		c.ck = ck
 	}
-	c.settings = map[string]string{}
-	for _, name := range append(append([]string(nil), runFlags...), restoredFlags...) {
-		if f := fs.Lookup(name); f != nil {
-			c.settings[name] = f.Value.String()
-		}
-	}
+	recordSettings(fs, o)
 	c.carried = nil
 	fs.Visit(func(f *flag.Flag) {
 		if !slices.Contains(runFlags, f.Name) && !slices.Contains(restoredFlags, f.Name) && f.Name != "resume" {
@@ -218,6 +215,18 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 		}
 	})
 	return nil
+}
+
+// recordSettings records the values of runFlags and restoredFlags, to save in
+// checkpoints.
+func recordSettings(fs *flag.FlagSet, o *options) {
+	c := &o.ckpt
+	c.settings = map[string]string{}
+	for _, name := range append(append([]string(nil), runFlags...), restoredFlags...) {
+		if f := fs.Lookup(name); f != nil {
+			c.settings[name] = f.Value.String()
+		}
+	}
 }
 
 // squash drops white space, which no run flag's value depends on ("128, 64").
@@ -300,6 +309,9 @@ func (s *saver) OnEpochEnd(e train.EpochStats) error {
 	}
 	s.epoch = e.Epoch
 	s.last = fmt.Sprintf("%s (end of epoch %d)", s.o.ckpt.save, e.Epoch)
+	if isText(s.o) {
+		s.last = fmt.Sprintf("%s (step %d)", s.o.ckpt.save, e.Step)
+	}
 	return nil
 }
 
@@ -341,33 +353,54 @@ func signalName(sig os.Signal) string {
 // fit runs tr.Fit with the run's checkpoints, the signal handling and the messages
 // for an interruption or a loss gone wrong.
 func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg train.Config, stdout io.Writer) (*train.History, error) {
+	cfg.DivergenceFactor = o.diverge
+	if o.diverge == 0 {
+		cfg.DivergenceFactor = -1 // -diverge 0: off
+	}
+	return fitWith(o, tr, checkpoint.Settings{Dataset: dataset}, cfg.Callbacks, stdout,
+		func(callbacks []train.Callback, ctx context.Context) (*train.History, error) {
+			cfg.Callbacks, cfg.Context = callbacks, ctx
+			return tr.Fit(d, cfg)
+		})
+}
+
+// fitSteps is fit for a step-based run on text (text.go): its checkpoints hold the
+// vocabulary.
+func fitSteps(o *options, tr *train.Trainer, text *data.Text, cfg train.StepConfig, stdout io.Writer) (*train.History, error) {
+	return fitWith(o, tr, checkpoint.Settings{Dataset: o.dataset, Vocab: text.Vocab.Bytes}, cfg.Callbacks, stdout,
+		func(callbacks []train.Callback, ctx context.Context) (*train.History, error) {
+			cfg.Callbacks, cfg.Context = callbacks, ctx
+			return tr.FitSteps(text.Stream(o.seed), cfg)
+		})
+}
+
+// fitWith runs run (Fit or FitSteps with the callbacks and context it is given) with
+// -save's checkpoints of settings set, SIGINT handling and the messages for an
+// interruption or a non-finite loss.
+func fitWith(o *options, tr *train.Trainer, set checkpoint.Settings, callbacks []train.Callback, stdout io.Writer,
+	run func([]train.Callback, context.Context) (*train.History, error)) (*train.History, error) {
 	model := o.model
 	if model == "mlp" {
 		model += " " + o.ckpt.settings["hidden"]
 	}
-	set := checkpoint.Settings{Model: model, Dataset: dataset, Flags: o.ckpt.settings}
+	set.Model, set.Flags = model, o.ckpt.settings
 	sv := &saver{o: o, set: set, accum: max(o.tune.accumSteps, 1), stdout: stdout}
 	if o.ckpt.ck != nil && o.ckpt.ck.Path == o.ckpt.save {
 		sv.last = fmt.Sprintf("%s (the checkpoint this run resumed from)", o.ckpt.save)
 	}
 	rank0 := o.dist.rank() == 0 // rank 0 of a data-parallel job alone saves
 	if rank0 {
-		cfg.Callbacks = append(cfg.Callbacks, sv)
+		callbacks = append(callbacks, sv)
 	}
 	p := o.proc
 	if p == nil {
 		p = &process{notify: func(chan<- os.Signal, []os.Signal) func() { return func() {} }, exit: os.Exit}
 	}
-	cfg.Callbacks = append(cfg.Callbacks, p.callbacks...)
-	cfg.Callbacks = append(cfg.Callbacks, collectAtEpochEnd{})
+	callbacks = append(callbacks, p.callbacks...)
+	callbacks = append(callbacks, collectAtEpochEnd{})
 
-	cfg.DivergenceFactor = o.diverge
-	if o.diverge == 0 {
-		cfg.DivergenceFactor = -1 // -diverge 0: off
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg.Context = ctx
 	sigs := make(chan os.Signal, 4)
 	handled := signalsHandled
 	if o.dist.joined() {
@@ -421,7 +454,7 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 		}
 	}()
 
-	hist, err := tr.Fit(d, cfg)
+	hist, err := run(callbacks, ctx)
 	switch {
 	case errors.Is(err, train.ErrInterrupted) && !rank0:
 		sig, _ := stopSig.Load().(os.Signal)                      // nil: another rank's
@@ -441,6 +474,10 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 			return hist, exitError{code, fmt.Sprintf("%v; could not save a checkpoint: %v", err, serr), err}
 		}
 		pr := tr.Progress()
+		if isText(o) {
+			return hist, exitError{code, fmt.Sprintf("%s after step %d; checkpoint saved to %s; resume with: %s",
+				what, pr.OptimizerSteps, path, resumeCommand(o, path)), err}
+		}
 		return hist, exitError{code, fmt.Sprintf("%s at epoch %d after %d batches (step %d); checkpoint saved to %s; resume with: %s",
 			what, pr.Epoch, pr.Batch, pr.OptimizerSteps, path, resumeCommand(o, path)), err}
 	case errors.Is(err, train.ErrNotFinite) || errors.Is(err, train.ErrDiverged):

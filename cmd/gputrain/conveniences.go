@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -52,7 +53,7 @@ func (c *conveniences) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.monitor, "early-stop-monitor", "val_loss", "figure -early-stop watches: val_loss, val_accuracy, loss or accuracy")
 	floatFlag(fs, &c.minDelta, "early-stop-min-delta", 0, atLeast(0), "smallest change of the monitored figure that counts as an improvement")
 	fs.StringVar(&c.lrSchedule, "lr-schedule", "none", "learning-rate schedule: none, step:EVERY:FACTOR (multiply by FACTOR every EVERY epochs) or cosine[:FLOOR] (down to FLOOR, default 0, at the last epoch)")
-	floatFlag(fs, &c.warmup, "warmup", 0, atLeast(0), "raise the learning rate linearly over the first `EPOCHS` epochs (fractions allowed; below -epochs), then follow -lr-schedule; 0: none")
+	floatFlag(fs, &c.warmup, "warmup", 0, atLeast(0), "raise the learning rate linearly over the first `EPOCHS` epochs (fractions allowed; below -epochs; with text data, whole steps below -steps), then follow -lr-schedule; 0: none")
 	floatFlag(fs, &c.clipNorm, "clip-norm", 0, above(0).orZero("off"), "rescale the gradients so that their global L2 norm is at most `X`")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar within each epoch: auto (on a terminal, not with -json), on or off")
 	fs.StringVar(&c.tensorboard, "tensorboard", "", "write TensorBoard logs to `DIR` (DIR/train, DIR/validation): loss, accuracy and learning rate, the model and the flags; view with tensorboard --logdir DIR")
@@ -97,7 +98,10 @@ func (c *conveniences) check(o *options) error {
 	if c.earlyStop > 0 && strings.HasPrefix(c.monitor, "val_") && o.valSplit == 0 {
 		return bad("-early-stop monitors %s, which needs a validation split (-val-split > 0)", c.monitor)
 	}
-	if !(c.warmup >= 0 && c.warmup < float64(o.epochs)) {
+	switch {
+	case isText(o) && !(c.warmup >= 0 && c.warmup < float64(o.text.steps) && c.warmup == math.Trunc(c.warmup)):
+		return bad("-warmup counts steps with text data: it must be a whole number in [0, -steps=%d), got %v", o.text.steps, c.warmup)
+	case !isText(o) && !(c.warmup >= 0 && c.warmup < float64(o.epochs)):
 		return bad("-warmup must be in [0, -epochs=%d), got %v", o.epochs, c.warmup)
 	}
 	switch c.progress {
@@ -203,6 +207,62 @@ func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer
 	}
 	return out, nil
 }
+
+// stepCallbacks configures tr (gradient clipping) and returns the callbacks of a
+// step-based run (text data): the learning-rate schedule by step, early stopping (an
+// evaluation interval counts as an epoch), TensorBoard. -lr-schedule cosine[:FLOOR]
+// with -warmup N is nanoGPT's schedule (train.WarmupCosine: N warm-up steps, then a
+// cosine down to FLOOR at the last step); none with -warmup N warms up then holds the
+// rate; step:EVERY:FACTOR decays every EVERY steps.
+func (c *conveniences) stepCallbacks(o *options, tr *train.Trainer) ([]train.Callback, error) {
+	tr.ClipNorm = float32(c.clipNorm)
+	var out []train.Callback
+	lr := float64(tr.Optimizer.LearningRate())
+	warm, steps := int(c.warmup), o.text.steps
+	switch c.schedKind {
+	case "cosine":
+		floor := c.cosineFloor
+		if floor == 0 {
+			floor = lr * 1e-6 // the schedules want a positive rate
+		}
+		c.schedule = train.WarmupCosine{Peak: lr, Floor: floor, Warmup: warm, Steps: steps}
+	case "step":
+		var s train.Schedule = train.StepDecay{Initial: lr, Factor: c.stepFactor, Every: c.stepEvery}
+		if warm > 0 {
+			s = train.Warmup{Epochs: float64(warm), Then: s}
+		}
+		c.schedule = perStep{s}
+	default:
+		if warm > 0 {
+			c.schedule = train.WarmupCosine{Peak: lr, Floor: lr, Warmup: warm, Steps: steps}
+		}
+	}
+	if c.schedule != nil {
+		if err := c.schedule.Check(); err != nil {
+			return nil, fmt.Errorf("-lr-schedule %q with learning rate %g: %w", c.lrSchedule, lr, err)
+		}
+		out = append(out, train.NewLearningRateSchedule(c.schedule))
+	}
+	if c.earlyStop > 0 {
+		c.stopper = &train.EarlyStopping{Monitor: c.monitor, MinDelta: c.minDelta, Patience: c.earlyStop, RestoreBest: true}
+		out = append(out, c.stopper)
+	}
+	if c.tensorboard != "" {
+		tb, err := tensorboard.NewCallback(c.tensorboard, tensorboard.Options{Histograms: c.tbHist,
+			Text: map[string]string{"flags": flagTable(c.fs)}})
+		if err != nil {
+			return nil, fmt.Errorf("-tensorboard: %w", err)
+		}
+		c.tb = tb
+		out = append(out, tb)
+	}
+	return out, nil
+}
+
+// perStep is a schedule of epochs read as steps: its epochs are one step long.
+type perStep struct{ train.Schedule }
+
+func (p perStep) Rate(step, _ int) float64 { return p.Schedule.Rate(step, 1) }
 
 // describeModel gives TensorBoard the model's summary: the line printed before
 // training, the module table, its parameters, its JSON description.

@@ -26,12 +26,14 @@
 //
 //	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
 //	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)
+//	gputrain sample -resume FILE [-prompt TEXT] [-n 500]      (sample.go)
 //	gputrain recommend -resume FILE -user ID [-k 10] [-json]  (recommend.go)
 //
 // predict runs a checkpoint's model on the test set; export writes it as an ONNX model;
-// recommend lists a recommender's top items for a user. A ratings data set (insteval,
-// ratings:FILE) trains a recommender, -model mf or twotower (recsys.go,
-// docs/recommenders.md).
+// sample generates text with a text model's checkpoint; recommend lists a recommender's
+// top items for a user. -dataset text:FILE trains a character-level language model
+// (-model gpt:…) by -steps (text.go). A ratings data set (insteval, ratings:FILE) trains
+// a recommender, -model mf or twotower (recsys.go, docs/recommenders.md).
 package main
 
 import (

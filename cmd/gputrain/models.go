@@ -22,8 +22,8 @@ type modelOptions struct {
 
 // addModelFlags registers -model, -dataset and -augment on fs.
 func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
-	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network), for ratings mf[:dim=32,l2=0.2,bias_l2=0.02,std=0.01] (matrix factorization) or twotower[:dim=32,hidden=64,l2=1,std=0.01,side=true], or a JSON model description file (see docs/cnn.md, docs/recommenders.md)")
-	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set), or ratings: insteval or ratings:FILE[:user=COL,item=COL,rating=COL] (split 80/10/10 by -seed)")
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network), for ratings mf[:dim=32,l2=0.2,bias_l2=0.02,std=0.01] (matrix factorization) or twotower[:dim=32,hidden=64,l2=1,std=0.01,side=true], for text data gpt[:layers=4,heads=4,dim=128,context=64,dropout=0] (nanoGPT's GPT, see docs/text.md), or a JSON model description file (see docs/cnn.md, docs/recommenders.md)")
+	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set), ratings: insteval or ratings:FILE[:user=COL,item=COL,rating=COL] (split 80/10/10 by -seed), or text:FILE (a text for a character-level language model, trained by -steps; make data-text writes "+data.DefaultTextFile+")")
 	intFlag(fs, &o.augment, "augment", 0, atLeast(0), "augment training images with random shifts of up to `N` pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
 }
 
@@ -60,7 +60,9 @@ func loadSet(o *options) (*data.Set, error) {
 }
 
 // presetModel reports whether name is a built-in model rather than a JSON file.
-func presetModel(name string) bool { return name == "mlp" || name == "cnn" || name == "resnet" }
+func presetModel(name string) bool {
+	return name == "mlp" || name == "cnn" || name == "resnet" || isTextModel(name)
+}
 
 // modelSpec describes the model the flags ask for, for examples of set's shape.
 func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {

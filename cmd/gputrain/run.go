@@ -52,6 +52,7 @@ type options struct {
 	conv          conveniences    // conveniences.go
 	ckpt          ckptOptions     // -save, -resume, -save-every, -overwrite (checkpoint.go)
 	tune          finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
+	text          textOptions     // -steps, -eval-every, -context (text.go)
 	dist          distOptions     // -dist (dist.go)
 	modelOptions                  // -model, -dataset, -augment (models.go)
 	proc          *process        // the process the run is part of
@@ -91,6 +92,7 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
+	o.text.register(fs)
 	o.dist.register(fs)
 	addCheckpointFlags(fs, o)
 	return fs
@@ -112,6 +114,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, err
 	}
 	if err := applyResume(fs, o); err != nil {
+		return nil, err
+	}
+	if err := applyTextDefaults(fs, o); err != nil {
 		return nil, err
 	}
 	var err error
@@ -238,6 +243,9 @@ func (p *process) command(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "export" {
 		return runExport(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "sample" {
+		return runSample(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "recommend" {
 		return runRecommend(args[1:], stdout, stderr)
@@ -371,6 +379,9 @@ func epochPrinter(o *options, stdout io.Writer) train.Callback {
 }
 
 func train1(o *options, stdout io.Writer) (err error) {
+	if isText(o) {
+		return trainText(o, stdout)
+	}
 	if isRatings(o.dataset) {
 		return trainRatings(o, stdout) // recsys.go
 	}

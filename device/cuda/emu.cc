@@ -128,7 +128,7 @@ static const std::unordered_map<std::string, emu_kernel> emu_kernels = {
     K(add_f32), K(sub_f32), K(mul_f32), K(div_f32), K(broadcast_add_f32), K(broadcast_sub_f32),
     K(broadcast_mul_f32), K(broadcast_div_f32), K(axpby_f32), K(fill_f32),
     K(reduce_sum_f32), K(reduce_mean_f32), K(reduce_max_f32), K(reduce_argmax_f32),
-    K(reduce_sum_squares_f32), K(softmax_cross_entropy_forward_f32),
+    K(reduce_sum_squares_f32), K(reduce_norm_f32), K(softmax_cross_entropy_forward_f32),
     K(softmax_cross_entropy_backward_f32), K(cross_entropy_forward_f32),
     K(cross_entropy_backward_f32), K(mse_forward_f32), K(mse_backward_f32),
     K(sgd_update_f32), K(momentum_update_f32), K(adam_update_f32), K(dropout_mask_f32),

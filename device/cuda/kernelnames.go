@@ -35,6 +35,7 @@ const (
 	kReduceMax
 	kReduceArgMax
 	kReduceSumSquares
+	kReduceNorm
 
 	kSoftmaxCEForward
 	kSoftmaxCEBackward
@@ -131,6 +132,7 @@ var kernelTable = [numKernels]kernelName{
 	kReduceMax:        {"reduce", "reduce_max_f32"},
 	kReduceArgMax:     {"reduce", "reduce_argmax_f32"},
 	kReduceSumSquares: {"reduce", "reduce_sum_squares_f32"},
+	kReduceNorm:       {"reduce", "reduce_norm_f32"},
 
 	kSoftmaxCEForward:     {"loss", "softmax_cross_entropy_forward_f32"},
 	kSoftmaxCEBackward:    {"loss", "softmax_cross_entropy_backward_f32"},

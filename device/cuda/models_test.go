@@ -3,14 +3,17 @@
 package cuda_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	gt "gorgonia.org/tensor"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
+	"github.com/gputrain/gputrain/train/data"
 )
 
 // The containers of the general-models work on the CUDA backend: the resnet preset
@@ -57,4 +60,37 @@ func TestModelsTrainAsOnTheCPU(t *testing.T) {
 			sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
 		})
 	}
+}
+
+// The char-GPT's whole training step on the CUDA backend against the CPU reference:
+// token and position embeddings (Gather, Broadcast, ScatterAdd), layer norms, the
+// attention (Permute, batched GEMMs, CausalSoftmax and its backward), the exact GELU,
+// dropout, the tied head, the sequence cross-entropy, clipping on the device
+// (Reduce Norm) and AdamW, for a few steps drawn from a text stream, through
+// Backend.Step (a CUDA graph on a GPU). Tiny, for the emulator.
+func TestGPTTrainsAsOnTheCPU(t *testing.T) {
+	text, err := data.NewText([]byte(strings.Repeat("O Romeo, Romeo! wherefore art thou Romeo?\n", 20)), "romeo", 8)
+	require.NoError(t, err)
+	run := func(dev device.Backend) ([]float64, map[string][]float32) {
+		opt := train.NewAdamW()
+		opt.Hyper.LR, opt.Hyper.Beta2 = 3e-3, 0.99
+		tr := &train.Trainer{Model: &nn.GPT{Vocab: text.Vocab.Size(), Context: 8, Layers: 2, Heads: 2, Dim: 8, Dropout: 0.1},
+			Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: dev, BatchSize: 3, Seed: 5, ClipNorm: 0.5}
+		var losses []float64
+		rec := &lossRecorder{losses: &losses}
+		_, err := tr.FitSteps(text.Stream(2), train.StepConfig{Steps: 4, CheckEvery: 1, Callbacks: []train.Callback{rec}})
+		require.NoError(t, err, "training on %s", dev.Describe())
+		params := map[string][]float32{}
+		for _, p := range tr.Net().Params() {
+			v, err := p.Value.Float32s()
+			require.NoError(t, err)
+			params[p.Name] = v
+		}
+		return losses, params
+	}
+	ref := cpu.New(cpu.Options{Reference: true})
+	defer ref.Close()
+	wantLoss, wantParams := run(ref)
+	gotLoss, gotParams := run(testBackend(t))
+	sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
 }

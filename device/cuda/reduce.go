@@ -4,7 +4,7 @@ package cuda
 
 import "github.com/gputrain/gputrain/device"
 
-var reduceKernels = [...]kernelID{device.Sum: kReduceSum, device.Mean: kReduceMean, device.Max: kReduceMax, device.ArgMax: kReduceArgMax, device.SumSquares: kReduceSumSquares}
+var reduceKernels = [...]kernelID{device.Sum: kReduceSum, device.Mean: kReduceMean, device.Max: kReduceMax, device.ArgMax: kReduceArgMax, device.SumSquares: kReduceSumSquares, device.Norm: kReduceNorm}
 
 // reduceThreads is REDUCE_THREADS in kernels/reduce.cu.
 const reduceThreads = 256

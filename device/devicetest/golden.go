@@ -459,7 +459,7 @@ func goldenReduce(c *goldenCase) {
 		Outer, Mid, Inner int
 	}
 	c.decode(&p)
-	op, s := opByName(c.t, p.Op, device.SumSquares), device.Shape3{Outer: p.Outer, Mid: p.Mid, Inner: p.Inner}
+	op, s := opByName(c.t, p.Op, device.LastReduceOp), device.Shape3{Outer: p.Outer, Mid: p.Mid, Inner: p.Inner}
 	x := c.in("x")
 	if op == device.ArgMax {
 		y := c.d.i32(make([]int32, s.Outer*s.Inner)...)

@@ -269,6 +269,8 @@ func knownReduce(t *testing.T, d dev) {
 		{device.Mean, []float32{2, 3, 8, 9}},
 		{device.Max, []float32{4, 5, 10, 11}},
 		{device.SumSquares, []float32{0 + 4 + 16, 1 + 9 + 25, 36 + 64 + 100, 49 + 81 + 121}},
+		// √20, √35, √200, √251, each the float32 nearest
+		{device.Norm, []float32{float32(math.Sqrt(20)), float32(math.Sqrt(35)), float32(math.Sqrt(200)), float32(math.Sqrt(251))}},
 	} {
 		y := d.f32(nans(4)...)
 		require.NoError(t, d.b.Reduce(c.op, d.f32(x...), y, s))

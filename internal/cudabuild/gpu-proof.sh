@@ -93,4 +93,13 @@ gpu-proof: ready (bundle of commit $commit, $size bytes). For a session with the
          sh internal/cudabuild/gpu-report.sh build/gpu-run/gpu-logs
      writes docs/gpu/<date>-<short commit>.md (and the raw logs next to it); commit them and
      update README.md's "Verified on a GPU" line as it prints.
+  3. The char-GPT on nanoGPT's GPU recipe (6 layers, width 384, context 256, batch 64,
+     dropout 0.2) against PyTorch eager and torch.compile on the same GPU is a call of its
+     own (torch.compile needs triton in the host's Python); with a fresh budget:
+       carry:     ["dist/gpu-bundle.tar.gz"]
+       timeout_s: 590
+       command:   tar xzf dist/gpu-bundle.tar.gz -C dist && LOG_DIR=/tmp/gpt-logs GPT_ONLY=1 GPT_STEPS=2000 GPT_TIMEOUT=180 TOTAL_BUDGET=570 sh dist/gpu-bundle/run-gpu.sh; tar czf \$OUT/gpt-logs.tar.gz -C /tmp gpt-logs
+     (GPT_STEPS=5000 is the recipe's whole run: about three times as long per engine; give
+     it a session of its own.) gpt-*.json hold each engine's val_loss and median ms/step;
+     record them in docs/gpu/ and docs/text.md.
 EOF

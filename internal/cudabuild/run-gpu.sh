@@ -35,6 +35,12 @@
 # JOB_ONLY=1 (make run on a GPU host): steps 1 and 3 with graphs on only, the job's
 # output shown in full, with JOB_ARGS as its only flags besides -device and -data.
 #
+# GPT_ONLY=1: steps 1 and 3b only: the char-GPT on nanoGPT's GPU recipe (6 layers, 6
+# heads, width 384, context 256, batch 64, dropout 0.2, GPT_STEPS steps) on the bundled
+# Shakespeare text, in gputrain (CUDA graphs), PyTorch eager and torch.compile on the
+# same GPU (bench/torch_gpt.py); val_loss and ms/step of each in gpt-*.json. GPT=1 adds
+# step 3b to a full run (off by default: it needs several minutes of its own).
+#
 # env: CUBLAS_MAJOR   soname major of libcublas to look for (default: the bundle's)
 #      LOG_DIR        where logs go (default ./gpu-logs-<date>-<pid>)
 #      TOTAL_BUDGET   seconds for the whole run (default 450); a step that would end
@@ -52,6 +58,8 @@
 #                     as the CUDA libraries are, python's nvidia/nccl/lib included)
 #      NCCL_TIMEOUT   seconds for the NCCL job (default 90)
 #      JOB_ARGS       extra flags for the reference job (e.g. "-epochs 2")
+#      GPT_STEPS      steps of the char-GPT job (default 5000); GPT_TIMEOUT seconds per
+#                     engine (default 420); GPT_EVAL its -eval-every (default 1000)
 #      TORCH_ARGS     extra flags for torch_mlp.py (e.g. "--adam fused")
 #      PYTHON         the Python with torch (default python3)
 #      CUDA_LIB_DIRS  ':'-separated directories to search first
@@ -61,6 +69,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 N=${CUBLAS_MAJOR:-$(cat "$HERE/CUBLAS_MAJOR" 2>/dev/null || echo 13)}
 LOG_DIR=${LOG_DIR:-$PWD/gpu-logs-$(date +%Y%m%d-%H%M%S)-$$}
 JOB_ONLY=${JOB_ONLY:-0}
+GPT_ONLY=${GPT_ONLY:-0}
+[ "$GPT_ONLY" = 1 ] && JOB_ONLY=1 # the steps JOB_ONLY skips, and the reference job too
 PY=${PYTHON:-python3}
 mkdir -p "$LOG_DIR" || exit 2
 LOG_DIR=$(cd "$LOG_DIR" && pwd)
@@ -90,7 +100,7 @@ budget() { # WANTED_SECONDS -> the seconds this step may take (0: skip it)
 hr; say "run-gpu: $(date -u '+%Y-%m-%dT%H:%M:%SZ') host=$(uname -n) kernel=$(uname -r) arch=$(uname -m)"
 fact date "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
 fact host "$(uname -n) ($(uname -m), Linux $(uname -r))"
-fact mode "$([ "$JOB_ONLY" = 1 ] && echo job-only || echo full)"
+fact mode "$([ "$GPT_ONLY" = 1 ] && echo gpt-only || { [ "$JOB_ONLY" = 1 ] && echo job-only; } || echo full)"
 fact settings "TOTAL_BUDGET=${TOTAL_BUDGET:-450} TEST_TIMEOUT=${TEST_TIMEOUT:-180} JOB_TIMEOUT=${JOB_TIMEOUT:-90} TORCH_TIMEOUT=${TORCH_TIMEOUT:-150} BENCH_TIMEOUT=${BENCH_TIMEOUT:-120} BENCH_COUNT=${BENCH_COUNT:-3} BENCHTIME=${BENCHTIME:-1s} BENCH=${BENCH:-1} TORCH=${TORCH:-1} JOB_ARGS=${JOB_ARGS:-} TORCH_ARGS=${TORCH_ARGS:-} test flags: $*"
 say "bundle: $HERE"
 if [ -r "$HERE/MANIFEST" ]; then
@@ -291,7 +301,9 @@ if [ "$JOB_ONLY" != 1 ]; then
 fi
 
 # 3. the reference job
-if [ -x "$HERE/bin/gputrain" ]; then
+if [ "$GPT_ONLY" = 1 ]; then
+  :
+elif [ -x "$HERE/bin/gputrain" ]; then
   graphs_list="1 0"; { [ "$JOB_ONLY" = 1 ] || [ "${GRAPHS0:-1}" = 0 ]; } && graphs_list=1
   for graphs in $graphs_list; do
     if [ "$JOB_ONLY" = 1 ]; then
@@ -355,6 +367,41 @@ if [ "$JOB_ONLY" != 1 ] && [ "${NCCL:-1}" = 1 ] && [ -x "$HERE/bin/gputrain" ]; 
       say "  $line"
       fact nccl_step "$line"
     fi
+  fi
+fi
+
+# 3b. the char-GPT on nanoGPT's GPU recipe: gputrain, PyTorch eager, torch.compile
+if [ "$GPT_ONLY" = 1 ] || [ "${GPT:-0}" = 1 ]; then
+  gs=${GPT_STEPS:-5000}; ge=${GPT_EVAL:-1000}
+  text=$HERE/data/shakespeare/input.txt
+  hr; say "== char-GPT, nanoGPT's GPU recipe, $gs steps: gputrain, PyTorch eager, torch.compile"
+  if [ ! -r "$text" ]; then
+    skip gpt gpt "the bundle has no data/shakespeare/input.txt"
+  else
+    t=$(budget "$(secs "${GPT_TIMEOUT:-420}")")
+    if [ "$t" -eq 0 ]; then skip gpt gpt-gputrain "time budget spent"
+    else
+      runone gpt gpt-gputrain "$LOG_DIR/gpt-gputrain.log" "$t" "$HERE/bin/gputrain" -device cuda -dataset "text:$text" \
+        -model gpt:layers=6,heads=6,dim=384,context=256,dropout=0.2 -batch 64 -steps "$gs" -eval-every "$ge" -json
+      lastline_json "$LOG_DIR/gpt-gputrain.log" "$LOG_DIR/gpt-gputrain.json"
+    fi
+    if [ ! -r "$HERE/bench/torch_gpt.py" ] || ! have "$PY" || ! "$PY" -c 'import torch' >/dev/null 2>&1; then
+      skip gpt gpt-torch "no bench/torch_gpt.py or no $PY with torch"
+    else
+      for mode in eager compile; do
+        flag=; [ "$mode" = compile ] && flag=--compile
+        t=$(budget "$(secs "${GPT_TIMEOUT:-420}")")
+        if [ "$t" -eq 0 ]; then skip gpt "gpt-torch-$mode" "time budget spent"; continue; fi
+        # shellcheck disable=SC2086
+        runone gpt "gpt-torch-$mode" "$LOG_DIR/gpt-torch-$mode.log" "$t" env PYTHONDONTWRITEBYTECODE=1 "$PY" "$HERE/bench/torch_gpt.py" \
+          --device cuda --data "$text" --layers 6 --heads 6 --dim 384 --context 256 --dropout 0.2 --batch 64 \
+          --steps "$gs" --eval-every "$ge" --json $flag
+        lastline_json "$LOG_DIR/gpt-torch-$mode.log" "$LOG_DIR/gpt-torch-$mode.json"
+      done
+    fi
+    for f in gpt-gputrain gpt-torch-eager gpt-torch-compile; do
+      [ -r "$LOG_DIR/$f.json" ] && say "  $f: $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print("val_loss %.4f  %.2f ms/step" % (r["val_loss"], r["step_ms"]))' "$LOG_DIR/$f.json" 2>/dev/null)"
+    done
   fi
 fi
 

@@ -41,6 +41,19 @@ func Gelu(g *Graph, x string) string {
 	return g.Node("Mul", []string{g.Node("Mul", []string{x, g.Const("half", nil, 0.5)}), one})
 }
 
+// GeluTanh is GELU's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))):
+// the Gelu op with approximate="tanh" from opset 20, its decomposition before.
+func GeluTanh(g *Graph, x string) string {
+	if g.Opset() >= 20 {
+		return g.Node("Gelu", []string{x}, String("approximate", "tanh"))
+	}
+	x3 := g.Node("Mul", []string{g.Node("Mul", []string{x, x}), x})
+	u := g.Node("Add", []string{x, g.Node("Mul", []string{x3, g.Const("c", nil, 0.044715)})})
+	t := g.Node("Tanh", []string{g.Node("Mul", []string{u, g.Const("sqrt_2_over_pi", nil, float32(math.Sqrt(2/math.Pi)))})})
+	one := g.Node("Add", []string{t, g.Const("one", nil, 1)})
+	return g.Node("Mul", []string{g.Node("Mul", []string{x, g.Const("half", nil, 0.5)}), one})
+}
+
 // BatchNorm is BatchNormalization in inference form on x (N, C, …): (x - mean)/√(var +
 // eps)·scale + bias per channel, with the running statistics.
 func BatchNorm(g *Graph, x, scale, bias, mean, variance string, eps float32) string {

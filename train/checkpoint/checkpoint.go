@@ -134,6 +134,10 @@ type Settings struct {
 	// Flags holds caller-defined settings, such as the command-line flags a resumed
 	// run must reuse.
 	Flags map[string]string `json:"flags,omitempty"`
+	// Vocab is a text model's vocabulary: the bytes its token ids stand for, in id
+	// order (train/data's Vocab.Bytes), so that a checkpoint alone can encode a prompt
+	// and decode what the model writes. Empty for other models.
+	Vocab []byte `json:"vocab,omitempty"`
 }
 
 // OptimizerState is the optimizer part of a checkpoint's metadata.

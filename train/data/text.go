@@ -185,12 +185,52 @@ func firstInvalidUTF8(b []byte) int {
 type TextSampler struct {
 	train   []uint8
 	context int
+	pcg     *rand.PCG
 	rng     *rand.Rand
 }
 
 // Sampler returns a window sampler over the training split, seeded with seed.
 func (t *Text) Sampler(seed uint64) *TextSampler {
-	return &TextSampler{train: t.Train, context: t.Context, rng: rand.New(rand.NewPCG(seed, 0x74657874_77696e64))}
+	pcg := rand.NewPCG(seed, 0x74657874_77696e64)
+	return &TextSampler{train: t.Train, context: t.Context, pcg: pcg, rng: rand.New(pcg)}
+}
+
+// State is the sampler's position in its stream of windows (the PCG generator's
+// state, 20 bytes); SetState goes back to it, so that a resumed run draws the windows
+// an uninterrupted one would.
+func (s *TextSampler) State() ([]byte, error) { return s.pcg.MarshalBinary() }
+
+// SetState restores a position State returned; the error names a malformed state.
+func (s *TextSampler) SetState(b []byte) error {
+	if err := s.pcg.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("data: text: sampler state of %d bytes: %w", len(b), err)
+	}
+	return nil
+}
+
+// TextStream is a Text as training data drawn by steps (train.Stream): each example is
+// a window of Context token ids and the Context next tokens; training windows come from
+// a TextSampler, validation examples are the non-overlapping validation windows
+// (ValWindows, ValBatch).
+type TextStream struct {
+	*TextSampler
+	text *Text
+}
+
+// Stream returns the text as a training stream whose windows are drawn from seed.
+func (t *Text) Stream(seed uint64) *TextStream {
+	return &TextStream{TextSampler: t.Sampler(seed), text: t}
+}
+
+// Shapes are the per-example shapes of the ids and the targets: (Context) each.
+func (s *TextStream) Shapes() (in, target []int) { return []int{s.text.Context}, []int{s.text.Context} }
+
+// ValExamples is the number of validation windows (ValWindows).
+func (s *TextStream) ValExamples() int { return s.text.ValWindows() }
+
+// ValBatch fills inputs and targets with validation windows first, first+1, … (Text.ValBatch).
+func (s *TextStream) ValBatch(first int, inputs, targets []int32) (int, error) {
+	return s.text.ValBatch(first, inputs, targets)
 }
 
 // Next fills inputs and targets, each of shape (batch, context) row-major with batch =

@@ -161,9 +161,14 @@ func panel(h *train.History, name string, get func(train.EpochStats) (trainValue
 	var tr, va plotter.XYs
 	lo, hi := math.Inf(1), math.Inf(-1)
 	best := -1
+	// A step-based run's records are evaluation intervals, drawn at their last step.
+	unit, at := "epoch", func(e train.EpochStats) int { return e.Epoch }
+	if h.ByStep {
+		unit, at = "step", func(e train.EpochStats) int { return e.Step }
+	}
 	for i, e := range h.Epochs {
 		t, v := get(e)
-		x := float64(e.Epoch)
+		x := float64(at(e))
 		if finite(t) {
 			tr = append(tr, plotter.XY{X: x, Y: t})
 			lo, hi = math.Min(lo, t), math.Max(hi, t)
@@ -181,12 +186,16 @@ func panel(h *train.History, name string, get func(train.EpochStats) (trainValue
 	if lossPanel && h.Loss != "" {
 		title += " (" + h.Loss + ")"
 	}
-	p.Title.Text = title + " per epoch"
-	p.X.Label.Text = "epoch"
+	p.Title.Text = title + " per " + unit
+	p.X.Label.Text = unit
 	p.Y.Label.Text = name
 	p.X.Tick.Marker = gplot.TickerFunc(integerTicks)
-	first, last := float64(h.Epochs[0].Epoch), float64(h.Epochs[len(h.Epochs)-1].Epoch)
-	p.X.Min, p.X.Max = first-0.5, last+0.5
+	first, last := float64(at(h.Epochs[0])), float64(at(h.Epochs[len(h.Epochs)-1]))
+	margin := 0.5
+	if h.ByStep {
+		margin = math.Max(0.5, (last-first)*0.02)
+	}
+	p.X.Min, p.X.Max = first-margin, last+margin
 	if len(tr) == 0 && len(va) == 0 {
 		lo, hi = 0, 1
 	}
@@ -213,13 +222,13 @@ func panel(h *train.History, name string, get func(train.EpochStats) (trainValue
 	}
 	if lossPanel && best >= 0 {
 		e := h.Epochs[best]
-		mark, err := plotter.NewScatter(plotter.XYs{{X: float64(e.Epoch), Y: e.ValLoss}})
+		mark, err := plotter.NewScatter(plotter.XYs{{X: float64(at(e)), Y: e.ValLoss}})
 		if err != nil {
 			return nil, fmt.Errorf("plot: %w", err)
 		}
 		mark.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(5), Shape: draw.CircleGlyph{}}
 		p.Add(mark)
-		p.Legend.Add(fmt.Sprintf("best val_loss (epoch %d)", e.Epoch), mark)
+		p.Legend.Add(fmt.Sprintf("best val_loss (%s %d)", unit, at(e)), mark)
 	}
 	return p, nil
 }

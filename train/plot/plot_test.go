@@ -134,3 +134,21 @@ func TestIsPlot(t *testing.T) {
 	assert.False(t, plot.IsPlot(other), "cut short")
 	assert.False(t, plot.IsPlot(filepath.Join(dir, "missing.png")))
 }
+
+// A step-based run's history is drawn against its steps: intervals ending at steps
+// 250 to 2000 make curves as wide as an epoch history's.
+func TestWritePNGByStep(t *testing.T) {
+	h := overfitting(8)
+	h.ByStep = true
+	for i := range h.Epochs {
+		h.Epochs[i].Step = 250 * (i + 1)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, plot.WritePNG(&buf, h, plot.Options{}))
+	if dir := os.Getenv("PLOT_TEST_OUT"); dir != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "bystep.png"), buf.Bytes(), 0o644))
+	}
+	img := decode(t, buf.Bytes())
+	assert.Greater(t, count(img, plot.TrainColor), 600)
+	assert.Greater(t, count(img, plot.ValColor), 400)
+}
