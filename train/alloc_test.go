@@ -53,6 +53,9 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 		{cnnModel, images},
 		// residual blocks with projections, global average pooling
 		{resnetModel, images},
+		// recurrent layers on rows of pixels (the lstm and gru presets, two layers)
+		{nn.NewSequential(nn.NewReshape(28, 28), nn.NewLSTM(16, 2, true), nn.NewDense(10, nn.Softmax)), images},
+		{nn.NewSequential(nn.NewReshape(28, 28), nn.NewGRU(16, 1, false), nn.NewFlatten(), nn.NewDense(10, nn.Softmax)), images},
 	} {
 		model, d := c.model, c.d
 		tr := &Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
