@@ -1,0 +1,180 @@
+package checkpoint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/nn"
+	"github.com/gputrain/gputrain/tensor"
+	"github.com/gputrain/gputrain/train"
+)
+
+// rnnConfig is a recurrent classifier's configuration as rnn_torch.py takes it: the
+// lstm or gru preset (nn.RecurrentSpec) on sequences of (steps, inputs).
+type rnnConfig struct {
+	Cell    string `json:"cell"`
+	Inputs  int    `json:"inputs"`
+	Hidden  int    `json:"hidden"`
+	Layers  int    `json:"layers"`
+	Classes int    `json:"classes"`
+	Seed    int    `json:"seed"`
+	steps   int
+}
+
+func (c rnnConfig) model(t *testing.T) nn.Module {
+	s, err := nn.RecurrentSpec(c.Cell, c.Hidden, c.Layers, []int{c.steps, c.Inputs}, c.Classes)
+	require.NoError(t, err)
+	return s.Root
+}
+
+// runRNNTorch runs testdata/rnn_torch.py with args and returns the loss it prints.
+func runRNNTorch(t *testing.T, py string, args ...string) float64 {
+	t.Helper()
+	root, err := repoRoot()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, append([]string{filepath.Join(root, "train", "checkpoint", "testdata", "rnn_torch.py")}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "rnn_torch.py %s:\n%s", args[0], stderr.String())
+	var r struct{ Loss float64 }
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace(out), &r), string(out))
+	return r.Loss
+}
+
+// rnnBatch writes a batch of b sequences of c's shape (F32 "x") and labels (I64 "y")
+// to path.
+func rnnBatch(t *testing.T, c rnnConfig, b int, seed uint64, path string) (x []float32, y []int32) {
+	t.Helper()
+	d := blobs(seed, b, []int{c.steps, c.Inputs}, c.Classes)
+	x, y = d.X.Data().([]float32), d.Y.Data().([]int32)
+	labels := make([]int64, b)
+	for i, v := range y {
+		labels[i] = int64(v)
+	}
+	require.NoError(t, WriteFile(path, &File{Tensors: []Tensor{{Name: "x", DType: F32, Shape: []int{b, c.steps, c.Inputs}, F32: x},
+		{Name: "y", DType: I64, Shape: []int{b}, I64: labels}}}))
+	return x, y
+}
+
+// classifierLossAndGrads computes m's mean cross-entropy on the batch (inference mode
+// when train is false) and, in training mode, every parameter's gradient by name.
+func classifierLossAndGrads(t *testing.T, m *nn.Model, x []float32, y []int32, train bool) (float64, map[string][]float32) {
+	t.Helper()
+	dev, b := m.Device(), len(y)
+	xs, err := tensor.FromFloat32(dev, x, append([]int{b}, m.InputShape()...)...)
+	require.NoError(t, err)
+	ys, err := tensor.FromInt32(dev, y, b)
+	require.NoError(t, err)
+	loss := &nn.SparseCategoricalCrossEntropy{}
+	require.NoError(t, loss.Build(dev, b, m.OutputShape()))
+	out, err := m.Forward(xs, train)
+	require.NoError(t, err)
+	res, err := loss.Forward(out, m.Logits(), ys)
+	require.NoError(t, err)
+	per, err := res.Loss.Float32s()
+	require.NoError(t, err)
+	mean := 0.0
+	for _, v := range per {
+		mean += float64(v) / float64(b)
+	}
+	if !train {
+		return mean, nil
+	}
+	g, fromLogits, err := loss.Backward(1 / float32(b))
+	require.NoError(t, err)
+	require.NoError(t, m.ZeroGrad())
+	require.NoError(t, m.Backward(g, fromLogits))
+	grads := map[string][]float32{}
+	for _, e := range m.StateDict() {
+		if e.Param.Grad != nil {
+			v, err := e.Param.Grad.Float32s()
+			require.NoError(t, err)
+			grads[e.Name] = v
+		}
+	}
+	return mean, grads
+}
+
+var rnnConfigs = []rnnConfig{
+	{Cell: "lstm", Inputs: 5, Hidden: 8, Layers: 1, Classes: 3, steps: 7},
+	{Cell: "lstm", Inputs: 4, Hidden: 6, Layers: 2, Classes: 4, steps: 5},
+	{Cell: "gru", Inputs: 5, Hidden: 8, Layers: 1, Classes: 3, steps: 7},
+	{Cell: "gru", Inputs: 3, Hidden: 6, Layers: 2, Classes: 4, steps: 6},
+}
+
+// The lstm and gru presets' checkpoints load into torch.nn.LSTM/GRU(batch_first) +
+// Linear (bench/torch_rnn.py's model, load_state_dict strict) and give the same loss on
+// a fixed batch within 1e-4 relative, after some training (every tensor has moved).
+func TestRNNCheckpointLoadsIntoPyTorch(t *testing.T) {
+	py := interopPython(t)
+	dir := t.TempDir()
+	for i, c := range rnnConfigs {
+		tr := newTrainer(c.model(t), "adam", uint64(i+1))
+		_, err := tr.Fit(blobs(uint64(30+i), 64, []int{c.steps, c.Inputs}, c.Classes), train.Config{Epochs: 2})
+		require.NoError(t, err)
+		ckpt := filepath.Join(dir, "rnn.safetensors")
+		require.NoError(t, Save(ckpt, tr, Settings{Model: c.Cell}))
+		batch := filepath.Join(dir, "batch.safetensors")
+		x, y := rnnBatch(t, c, 5, uint64(40+i), batch)
+		want, _ := classifierLossAndGrads(t, tr.Net(), x, y, false)
+		cfg, err := json.Marshal(c)
+		require.NoError(t, err)
+		got := runRNNTorch(t, py, "load", string(cfg), batch, ckpt)
+		t.Logf("%+v: loss gputrain %.7f, PyTorch %.7f", c, want, got)
+		assert.InEpsilon(t, want, got, 1e-4)
+	}
+}
+
+// The other way: the classifier initialised and written by PyTorch loads into
+// gputrain's (LoadWeights, strict) and gives the same loss, and the same gradient of
+// every parameter within 1e-3 relative (L2).
+func TestPyTorchRNNWeightsLoadIntoGputrain(t *testing.T) {
+	py := interopPython(t)
+	dir := t.TempDir()
+	for i, c := range rnnConfigs {
+		c.Seed = i + 3
+		cfg, err := json.Marshal(c)
+		require.NoError(t, err)
+		batch, weights, grads := filepath.Join(dir, "batch.safetensors"), filepath.Join(dir, "w.safetensors"), filepath.Join(dir, "g.safetensors")
+		const b = 6
+		x, y := rnnBatch(t, c, b, uint64(50+i), batch)
+		want := runRNNTorch(t, py, "write", string(cfg), batch, weights, grads)
+
+		m := nn.NewModel(c.model(t))
+		require.NoError(t, m.Build(cpu.New(cpu.Options{}), tensor.Shape{c.steps, c.Inputs}, b, 1))
+		r, err := LoadWeights(m, weights, true)
+		require.NoError(t, err)
+		assert.Contains(t, r.Loaded, "0.weight_hh_l0")
+		got, gg := classifierLossAndGrads(t, m, x, y, true)
+		t.Logf("%+v: loss PyTorch %.7f, gputrain %.7f", c, want, got)
+		assert.InEpsilon(t, want, got, 1e-4)
+		tg, err := ReadFile(grads)
+		require.NoError(t, err)
+		require.Len(t, gg, len(tg.Tensors), "a gradient for every name")
+		for _, wt := range tg.Tensors {
+			g, ok := gg[wt.Name]
+			require.True(t, ok, "no gradient %s in gputrain's model", wt.Name)
+			require.Len(t, g, len(wt.F32), wt.Name)
+			diff, norm := 0.0, 0.0
+			for i, w := range wt.F32 {
+				diff += (float64(g[i]) - float64(w)) * (float64(g[i]) - float64(w))
+				norm += float64(w) * float64(w)
+			}
+			rel := math.Sqrt(diff / norm)
+			assert.LessOrEqual(t, rel, 1e-3, "%s %s: gradients differ by %.3g relative (L2)", c.Cell, wt.Name, rel)
+		}
+	}
+}

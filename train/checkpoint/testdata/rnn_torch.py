@@ -1,0 +1,68 @@
+"""The lstm/gru preset in PyTorch against gputrain's, both ways (rnn_interop_test.go).
+
+Usage:
+  python rnn_torch.py load CONFIG BATCH CHECKPOINT
+      builds the recurrent classifier of CONFIG (bench/torch_rnn.py's build_model:
+      torch.nn.LSTM or GRU with batch_first, then Linear on the last step), loads the
+      gputrain CHECKPOINT into it with load_state_dict(strict=True) (the "optimizer."
+      tensors dropped) and prints {"loss": L}: the mean cross-entropy of the batch's
+      labels y given its sequences x (BATCH: F32 "x" of shape (B, T, inputs) and I64
+      "y" of shape (B)), in eval mode.
+  python rnn_torch.py write CONFIG BATCH WEIGHTS GRADS
+      builds the classifier with torch.manual_seed(CONFIG's seed) (PyTorch's
+      initialisation), writes its state_dict to WEIGHTS (safetensors), the gradients
+      of the batch's mean loss to GRADS under the same names, and prints {"loss": L}.
+
+CONFIG is JSON: {"cell": "lstm"|"gru", "inputs", "hidden", "layers", "classes", "seed"}.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def model_of(cfg):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    spec = importlib.util.spec_from_file_location("torch_rnn", os.path.join(ROOT, "bench", "torch_rnn.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.build_model(torch, cfg["cell"], cfg["inputs"], cfg["hidden"], cfg["layers"], cfg["classes"])
+
+
+def loss_of(model, batch):
+    return F.cross_entropy(model(batch["x"].float()), batch["y"].long())
+
+
+def main():
+    if len(sys.argv) < 5 or sys.argv[1] not in ("load", "write"):
+        sys.exit(__doc__)
+    cfg = json.loads(sys.argv[2])
+    batch = load_file(sys.argv[3])
+    torch.manual_seed(cfg.get("seed", 0))
+    model = model_of(cfg)
+    if sys.argv[1] == "load":
+        state = {k: v for k, v in load_file(sys.argv[4]).items() if not k.startswith("optimizer.")}
+        model.load_state_dict(state, strict=True)
+        model.eval()
+        with torch.no_grad():
+            loss = loss_of(model, batch)
+        print(json.dumps({"loss": loss.item()}))
+        return
+    weights, grads = sys.argv[4], sys.argv[5]
+    save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, weights)
+    model.train()
+    loss = loss_of(model, batch)
+    loss.backward()
+    save_file({k: p.grad.detach().clone().contiguous() for k, p in model.named_parameters()}, grads)
+    print(json.dumps({"loss": loss.item()}))
+
+
+if __name__ == "__main__":
+    main()
