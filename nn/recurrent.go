@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/nn/onnx"
 	"github.com/gputrain/gputrain/tensor"
 )
 
@@ -553,4 +554,51 @@ func (r *recurrent) weightGrads(n int, l *rnnLayer, lv *rnnLayerViews, v *rnnVie
 		}
 	}
 	return nil
+}
+
+// ExportONNX implements Exporter: one ONNX LSTM node per layer (onnx.LSTM, the gates
+// reordered into ONNX's i, o, f, c), batch-first; with Last, the top layer's last
+// hidden state.
+func (m *LSTM) ExportONNX(g *onnx.Graph, x string) (string, error) { return m.r.export(g, x) }
+
+// ExportONNX implements Exporter: one ONNX GRU node per layer (onnx.GRU, with
+// linear_before_reset as PyTorch computes n), batch-first; with Last, the top
+// layer's last hidden state.
+func (m *GRU) ExportONNX(g *onnx.Graph, x string) (string, error) { return m.r.export(g, x) }
+
+func (r *recurrent) export(g *onnx.Graph, x string) (string, error) {
+	if r.ctx == nil {
+		return "", fmt.Errorf("nn: %s: export before Build", r.kind)
+	}
+	host := func(p *Param) ([]float32, error) {
+		v, err := p.Value.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("nn: %s: export %s: %w", r.kind, p.Name, err)
+		}
+		return v, nil
+	}
+	var h string
+	for k, l := range r.layers {
+		w := onnx.RNNWeights{Input: l.in, Hidden: r.hidden}
+		for _, p := range []struct {
+			dst *[]float32
+			p   *Param
+		}{{&w.WeightIH, l.wih}, {&w.WeightHH, l.whh}, {&w.BiasIH, l.bih}, {&w.BiasHH, l.bhh}} {
+			v, err := host(p.p)
+			if err != nil {
+				return "", err
+			}
+			*p.dst = v
+		}
+		s := g.Scope(fmt.Sprintf("l%d", k))
+		if r.op == device.LSTM {
+			x, h, _ = onnx.LSTM(s, x, w, true)
+		} else {
+			x, h = onnx.GRU(s, x, w, true)
+		}
+	}
+	if r.last {
+		return h, nil
+	}
+	return x, nil
 }
