@@ -16,7 +16,10 @@ training steps and the validation pass.
 
 Usage: .venv/bin/python bench/torch_rnn.py --data data/mnist [--epochs 10]
        [--threads N] [--cell lstm|gru] [--hidden 128] [--layers 1] [--batch 64]
-       [--val-split 0.1] [--json]
+       [--val-split 0.1] [--limit N] [--json]
+
+--limit N trains on the first N training images only (the validation set is then
+the last 10% of those N), as gputrain's -limit does.
 """
 
 import sys
@@ -54,8 +57,12 @@ def main():
     p.add_argument("--batch", type=int, default=BATCH)
     p.add_argument("--val-split", type=float, default=common.VALIDATION_SPLIT,
                    help="fraction of the training images held out (the last ones), as gputrain -val-split")
+    p.add_argument("--limit", type=int, default=0,
+                   help="train on the first N of the 60000 training images only (0: all), as gputrain -limit")
     args = p.parse_args()
     common.check_args(p, args)
+    if args.limit < 0:
+        p.error(f"--limit {args.limit}: must not be negative")
     if args.hidden < 1 or args.layers < 1 or args.batch < 1:
         p.error("--hidden, --layers and --batch must be at least 1")
     if not 0 <= args.val_split < 1:
@@ -73,6 +80,8 @@ def main():
         x_all, y_all, x_test, y_test = mnist.load(args.data)
     except mnist.MnistError as e:
         sys.exit(f"torch_rnn: {e}")
+    if args.limit:
+        x_all, y_all = x_all[:args.limit], y_all[:args.limit]
     x_tr, y_tr, x_val, y_val = mnist.split_validation(x_all, y_all, args.val_split)
 
     def to_device(x, y):
@@ -141,7 +150,7 @@ def main():
             "pytorch", torch.__version__, args.device, args.threads, args.epochs, n,
             epoch_seconds, test_loss, test_acc, batch=args.batch,
             epoch_cpu_seconds=[round(s, 4) for s in cpu_seconds], seed=args.seed, env=thread_env,
-            model=f"{args.cell}:hidden={args.hidden},layers={args.layers}",
+            model=f"{args.cell}:hidden={args.hidden},layers={args.layers}", limit=args.limit,
         ), args.label))
 
 
