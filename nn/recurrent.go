@@ -109,20 +109,36 @@ func (m *GRU) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 }
 
 // Forward implements Module.
-func (m *LSTM) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) { return m.r.forward(x) }
+func (m *LSTM) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	if m.r.ctx == nil {
+		return nil, fmt.Errorf("nn: %s used before Build", m.Kind())
+	}
+	return m.r.forward(x)
+}
 
 // Forward implements Module.
-func (m *GRU) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) { return m.r.forward(x) }
+func (m *GRU) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
+	if m.r.ctx == nil {
+		return nil, fmt.Errorf("nn: %s used before Build", m.Kind())
+	}
+	return m.r.forward(x)
+}
 
 // Backward implements Module: backpropagation through time; the parameters'
 // gradients are added into their Grad.
 func (m *LSTM) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if m.r.ctx == nil {
+		return nil, fmt.Errorf("nn: %s used before Build", m.Kind())
+	}
 	return m.r.backward(dy, needDX)
 }
 
 // Backward implements Module: backpropagation through time; the parameters'
 // gradients are added into their Grad.
 func (m *GRU) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error) {
+	if m.r.ctx == nil {
+		return nil, fmt.Errorf("nn: %s used before Build", m.Kind())
+	}
 	return m.r.backward(dy, needDX)
 }
 
@@ -559,17 +575,24 @@ func (r *recurrent) weightGrads(n int, l *rnnLayer, lv *rnnLayerViews, v *rnnVie
 // ExportONNX implements Exporter: one ONNX LSTM node per layer (onnx.LSTM, the gates
 // reordered into ONNX's i, o, f, c), batch-first; with Last, the top layer's last
 // hidden state.
-func (m *LSTM) ExportONNX(g *onnx.Graph, x string) (string, error) { return m.r.export(g, x) }
+func (m *LSTM) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if m.r.ctx == nil {
+		return "", fmt.Errorf("nn: lstm: export before Build")
+	}
+	return m.r.export(g, x)
+}
 
 // ExportONNX implements Exporter: one ONNX GRU node per layer (onnx.GRU, with
 // linear_before_reset as PyTorch computes n), batch-first; with Last, the top
 // layer's last hidden state.
-func (m *GRU) ExportONNX(g *onnx.Graph, x string) (string, error) { return m.r.export(g, x) }
+func (m *GRU) ExportONNX(g *onnx.Graph, x string) (string, error) {
+	if m.r.ctx == nil {
+		return "", fmt.Errorf("nn: gru: export before Build")
+	}
+	return m.r.export(g, x)
+}
 
 func (r *recurrent) export(g *onnx.Graph, x string) (string, error) {
-	if r.ctx == nil {
-		return "", fmt.Errorf("nn: %s: export before Build", r.kind)
-	}
 	host := func(p *Param) ([]float32, error) {
 		v, err := p.Value.Float32s()
 		if err != nil {
