@@ -178,3 +178,52 @@ func TestPyTorchRNNWeightsLoadIntoGputrain(t *testing.T) {
 		}
 	}
 }
+
+// A checkpoint of the recurrent presets rebuilds the model from its stored Spec alone
+// (LoadModel): the same parameters by name and the same predictions, bit for bit.
+func TestRNNCheckpointRebuildsTheModel(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range rnnConfigs {
+		tr := newTrainer(c.model(t), "adam", uint64(i+1))
+		d := blobs(uint64(60+i), 32, []int{c.steps, c.Inputs}, c.Classes)
+		_, err := tr.Fit(d, train.Config{Epochs: 1})
+		require.NoError(t, err)
+		path := filepath.Join(dir, c.Cell+".safetensors")
+		require.NoError(t, Save(path, tr, Settings{Model: c.Cell}))
+		ck, err := Open(path)
+		require.NoError(t, err)
+		m, err := ck.LoadModel(cpu.New(cpu.Options{Threads: 2}), 0)
+		require.NoError(t, err)
+		require.Equal(t, len(tr.Net().Params()), len(m.Params()))
+		for j, p := range tr.Net().Params() {
+			assert.Equal(t, p.Name, m.Params()[j].Name)
+		}
+		want, err := tr.Predict(d.X)
+		require.NoError(t, err)
+		got, err := m.Predict(d.X)
+		require.NoError(t, err)
+		assert.Equal(t, want.Data(), got.Data(), "%s, %d layers", c.Cell, c.Layers)
+	}
+}
+
+// The recurrent layers' gradients are the same bits for any CPU thread count (at a
+// size where the cells and GEMMs are split between threads).
+func TestRNNGradientsDoNotDependOnThreads(t *testing.T) {
+	for _, c := range []rnnConfig{
+		{Cell: "lstm", Inputs: 12, Hidden: 96, Layers: 2, Classes: 5, steps: 9},
+		{Cell: "gru", Inputs: 12, Hidden: 96, Layers: 2, Classes: 5, steps: 9},
+	} {
+		var first map[string][]float32
+		for _, threads := range []int{1, 2, 3} {
+			m := nn.NewModel(c.model(t))
+			require.NoError(t, m.Build(cpu.New(cpu.Options{Threads: threads}), tensor.Shape{c.steps, c.Inputs}, 48, 7))
+			d := blobs(70, 48, []int{c.steps, c.Inputs}, c.Classes)
+			_, grads := classifierLossAndGrads(t, m, d.X.Data().([]float32), d.Y.Data().([]int32), true)
+			if first == nil {
+				first = grads
+				continue
+			}
+			assert.Equal(t, first, grads, "%s: gradients with %d threads", c.Cell, threads)
+		}
+	}
+}
