@@ -6,7 +6,7 @@
 # Not part of CI's test path.
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
-#   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [RNN=1] [RNN_EPOCHS=1] [RNN_LIMIT=0]
+#   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [RNN=1] [RNN_EPOCHS=1] [RNN_LIMIT=0] [RECSYS=1]
 #   [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -31,6 +31,12 @@
 # Adam) and PyTorch's nn.LSTM twin (bench/torch_rnn.py) for RNN_EPOCHS epochs on the
 # first RNN_LIMIT training images (0: all) at each thread count, interleaved; results
 # in build/bench/rnn-<threads>t.jsonl, a ratio table per thread count.
+# RECSYS: the mf preset on InstEval (make data-insteval) against its PyTorch twin
+# (bench/recsys_twin.py: the same split and ranking lists, written by bench/recsplit;
+# the same model, init, penalty and lazy Adam as SparseAdam), RECSYS_EPOCHS (8) epochs,
+# ROUNDS interleaved rounds at 2 threads; build/bench/recsys.jsonl and the table of
+# bench/recsys_compare.py (epoch ratio, test RMSE of both, the baselines) in
+# build/bench/recsys.md.
 # PY: a Python with the reference systems already installed (then .venv is not set up;
 # CNN and CONV need only torch and numpy, JOB needs tensorflow too).
 set -euo pipefail
@@ -150,4 +156,19 @@ if [ "${RNN:-1}" = 1 ]; then
     echo "== lstm preset (row-sequential MNIST), $t thread(s): median epoch seconds over $rounds rounds, ratio to PyTorch"
     "$py" bench/compare.py --group "$out/rnn-${t}t.jsonl"
   done
+fi
+
+if [ "${RECSYS:-1}" = 1 ]; then
+  make -s data-insteval
+  go build -o build/gputrain ./cmd/gputrain
+  go run ./bench/recsplit -dataset insteval -seed 1 -out "$out/insteval-split"
+  rs_epochs="${RECSYS_EPOCHS:-8}"
+  : > "$out/recsys.jsonl"
+  for r in $(seq "$rounds"); do
+    echo "== recsys round $r: gputrain mf, pytorch twin ($rs_epochs epochs, 2 threads; load $(cut -d' ' -f1 /proc/loadavg))"
+    ./build/gputrain -device cpu -threads 2 -dataset insteval -model mf -seed 1 -epochs "$rs_epochs" -json | tail -n 1 >> "$out/recsys.jsonl"
+    "$py" bench/recsys_twin.py --split "$out/insteval-split" --threads 2 --epochs "$rs_epochs" --json | tail -n 1 >> "$out/recsys.jsonl"
+  done
+  echo "== recsys: the mf preset on InstEval, gputrain vs PyTorch (SparseAdam), 2 threads, $rounds rounds"
+  "$py" bench/recsys_compare.py "$out/recsys.jsonl" | tee "$out/recsys.md"
 fi

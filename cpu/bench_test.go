@@ -68,7 +68,25 @@ func benchOps(bk device.Backend) []benchOp {
 	gru := device.RNNCellArgs{Op: device.GRU, Batch: batch, Hidden: hidden, GX: f(3*batch*hidden, -4, 4), GH: f(3*batch*hidden, -4, 4),
 		Acts: f(3*batch*hidden, 0, 0), HPrev: f(batch*hidden, -1, 1), H: f(batch*hidden, 0, 0), DH: f(batch*hidden, -1, 1),
 		DGX: f(3*batch*hidden, 0, 0), DGH: f(3*batch*hidden, 0, 0), DHPrev: f(batch*hidden, 0, 0)}
+	// A recommender's user table (InstEval's 2,972 users × 32) and a batch of 256 ratings'
+	// users: the dense Adam step against the lazy one on the rows the batch used.
+	const tableRows, dim, ratings = 2972, 32, 256
+	tp, tg, tm, tv := f(tableRows*dim, -1, 1), f(tableRows*dim, -1, 1), f(tableRows*dim, 0, 0), f(tableRows*dim, 0, 0)
+	set, _ := bk.Alloc(device.Int32, device.RowSetLen(tableRows))
+	batchIDs, _ := bk.Alloc(device.Int32, ratings)
+	bv := make([]int32, ratings)
+	for i := range bv {
+		bv[i] = int32(rng.IntN(tableRows))
+	}
+	_ = bk.WriteInt32(batchIDs, bv)
 	return []benchOp{
+		{"adam-dense-2972x32", func() error { return bk.Update(device.Adam, hyper, tp, tg, tm, tv) }},
+		{"adam-rows-256-of-2972x32", func() error {
+			if err := bk.AddRows(set, batchIDs); err != nil {
+				return err
+			}
+			return bk.UpdateRows(device.Adam, hyper, tp, tg, tm, tv, set, dim)
+		}},
 		{"gemm-batch48-QKt-64x64x32", func() error {
 			return bk.Gemm(device.GemmArgs{TransB: true, M: seq, N: seq, K: hd, Alpha: 0.17677669, A: qkv, B: heads3, C: att,
 				Batch: bsz * heads, StrideA: seq * hd, StrideB: seq * hd, StrideC: seq * seq})

@@ -85,6 +85,27 @@ func TestGatherIndexOutOfRange(t *testing.T) {
 	}
 }
 
+func TestRowIndexOutOfRange(t *testing.T) {
+	for _, opts := range []cpu.Options{{}, {Reference: true}} {
+		b := cpu.New(opts)
+		set, _ := b.Alloc(device.Int32, device.RowSetLen(3))
+		ids, _ := b.Alloc(device.Int32, 3)
+		require.NoError(t, b.WriteInt32(ids, []int32{0, 3, 1}))
+		assert.EqualError(t, b.AddRows(set, ids), "cpu: add rows: ids[1] = 3 is outside the 3 rows of the table")
+		got := make([]int32, device.RowSetLen(3))
+		require.NoError(t, b.ReadInt32(got, set))
+		assert.Equal(t, make([]int32, device.RowSetLen(3)), got, "a failed AddRows changes nothing")
+		// A buffer that is no row set: a count past the table.
+		require.NoError(t, b.WriteInt32(set, []int32{5, 0, 0, 0, 0, 0, 0}))
+		p, _ := b.Alloc(device.Float32, 6)
+		assert.EqualError(t, b.UpdateRows(device.SGD, device.Hyper{LR: 1}, p, p, nil, nil, set, 2),
+			"cpu: update rows: the set holds 5 rows, outside [0, 3] (not a row set made by AddRows?)")
+		require.NoError(t, b.WriteInt32(set, []int32{1, 7, 0, 0, 0, 0, 0}))
+		assert.EqualError(t, b.ClearRows(p, set, 2), "cpu: clear rows: the set's row 0 is 7, outside the 3 rows of the table")
+		b.Close()
+	}
+}
+
 func TestForeignBuffer(t *testing.T) {
 	b := cpu.New(cpu.Options{})
 	defer b.Close()
@@ -123,6 +144,12 @@ func TestTrainingStepOpsDoNotAllocate(t *testing.T) {
 		x, w, h, dh := f(rows*in), f(in*out), f(rows*out), f(rows*out)
 		bias, probs, loss, correct := f(out), f(rows*out), f(rows), f(rows)
 		p, g, m, v := f(size.params), f(size.params), f(size.params), f(size.params)
+		set, _ := b.Alloc(device.Int32, device.RowSetLen(size.params/8))
+		ids := make([]int32, rows)
+		for r := range ids {
+			ids[r] = int32(r * 7 % min(size.params/8, size.srcRows))
+		}
+		require.NoError(t, b.WriteInt32(idx, ids))
 		lossArgs := device.LossArgs{Op: device.SoftmaxCrossEntropy, Rows: rows, Cols: out, Input: h, Labels: labels,
 			Probs: probs, Loss: loss, Correct: correct, Grad: dh, Scale: 1 / float32(rows)}
 		hyper := device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, Step: 1}
@@ -146,6 +173,14 @@ func TestTrainingStepOpsDoNotAllocate(t *testing.T) {
 			{"loss backward", func() error { return b.LossBackward(lossArgs) }},
 			{"reduce", func() error { return b.Reduce(device.Sum, dh, bias, device.Shape3{Outer: 1, Mid: rows, Inner: out}) }},
 			{"update", func() error { return b.Update(device.Adam, hyper, p, g, m, v) }},
+			// the sparse step of a table of params/8 rows of 8 from the batch's ids
+			{"add rows and update rows", func() error {
+				if err := b.AddRows(set, idx); err != nil {
+					return err
+				}
+				return b.UpdateRows(device.Adam, hyper, p, g, m, v, set, 8)
+			}},
+			{"clear rows", func() error { return b.ClearRows(g, set, 8) }},
 			{"axpby", func() error { return b.Axpby(0.5, g, 0.9, m) }},
 		}
 		for _, op := range ops {

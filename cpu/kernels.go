@@ -11,25 +11,26 @@ type kernels struct {
 	gemm gemmState
 	vec  *vecVariant // the elementwise primitives (vec.go)
 
-	unary     unaryTask
-	softmax   softmaxTask
-	binary    binaryTask
-	broadcast broadcastTask
-	axpby     axpbyTask
-	reduce    reduceTask
-	loss      lossTask
-	update    updateTask
-	dropout   dropoutTask
-	augment   augmentTask
-	gather    gatherTask
-	scatter   scatterTask
-	permute   permuteTask
-	layerNorm layerNormTask
-	rnn       rnnTask
-	unfold    unfoldTask
-	conv      convState
-	pooling   poolTask
-	batchNorm batchNormTask
+	unary      unaryTask
+	softmax    softmaxTask
+	binary     binaryTask
+	broadcast  broadcastTask
+	axpby      axpbyTask
+	reduce     reduceTask
+	loss       lossTask
+	update     updateTask
+	updateRows updateRowsTask
+	dropout    dropoutTask
+	augment    augmentTask
+	gather     gatherTask
+	scatter    scatterTask
+	permute    permuteTask
+	layerNorm  layerNormTask
+	rnn        rnnTask
+	unfold     unfoldTask
+	conv       convState
+	pooling    poolTask
+	batchNorm  batchNormTask
 }
 
 func (k *kernels) init(b *Backend) {

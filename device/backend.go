@@ -135,6 +135,27 @@ type Backend interface {
 	// buffers m and v (nil where the op has no such state: SGD uses neither, Momentum uses m).
 	Update(op OptOp, h Hyper, param, grad, m, v Buffer) error
 
+	// AddRows adds the int32 row indices ids to set, a row set of a table (RowSetLen):
+	// each index not yet in the set is appended, in the order of its first appearance;
+	// the others change nothing. Its cost is proportional to ids.Len(). An index outside
+	// the table is an error on backends that can check it without waiting (cpu, before
+	// anything changes); the CUDA backend skips it.
+	AddRows(set, ids Buffer) error
+	// UpdateRows is Update restricted to the rows of set, a row set of param's table of
+	// param.Len()/rowLen rows (a lazy, sparse update): for each row r in the set, the
+	// elements [r*rowLen, (r+1)*rowLen) of param, m and v take one step of op with h,
+	// computed as Update computes it, and grad's row r is then zeroed; then the set is
+	// emptied. Rows outside the set are neither read nor written: their moments do not
+	// decay and AdamW's decay does not shrink them. h.Step (Adam's bias correction) is
+	// the caller's step count for the whole parameter, not a count per row: these are
+	// the semantics of PyTorch's SparseAdam and TensorFlow Addons' LazyAdam. The cost is
+	// proportional to the rows in the set.
+	UpdateRows(op OptOp, h Hyper, param, grad, m, v, set Buffer, rowLen int) error
+	// ClearRows zeroes the rows of grad (rows of rowLen elements) that set lists, then
+	// empties set: the gradient reset of a sparse parameter whose gradient is zero outside
+	// its row set.
+	ClearRows(grad, set Buffer, rowLen int) error
+
 	// DropoutMask fills mask (float32) with 1/(1-rate) where the Philox draw for element
 	// i is kept and 0 where it is dropped: element i keeps when
 	// PhiloxUint32(seed, offset, i)>>8 >= DropThreshold(rate). 0 <= rate < 1.

@@ -34,6 +34,7 @@ var (
 	lossNames            = opNames("loss ", LastLossOp)
 	lossBackwardNames    = opNames("loss backward ", LastLossOp)
 	updateNames          = opNames("update ", AdamW)
+	updateRowsNames      = opNames("update rows ", AdamW)
 	rnnCellNames         = opNames("rnn cell ", LastRNNOp)
 	rnnCellBackwardNames = opNames("rnn cell backward ", LastRNNOp)
 )
@@ -352,6 +353,81 @@ func CheckUpdate(op OptOp, h Hyper, param, grad, m, v Buffer) error {
 	}
 	if !finite(h.LR) || !finite(h.Momentum) || !finite(h.Beta1) || !finite(h.Beta2) || !finite(h.Eps) || !finite(h.WeightDecay) {
 		return fmt.Errorf("device: %s: hyper-parameters must be finite, got %+v", name, h)
+	}
+	return nil
+}
+
+// rowSetRows returns the number of table rows a row set buffer is for; the error names op.
+func rowSetRows(op string, set Buffer) (int, error) {
+	if set == nil {
+		return 0, fmt.Errorf("device: %s: set is nil", op)
+	}
+	if set.DType() != Int32 {
+		return 0, fmt.Errorf("device: %s: set is %s, want int32", op, set.DType())
+	}
+	if set.Len()%2 != 1 {
+		return 0, fmt.Errorf("device: %s: set has %d elements, not a row set (RowSetLen(rows) = 1 + 2·rows)", op, set.Len())
+	}
+	return (set.Len() - 1) / 2, nil
+}
+
+// CheckAddRows validates AddRows(set, ids).
+func CheckAddRows(set, ids Buffer) error {
+	const op = "add rows"
+	if _, err := rowSetRows(op, set); err != nil {
+		return err
+	}
+	if ids == nil {
+		return fmt.Errorf("device: %s: ids is nil", op)
+	}
+	return need(op, "ids", ids, Int32, ids.Len())
+}
+
+// CheckUpdateRows validates UpdateRows(op, h, param, grad, m, v, set, rowLen): the
+// checks of Update, a positive rowLen that divides param's length, and a row set of
+// that many rows.
+func CheckUpdateRows(op OptOp, h Hyper, param, grad, m, v, set Buffer, rowLen int) error {
+	if err := CheckUpdate(op, h, param, grad, m, v); err != nil {
+		return err
+	}
+	name := updateRowsNames[op]
+	if rowLen <= 0 {
+		return fmt.Errorf("device: %s: rowLen must be positive, got %d", name, rowLen)
+	}
+	if param.Len()%rowLen != 0 {
+		return fmt.Errorf("device: %s: param has %d elements, not a whole number of rows of %d", name, param.Len(), rowLen)
+	}
+	rows, err := rowSetRows(name, set)
+	if err != nil {
+		return err
+	}
+	if rows != param.Len()/rowLen {
+		return fmt.Errorf("device: %s: set is a row set of %d rows, param has %d rows of %d", name, rows, param.Len()/rowLen, rowLen)
+	}
+	return nil
+}
+
+// CheckClearRows validates ClearRows(grad, set, rowLen).
+func CheckClearRows(grad, set Buffer, rowLen int) error {
+	const op = "clear rows"
+	if rowLen <= 0 {
+		return fmt.Errorf("device: %s: rowLen must be positive, got %d", op, rowLen)
+	}
+	if grad == nil {
+		return fmt.Errorf("device: %s: grad is nil", op)
+	}
+	if err := need(op, "grad", grad, Float32, grad.Len()); err != nil {
+		return err
+	}
+	if grad.Len()%rowLen != 0 {
+		return fmt.Errorf("device: %s: grad has %d elements, not a whole number of rows of %d", op, grad.Len(), rowLen)
+	}
+	rows, err := rowSetRows(op, set)
+	if err != nil {
+		return err
+	}
+	if rows != grad.Len()/rowLen {
+		return fmt.Errorf("device: %s: set is a row set of %d rows, grad has %d rows of %d", op, rows, grad.Len()/rowLen, rowLen)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@
 // family is one method taking an op enum or an argument struct, so that a new activation or
 // optimizer is a new enum value, not a new interface: Gemm, Unary/UnaryBackward,
 // Softmax/SoftmaxBackward, CausalSoftmax, Binary/Broadcast/Axpby, Reduce,
-// Loss/LossBackward, Update, DropoutMask, Gather/ScatterAdd, Permute, Conv/ConvBackward,
+// Loss/LossBackward, Update (and its sparse form AddRows/UpdateRows/ClearRows), DropoutMask, Gather/ScatterAdd, Permute, Conv/ConvBackward,
 // Im2Col/Col2Im,
 // Pool/PoolBackward, BatchNorm/BatchNormBackward, LayerNorm/LayerNormBackward,
 // RNNCell/RNNCellBackward and Augment. An op, or an op variant, that a backend does not

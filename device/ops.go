@@ -287,6 +287,19 @@ func (h Hyper) AdamStepSize() float32 {
 	return float32(float64(h.LR) * math.Sqrt(b2) / b1)
 }
 
+// RowSetLen is the length of a row set for a table of rows rows: the int32 buffer that
+// AddRows, UpdateRows and ClearRows keep the distinct rows of a sparse parameter in (the
+// rows of an embedding table that the batches since the last optimizer step used).
+// Layout, for a set of n rows:
+//
+//	set[0]                 n, the number of rows in the set
+//	set[1 : 1+n]           the rows, in the order they were first added
+//	set[1+rows+r]          1 while row r is in the set, else 0
+//
+// A zeroed buffer is an empty set, and emptying a set (UpdateRows, ClearRows) zeroes it
+// whole. Its size is 1 + 2·rows int32 elements.
+func RowSetLen(rows int) int { return 1 + 2*rows }
+
 // PoolOp selects the pooling of Backend.Pool and Backend.PoolBackward.
 type PoolOp uint8
 

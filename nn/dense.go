@@ -107,6 +107,9 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		if want := (tensor.Shape{d.Units, d.in}); d.w.Value == nil || !d.w.Value.Shape().Equal(want) {
 			return nil, fmt.Errorf("nn: dense: tie_weight %s has shape %v, want %v", d.TieWeight, shapeOf(d.w.Value), want)
 		}
+		if d.w.Sparse() {
+			return nil, fmt.Errorf("nn: dense: tie_weight %s is a sparse embedding table (a dense layer's gradient touches every row): build the embedding without sparse", d.TieWeight)
+		}
 	} else {
 		w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
 		if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {

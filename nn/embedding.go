@@ -24,10 +24,18 @@ func init() {
 // differentiable), so it comes first in its model or branch. Ids outside [0, Num) are an
 // error on the cpu backend; on other devices the caller validates them (the data
 // readers do).
+//
+// With Sparse (PyTorch's nn.Embedding(sparse=True)), the table is a sparse parameter:
+// the backward pass also adds the batch's ids to the table's row set (Param.Rows), and
+// the optimizer then steps only those rows, lazily (see device.Backend.UpdateRows: the
+// moments of rows a batch did not use do not decay, as in PyTorch's SparseAdam), and
+// zeroing the gradient clears only them: a step costs what the batch's rows cost, not
+// the table. A sparse table cannot be tied to a dense layer's weight.
 type Embedding struct {
-	Num int     `json:"num"`
-	Dim int     `json:"dim"`
-	Std float32 `json:"std,omitempty"`
+	Num    int     `json:"num"`
+	Dim    int     `json:"dim"`
+	Std    float32 `json:"std,omitempty"`
+	Sparse bool    `json:"sparse,omitempty"`
 
 	ctx     *Context
 	in, out tensor.Shape
@@ -85,6 +93,11 @@ func (l *Embedding) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if l.w, err = newParam(ctx.Dev, "weight", true, w, l.Num, l.Dim); err != nil {
 		return nil, err
 	}
+	if l.Sparse {
+		if l.w.Rows, err = tensor.New(ctx.Dev, device.Int32, device.RowSetLen(l.Num)); err != nil {
+			return nil, err
+		}
+	}
 	l.ctx, l.in = ctx, in.Clone()
 	l.out = append(in.Clone(), l.Dim)
 	if l.y, err = newBatchBuf(ctx.Dev, device.Float32, ctx.MaxBatch, l.out); err != nil {
@@ -127,6 +140,11 @@ func (l *Embedding) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, er
 	}
 	if err := l.ctx.Dev.ScatterAdd(l.w.Grad.Buffer(), dy.Buffer(), l.ids.Buffer(), l.Dim); err != nil {
 		return nil, fmt.Errorf("nn: embedding backward: %w", err)
+	}
+	if l.w.Rows != nil {
+		if err := l.ctx.Dev.AddRows(l.w.Rows.Buffer(), l.ids.Buffer()); err != nil {
+			return nil, fmt.Errorf("nn: embedding backward: %w", err)
+		}
 	}
 	return nil, nil
 }

@@ -30,6 +30,8 @@ type Model struct {
 	entries  []Entry  // every name, aliases and counters included
 	modules  []ModuleInfo
 	grads    *tensor.Tensor // every trainable parameter's gradient, packed
+	dense    *tensor.Tensor // the dense parameters' part of grads (its head); nil if none
+	sparse   []*Param       // the sparse parameters, whose gradients are grads' tail
 	hasGrads bool
 }
 
@@ -85,13 +87,22 @@ func (m *Model) Build(dev device.Backend, in tensor.Shape, maxBatch int, seed ui
 }
 
 // packGrads moves every gradient into one flat buffer, each Grad becoming a view of it,
-// so that zeroing, clipping and all-reducing the gradients are one op each.
+// so that zeroing, clipping and all-reducing the gradients are one op each. The dense
+// parameters' gradients come first and the sparse ones' (Param.Rows) last, so that
+// ZeroGrad fills the dense head and clears only the used rows of the tail.
 func (m *Model) packGrads(dev device.Backend) error {
-	n := 0
+	n, nDense := 0, 0
 	for _, p := range m.params {
 		if p.Grad != nil {
 			if p.Grad.Len() != p.Value.Len() {
 				return fmt.Errorf("nn: parameter %s: gradient %v for a value of shape %v", p.Name, p.Grad.Shape(), p.Value.Shape())
+			}
+			if p.Sparse() {
+				if p.RowLen() == 0 || p.Rows.DType() != device.Int32 || p.Rows.Len() != device.RowSetLen(p.Value.Len()/p.RowLen()) {
+					return fmt.Errorf("nn: sparse parameter %s: its row set %v %v is not one of %d rows", p.Name, p.Rows.DType(), p.Rows.Shape(), p.Value.Len()/max(p.RowLen(), 1))
+				}
+			} else {
+				nDense += p.Value.Len()
 			}
 			n += p.Value.Len()
 		}
@@ -103,19 +114,29 @@ func (m *Model) packGrads(dev device.Backend) error {
 	if err != nil {
 		return fmt.Errorf("nn: gradients of %d values: %w", n, err)
 	}
-	off := 0
+	off := [2]int{0, nDense} // where the next dense and sparse gradients go
 	for _, p := range m.params {
 		if p.Grad == nil {
 			continue
 		}
-		v, err := flat.View(off, p.Value.Shape()...)
+		part := 0
+		if p.Sparse() {
+			part = 1
+			m.sparse = append(m.sparse, p)
+		}
+		v, err := flat.View(off[part], p.Value.Shape()...)
 		if err != nil {
 			return err
 		}
 		old := p.Grad
 		p.Grad = v
 		old.Free()
-		off += p.Value.Len()
+		off[part] += p.Value.Len()
+	}
+	if nDense > 0 {
+		if m.dense, err = flat.View(0, nDense); err != nil {
+			return err
+		}
 	}
 	m.grads, m.hasGrads = flat, true
 	return nil
@@ -173,7 +194,9 @@ func (m *Model) Modules() []ModuleInfo { return m.modules }
 // has no trainable parameter).
 func (m *Model) Grads() *tensor.Tensor { return m.grads }
 
-// ZeroGrad sets every gradient to zero (one fill of the flat buffer).
+// ZeroGrad sets every gradient to zero: one fill of the dense parameters' part of the
+// flat buffer, and for each sparse parameter a ClearRows of the rows its row set lists
+// (its gradient is zero elsewhere), which empties the set.
 func (m *Model) ZeroGrad() error {
 	if err := m.check(); err != nil {
 		return err
@@ -181,7 +204,17 @@ func (m *Model) ZeroGrad() error {
 	if !m.hasGrads {
 		return nil
 	}
-	return m.ctx.Dev.Fill(m.grads.Buffer(), 0)
+	if m.dense != nil {
+		if err := m.ctx.Dev.Fill(m.dense.Buffer(), 0); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.sparse {
+		if err := m.ctx.Dev.ClearRows(p.Grad.Buffer(), p.Rows.Buffer(), p.RowLen()); err != nil {
+			return fmt.Errorf("nn: clearing the gradient of %s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // Forward runs the batch x (batch, in...) through the model. In training mode it
@@ -235,6 +268,18 @@ func (m *Model) Backward(dy *tensor.Tensor, fromLogits bool) error {
 	}
 	_, err := m.root.Backward(dy, false)
 	return err
+}
+
+// SetLossScale tells the modules the weight of one example in the loss whose gradient
+// the next Backward propagates (Context.LossScale): the scale given to the loss's
+// Backward. Modules with a per-example penalty of their own (nn.MF, nn.TwoTower) scale
+// its gradient by it. The Trainer sets it before every Backward.
+func (m *Model) SetLossScale(scale float32) error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	m.ctx.LossScale = scale
+	return nil
 }
 
 // Freeze marks the trainable parameters whose names start with one of prefixes as

@@ -115,6 +115,14 @@ type Param struct {
 	// Frozen keeps a trainable parameter out of the optimizer, and its module skips
 	// computing its gradient (Model.Freeze).
 	Frozen bool
+	// Rows, for a sparse parameter (an Embedding with Sparse set), is its row set (an
+	// int32 tensor of device.RowSetLen(rows) elements): the rows of the table that the
+	// batches since the last optimizer step used. Its gradient is zero outside those
+	// rows, so the optimizer steps only them (device.Backend.UpdateRows, a lazy update)
+	// and ZeroGrad clears only them: their cost follows the rows used, not the table.
+	// Every module that writes such a gradient adds the rows it writes (AddRows). nil
+	// for a dense parameter.
+	Rows *tensor.Tensor
 	// Count, for a counter, returns its value. PyTorch's BatchNorm keeps one
 	// (num_batches_tracked, an int64 scalar) that checkpoints write so that
 	// load_state_dict accepts them as they are.
@@ -125,6 +133,20 @@ type Param struct {
 
 // Trainable reports whether the optimizer updates p: it has a gradient and is not frozen.
 func (p *Param) Trainable() bool { return p.Grad != nil && !p.Frozen }
+
+// Sparse reports whether p is a sparse parameter: its gradient lives on the rows of its
+// row set (Rows).
+func (p *Param) Sparse() bool { return p.Rows != nil }
+
+// RowLen is the number of values in one row of a sparse parameter's table (its last
+// dimension); 0 for a dense parameter.
+func (p *Param) RowLen() int {
+	if p.Rows == nil || p.Value == nil || len(p.Value.Shape()) == 0 {
+		return 0
+	}
+	s := p.Value.Shape()
+	return s[len(s)-1]
+}
 
 // needsGrad reports whether a module should compute p's gradient.
 func (p *Param) needsGrad() bool { return p != nil && p.Grad != nil && !p.Frozen }
@@ -151,6 +173,13 @@ type Context struct {
 	// Step counts training forward passes; modules derive Philox offsets from it so
 	// that a resumed run draws what the uninterrupted one would.
 	Step uint64
+	// LossScale is the weight, in the loss whose gradient the current Backward
+	// propagates, of one example's loss: the scale the loss's Backward was given (the
+	// Trainer's 1/(the examples of the accumulation group)), set by Model.SetLossScale;
+	// 1 until set. A module whose loss has a term of its own, a per-example penalty
+	// (nn.MF's l2), adds LossScale times that term's gradient, so that the penalty is
+	// averaged over the examples as the loss is.
+	LossScale float32
 	// Layer is the index of the module being built: modules are numbered in build
 	// order (depth first, parents before children), the root excluded, so that the
 	// layers of a Sequential model are numbered 0, 1, 2…
@@ -183,7 +212,7 @@ type ModuleInfo struct {
 // NewContext returns a context for dev with weights drawn from seed.
 func NewContext(dev device.Backend, maxBatch int, seed uint64) *Context {
 	return &Context{Dev: dev, MaxBatch: maxBatch, RNG: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), Seed: seed,
-		byName: map[string]*Param{}}
+		LossScale: 1, byName: map[string]*Param{}}
 }
 
 // Build builds child, named name within the module being built, for per-example input

@@ -102,6 +102,48 @@ func TestStreamStepAllocatesNothing(t *testing.T) {
 	require.Zero(t, allocs, "allocations per training step")
 }
 
+// The recommenders' training steps (MF and TwoTower on int32 ids, MSE, lazy Adam on
+// their sparse tables) allocate nothing either.
+func TestRecommenderStepAllocatesNothing(t *testing.T) {
+	const n, batch = 256, 32
+	x := make([]int32, n*4)
+	y := make([]float32, n)
+	for i := range n {
+		x[4*i], x[4*i+1], x[4*i+2], x[4*i+3] = int32(i%50), int32(i*7%30), int32(i%3), int32(i%5)
+		y[i] = float32(1 + i%5)
+	}
+	pairs := make([]int32, 2*n)
+	for i := range n {
+		pairs[2*i], pairs[2*i+1] = x[4*i], x[4*i+1]
+	}
+	for _, c := range []struct {
+		model nn.Module
+		x     []int32
+		f     int
+	}{
+		{&nn.MF{Users: 50, Items: 30, Dim: 8, L2: 0.1, BiasL2: 0.1, Mean: 3}, pairs, 2},
+		{&nn.TwoTower{Users: 50, Items: 30, UserFields: []int{3}, ItemFields: []int{5}, Dim: 8, Hidden: 16, L2: 0.1, Mean: 3}, x, 4},
+	} {
+		d := Dataset{X: gt.New(gt.WithShape(n, c.f), gt.WithBacking(c.x)), Y: gt.New(gt.WithShape(n, 1), gt.WithBacking(y))}
+		tr := &Trainer{Model: c.model, Loss: &nn.MSE{}, Optimizer: NewAdam(), Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: batch, Seed: 1}
+		_, err := tr.Fit(d, Config{Epochs: 1})
+		require.NoError(t, err)
+		set, err := upload(tr.Dev, "test", d, tr.Net().InputShape(), tr.Net().OutputShape(), 0)
+		require.NoError(t, err)
+		require.NoError(t, set.batches(tr.Dev, 0, n, batch))
+		for _, order := range []int{1, len(set.orderV) - 1} {
+			o := set.orderV[order]
+			require.NoError(t, tr.trainBatch(set, o, fullStep, 1/float32(o.Len())))
+			allocs := testing.AllocsPerRun(20, func() {
+				if err := tr.trainBatch(set, o, fullStep, 1/float32(o.Len())); err != nil {
+					t.Fatal(err)
+				}
+			})
+			require.Zero(t, allocs, "%s: allocations per training step", c.model.Kind())
+		}
+	}
+}
+
 // TestDataParallelStepAllocatesNothing runs the steps of rank 0 of a 2-rank job
 // (comm.NewGroup, rank 1 in a goroutine taking the same steps): the step, the
 // all-reduce of the flat gradient buffer and the update step allocate nothing either.

@@ -57,6 +57,22 @@ func (t *Trainer) checkComm() error {
 	return nil
 }
 
+// checkSparse refuses a data-parallel Fit of a model with sparse embedding tables: each
+// rank's row set holds the rows its own batches used, while the all-reduced gradient
+// holds every rank's, so the rows another rank used would never be stepped or cleared.
+// Every rank refuses before any collective.
+func (t *Trainer) checkSparse() error {
+	if !t.dist() {
+		return nil
+	}
+	for _, p := range t.net.Params() {
+		if p.Sparse() && p.Trainable() {
+			return fmt.Errorf("train: data-parallel training of sparse embedding tables (%s) is not supported: the ranks' row sets are not merged; train on one rank, or build the embedding without sparse", p.Name)
+		}
+	}
+	return nil
+}
+
 // agree checks, before the first step of a data-parallel Fit, that every rank trains the
 // same model on the same data with the same settings: the collectives that follow would
 // hang or silently mix different runs otherwise. The error, the same on every rank,

@@ -124,6 +124,11 @@ type Config struct {
 	// checks that the loss is finite and gives callbacks the running mean. 0 means 25;
 	// reads wait for the device, so GPU runs want them rare.
 	CheckEvery int
+	// Metrics, when set, is called after each epoch's training and validation with the
+	// model; the figures it returns go into EpochStats.Metrics (so into the History, its
+	// CSV and JSON files and the callbacks' view of the epoch), and its time into the
+	// epoch's Seconds. A recommender's ranking metrics come this way (train/recsys).
+	Metrics func(m *nn.Model) (map[string]float64, error)
 	// Context, when set, interrupts training when it is done: Fit returns after the step
 	// in progress with an error wrapping ErrInterrupted, and Progress tells where it
 	// stopped, so that a checkpoint can be saved and training resumed.
@@ -301,6 +306,9 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		return nil, err
 	}
 	if err := t.checkComm(); err != nil {
+		return nil, err
+	}
+	if err := t.checkSparse(); err != nil {
 		return nil, err
 	}
 	set, err := upload(t.Dev, "training", d, t.net.InputShape(), t.net.OutputShape(), t.classes())
@@ -492,6 +500,11 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 			}
 			es.ValLoss, es.ValAccuracy, es.HasValidation = r.Loss, r.Accuracy, true
 		}
+		if cfg.Metrics != nil {
+			if es.Metrics, err = cfg.Metrics(t.net); err != nil {
+				return fail(fmt.Errorf("train: epoch %d metrics: %w", p.Epoch, err))
+			}
+		}
 		es.Seconds = time.Since(start).Seconds()
 		es.TrainSeconds = trainSeconds
 		es.SamplesPerSecond = float64(nTrain) / es.Seconds
@@ -619,6 +632,9 @@ func (t *Trainer) learn(x, y *tensor.Tensor, first, update bool, scale float32) 
 	}
 	grad, fromLogits, err := t.Loss.Backward(scale)
 	if err != nil {
+		return err
+	}
+	if err := t.net.SetLossScale(scale); err != nil { // for the modules' own penalties
 		return err
 	}
 	if err := t.net.Backward(grad, fromLogits); err != nil {

@@ -28,6 +28,10 @@ type EpochStats struct {
 	// of the host is timed by what it finished).
 	Step   int     `json:"step,omitempty"`
 	StepMS float64 `json:"step_ms,omitempty"`
+	// Metrics are further figures of the epoch by name, from Config.Metrics: a
+	// recommender's validation RMSE, MAE, HitRate@10 and NDCG@10 ("val_rmse",
+	// "val_hr@10"…). nil without Config.Metrics.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // History is the record of a Fit: one EpochStats per epoch.

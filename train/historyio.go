@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -19,14 +20,16 @@ import (
 // names, with the epoch's seconds).
 var HistoryCSVColumns = []string{"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"}
 
-// WriteCSV writes the history as CSV: a header of HistoryCSVColumns, then one row per
-// epoch. Numbers are written in the shortest form that reads back exactly (NaN and
+// WriteCSV writes the history as CSV: a header of HistoryCSVColumns and then, when
+// epochs have Metrics, one column per metric name (sorted), then one row per epoch (a
+// metric an epoch lacks is empty). Numbers are written in the shortest form that reads back exactly (NaN and
 // ±Inf as Go writes them); an epoch without validation leaves val_loss and val_accuracy
 // empty, and a loss that does not classify leaves the accuracy columns empty. It returns
 // the writer's error.
 func (h *History) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(HistoryCSVColumns); err != nil {
+	metrics := h.MetricNames()
+	if err := cw.Write(append(append([]string(nil), HistoryCSVColumns...), metrics...)); err != nil {
 		return fmt.Errorf("train: history CSV: %w", err)
 	}
 	num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -43,6 +46,14 @@ func (h *History) WriteCSV(w io.Writer) error {
 		}
 		row := []string{strconv.Itoa(e.Epoch), num(e.Loss), acc(e.Accuracy, true), valLoss,
 			acc(e.ValAccuracy, e.HasValidation), num(e.LearningRate), num(e.Seconds)}
+		for _, name := range metrics {
+			v, ok := e.Metrics[name]
+			if ok {
+				row = append(row, num(v))
+			} else {
+				row = append(row, "")
+			}
+		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("train: history CSV: %w", err)
 		}
@@ -52,6 +63,22 @@ func (h *History) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("train: history CSV: %w", err)
 	}
 	return nil
+}
+
+// MetricNames lists the names of every epoch's Metrics, sorted, once each.
+func (h *History) MetricNames() []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, e := range h.Epochs {
+		for name := range e.Metrics {
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // WriteJSON writes the history as one indented JSON object: {"loss": name,
@@ -69,6 +96,11 @@ func (h *History) WriteJSON(w io.Writer) error {
 			{"learning_rate", e.LearningRate}} {
 			if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 				return fmt.Errorf("train: history JSON: epoch %d %s is %v, which JSON cannot hold (write CSV instead)", e.Epoch, f.name, f.v)
+			}
+		}
+		for name, v := range e.Metrics {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("train: history JSON: epoch %d metric %s is %v, which JSON cannot hold (write CSV instead)", e.Epoch, name, v)
 			}
 		}
 	}

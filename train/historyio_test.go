@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
 
@@ -142,4 +143,42 @@ func TestHistorySaveIsAtomicAndByExtension(t *testing.T) {
 	_, err = train.LoadHistoryJSON(csvPath)
 	assert.ErrorContains(t, err, "(in "+csvPath+")")
 	assert.ErrorContains(t, train.WriteFileAtomic(dir, h.WriteJSON), "is a directory")
+}
+
+// Config.Metrics' figures reach the epochs, the JSON history (read back exactly) and
+// the CSV history as one column per metric name, sorted after the standard columns; an
+// epoch without a metric leaves its cell empty; a non-finite metric cannot go to JSON.
+func TestHistoryMetrics(t *testing.T) {
+	tr := newTrainer(cpu.New(cpu.Options{}), train.NewAdam(), 1)
+	calls := 0
+	fit, err := tr.Fit(blobs(1, 60, 4, 3), train.Config{Epochs: 2, ValidationSplit: 0.25,
+		Metrics: func(m *nn.Model) (map[string]float64, error) {
+			calls++
+			require.NotNil(t, m)
+			return map[string]float64{"val_rmse": 1.5 / float64(calls), "val_hr@10": 0.25 * float64(calls)}, nil
+		}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"val_rmse": 1.5, "val_hr@10": 0.25}, fit.Epochs[0].Metrics)
+	assert.Equal(t, []string{"val_hr@10", "val_rmse"}, fit.MetricNames())
+	var buf bytes.Buffer
+	require.NoError(t, fit.WriteJSON(&buf))
+	got, err := train.ReadHistoryJSON(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, fit, got)
+
+	fit.Epochs[1].Metrics = map[string]float64{"val_rmse": 0.75}
+	buf.Reset()
+	require.NoError(t, fit.WriteCSV(&buf))
+	rows, err := csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	assert.Equal(t, append(append([]string(nil), train.HistoryCSVColumns...), "val_hr@10", "val_rmse"), rows[0])
+	assert.Equal(t, []string{"0.25", "1.5"}, rows[1][len(train.HistoryCSVColumns):])
+	assert.Equal(t, []string{"", "0.75"}, rows[2][len(train.HistoryCSVColumns):])
+
+	fit.Epochs[1].Metrics["val_rmse"] = math.NaN()
+	assert.ErrorContains(t, fit.WriteJSON(io.Discard), "epoch 2 metric val_rmse is NaN")
+	_, err = tr.Fit(blobs(1, 60, 4, 3), train.Config{Epochs: 1, Metrics: func(*nn.Model) (map[string]float64, error) {
+		return nil, errors.New("no negatives")
+	}})
+	assert.ErrorContains(t, err, "train: epoch 1 metrics: no negatives")
 }

@@ -34,6 +34,14 @@ type Optimizer interface {
 
 // Optim is the engine's optimizer: one device.OptOp with its hyper-parameters and the
 // per-parameter state (momentum m, second moment v) it keeps on the device.
+//
+// Sparse parameters (nn.Param.Rows: embedding tables built with Sparse) take a lazy
+// step (device.Backend.UpdateRows): only the rows the batches since the last step used
+// move, and only their moments advance, with the bias correction of the optimizer's own
+// step count — PyTorch's SparseAdam and TensorFlow Addons' LazyAdam for Adam, the same
+// restriction for the other ops. Its cost follows the rows used, not the table's size.
+// L2 cannot apply to a sparse table (it would touch every row); AdamW's decay, where
+// Decay selects a sparse table, shrinks the rows being stepped only.
 type Optim struct {
 	Op    device.OptOp
 	Hyper device.Hyper
@@ -56,8 +64,10 @@ type slot struct {
 }
 
 // DecayMatrices selects the parameters of 2 or more dimensions (the weights of dense
-// and convolution layers, embedding tables), not biases or normalization scales.
-func DecayMatrices(p *nn.Param) bool { return len(p.Value.Shape()) >= 2 }
+// and convolution layers, dense embedding tables), not biases, normalization scales or
+// sparse embedding tables (a recommender regularises those in its loss, as nn.MF does;
+// PyTorch's SparseAdam has no weight decay).
+func DecayMatrices(p *nn.Param) bool { return len(p.Value.Shape()) >= 2 && !p.Sparse() }
 
 // DecayAll selects every parameter.
 func DecayAll(*nn.Param) bool { return true }
@@ -149,11 +159,21 @@ func (o *Optim) Step(dev device.Backend, params []*nn.Param) error {
 		hp := h
 		if !decay(p) {
 			hp.WeightDecay = 0
+		} else if o.L2 != 0 && p.Sparse() {
+			return fmt.Errorf("train: %s: L2 on %s, a sparse embedding table, would touch every row of it each step: leave it out of the decay rule (DecayMatrices does), or regularise it in the model", o.Name(), p.Name)
 		} else if o.L2 != 0 {
 			// grad += L2 * w
 			if err := dev.Axpby(o.L2, p.Value.Buffer(), 1, p.Grad.Buffer()); err != nil {
 				return fmt.Errorf("train: %s: L2 on %s: %w", o.Name(), p.Name, err)
 			}
+		}
+		if p.Sparse() {
+			// the rows the batches used, lazily; their gradient rows are zeroed and the
+			// row set emptied
+			if err := dev.UpdateRows(o.Op, hp, p.Value.Buffer(), p.Grad.Buffer(), bufOf(s.m), bufOf(s.v), p.Rows.Buffer(), p.RowLen()); err != nil {
+				return fmt.Errorf("train: %s update of the rows of %s: %w", o.Name(), p.Name, err)
+			}
+			continue
 		}
 		if err := dev.Update(o.Op, hp, p.Value.Buffer(), p.Grad.Buffer(), bufOf(s.m), bufOf(s.v)); err != nil {
 			return fmt.Errorf("train: %s update of %s: %w", o.Name(), p.Name, err)

@@ -3,8 +3,8 @@
 // with ReLU and softmax, Adam, sparse cross-entropy).
 //
 //	gputrain [-device auto|cpu|cuda] [-epochs 10] [-batch 32] [-optimizer adam] [-lr 0.001]
-//	         [-model mlp|cnn|FILE.json] [-hidden 128,64] [-augment 0]
-//	         [-dataset mnist|fashion-mnist|csv:FILE[:label=COL][:test=FILE]] [-data DIR]
+//	         [-model mlp|cnn|resnet|mf[:…]|twotower[:…]|FILE.json] [-hidden 128,64] [-augment 0]
+//	         [-dataset mnist|fashion-mnist|csv:FILE[:label=COL][:test=FILE]|insteval|ratings:FILE[:…]] [-data DIR]
 //	         [-val-split 0.1] [-seed 1] [-threads 0] [-limit 0] [-json]
 //	         [-save FILE] [-resume FILE] [-plot FILE.png] [-history FILE.csv|.json]
 //	         [-early-stop N] [-lr-schedule none|step|cosine] [-warmup N] [-clip-norm X]
@@ -27,10 +27,14 @@
 //	gputrain predict -resume FILE [-n N] [-json]              (predict.go)
 //	gputrain export -resume FILE -onnx MODEL.onnx [-opset N]  (export.go)
 //	gputrain sample -resume FILE [-prompt TEXT] [-n 500]      (sample.go)
+//	gputrain recommend -resume FILE -user ID [-k 10] [-json]  (recommend.go)
 //
 // predict runs a checkpoint's model on the test set; export writes it as an ONNX model;
-// sample generates text with a text model's checkpoint. -dataset text:FILE trains a
-// character-level language model (-model gpt:…) by -steps (text.go).
+// sample generates text with a text model's checkpoint; recommend lists a
+// recommender's top items for a user. -dataset text:FILE trains a character-level
+// language model (-model gpt:… or lstm:…) by -steps (text.go). A ratings data set
+// (insteval, ratings:FILE) trains a recommender, -model mf or twotower (recsys.go,
+// docs/recommenders.md).
 package main
 
 import (

@@ -111,7 +111,7 @@ func TestModelFlagErrors(t *testing.T) {
 	}{
 		{[]string{"-augment", "-1"}, "-augment must not be negative, got -1"},
 		{[]string{"-model", "cnn", "-hidden", "32"}, "-hidden applies to -model mlp only, not cnn"},
-		{[]string{"-model", filepath.Join(dir, "none.json")}, "is not mlp, cnn or resnet, and not a readable file"},
+		{[]string{"-model", filepath.Join(dir, "none.json")}, "is not mlp, cnn, resnet, mf or twotower, and not a readable file"},
 		{[]string{"-dataset", "csv:" + csvFile, "-data", dir}, "-data names the folder of IDX files"},
 		{[]string{"-device", "cpu", "-dataset", "imagenet"}, `unknown data set "imagenet"`},
 		{[]string{"-device", "cpu", "-dataset", "csv:" + dir + "/none.csv"}, "none.csv"},

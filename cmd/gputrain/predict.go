@@ -119,6 +119,9 @@ func predict(ck *checkpoint.Checkpoint, dev device.Backend, po predictOptions) (
 	if err != nil {
 		return nil, err
 	}
+	if isRatings(o.dataset) {
+		return nil, setup(fmt.Errorf("%s is a recommender on %s: use gputrain recommend -resume %s -user ID", ck.Path, o.dataset, ck.Path))
+	}
 	set, err := data.Load(o.dataset, data.LoadOptions{Dir: o.dataDir, Seed: o.seed})
 	if err != nil {
 		return nil, setup(err)

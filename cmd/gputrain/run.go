@@ -60,8 +60,8 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.device, "device", "auto", "device to train on: auto (the best present), cpu or cuda")
 	fs.IntVar(&o.epochs, "epochs", 10, "number of epochs")
-	fs.IntVar(&o.batch, "batch", 32, "batch size")
-	fs.Float64Var(&o.lr, "lr", 0, "learning rate (0: the optimizer's Keras default)")
+	fs.IntVar(&o.batch, "batch", 32, "batch size (256 for a ratings data set)")
+	fs.Float64Var(&o.lr, "lr", 0, "learning rate (0: the optimizer's Keras default; 0.002 for a ratings data set)")
 	fs.Float64Var(&o.l2, "l2", 0, "L2 weight decay: adds X·w to every weight's gradient (not the biases'), as PyTorch's weight_decay")
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum, adam or adamw")
 	hidden := fs.String("hidden", "128,64", "hidden layer widths, comma-separated (ReLU); empty for none")
@@ -95,6 +95,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
+	}
+	if err := ratingsDefaults(fs, o.explicit); err != nil { // -batch 256 -lr 0.002 (recsys.go)
+		return nil, err
 	}
 	if err := applyResume(fs, o); err != nil {
 		return nil, err
@@ -179,6 +182,10 @@ type report struct {
 	SamplesPerSecond float64            `json:"samples_per_second"`
 	History          []train.EpochStats `json:"history"`
 	Diagnosis        string             `json:"diagnosis"`
+	// a ratings run (recsys.go): the training steps' seconds per epoch, and the test
+	// figures with the baselines'
+	TrainEpochSeconds []float64     `json:"train_epoch_seconds,omitempty"`
+	Recsys            *recsysReport `json:"recsys,omitempty"`
 }
 
 // run is the whole program; it returns the exit status.
@@ -192,6 +199,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "sample" {
 		return runSample(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "recommend" {
+		return runRecommend(args[1:], stdout, stderr)
 	}
 	o, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -292,6 +302,9 @@ func epochPrinter(o *options, stdout io.Writer) train.Callback {
 func train1(o *options, stdout io.Writer) (err error) {
 	if isText(o) {
 		return trainText(o, stdout)
+	}
+	if isRatings(o.dataset) {
+		return trainRatings(o, stdout) // recsys.go
 	}
 	opt, err := train.NewOptimizer(o.optimizer, float32(o.lr))
 	if err != nil {

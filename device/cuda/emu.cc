@@ -138,7 +138,9 @@ static const std::unordered_map<std::string, emu_kernel> emu_kernels = {
     K(causal_softmax_forward_f32), K(scatter_add_f32), K(permute_f32), K(layernorm_forward_f32),
     K(layernorm_backward_f32), K(layernorm_params_backward_f32), K(lstm_cell_forward_f32),
     K(lstm_cell_backward_f32), K(gru_cell_forward_f32), K(gru_cell_backward_f32),
-    K(bce_with_logits_forward_f32), K(bce_with_logits_backward_f32),
+    K(bce_with_logits_forward_f32), K(bce_with_logits_backward_f32), K(add_rows_i32),
+    K(sgd_update_rows_f32), K(momentum_update_rows_f32), K(adam_update_rows_f32), K(clear_rows_f32),
+    K(rows_reset_i32),
 };
 #undef K
 

@@ -82,6 +82,13 @@ const (
 	kBCEWithLogitsForward
 	kBCEWithLogitsBackward
 
+	kAddRows
+	kSGDRows
+	kMomentumRows
+	kAdamRows
+	kClearRows
+	kRowsReset
+
 	numKernels
 )
 
@@ -166,4 +173,11 @@ var kernelTable = [numKernels]kernelName{
 
 	kBCEWithLogitsForward:  {"loss", "bce_with_logits_forward_f32"},
 	kBCEWithLogitsBackward: {"loss", "bce_with_logits_backward_f32"},
+
+	kAddRows:      {"optimizer", "add_rows_i32"},
+	kSGDRows:      {"optimizer", "sgd_update_rows_f32"},
+	kMomentumRows: {"optimizer", "momentum_update_rows_f32"},
+	kAdamRows:     {"optimizer", "adam_update_rows_f32"},
+	kClearRows:    {"optimizer", "clear_rows_f32"},
+	kRowsReset:    {"optimizer", "rows_reset_i32"},
 }

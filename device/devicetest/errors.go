@@ -191,6 +191,15 @@ func errorCases(t *testing.T, b device.Backend) {
 		{"scatter add ragged dst", func() error { return b.ScatterAdd(f(5), f4, i(2), 2) }, []string{"scatter add", "dst has 5 elements, not a whole number of rows of 2"}},
 		{"scatter add short src", func() error { return b.ScatterAdd(f(6), f(3), i(2), 2) }, []string{"scatter add", "src has 3 elements, want 4"}},
 		{"scatter add rowLen 0", func() error { return b.ScatterAdd(f(6), f4, i(2), 0) }, []string{"scatter add", "rowLen must be positive"}},
+		{"add rows even set", func() error { return b.AddRows(i(4), i(2)) }, []string{"add rows", "set has 4 elements, not a row set"}},
+		{"add rows float set", func() error { return b.AddRows(f(5), i(2)) }, []string{"add rows", "set is float32"}},
+		{"add rows float ids", func() error { return b.AddRows(i(5), f(2)) }, []string{"add rows", "ids is float32"}},
+		{"update rows set of other rows", func() error { return b.UpdateRows(device.SGD, device.Hyper{LR: 1}, f(6), f(6), nil, nil, i(5), 2) }, []string{"update rows sgd", "row set of 2 rows, param has 3 rows of 2"}},
+		{"update rows ragged", func() error { return b.UpdateRows(device.SGD, device.Hyper{LR: 1}, f(6), f(6), nil, nil, i(7), 4) }, []string{"update rows sgd", "not a whole number of rows of 4"}},
+		{"update rows adam nil v", func() error { return b.UpdateRows(device.Adam, adam, f(4), f(4), f(4), nil, i(5), 2) }, []string{"update adam", "v is nil"}},
+		{"update rows rowLen 0", func() error { return b.UpdateRows(device.SGD, device.Hyper{LR: 1}, f(4), f(4), nil, nil, i(5), 0) }, []string{"update rows sgd", "rowLen must be positive"}},
+		{"clear rows short set", func() error { return b.ClearRows(f(6), i(5), 2) }, []string{"clear rows", "row set of 2 rows, grad has 3 rows of 2"}},
+		{"clear rows int grad", func() error { return b.ClearRows(i(6), i(7), 2) }, []string{"clear rows", "grad is int32"}},
 		{"permute rank 0", func() error { return b.Permute(f4, f4, device.PermuteArgs{}) }, []string{"permute", "rank must be in [1, 6], got 0"}},
 		{"permute not a permutation", func() error {
 			return b.Permute(f4, f4, device.PermuteArgs{Rank: 2, Shape: [device.MaxRank]int{2, 2}, Perm: [device.MaxRank]int{1, 1}})

@@ -34,6 +34,7 @@ func known(t *testing.T, b device.Backend) {
 	t.Run("batchnorm", func(t *testing.T) { knownBatchNorm(t, dev{t, b}) })
 	t.Run("augment", func(t *testing.T) { knownAugment(t, dev{t, b}) })
 	knownSeq(t, b)
+	t.Run("rows", func(t *testing.T) { knownRows(t, b) })
 }
 
 func knownGemm(t *testing.T, d dev) {

@@ -25,7 +25,7 @@ func Parity(t *testing.T, ref, dev device.Backend) {
 		{"reduce", parityReduce}, {"loss", parityLoss}, {"update", parityUpdate}, {"gather", parityGather},
 		{"random", parityRandom}, {"conv", parityConv}, {"convolution", parityConvolution}, {"pool", parityPool}, {"batchnorm", parityBatchNorm},
 		{"causal softmax", parityCausalSoftmax}, {"scatter add", parityScatterAdd}, {"permute", parityPermute},
-		{"layernorm", parityLayerNorm}, {"rnn", parityRNN},
+		{"layernorm", parityLayerNorm}, {"rnn", parityRNN}, {"rows", parityRows},
 	} {
 		t.Run(fam.name, func(t *testing.T) {
 			fam.fn(&pair{t: t, b: [2]device.Backend{ref, dev}, rng: newRand(uint64(len(fam.name)))})

@@ -153,3 +153,62 @@ func parityRNN(p *pair) {
 		}
 	}
 }
+
+// parityRows runs three sparse optimizer steps of each op on tables of awkward sizes
+// (one row of one value, the InstEval tables of 2,972 users and 1,128 items, a table
+// smaller than the batch), each step's set filled by two batches of ids with repeats.
+func parityRows(p *pair) {
+	for _, c := range []struct{ rows, rowLen, batch int }{{1, 1, 3}, {2972, 32, 256}, {1128, 1, 1031}, {7, 33, 50}} {
+		for _, o := range []struct {
+			op device.OptOp
+			h  device.Hyper
+		}{
+			{device.SGD, device.Hyper{LR: 0.05}},
+			{device.Momentum, device.Hyper{LR: 0.05, Momentum: 0.9, Nesterov: true}},
+			{device.Adam, device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7}},
+			{device.AdamW, device.Hyper{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-7, WeightDecay: 0.01}},
+		} {
+			n := c.rows * c.rowLen
+			param, m, v := p.rand(n, -1, 1), p.put(make([]float32, n)), p.put(make([]float32, n))
+			set := p.putI(make([]int32, device.RowSetLen(c.rows)))
+			shape := fmt.Sprintf("%d rows of %d, batches of %d, 3 steps", c.rows, c.rowLen, c.batch)
+			name := "update rows " + o.op.String()
+			var g twin
+			for step := 1; step <= 3; step++ {
+				g = p.rand(n, -1, 1)
+				for range 2 {
+					ids := make([]int32, c.batch)
+					for i := range ids {
+						ids[i] = int32(p.rng.IntN(c.rows))
+					}
+					ix := p.putI(ids)
+					p.do("add rows", func(b device.Backend, s int) error { return b.AddRows(set[s], ix[s]) })
+				}
+				p.sameI("add rows", shape, set)
+				h := o.h
+				h.Step = step
+				p.do(name, func(b device.Backend, s int) error {
+					mm, vv := m[s], v[s]
+					if o.op == device.SGD {
+						mm = nil
+					}
+					if o.op == device.SGD || o.op == device.Momentum {
+						vv = nil
+					}
+					return b.UpdateRows(o.op, h, param[s], g[s], mm, vv, set[s], c.rowLen)
+				})
+			}
+			p.same("update", name+" param", shape, param)
+			p.same("update", name+" m", shape, m)
+			p.same("update", name+" v", shape, v)
+			p.same("scatter", name+" grad", shape, g)
+			p.sameI(name+" set", shape, set)
+			// ClearRows after one more batch.
+			ix := p.putI([]int32{int32(c.rows - 1), 0})
+			p.do("add rows", func(b device.Backend, s int) error { return b.AddRows(set[s], ix[s]) })
+			p.do("clear rows", func(b device.Backend, s int) error { return b.ClearRows(g[s], set[s], c.rowLen) })
+			p.same("scatter", "clear rows grad", shape, g)
+			p.sameI("clear rows set", shape, set)
+		}
+	}
+}
