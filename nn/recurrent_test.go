@@ -209,3 +209,25 @@ func TestRecurrentSpecAndErrors(t *testing.T) {
 	_, err = l.Forward(big, false)
 	assert.ErrorContains(t, err, "batch of 3 examples, built for at most 2")
 }
+
+func TestRecurrentSpecReadsExamplesAsSequences(t *testing.T) {
+	for _, c := range []struct {
+		in, want []int
+	}{{[]int{1, 28, 28}, []int{28, 28}}, {[]int{7, 3}, []int{7, 3}}, {[]int{5}, []int{5, 1}}} {
+		s, err := nn.RecurrentSpec("gru", 4, 1, c.in, 3)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, s.Input, "examples of shape %v", c.in)
+		m, err := s.Build(newDev(t), 2, 1)
+		require.NoError(t, err)
+		assert.Equal(t, tensor.Shape{3}, m.OutputShape())
+		var names []string
+		for _, p := range m.Params() {
+			names = append(names, p.Name)
+		}
+		assert.Equal(t, []string{"0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0", "1.weight", "1.bias"}, names)
+	}
+	_, err := nn.RecurrentSpec("gru", 4, 1, []int{3, 8, 8}, 3)
+	assert.ErrorContains(t, err, "nn: the gru model reads grey images (1, height, width) row by row, sequences (steps, features) or flat features, got examples of shape [3 8 8]")
+	_, err = nn.RecurrentSpec("rnn", 4, 1, []int{3}, 3)
+	assert.ErrorContains(t, err, `unknown cell "rnn" (want lstm or gru)`)
+}
