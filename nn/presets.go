@@ -128,3 +128,25 @@ func RecurrentSpec(cell string, hidden, layers int, in []int, classes int) (*Spe
 	}
 	return &Spec{Input: seq, Root: NewSequential(rnn, NewDense(classes, Softmax))}, nil
 }
+
+// RecurrentLMSpec describes the character-level language model of the cell ("lstm" or
+// "gru") for windows of context ids of a vocabulary of vocab: an embedding of the ids
+// into hidden values, layers recurrent layers of hidden units over the window, and a
+// Linear head giving every step's next-id logits, (context, vocab):
+//
+//	embedding(vocab, hidden) → lstm(hidden, layers) → linear vocab
+//
+// named as torch's Embedding, LSTM (or GRU, batch_first) and Linear held by the
+// attributes "0", "1" and "2": "0.weight", "1.weight_ih_l0" …, "2.weight", "2.bias".
+func RecurrentLMSpec(cell string, hidden, layers, vocab, context int) (*Spec, error) {
+	var rnn Module
+	switch cell {
+	case "lstm":
+		rnn = NewLSTM(hidden, layers, false)
+	case "gru":
+		rnn = NewGRU(hidden, layers, false)
+	default:
+		return nil, fmt.Errorf("nn: recurrent language model: unknown cell %q (want lstm or gru)", cell)
+	}
+	return &Spec{Input: []int{context}, Root: NewSequential(NewEmbedding(vocab, hidden), rnn, NewLinearLayer(vocab))}, nil
+}

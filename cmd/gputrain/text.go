@@ -57,21 +57,9 @@ func isText(o *options) bool { return strings.HasPrefix(o.dataset, "text:") }
 // isTextModel reports whether name is a text model preset (-model gpt[:…]).
 func isTextModel(name string) bool { return name == "gpt" || strings.HasPrefix(name, "gpt:") }
 
-// recurrentTextContext is the window of -model lstm or gru on text when -context does
-// not say.
+// recurrentTextContext is the window of -model lstm or gru on text (nn.RecurrentLMSpec)
+// when -context does not say.
 const recurrentTextContext = 64
-
-// recurrentTextModel is -model lstm[:hidden=H,layers=L] (or gru) on text: an embedding
-// of the vocabulary into H values, the recurrent layers over the window, and a Linear
-// head giving every step's next-character logits (torch: Embedding, LSTM with
-// batch_first, Linear; named "0.weight", "1.weight_ih_l0" …, "2.weight", "2.bias").
-func recurrentTextModel(r recurrentModel, vocab int) nn.Module {
-	var rnn nn.Module = nn.NewLSTM(r.hidden, r.layers, false)
-	if r.cell == "gru" {
-		rnn = nn.NewGRU(r.hidden, r.layers, false)
-	}
-	return nn.NewSequential(nn.NewEmbedding(vocab, r.hidden), rnn, nn.NewLinearLayer(vocab))
-}
 
 // gptDefaults is -model gpt's configuration when the flag gives no other values:
 // nanoGPT's CPU recipe.
@@ -266,7 +254,11 @@ func trainText(o *options, stdout io.Writer) error {
 		if err != nil {
 			return setup(err)
 		}
-		root = recurrentTextModel(r, vocab)
+		spec, err := nn.RecurrentLMSpec(r.cell, r.hidden, r.layers, vocab, ctxLen)
+		if err != nil {
+			return setup(err)
+		}
+		root = spec.Root
 	}
 	if ck := o.ckpt.ck; ck != nil && string(ck.Settings.Vocab) != string(text.Vocab.Bytes) {
 		return setup(fmt.Errorf("-resume %s: the checkpoint's vocabulary (%d bytes) is not %s's (%d bytes): the file changed", ck.Path, len(ck.Settings.Vocab), o.dataset, text.Vocab.Size()))

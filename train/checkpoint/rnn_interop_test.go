@@ -227,3 +227,68 @@ func TestRNNGradientsDoNotDependOnThreads(t *testing.T) {
 		}
 	}
 }
+
+// The language model of -model lstm (or gru) on text (nn.RecurrentLMSpec: Embedding,
+// the recurrent layers, a Linear on every step) against PyTorch's both ways: our trained checkpoint gives
+// PyTorch the same loss (1e-4), PyTorch's weights give us the same loss (1e-4) and
+// gradients (1e-3, L2).
+func TestRecurrentLanguageModelAgainstPyTorch(t *testing.T) {
+	py := interopPython(t)
+	dir := t.TempDir()
+	text := gptText(t, 12)
+	for i, c := range []rnnConfig{{Cell: "lstm", Hidden: 16, Layers: 2}, {Cell: "gru", Hidden: 12, Layers: 1}} {
+		vocab := text.Vocab.Size()
+		lm := func() nn.Module {
+			s, err := nn.RecurrentLMSpec(c.Cell, c.Hidden, c.Layers, vocab, text.Context)
+			require.NoError(t, err)
+			return s.Root
+		}
+		cfg, err := json.Marshal(struct {
+			rnnConfig
+			Vocab int `json:"vocab"`
+		}{rnnConfig{Cell: c.Cell, Hidden: c.Hidden, Layers: c.Layers, Seed: i + 7}, vocab})
+		require.NoError(t, err)
+		const b = 3
+		batch := filepath.Join(dir, "batch.safetensors")
+		x, y := gptBatch(t, text, b, batch)
+
+		// ours → PyTorch, after some training
+		opt := train.NewAdam()
+		opt.Hyper.LR = 1e-2
+		tr := &train.Trainer{Model: lm(), Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: cpu.New(cpu.Options{}),
+			BatchSize: 4, Seed: uint64(i + 1), ClipNorm: 1}
+		_, err = tr.FitSteps(text.Stream(1), train.StepConfig{Steps: 30})
+		require.NoError(t, err)
+		ckpt := filepath.Join(dir, "lm.safetensors")
+		require.NoError(t, Save(ckpt, tr, Settings{Model: c.Cell, Vocab: text.Vocab.Bytes}))
+		want, _ := lossAndGrads(t, tr.Net(), x, y, b, false)
+		got := runRNNTorch(t, py, "load", string(cfg), batch, ckpt)
+		t.Logf("%s: loss gputrain %.7f, PyTorch %.7f", c.Cell, want, got)
+		assert.InEpsilon(t, want, got, 1e-4)
+
+		// PyTorch → ours
+		weights, grads := filepath.Join(dir, "w.safetensors"), filepath.Join(dir, "g.safetensors")
+		want = runRNNTorch(t, py, "write", string(cfg), batch, weights, grads)
+		m := nn.NewModel(lm())
+		require.NoError(t, m.Build(cpu.New(cpu.Options{}), tensor.Shape{text.Context}, b, 1))
+		_, err = LoadWeights(m, weights, true)
+		require.NoError(t, err)
+		got, gg := lossAndGrads(t, m, x, y, b, true)
+		t.Logf("%s: loss PyTorch %.7f, gputrain %.7f", c.Cell, want, got)
+		assert.InEpsilon(t, want, got, 1e-4)
+		tg, err := ReadFile(grads)
+		require.NoError(t, err)
+		require.Len(t, gg, len(tg.Tensors), "a gradient for every name")
+		for _, wt := range tg.Tensors {
+			g, ok := gg[wt.Name]
+			require.True(t, ok, "no gradient %s in gputrain's model", wt.Name)
+			diff, norm := 0.0, 0.0
+			for i, w := range wt.F32 {
+				diff += (float64(g[i]) - float64(w)) * (float64(g[i]) - float64(w))
+				norm += float64(w) * float64(w)
+			}
+			rel := math.Sqrt(diff / norm)
+			assert.LessOrEqual(t, rel, 1e-3, "%s %s: gradients differ by %.3g relative (L2)", c.Cell, wt.Name, rel)
+		}
+	}
+}

@@ -14,6 +14,11 @@ Usage:
       of the batch's mean loss to GRADS under the same names, and prints {"loss": L}.
 
 CONFIG is JSON: {"cell": "lstm"|"gru", "inputs", "hidden", "layers", "classes", "seed"}.
+With "vocab" > 0 the model is instead the character-level language model of gputrain's
+-model lstm on text: Embedding(vocab, hidden), the recurrent layers and a Linear(hidden,
+vocab) on every step ("0.weight", "1.weight_ih_l0" …, "2.weight", "2.bias"); BATCH then
+holds I64 ids "x" and next ids "y" of shape (B, T), and the loss is the mean
+cross-entropy over every position.
 """
 
 import importlib.util
@@ -28,7 +33,27 @@ from safetensors.torch import load_file, save_file
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
+def text_model(cfg):
+    nn = torch.nn
+
+    class RecurrentLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module("0", nn.Embedding(cfg["vocab"], cfg["hidden"]))
+            rnn = nn.LSTM if cfg["cell"] == "lstm" else nn.GRU
+            self.add_module("1", rnn(cfg["hidden"], cfg["hidden"], cfg["layers"], batch_first=True))
+            self.add_module("2", nn.Linear(cfg["hidden"], cfg["vocab"]))
+
+        def forward(self, x):
+            y, _ = self._modules["1"](self._modules["0"](x))
+            return self._modules["2"](y)
+
+    return RecurrentLM()
+
+
 def model_of(cfg):
+    if cfg.get("vocab", 0) > 0:
+        return text_model(cfg)
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     spec = importlib.util.spec_from_file_location("torch_rnn", os.path.join(ROOT, "bench", "torch_rnn.py"))
     mod = importlib.util.module_from_spec(spec)
@@ -37,6 +62,9 @@ def model_of(cfg):
 
 
 def loss_of(model, batch):
+    if batch["x"].dtype == torch.int64:  # a language model's ids
+        logits = model(batch["x"])
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), batch["y"].reshape(-1))
     return F.cross_entropy(model(batch["x"].float()), batch["y"].long())
 
 
