@@ -83,23 +83,29 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 func TestStreamStepAllocatesNothing(t *testing.T) {
 	text, err := data.NewText([]byte(strings.Repeat("to be or not to be, that is the question. ", 30)), "test", 16)
 	require.NoError(t, err)
-	opt := NewAdamW()
-	tr := &Trainer{Model: &nn.GPT{Vocab: text.Vocab.Size(), Context: 16, Layers: 2, Heads: 2, Dim: 16, Dropout: 0.1},
-		Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: 4, Seed: 1, ClipNorm: 1}
-	s := text.Stream(1)
-	_, err = tr.FitSteps(s, StepConfig{Steps: 2}) // builds everything
+	// and the language model of -model lstm on text (embedding, two LSTM layers, a
+	// Linear on every step)
+	lm, err := nn.RecurrentLMSpec("lstm", 16, 2, text.Vocab.Size(), 16)
 	require.NoError(t, err)
-	step := func() {
-		if err := s.Next(tr.hx, tr.hy); err != nil {
-			t.Fatal(err)
+	for _, model := range []nn.Module{&nn.GPT{Vocab: text.Vocab.Size(), Context: 16, Layers: 2, Heads: 2, Dim: 16, Dropout: 0.1}, lm.Root} {
+		opt := NewAdamW()
+		tr := &Trainer{Model: model, Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: cpu.New(cpu.Options{Threads: 2}),
+			BatchSize: 4, Seed: 1, ClipNorm: 1}
+		s := text.Stream(1)
+		_, err = tr.FitSteps(s, StepConfig{Steps: 2}) // builds everything
+		require.NoError(t, err)
+		step := func() {
+			if err := s.Next(tr.hx, tr.hy); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.streamStep(fullStep, 0.25); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := tr.streamStep(fullStep, 0.25); err != nil {
-			t.Fatal(err)
-		}
+		step()
+		allocs := testing.AllocsPerRun(20, step)
+		require.Zero(t, allocs, "%s: allocations per training step", model.Kind())
 	}
-	step()
-	allocs := testing.AllocsPerRun(20, step)
-	require.Zero(t, allocs, "allocations per training step")
 }
 
 // The recommenders' training steps (MF and TwoTower on int32 ids, MSE, lazy Adam on
