@@ -6,7 +6,7 @@
 # Not part of CI's test path.
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
-#   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [RNN=1] [RNN_EPOCHS=1] [RNN_LIMIT=0] [RECSYS=1]
+#   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [RNN=1] [RNN_EPOCHS=1] [RNN_LIMIT=0] [RECSYS=1] [SOAK=0]
 #   [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -171,4 +171,14 @@ if [ "${RECSYS:-1}" = 1 ]; then
   done
   echo "== recsys: the mf preset on InstEval, gputrain vs PyTorch (SparseAdam), 2 threads, $rounds rounds"
   "$py" bench/recsys_compare.py "$out/recsys.jsonl" | tee "$out/recsys.md"
+fi
+
+# SOAK=1 (off by default: it takes 300 epochs): cmd/gputrain's BenchmarkSoak, the
+# reference job for 300 epochs with a checkpoint each; resident memory at epochs 10 and
+# 300 (growth under 5 MB) and a checkpoint that stays alone and of one size.
+# SOAK_DEVICE=cuda soaks the CUDA build on a GPU.
+if [ "${SOAK:-0}" = 1 ]; then
+  echo "== soak: 300 epochs with -save (load $(cut -d' ' -f1 /proc/loadavg))"
+  GPUTRAIN_SOAK_DEVICE="${SOAK_DEVICE:-cpu}" go test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x -timeout 0 ./cmd/gputrain |
+    tee "$out/soak.txt"
 fi

@@ -119,6 +119,9 @@ func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error
 // (attention's causal mask). y may alias x. Errors: those of device.CheckCausalSoftmax,
 // or a buffer of another backend.
 func (b *Backend) CausalSoftmax(x, y device.Buffer, batch, seq int, scale float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckCausalSoftmax(x, y, batch, seq, scale); err != nil {
 		return err
 	}

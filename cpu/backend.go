@@ -118,6 +118,9 @@ var _ device.HostMemory = (*Backend)(nil)
 // HostFloat32 implements device.HostMemory: the float32 elements of x themselves. Ops
 // run synchronously here, so every op queued before has finished.
 func (b *Backend) HostFloat32(x device.Buffer) ([]float32, error) {
+	if b.closed {
+		return nil, device.ErrClosed
+	}
 	if x == nil {
 		return nil, fmt.Errorf("cpu: host float32: the buffer is nil")
 	}

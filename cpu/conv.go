@@ -221,6 +221,9 @@ func col2imGo(col []float32, ld int, dx []float32, g *device.ConvGeom, _ []float
 // (F,C,KH,KW), plus B (F) when set, see device.ConvArgs. Errors: those of
 // device.CheckConv, or a buffer of another backend.
 func (b *Backend) Conv(a device.ConvArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckConv(a, false); err != nil {
 		return err
 	}
@@ -240,6 +243,9 @@ func (b *Backend) Conv(a device.ConvArgs) error {
 // with the input gradient, see device.ConvArgs. Errors: those of device.CheckConv, or a
 // buffer of another backend.
 func (b *Backend) ConvBackward(a device.ConvArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckConv(a, true); err != nil {
 		return err
 	}

@@ -269,3 +269,9 @@ func TestHostFloat32(t *testing.T) {
 	_, err = b.HostFloat32(foreign{})
 	assert.EqualError(t, err, "cpu: buffer of type cpu_test.foreign belongs to another backend")
 }
+
+// A closed backend refuses every call with device.ErrClosed.
+func TestClosed(t *testing.T) {
+	devicetest.Closed(t, cpu.New(cpu.Options{Threads: 2}))
+	devicetest.Closed(t, cpu.New(cpu.Options{Reference: true}))
+}

@@ -95,6 +95,9 @@ func (t *gatherTask) run(part, parts int) {
 // buffer of another backend, or an index outside dst's rows (naming its position and
 // value; nothing is written).
 func (b *Backend) ScatterAdd(dst, src, idx device.Buffer, rowLen int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckScatterAdd(dst, src, idx, rowLen); err != nil {
 		return err
 	}

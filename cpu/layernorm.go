@@ -11,6 +11,9 @@ import (
 // and 1/√(var+Eps) go to a.Mean and a.RStd. a.Y may alias a.X. Errors: those of
 // device.CheckLayerNorm, or a buffer of another backend.
 func (b *Backend) LayerNorm(a device.LayerNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLayerNorm(a, false); err != nil {
 		return err
 	}
@@ -35,6 +38,9 @@ func (b *Backend) LayerNorm(a device.LayerNormArgs) error {
 // range's partial sums added in range order, so the results do not depend on the
 // thread count. Errors: those of device.CheckLayerNorm, or a buffer of another backend.
 func (b *Backend) LayerNormBackward(a device.LayerNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLayerNorm(a, true); err != nil {
 		return err
 	}

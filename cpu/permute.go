@@ -7,6 +7,9 @@ import "github.com/gputrain/gputrain/device"
 // qkv projection need. Errors: those of device.CheckPermute, or a buffer of another
 // backend.
 func (b *Backend) Permute(x, y device.Buffer, p device.PermuteArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckPermute(x, y, p); err != nil {
 		return err
 	}

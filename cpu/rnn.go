@@ -10,6 +10,9 @@ import (
 // step from its gate pre-activations (see device.RNNCellArgs). Errors: those of
 // device.CheckRNNCell, or a buffer of another backend.
 func (b *Backend) RNNCell(a device.RNNCellArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckRNNCell(a, false); err != nil {
 		return err
 	}
@@ -24,6 +27,9 @@ func (b *Backend) RNNCell(a device.RNNCellArgs) error {
 // device.RNNCellArgs). Errors: those of device.CheckRNNCell, or a buffer of another
 // backend.
 func (b *Backend) RNNCellBackward(a device.RNNCellArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckRNNCell(a, true); err != nil {
 		return err
 	}

@@ -125,12 +125,11 @@ func (l *Conv2D) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	ckk := l.g.ColRows()
 	out := tensor.Shape{l.Filters, l.g.OutH(), l.g.OutW()}
 	l.out = out
-	w := GlorotUniform(ctx.RNG, ckk, l.Filters*l.Kernel*l.Kernel, l.Filters*ckk)
 	var err error
-	if l.w, err = newParam(ctx.Dev, "weight", true, w, l.Filters, in[0], l.Kernel, l.Kernel); err != nil {
+	if l.w, err = ctx.NewParam("weight", true, GlorotFill(ctx.RNG, ckk, l.Filters*l.Kernel*l.Kernel), l.Filters, in[0], l.Kernel, l.Kernel); err != nil {
 		return nil, err
 	}
-	if l.b, err = newParam(ctx.Dev, "bias", true, make([]float32, l.Filters), l.Filters); err != nil {
+	if l.b, err = ctx.NewParam("bias", true, nil, l.Filters); err != nil {
 		return nil, err
 	}
 	for _, b := range []**batchBuf{&l.z, &l.dz} {
@@ -153,7 +152,10 @@ func (l *Conv2D) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	z, _ := l.z.rows(n)
+	z, err := l.z.rows(n)
+	if err != nil {
+		return nil, err
+	}
 	y, err := l.y.rows(n)
 	if err != nil {
 		return nil, err
@@ -184,9 +186,12 @@ func (l *Conv2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	}
 	dz := dy
 	if l.Act != Linear {
-		z, _ := l.z.rows(n)
+		z, _ := l.z.rows(n) // made by Forward for n: lookups that cannot fail
 		y, _ := l.y.rows(n)
-		dz, _ = l.dz.rows(n)
+		var err error
+		if dz, err = l.dz.rows(n); err != nil {
+			return nil, err
+		}
 		if err := l.Act.backward(dev, z, y, dy, dz, l.slope()); err != nil {
 			return nil, fmt.Errorf("nn: conv2d backward: %w", err)
 		}
@@ -337,7 +342,7 @@ func (l *Pool2D) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error
 	if !needDX {
 		return nil, nil
 	}
-	y, _ := l.y.rows(l.n)
+	y, _ := l.y.rows(l.n) // made by Forward for l.n: a lookup that cannot fail
 	dx, err := l.dx.rows(l.n)
 	if err != nil {
 		return nil, err
@@ -428,21 +433,22 @@ func (l *BatchNorm) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		return nil, fmt.Errorf("nn: batchnorm: momentum %v must be in [0, 1] and eps %v positive", m, e)
 	}
 	l.ctx, l.in = ctx, in.Clone()
-	ones := make([]float32, l.c)
-	for i := range ones {
-		ones[i] = 1
+	ones := func(w []float32) {
+		for i := range w {
+			w[i] = 1
+		}
 	}
 	var err error
-	if l.gamma, err = newParam(ctx.Dev, "weight", true, ones, l.c); err != nil {
+	if l.gamma, err = ctx.NewParam("weight", true, ones, l.c); err != nil {
 		return nil, err
 	}
-	if l.beta, err = newParam(ctx.Dev, "bias", true, make([]float32, l.c), l.c); err != nil {
+	if l.beta, err = ctx.NewParam("bias", true, nil, l.c); err != nil {
 		return nil, err
 	}
-	if l.runMean, err = newParam(ctx.Dev, "running_mean", false, make([]float32, l.c), l.c); err != nil {
+	if l.runMean, err = ctx.NewParam("running_mean", false, nil, l.c); err != nil {
 		return nil, err
 	}
-	if l.runVar, err = newParam(ctx.Dev, "running_var", false, ones, l.c); err != nil {
+	if l.runVar, err = ctx.NewParam("running_var", false, ones, l.c); err != nil {
 		return nil, err
 	}
 	l.count = &Param{Name: "num_batches_tracked", local: "num_batches_tracked", Count: func() int64 { return int64(ctx.Step) }}

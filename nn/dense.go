@@ -111,14 +111,13 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 			return nil, fmt.Errorf("nn: dense: tie_weight %s is a sparse embedding table (a dense layer's gradient touches every row): build the embedding without sparse", d.TieWeight)
 		}
 	} else {
-		w := GlorotUniform(ctx.RNG, d.in, d.Units, d.Units*d.in)
-		if d.w, err = newParam(ctx.Dev, "weight", true, w, d.Units, d.in); err != nil {
+		if d.w, err = ctx.NewParam("weight", true, GlorotFill(ctx.RNG, d.in, d.Units), d.Units, d.in); err != nil {
 			return nil, err
 		}
 	}
 	d.b = nil
 	if !d.NoBias {
-		if d.b, err = newParam(ctx.Dev, "bias", true, make([]float32, d.Units), d.Units); err != nil {
+		if d.b, err = ctx.NewParam("bias", true, nil, d.Units); err != nil {
 			return nil, err
 		}
 	}
@@ -183,7 +182,10 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 		}
 		return y, nil
 	}
-	z, _ := d.z.rows(n)
+	z, err := d.z.rows(n)
+	if err != nil {
+		return nil, err
+	}
 	// z (n×Units) = x (n×In) · Wᵀ (In×Units) + b
 	g.C = z.Buffer()
 	if err := dev.Gemm(g); err != nil {
@@ -205,6 +207,7 @@ func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
 	if d.Act == Linear {
 		return d.backwardLogits(dy, needDX)
 	}
+	// Forward made these views for d.n: the lookups cannot fail.
 	y, _ := d.y.rows(d.n)
 	z := y // a fused activation's derivative is taken from y
 	if !d.fused() {
@@ -224,7 +227,7 @@ func (d *Dense) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, error)
 func (d *Dense) head() (softmaxHead, bool) { return d, d.Act == Softmax }
 
 func (d *Dense) logits() *tensor.Tensor {
-	z, _ := d.z.rows(d.n)
+	z, _ := d.z.rows(d.n) // made by Forward for d.n: a lookup that cannot fail
 	return z
 }
 
@@ -284,12 +287,20 @@ func shapeOf(t *tensor.Tensor) tensor.Shape {
 
 // GlorotUniform draws n weights from U(-l, l) with l = √(6/(fanIn+fanOut)).
 func GlorotUniform(rng interface{ Float64() float64 }, fanIn, fanOut, n int) []float32 {
-	limit := math.Sqrt(6 / float64(fanIn+fanOut))
 	w := make([]float32, n)
-	for i := range w {
-		w[i] = float32((2*rng.Float64() - 1) * limit)
-	}
+	GlorotFill(rng, fanIn, fanOut)(w)
 	return w
+}
+
+// GlorotFill is GlorotUniform as an initializer for Context.NewParam: it fills w in
+// order from rng.
+func GlorotFill(rng interface{ Float64() float64 }, fanIn, fanOut int) func(w []float32) {
+	return func(w []float32) {
+		limit := math.Sqrt(6 / float64(fanIn+fanOut))
+		for i := range w {
+			w[i] = float32((2*rng.Float64() - 1) * limit)
+		}
+	}
 }
 
 // ExportONNX implements Exporter: Gemm(x, W, b, transB=1) = x·Wᵀ + b, then the

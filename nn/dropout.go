@@ -75,7 +75,10 @@ func (l *Dropout) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) 
 	if !l.training {
 		return x, nil
 	}
-	mask, _ := l.mask.rows(n)
+	mask, err := l.mask.rows(n)
+	if err != nil {
+		return nil, err
+	}
 	y, err := l.y.rows(n)
 	if err != nil {
 		return nil, err
@@ -101,7 +104,7 @@ func (l *Dropout) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, erro
 	if !l.training {
 		return dy, nil
 	}
-	mask, _ := l.mask.rows(l.n)
+	mask, _ := l.mask.rows(l.n) // made by Forward for l.n: a lookup that cannot fail
 	dx, err := l.dx.rows(l.n)
 	if err != nil {
 		return nil, err

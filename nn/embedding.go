@@ -85,12 +85,13 @@ func (l *Embedding) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 	if std == 0 {
 		std = 1
 	}
-	w := make([]float32, l.Num*l.Dim)
-	for i := range w {
-		w[i] = float32(ctx.RNG.NormFloat64() * std)
+	normal := func(w []float32) {
+		for i := range w {
+			w[i] = float32(ctx.RNG.NormFloat64() * std)
+		}
 	}
 	var err error
-	if l.w, err = newParam(ctx.Dev, "weight", true, w, l.Num, l.Dim); err != nil {
+	if l.w, err = ctx.NewParam("weight", true, normal, l.Num, l.Dim); err != nil {
 		return nil, err
 	}
 	if l.Sparse {

@@ -89,8 +89,14 @@ func (l *GlobalAvgPool) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor
 	if err != nil {
 		return nil, err
 	}
-	g, _ := l.g.rows(l.n)
-	zero, _ := l.zero.rows(l.n)
+	g, err := l.g.rows(l.n)
+	if err != nil {
+		return nil, err
+	}
+	zero, err := l.zero.rows(l.n)
+	if err != nil {
+		return nil, err
+	}
 	// g = dy/(H·W); dx[m, p] = 0 + g[m] over the (n·C, H·W) view
 	if err := dev.Axpby(1/float32(hw), dy.Buffer(), 0, g.Buffer()); err != nil {
 		return nil, fmt.Errorf("nn: global_avgpool backward: %w", err)

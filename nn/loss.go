@@ -90,9 +90,18 @@ func (l *SparseCategoricalCrossEntropy) Forward(pred, logits, target *tensor.Ten
 	if err != nil {
 		return Result{}, err
 	}
-	correct, _ := l.correct.rows(n)
-	probs, _ := l.probs.rows(n)
-	grad, _ := l.grad.rows(n)
+	correct, err := l.correct.rows(n)
+	if err != nil {
+		return Result{}, err
+	}
+	probs, err := l.probs.rows(n)
+	if err != nil {
+		return Result{}, err
+	}
+	grad, err := l.grad.rows(n)
+	if err != nil {
+		return Result{}, err
+	}
 	a := device.LossArgs{Rows: n, Cols: l.classes, Labels: target.Buffer(), Loss: loss.Buffer(),
 		Correct: correct.Buffer(), Grad: grad.Buffer(), Scale: 1 / float32(n)}
 	l.usedLogits = false
@@ -121,7 +130,7 @@ func (l *SparseCategoricalCrossEntropy) Backward(scale float32) (*tensor.Tensor,
 	if err := l.dev.LossBackward(l.args); err != nil {
 		return nil, false, fmt.Errorf("nn: %s backward: %w", l.Name(), err)
 	}
-	grad, _ := l.grad.rows(l.args.Rows)
+	grad, _ := l.grad.rows(l.args.Rows) // made by Forward for these rows: a lookup that cannot fail
 	return grad, l.usedLogits, nil
 }
 
@@ -164,7 +173,10 @@ func (l *MSE) Forward(pred, logits, target *tensor.Tensor) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	grad, _ := l.grad.rows(n)
+	grad, err := l.grad.rows(n)
+	if err != nil {
+		return Result{}, err
+	}
 	l.args = device.LossArgs{Op: device.MSE, Rows: n, Cols: pred.Len() / n, Input: pred.Buffer(), Target: target.Buffer(),
 		Loss: loss.Buffer(), Grad: grad.Buffer(), Scale: 1 / float32(n)}
 	if err := l.dev.Loss(l.args); err != nil {
@@ -182,6 +194,6 @@ func (l *MSE) Backward(scale float32) (*tensor.Tensor, bool, error) {
 	if err := l.dev.LossBackward(l.args); err != nil {
 		return nil, false, fmt.Errorf("nn: mse backward: %w", err)
 	}
-	grad, _ := l.grad.rows(l.args.Rows)
+	grad, _ := l.grad.rows(l.args.Rows) // made by Forward for these rows: a lookup that cannot fail
 	return grad, false, nil
 }

@@ -376,9 +376,35 @@ func checkGrad(kind string, n int, dy *tensor.Tensor, out tensor.Shape) error {
 	return nil
 }
 
-// newParam allocates a parameter of the given shape and, when trainable, its gradient.
+// NewParam allocates a parameter of the given shape under the module's local name
+// ("weight") and, when trainable, its gradient; init writes its initial values into w
+// (nil leaves zeros), drawing from c.RNG in build order. On a device.Planner it makes
+// no values at all: only the device buffers are counted, so that the memory a model
+// needs is known without making it (train.Trainer.PlanMemory), even for a layer far
+// too large for the host. Modules should make their parameters with it.
+func (c *Context) NewParam(name string, trainable bool, init func(w []float32), shape ...int) (*Param, error) {
+	if err := tensor.Shape(shape).Check(); err != nil {
+		return nil, fmt.Errorf("nn: parameter %s: %w", name, err)
+	}
+	var values []float32 // nil: zeros, as Alloc gives them
+	if init != nil && !device.IsPlanner(c.Dev) {
+		values = make([]float32, tensor.Shape(shape).Len())
+		init(values)
+	}
+	return newParam(c.Dev, name, trainable, values, shape...)
+}
+
+// newParam allocates a parameter of the given shape holding values (nil: zeros) and,
+// when trainable, its gradient. Context.NewParam is the form that makes no values for
+// a planning device.
 func newParam(dev device.Backend, name string, trainable bool, values []float32, shape ...int) (*Param, error) {
-	v, err := tensor.FromFloat32(dev, values, shape...)
+	var v *tensor.Tensor
+	var err error
+	if values == nil {
+		v, err = tensor.Zeros(dev, shape...)
+	} else {
+		v, err = tensor.FromFloat32(dev, values, shape...)
+	}
 	if err != nil {
 		return nil, err
 	}

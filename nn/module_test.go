@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -553,5 +554,38 @@ func TestFrozenConvolution(t *testing.T) {
 		} else {
 			assert.NotEqual(t, make([]float32, len(g)), g, p.Name)
 		}
+	}
+}
+
+// Models far too large for this machine build on a device.Planner, which counts their
+// bytes, without making their initial weights on the host: Context.NewParam draws none.
+func TestHugeModelsPlanWithoutHostMemory(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		root   nn.Module
+		in     tensor.Shape
+		params int64 // values
+	}{
+		{"dense", nn.NewSequential(nn.NewDense(100_000_000, nn.ReLU), nn.NewDense(10, nn.Softmax)), tensor.Shape{784},
+			784*100_000_000 + 100_000_000 + 100_000_000*10 + 10},
+		{"conv2d", nn.NewSequential(nn.NewConv2D(1<<20, 5, nn.ReLU), &nn.GlobalAvgPool{}), tensor.Shape{64, 8, 8},
+			(1<<20)*64*25 + 1<<20},
+		{"embedding", nn.NewSequential(nn.NewEmbedding(1<<30, 64)), tensor.Shape{4}, 64 << 30},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := device.NewPlanner(nil)
+			m := nn.NewModel(c.root)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			require.NoError(t, m.Build(p, c.in, 2, 1))
+			runtime.ReadMemStats(&after)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "host bytes allocated while planning")
+			bytes := c.params * 4
+			// the values, and the gradients: built per parameter, then moved into the
+			// model's one flat buffer (both held at once for a moment)
+			assert.GreaterOrEqual(t, p.Peak(), 3*bytes)
+			assert.GreaterOrEqual(t, p.Live(), 2*bytes)
+			assert.Less(t, p.Live(), 2*bytes+bytes/4, "workspaces of a batch of 2 are small next to the weights")
+		})
 	}
 }

@@ -76,7 +76,7 @@ func denseInts(d *gt.Dense) ([]int32, error) {
 				return nil, err
 			}
 		}
-	case []int16:
+	case []int16: // these three always fit in int32: add cannot fail
 		for i, x := range v {
 			_ = add(i, int64(x))
 		}

@@ -1,8 +1,10 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/tensor"
@@ -104,6 +106,94 @@ type Progress struct {
 	// for a Fit over a Dataset. In such a run an "epoch" is an evaluation interval:
 	// Epoch is the interval in progress and Batch the steps of it already trained.
 	StreamState []byte `json:"stream_state,omitempty"`
+	// Callbacks holds the state of the Fit's Stateful callbacks by StateKey (set by
+	// Trainer.State, not by Progress).
+	Callbacks map[string]CallbackState `json:"callbacks,omitempty"`
+}
+
+// Stateful is implemented by a Callback whose own state belongs to the run, so that a
+// run resumed from a checkpoint goes on as the uninterrupted one would: EarlyStopping
+// (its best epoch, its patience so far and the best weights). Trainer.State collects the
+// state of a Fit's Stateful callbacks (a checkpoint saves it), Resume takes it back, and
+// the next Fit gives each callback its state (by StateKey) right after OnTrainBegin. A
+// state saved for a callback the resumed Fit does not have is dropped.
+type Stateful interface {
+	Callback
+	// StateKey names the state ("early_stopping"): unique among a Fit's callbacks, and
+	// without dots.
+	StateKey() string
+	// SaveState returns the callback's state, its tensors copied to the host.
+	SaveState() (CallbackState, error)
+	// LoadState puts back a state SaveState returned. ErrStop (a run that had already
+	// ended) makes Fit train nothing.
+	LoadState(CallbackState) error
+}
+
+// CallbackState is a Stateful callback's state: a JSON value, and float32 tensors by
+// name (which a checkpoint stores as tensors, not in the JSON).
+type CallbackState struct {
+	Value   json.RawMessage `json:"value,omitempty"`
+	Tensors []StateTensor   `json:"-"`
+}
+
+// StateTensor is a named float32 tensor of a CallbackState.
+type StateTensor struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// State is Progress with the state of the Fit's Stateful callbacks (see Stateful): all
+// a checkpoint needs besides the model and the optimizer. It reads the callbacks'
+// tensors from the device.
+func (t *Trainer) State() (Progress, error) {
+	p := t.Progress()
+	for _, c := range t.callbacks {
+		s, ok := c.(Stateful)
+		if !ok {
+			continue
+		}
+		key := s.StateKey()
+		if key == "" || strings.Contains(key, ".") {
+			return p, fmt.Errorf("train: callback %T: state key %q must be a name without dots", c, key)
+		}
+		if _, dup := p.Callbacks[key]; dup {
+			return p, fmt.Errorf("train: two callbacks save state under %q", key)
+		}
+		st, err := s.SaveState()
+		if err != nil {
+			return p, fmt.Errorf("train: state of %s: %w", key, err)
+		}
+		if p.Callbacks == nil {
+			p.Callbacks = map[string]CallbackState{}
+		}
+		p.Callbacks[key] = st
+	}
+	return p, nil
+}
+
+// loadCallbackStates gives each Stateful callback its saved state, if any; ErrStop
+// (from a callback that had ended the run) is returned after all have theirs.
+func (t *Trainer) loadCallbackStates(cs []Callback, states map[string]CallbackState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	return each(cs, func(c Callback) error {
+		s, ok := c.(Stateful)
+		if !ok {
+			return nil
+		}
+		st, ok := states[s.StateKey()]
+		if !ok {
+			return nil
+		}
+		if err := s.LoadState(st); err != nil && !errors.Is(err, ErrStop) {
+			return fmt.Errorf("train: resuming %s: %w", s.StateKey(), err)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
 // Progress returns the state of the Fit in progress, or of the last one: the position
@@ -119,6 +209,7 @@ type Progress struct {
 // saved after one is exact.
 func (t *Trainer) Progress() Progress {
 	p := t.pos
+	p.Callbacks = nil // State gathers the current ones
 	if p.Batch > 0 && t.fitM != nil && !t.dist() {
 		if loss, correct, err := t.fitM.read(t.Dev); err == nil {
 			p.LossSum, p.CorrectSum = loss, correct
@@ -144,7 +235,7 @@ func (t *Trainer) Progress() Progress {
 
 // Resume makes the next Fit continue from p: it sets the optimizer's and model's
 // counters now (build the model and load the weights and optimizer state first) and
-// the position and history for Fit.
+// the position, history and callback states (see Stateful) for Fit.
 func (t *Trainer) Resume(p Progress) error {
 	if p.Epoch < 1 || p.Batch < 0 || p.OptimizerSteps < 0 {
 		return fmt.Errorf("train: resume: bad position epoch %d batch %d steps %d", p.Epoch, p.Batch, p.OptimizerSteps)

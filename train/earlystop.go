@@ -1,8 +1,10 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gputrain/gputrain/tensor"
 )
@@ -30,8 +32,12 @@ const (
 // into tensors allocated once in OnTrainBegin: nothing goes through the host), and
 // copies the best epoch's back when it stops training, or at the end of a Fit that ran
 // all its epochs. It does not restore after a Fit that failed or was interrupted (the
-// weights are then those a checkpoint for resuming needs). The optimizer's state is not
-// restored. A Fit resumed from a checkpoint starts the count afresh.
+// weights are then those a checkpoint for resuming needs), and keeps its snapshots
+// then, for the checkpoint. The optimizer's state is not restored.
+//
+// It is Stateful: a checkpoint saves the best epoch, its figure, the epochs waited and
+// the best weights, so that a Fit resumed from it stops, and restores, exactly as the
+// uninterrupted one; a run it had stopped trains no further when resumed.
 //
 // Errors: OnTrainBegin refuses an unknown Monitor, a negative MinDelta or Patience,
 // and an accuracy monitor for a loss that does not classify; OnEpochEnd refuses a
@@ -169,12 +175,93 @@ func (s *EarlyStopping) OnEpochEnd(e EpochStats) error {
 }
 
 // OnTrainEnd implements Callback: after a Fit that ran all its epochs without error, it
-// restores the best weights (with RestoreBest) if it has not already.
+// restores the best weights (with RestoreBest) if it has not already, and frees the
+// snapshots; after an error it keeps them, for a checkpoint (SaveState).
 func (s *EarlyStopping) OnTrainEnd(_ *History, err error) {
-	if err == nil && s.err == nil {
+	if err != nil {
+		return
+	}
+	if s.err == nil {
 		s.err = s.restore()
 	}
 	s.freeSnaps()
+}
+
+// earlyStoppingState is EarlyStopping's state in a checkpoint.
+type earlyStoppingState struct {
+	BestEpoch    int      `json:"best_epoch"`
+	Best         *float64 `json:"best,omitempty"` // nil before the first epoch (±Inf)
+	Wait         int      `json:"wait"`
+	StoppedEpoch int      `json:"stopped_epoch,omitempty"`
+	Restored     bool     `json:"restored,omitempty"`
+}
+
+// StateKey implements Stateful.
+func (s *EarlyStopping) StateKey() string { return "early_stopping" }
+
+// SaveState implements Stateful: the counters and, once there is a best epoch whose
+// weights are not yet restored, its snapshot of every model tensor, by parameter name.
+func (s *EarlyStopping) SaveState() (CallbackState, error) {
+	st := earlyStoppingState{BestEpoch: s.BestEpoch, Wait: s.wait, StoppedEpoch: s.StoppedEpoch, Restored: s.Restored}
+	if s.BestEpoch > 0 {
+		best := s.Best
+		st.Best = &best
+	}
+	v, err := json.Marshal(st)
+	if err != nil {
+		return CallbackState{}, err
+	}
+	out := CallbackState{Value: v}
+	if s.RestoreBest && s.BestEpoch > 0 && !s.Restored {
+		if s.snaps == nil {
+			return CallbackState{}, fmt.Errorf("the snapshot of epoch %d is gone (Fit ended)", s.BestEpoch)
+		}
+		params := s.t.Net().Params()
+		for i, p := range params {
+			data, err := s.snaps[i].Float32s()
+			if err != nil {
+				return CallbackState{}, fmt.Errorf("snapshot of %s: %w", p.Name, err)
+			}
+			out.Tensors = append(out.Tensors, StateTensor{Name: p.Name, Shape: slices.Clone([]int(p.Value.Shape())), Data: data})
+		}
+	}
+	return out, nil
+}
+
+// LoadState implements Stateful: it puts back the counters and the best weights'
+// snapshot (checked by name and shape), after OnTrainBegin. It returns ErrStop when
+// the saved run had stopped.
+func (s *EarlyStopping) LoadState(c CallbackState) error {
+	var st earlyStoppingState
+	if err := json.Unmarshal(c.Value, &st); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if st.BestEpoch < 0 || st.Wait < 0 || st.StoppedEpoch < 0 || (st.BestEpoch > 0) != (st.Best != nil) {
+		return fmt.Errorf("bad state %s", c.Value)
+	}
+	if s.RestoreBest && st.BestEpoch > 0 && !st.Restored {
+		params := s.t.Net().Params()
+		if len(c.Tensors) != len(params) || len(s.snaps) != len(params) {
+			return fmt.Errorf("the snapshot has %d tensors, the model %d", len(c.Tensors), len(params))
+		}
+		for i, p := range params {
+			x := c.Tensors[i]
+			if x.Name != p.Name || !p.Value.Shape().Equal(x.Shape) {
+				return fmt.Errorf("snapshot tensor %s %v does not fit the model's %s %v", x.Name, x.Shape, p.Name, p.Value.Shape())
+			}
+			if err := s.snaps[i].SetFloat32s(x.Data); err != nil {
+				return fmt.Errorf("snapshot of %s: %w", p.Name, err)
+			}
+		}
+	}
+	s.BestEpoch, s.wait, s.StoppedEpoch, s.Restored = st.BestEpoch, st.Wait, st.StoppedEpoch, st.Restored
+	if st.Best != nil {
+		s.Best = *st.Best
+	}
+	if s.StoppedEpoch > 0 {
+		return ErrStop
+	}
+	return nil
 }
 
 // Err is the error of a restore attempted in OnTrainEnd, if any.

@@ -74,6 +74,7 @@ type Trainer struct {
 	cur     step
 
 	progress  Progress     // where the next Fit starts (Resume)
+	callbacks []Callback   // the running (or last) Fit's callbacks, for State
 	pos       Progress     // where the running Fit is
 	hist      *History     // the running Fit's history
 	clipBufs  clipBufs     // ClipNorm's scalars
@@ -131,15 +132,33 @@ type Config struct {
 	Metrics func(m *nn.Model) (map[string]float64, error)
 	// Context, when set, interrupts training when it is done: Fit returns after the step
 	// in progress with an error wrapping ErrInterrupted, and Progress tells where it
-	// stopped, so that a checkpoint can be saved and training resumed.
+	// stopped, so that a checkpoint can be saved and training resumed. Fit stops only
+	// where an accumulation group ends, so that it resumes exactly.
 	Context context.Context
+	// DivergenceFactor stops training when the loss grows by orders of magnitude before
+	// it becomes NaN: when the mean loss of the batches between two reads (see
+	// CheckEvery) exceeds DivergenceFactor times the loss of the Fit's first batch
+	// (read once, after that batch), Fit returns an error wrapping ErrDiverged that names
+	// the epoch, the batches and the steps. 0 means DefaultDivergenceFactor; a negative
+	// value turns the check off.
+	DivergenceFactor float64
 }
+
+// DefaultDivergenceFactor is Config.DivergenceFactor's default: four orders of
+// magnitude above the first batch's loss. A softmax classifier starts near ln(classes)
+// and only falls; a loss ten thousand times that is a run that has left the basin (Adam
+// at lr 1e6 on MNIST reaches 1e21 within a few dozen steps).
+const DefaultDivergenceFactor = 1e4
 
 // ErrNotFinite is wrapped by Fit's error when the training loss becomes NaN or infinite.
 var ErrNotFinite = errors.New("loss is not finite")
 
 // ErrInterrupted is wrapped by Fit's error when Config.Context ends.
 var ErrInterrupted = errors.New("training interrupted")
+
+// ErrDiverged is wrapped by Fit's error when the training loss has grown by
+// Config.DivergenceFactor.
+var ErrDiverged = errors.New("loss diverged")
 
 func (t *Trainer) batchSize() int {
 	if t.BatchSize == 0 {
@@ -293,6 +312,9 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 	if cfg.CheckEvery < 0 {
 		return nil, fmt.Errorf("train: CheckEvery must not be negative, got %d", cfg.CheckEvery)
 	}
+	if math.IsNaN(cfg.DivergenceFactor) || (cfg.DivergenceFactor > 0 && cfg.DivergenceFactor <= 1) {
+		return nil, fmt.Errorf("train: DivergenceFactor must be above 1 (or 0 for the default, negative for none), got %v", cfg.DivergenceFactor)
+	}
 	if d.X == nil || len(d.X.Shape()) < 2 {
 		return nil, fmt.Errorf("train: training data X must have shape (examples, features…)")
 	}
@@ -388,12 +410,23 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 			return fail(err)
 		}
 	}
-	if err := each(callbacks, func(c Callback) error { return c.OnTrainBegin(t) }); err != nil {
+	t.callbacks = callbacks
+	err = each(callbacks, func(c Callback) error { return c.OnTrainBegin(t) })
+	if err == nil {
+		err = t.loadCallbackStates(callbacks, p.Callbacks)
+	}
+	if err != nil {
 		if !errors.Is(err, ErrStop) {
 			return fail(err)
 		}
 		p.Epoch = cfg.Epochs + 1 // train nothing
 	}
+	factor := cfg.DivergenceFactor
+	if factor == 0 {
+		factor = DefaultDivergenceFactor
+	}
+	firstLoss := 0.0 // the loss of the Fit's first batch, the reference for divergence
+	startEpoch := p.Epoch
 	ids := make([]int32, nTrain)
 	accum := t.accumSteps()
 	if err := t.net.ZeroGrad(); err != nil { // whatever Backward ran before Fit
@@ -431,6 +464,8 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		stopped := false
 		first := p.Batch
 		nb := len(set.orderV)
+		// The window of batches since the last read of the running sums.
+		winLoss, winSeen, winFrom := p.LossSum, min(first*global, nTrain), first
 		for b := first; b < nb; b++ {
 			g0 := b / accum * accum // the accumulation group of batch b: [g0, g1)
 			g1 := min(g0+accum, nb)
@@ -465,18 +500,36 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 			}
 			t.pos.Batch = b + 1
 			bi.Seen = min((b+1)*global, nTrain) // only the last batch is partial
-			if (b+1)%checkEvery == 0 || b+1 == nb {
+			firstOfFit := p.Epoch == startEpoch && b == first
+			scheduled := (b+1)%checkEvery == 0 || b+1 == nb
+			// In a data-parallel job a read is a collective: every rank makes the same
+			// reads, since the schedule, the first batch and the factor are agreed.
+			if scheduled || (firstOfFit && factor > 0) {
 				loss, correct, stop, err := t.readSums(t.fitM, cfg.Context.Err() != nil)
 				if err != nil {
 					return fail(err)
 				}
 				stopAll = stopAll || stop
-				bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
-				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					lo := max(first, b+1-checkEvery) + 1
-					return fail(fmt.Errorf("train: epoch %d, batches %d to %d (steps %d to %d): %w (%v)", p.Epoch, lo, b+1,
-						t.Optimizer.Iterations()-(b+1-lo)/accum, t.Optimizer.Iterations(), ErrNotFinite, loss))
+				if scheduled { // callbacks see the figures on the CheckEvery schedule only
+					bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
 				}
+				lo := winFrom + 1 // the window's batches, 1-based: lo to b+1
+				steps := func() string {
+					return fmt.Sprintf("epoch %d, batches %d to %d (steps %d to %d)", p.Epoch, lo, b+1,
+						t.Optimizer.Iterations()-(b+1-lo)/accum, t.Optimizer.Iterations())
+				}
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					return fail(fmt.Errorf("train: %s: %w (%v)", steps(), ErrNotFinite, loss))
+				}
+				window := (loss - winLoss) / float64(max(bi.Seen-winSeen, 1))
+				switch {
+				case firstOfFit:
+					firstLoss = window
+				case factor > 0 && firstLoss > 0 && window > factor*firstLoss:
+					return fail(fmt.Errorf("train: %s: %w: their mean loss %.4g is %.3g times the first batch's %.4g (more than %g times; lower the learning rate?)",
+						steps(), ErrDiverged, window, window/firstLoss, firstLoss, factor))
+				}
+				winLoss, winSeen, winFrom = loss, bi.Seen, b+1
 				t.pos.LossSum, t.pos.CorrectSum = loss, correct
 			}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchEnd(bi) }); err != nil {
@@ -659,7 +712,7 @@ func (t *Trainer) update() error {
 // gather copies the examples named by the index buffer's first rows entries into the
 // batch workspaces.
 func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err error) {
-	idx, _ := t.idx.rows(rows)
+	idx, _ := t.idx.rows(rows) // made by trainBatch for these rows: a lookup that cannot fail
 	xb := t.xb
 	if set.x.DType() == device.Int32 {
 		if t.xbIDs == nil {
@@ -672,7 +725,9 @@ func (t *Trainer) gather(set *deviceSet, rows int) (x, y *tensor.Tensor, err err
 	if x, err = xb.rows(rows); err != nil {
 		return nil, nil, err
 	}
-	y, _ = t.yb.rows(rows)
+	if y, err = t.yb.rows(rows); err != nil {
+		return nil, nil, err
+	}
 	if err := t.Dev.Gather(x.Buffer(), set.x.Buffer(), idx.Buffer(), set.rowLen, set.scale); err != nil {
 		return nil, nil, err
 	}

@@ -167,3 +167,22 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	}
 	return nil
 }
+
+// IsHistoryFile reports whether the file at path is a history Save wrote: a CSV file
+// whose first line is the header of HistoryCSVColumns, or a JSON file that
+// ReadHistoryJSON reads (with its loss named), so that a program can tell its own history file from another
+// before it replaces it.
+func IsHistoryFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	if strings.ToLower(filepath.Ext(path)) == ".json" {
+		h, err := ReadHistoryJSON(r)
+		return err == nil && h.Loss != ""
+	}
+	line, err := r.ReadString('\n')
+	return (err == nil || err == io.EOF) && strings.TrimRight(line, "\r\n") == strings.Join(HistoryCSVColumns, ",")
+}

@@ -145,6 +145,24 @@ func TestHistorySaveIsAtomicAndByExtension(t *testing.T) {
 	assert.ErrorContains(t, train.WriteFileAtomic(dir, h.WriteJSON), "is a directory")
 }
 
+// Our history files are recognised, other files of the same names are not.
+func TestIsHistoryFile(t *testing.T) {
+	dir := t.TempDir()
+	h := &train.History{Loss: "mse", Epochs: []train.EpochStats{{Epoch: 1, Loss: 0.5}}}
+	for _, name := range []string{"h.csv", "h.json"} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, h.Save(p))
+		assert.True(t, train.IsHistoryFile(p), name)
+	}
+	for name, content := range map[string]string{"data.csv": "x,y,label\n1,2,0\n", "cfg.json": `{"epochs": 3}`,
+		"list.json": "[1, 2]", "empty.csv": "", "empty.json": "{}"} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		assert.False(t, train.IsHistoryFile(p), name)
+	}
+	assert.False(t, train.IsHistoryFile(filepath.Join(dir, "missing.csv")))
+}
+
 // Config.Metrics' figures reach the epochs, the JSON history (read back exactly) and
 // the CSV history as one column per metric name, sorted after the standard columns; an
 // epoch without a metric leaves its cell empty; a non-finite metric cannot go to JSON.

@@ -49,15 +49,15 @@ type conveniences struct {
 func (c *conveniences) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.plot, "plot", "", "write a PNG plot of training and validation loss and accuracy per epoch to `FILE.png`")
 	fs.StringVar(&c.history, "history", "", "write the per-epoch history to `FILE` (.csv or .json)")
-	fs.IntVar(&c.earlyStop, "early-stop", 0, "stop when the monitored figure has not improved for `N` epochs, and restore the best epoch's weights (0: off)")
+	intFlag(fs, &c.earlyStop, "early-stop", 0, atLeast(1).orZero("off"), "stop when the monitored figure has not improved for `N` epochs, and restore the best epoch's weights")
 	fs.StringVar(&c.monitor, "early-stop-monitor", "val_loss", "figure -early-stop watches: val_loss, val_accuracy, loss or accuracy")
-	fs.Float64Var(&c.minDelta, "early-stop-min-delta", 0, "smallest change of the monitored figure that counts as an improvement")
+	floatFlag(fs, &c.minDelta, "early-stop-min-delta", 0, atLeast(0), "smallest change of the monitored figure that counts as an improvement")
 	fs.StringVar(&c.lrSchedule, "lr-schedule", "none", "learning-rate schedule: none, step:EVERY:FACTOR (multiply by FACTOR every EVERY epochs) or cosine[:FLOOR] (down to FLOOR, default 0, at the last epoch)")
-	fs.Float64Var(&c.warmup, "warmup", 0, "raise the learning rate linearly over the first `EPOCHS` epochs (fractions allowed; with text data, steps), then follow -lr-schedule")
-	fs.Float64Var(&c.clipNorm, "clip-norm", 0, "rescale the gradients so that their global L2 norm is at most `X` (0: off)")
+	floatFlag(fs, &c.warmup, "warmup", 0, atLeast(0), "raise the learning rate linearly over the first `EPOCHS` epochs (fractions allowed; below -epochs; with text data, whole steps below -steps), then follow -lr-schedule; 0: none")
+	floatFlag(fs, &c.clipNorm, "clip-norm", 0, above(0).orZero("off"), "rescale the gradients so that their global L2 norm is at most `X`")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar within each epoch: auto (on a terminal, not with -json), on or off")
 	fs.StringVar(&c.tensorboard, "tensorboard", "", "write TensorBoard logs to `DIR` (DIR/train, DIR/validation): loss, accuracy and learning rate, the model and the flags; view with tensorboard --logdir DIR")
-	fs.IntVar(&c.tbHist, "tb-histograms", 0, "with -tensorboard, write histograms of the weights and gradients every `N` steps (0: none)")
+	intFlag(fs, &c.tbHist, "tb-histograms", 0, atLeast(1).orZero("none"), "with -tensorboard, write histograms of the weights and gradients every `N` steps")
 	c.fs = fs
 }
 
@@ -87,14 +87,8 @@ func (c *conveniences) check(o *options) error {
 			return bad("-tensorboard %q: not a folder", c.tensorboard)
 		}
 	}
-	if c.tbHist < 0 {
-		return bad("-tb-histograms must not be negative, got %d", c.tbHist)
-	}
 	if c.tbHist > 0 && c.tensorboard == "" {
 		return bad("-tb-histograms needs -tensorboard DIR")
-	}
-	if c.earlyStop < 0 {
-		return bad("-early-stop must not be negative, got %d", c.earlyStop)
 	}
 	switch c.monitor {
 	case train.MonitorValLoss, train.MonitorValAccuracy, train.MonitorLoss, train.MonitorAccuracy:
@@ -104,28 +98,27 @@ func (c *conveniences) check(o *options) error {
 	if c.earlyStop > 0 && strings.HasPrefix(c.monitor, "val_") && o.valSplit == 0 {
 		return bad("-early-stop monitors %s, which needs a validation split (-val-split > 0)", c.monitor)
 	}
-	if !(c.minDelta >= 0) {
-		return bad("-early-stop-min-delta must not be negative, got %v", c.minDelta)
-	}
 	switch {
 	case isText(o) && !(c.warmup >= 0 && c.warmup < float64(o.text.steps) && c.warmup == math.Trunc(c.warmup)):
 		return bad("-warmup counts steps with text data: it must be a whole number in [0, -steps=%d), got %v", o.text.steps, c.warmup)
 	case !isText(o) && !(c.warmup >= 0 && c.warmup < float64(o.epochs)):
 		return bad("-warmup must be in [0, -epochs=%d), got %v", o.epochs, c.warmup)
 	}
-	if !(c.clipNorm >= 0) {
-		return bad("-clip-norm must not be negative, got %v", c.clipNorm)
-	}
 	switch c.progress {
 	case "auto", "on", "off":
 	default:
 		return bad("-progress must be auto, on or off, got %q", c.progress)
 	}
-	lr := o.lr
+	return c.parseSchedule(baseLR(o))
+}
+
+// baseLR is the run's learning rate before any schedule: -lr, or the optimizer's
+// default when -lr is not given, as the optimizer holds it (float32).
+func baseLR(o *options) float64 {
 	if opt, err := train.NewOptimizer(o.optimizer, float32(o.lr)); err == nil {
-		lr = float64(opt.LearningRate()) // the optimizer's default when -lr is 0
+		return float64(opt.LearningRate())
 	}
-	return c.parseSchedule(lr)
+	return o.lr
 }
 
 // parseSchedule reads -lr-schedule for the learning rate lr.
@@ -176,7 +169,10 @@ func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer
 			out = append(out, bar)
 		}
 	}
-	lr := float64(tr.Optimizer.LearningRate())
+	// The schedule starts from the run's own learning rate (-lr, or the optimizer's
+	// default), not from the optimizer's current one: after -resume that is the
+	// checkpoint's, already scheduled, rate.
+	lr := baseLR(o)
 	switch c.schedKind {
 	case "step":
 		c.schedule = train.StepDecay{Initial: lr, Factor: c.stepFactor, Every: c.stepEvery}

@@ -20,8 +20,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/internal/version"
@@ -31,39 +34,52 @@ import (
 	"github.com/gputrain/gputrain/train/data"
 )
 
+// exportFlags are export's flags.
+type exportFlags struct {
+	resume, out, dataset, dataDir string
+	opset                         int
+	overwrite                     bool
+}
+
+// exportFlagSet defines export's flags into f.
+func exportFlagSet(f *exportFlags) *flag.FlagSet {
+	fs := newFlagSet("gputrain export")
+	fs.StringVar(&f.resume, "resume", "", "the checkpoint whose model to export (required)")
+	fs.StringVar(&f.out, "onnx", "", "the ONNX file to write, `MODEL.onnx` (required)")
+	intFlag(fs, &f.opset, "opset", onnx.DefaultOpset, between(onnx.MinOpset, onnx.MaxOpset), "ONNX opset (from 20: GELU as the Gelu op)")
+	fs.StringVar(&f.dataset, "dataset", "", "for a layout-1 checkpoint: the data set it was trained on (default: the checkpoint's)")
+	fs.StringVar(&f.dataDir, "data", "", "for a layout-1 checkpoint: the folder of the IDX files (default: the checkpoint's)")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "replace an existing -onnx file that gputrain did not write")
+	return fs
+}
+
 // runExport is the export subcommand; it returns the exit status.
 func runExport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gputrain export", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	resume := fs.String("resume", "", "the checkpoint whose model to export (required)")
-	out := fs.String("onnx", "", "the ONNX file to write, `MODEL.onnx` (required)")
-	opset := fs.Int("opset", onnx.DefaultOpset, fmt.Sprintf("ONNX opset, %d to %d (from 20: GELU as the Gelu op)", onnx.MinOpset, onnx.MaxOpset))
-	dataset := fs.String("dataset", "", "for a layout-1 checkpoint: the data set it was trained on (default: the checkpoint's)")
-	dataDir := fs.String("data", "", "for a layout-1 checkpoint: the folder of the IDX files (default: the checkpoint's)")
+	var f exportFlags
+	fs := exportFlagSet(&f)
 	usage := func(err error) int {
 		fmt.Fprintf(stderr, "gputrain export: %v\n", oneLine(err))
 		return 2
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "usage: gputrain export -resume FILE -onnx MODEL.onnx [flags]", stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: gputrain export -resume FILE -onnx MODEL.onnx [flags]")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
 			return 0
 		}
 		return usage(err)
 	}
+	resume, out, opset, dataset, dataDir := &f.resume, &f.out, &f.opset, &f.dataset, &f.dataDir
 	switch {
-	case fs.NArg() > 0:
-		return usage(fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0)))
 	case *resume == "":
 		return usage(fmt.Errorf("-resume FILE names the checkpoint whose model to export"))
 	case *out == "":
 		return usage(fmt.Errorf("-onnx MODEL.onnx names the file to write"))
 	case !strings.HasSuffix(strings.ToLower(*out), ".onnx"):
 		return usage(fmt.Errorf("-onnx %q: the file must end in .onnx", *out))
-	case *opset < onnx.MinOpset || *opset > onnx.MaxOpset:
-		return usage(fmt.Errorf("-opset %d: want %d to %d", *opset, onnx.MinOpset, onnx.MaxOpset))
+	case samePath(*out, *resume):
+		return usage(fmt.Errorf("-onnx %s is the checkpoint -resume reads", *out))
+	}
+	if err := checkOutput(output{"-onnx", *out, "an ONNX model gputrain wrote", isOurONNX}, f.overwrite); err != nil {
+		return usage(err)
 	}
 	ck, err := checkpoint.Open(*resume)
 	if err != nil {
@@ -155,4 +171,30 @@ func dimsString(per []int) string {
 		parts = append(parts, fmt.Sprint(d))
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// isOurONNX reports whether the file at path is an ONNX model whose producer is
+// gputrain (ModelProto field 2, producer_name, among the top-level fields).
+func isOurONNX(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		if num == 2 && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			return n >= 0 && string(v) == "gputrain"
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return false
 }

@@ -32,7 +32,7 @@ type finetuneOptions struct {
 func (f *finetuneOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.init, "init", "", "initialize the model from the tensors of `FILE.safetensors` (a checkpoint, or PyTorch's safetensors) that match by name and shape; prints what loaded")
 	fs.Var((*prefixList)(&f.freeze), "freeze", "keep the parameters under these names out of training: `PREFIX[,PREFIX…]` (\"0\" is module 0's weight and bias; see the summary's module column)")
-	fs.IntVar(&f.accumSteps, "accum-steps", 1, "sum the gradients of `N` batches into each optimizer step (an effective batch N times -batch)")
+	intFlag(fs, &f.accumSteps, "accum-steps", 1, atLeast(1), "sum the gradients of `N` batches into each optimizer step (an effective batch N times -batch)")
 	fs.StringVar(&f.decay, "decay", "matrices", "parameters that -l2 and adamw's weight decay apply to: matrices (2 or more dimensions: not biases or normalization scales), all or none")
 }
 
@@ -54,8 +54,6 @@ func (l *prefixList) Set(s string) error {
 // check validates the flags once parsed.
 func (f *finetuneOptions) check(o *options) error {
 	switch {
-	case f.accumSteps <= 0:
-		return usageError{fmt.Sprintf("-accum-steps must be positive, got %d", f.accumSteps)}
 	case f.init != "" && o.ckpt.resume != "":
 		return usageError{"-init starts a new run from a file's weights; -resume continues a run: give one of them"}
 	}

@@ -120,7 +120,7 @@ func TestPredictFromACheckpoint(t *testing.T) {
 	}{
 		{[]string{"predict"}, "-resume FILE names the checkpoint to predict with"},
 		{[]string{"predict", "-resume", filepath.Join(dir, "none.safetensors")}, "none.safetensors"},
-		{[]string{"predict", "-resume", path, "-n", "-1"}, "-n must not be negative"},
+		{[]string{"predict", "-resume", path, "-n", "-1"}, `invalid value "-1" for flag -n: out of range (want >= 1, or 0: all)`},
 		{[]string{"predict", "-resume", path, "-dataset", "csv:" + filepath.Join(dir, "no.csv")}, "no.csv"},
 	} {
 		var o, e bytes.Buffer

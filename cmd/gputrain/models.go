@@ -25,14 +25,12 @@ type modelOptions struct {
 func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
 	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network), lstm[:hidden=128,layers=1] or gru[:…] (recurrent layers then a dense head on the last state; images are read row by row, see docs/rnn.md), for ratings mf[:dim=32,l2=0.2,bias_l2=0.02,std=0.01] (matrix factorization) or twotower[:dim=32,hidden=64,l2=1,std=0.01,side=true], a JSON model description file (see docs/cnn.md, docs/recommenders.md), or for text data gpt[:layers=4,heads=4,dim=128,context=64,dropout=0] (nanoGPT's GPT, see docs/text.md)")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set), ratings: insteval or ratings:FILE[:user=COL,item=COL,rating=COL] (split 80/10/10 by -seed), or text:FILE (a text for a character-level language model, trained by -steps; make data-text writes "+data.DefaultTextFile+")")
-	fs.IntVar(&o.augment, "augment", 0, "augment training images with random shifts of up to N pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
+	intFlag(fs, &o.augment, "augment", 0, atLeast(0), "augment training images with random shifts of up to `N` pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
 }
 
 // checkModelFlags validates the flags of addModelFlags after fs.Parse and -resume.
 func checkModelFlags(o *options) error {
 	switch {
-	case o.augment < 0:
-		return usageError{fmt.Sprintf("-augment must not be negative, got %d", o.augment)}
 	case o.model == "":
 		return usageError{"-model must name mlp, cnn, resnet or a JSON file"}
 	case o.explicit["hidden"] && o.model != "mlp":

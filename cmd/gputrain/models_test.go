@@ -109,7 +109,7 @@ func TestModelFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-augment", "-1"}, "-augment must not be negative, got -1"},
+		{[]string{"-augment", "-1"}, `invalid value "-1" for flag -augment: out of range (want >= 0)`},
 		{[]string{"-model", "cnn", "-hidden", "32"}, "-hidden applies to -model mlp only, not cnn"},
 		{[]string{"-model", filepath.Join(dir, "none.json")}, "is not mlp, cnn, resnet, mf or twotower, and not a readable file"},
 		{[]string{"-dataset", "csv:" + csvFile, "-data", dir}, "-data names the folder of IDX files"},

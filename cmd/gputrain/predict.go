@@ -40,43 +40,45 @@ type predictReport struct {
 	Probabilities [][]float32 `json:"probabilities"`
 }
 
+// predictFlags are predict's flags.
+type predictFlags struct {
+	resume, device, dataset, dataDir string
+	threads, batch, n                int
+	json                             bool
+}
+
+// predictFlagSet defines predict's flags into f.
+func predictFlagSet(f *predictFlags) *flag.FlagSet {
+	fs := newFlagSet("gputrain predict")
+	fs.StringVar(&f.resume, "resume", "", "the checkpoint to predict with (required)")
+	fs.StringVar(&f.device, "device", "auto", "device: auto, cpu or cuda")
+	intFlag(fs, &f.threads, "threads", 0, atLeast(1).orZero("all cores"), "CPU threads for the cpu device")
+	fs.StringVar(&f.dataset, "dataset", "", "data set whose test split to predict (default: the checkpoint's)")
+	fs.StringVar(&f.dataDir, "data", "", "folder of the IDX files (default: the checkpoint's)")
+	intFlag(fs, &f.batch, "batch", 0, atLeast(1).orZero("the checkpoint's batch size"), "examples per forward pass")
+	intFlag(fs, &f.n, "n", 0, atLeast(1).orZero("all"), "predict the first `N` test examples only")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object with the figures and every prediction")
+	return fs
+}
+
 // runPredict is the predict subcommand; it returns the exit status.
 func runPredict(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gputrain predict", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	resume := fs.String("resume", "", "the checkpoint to predict with (required)")
-	devName := fs.String("device", "auto", "device: auto, cpu or cuda")
-	threads := fs.Int("threads", 0, "CPU threads for the cpu device (0: all cores)")
-	dataset := fs.String("dataset", "", "data set whose test split to predict (default: the checkpoint's)")
-	dataDir := fs.String("data", "", "folder of the IDX files (default: the checkpoint's)")
-	batch := fs.Int("batch", 0, "examples per forward pass (0: the checkpoint's batch size)")
-	n := fs.Int("n", 0, "predict the first `N` test examples only (0: all)")
-	asJSON := fs.Bool("json", false, "print one JSON object with the figures and every prediction")
+	var f predictFlags
+	fs := predictFlagSet(&f)
 	usage := func(err error) int {
 		fmt.Fprintf(stderr, "gputrain predict: %v\n", oneLine(err))
 		return 2
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "usage: gputrain predict -resume FILE [flags]", stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: gputrain predict -resume FILE [flags]")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
 			return 0
 		}
 		return usage(err)
 	}
-	switch {
-	case fs.NArg() > 0:
-		return usage(fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0)))
-	case *resume == "":
+	if f.resume == "" {
 		return usage(fmt.Errorf("-resume FILE names the checkpoint to predict with"))
-	case *n < 0:
-		return usage(fmt.Errorf("-n must not be negative, got %d", *n))
-	case *batch < 0:
-		return usage(fmt.Errorf("-batch must not be negative, got %d", *batch))
-	case *threads < 0:
-		return usage(fmt.Errorf("-threads must not be negative, got %d", *threads))
 	}
+	resume, devName, threads, dataset, dataDir, batch, n, asJSON := &f.resume, &f.device, &f.threads, &f.dataset, &f.dataDir, &f.batch, &f.n, &f.json
 	ck, err := checkpoint.Open(*resume)
 	if err != nil {
 		return usage(err)

@@ -43,41 +43,46 @@ type recommendReport struct {
 	Items      []recommendation `json:"items"`
 }
 
+// recommendFlags are recommend's flags.
+type recommendFlags struct {
+	resume, user, dataset, device string
+	k, threads                    int
+	json                          bool
+}
+
+// recommendFlagSet defines recommend's flags into f.
+func recommendFlagSet(f *recommendFlags) *flag.FlagSet {
+	fs := newFlagSet("gputrain recommend")
+	fs.StringVar(&f.resume, "resume", "", "the recommender's checkpoint (required)")
+	fs.StringVar(&f.user, "user", "", "the user's id, as in the data file (required)")
+	intFlag(fs, &f.k, "k", 10, atLeast(1), "how many items to recommend")
+	fs.StringVar(&f.dataset, "dataset", "", "the ratings data set (default: the checkpoint's)")
+	fs.StringVar(&f.device, "device", "auto", "device: auto, cpu or cuda")
+	intFlag(fs, &f.threads, "threads", 0, atLeast(1).orZero("all cores"), "CPU threads for the cpu device")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object with the recommendations")
+	return fs
+}
+
 // runRecommend is the recommend subcommand; it returns the exit status.
 func runRecommend(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gputrain recommend", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	resume := fs.String("resume", "", "the recommender's checkpoint (required)")
-	user := fs.String("user", "", "the user's id, as in the data file (required)")
-	k := fs.Int("k", 10, "how many items to recommend")
-	dataset := fs.String("dataset", "", "the ratings data set (default: the checkpoint's)")
-	devName := fs.String("device", "auto", "device: auto, cpu or cuda")
-	threads := fs.Int("threads", 0, "CPU threads for the cpu device (0: all cores)")
-	asJSON := fs.Bool("json", false, "print one JSON object with the recommendations")
+	var f recommendFlags
+	fs := recommendFlagSet(&f)
+	resume, user, k, dataset, devName, threads, asJSON := &f.resume, &f.user, &f.k, &f.dataset, &f.device, &f.threads, &f.json
 	usage := func(err error) int {
 		fmt.Fprintf(stderr, "gputrain recommend: %v\n", oneLine(err))
 		return 2
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, "usage: gputrain recommend -resume FILE -user ID [flags]", stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: gputrain recommend -resume FILE -user ID [flags]")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
 			return 0
 		}
 		return usage(err)
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usage(fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0)))
 	case *resume == "":
 		return usage(fmt.Errorf("-resume FILE names the recommender's checkpoint"))
 	case *user == "":
 		return usage(fmt.Errorf("-user ID names the user to recommend for (an id of the data file's user column)"))
-	case *k <= 0:
-		return usage(fmt.Errorf("-k must be positive, got %d", *k))
-	case *threads < 0:
-		return usage(fmt.Errorf("-threads must not be negative, got %d", *threads))
 	}
 	ck, err := checkpoint.Open(*resume)
 	if err != nil {

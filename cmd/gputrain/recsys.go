@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -369,7 +370,14 @@ func trainRatings(o *options, stdout io.Writer) error {
 	if err != nil {
 		return setup(err)
 	}
-	tr := &train.Trainer{Model: model, Loss: &nn.MSE{}, Optimizer: opt, Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed}
+	tr := &train.Trainer{Model: model, Loss: &nn.MSE{}, Optimizer: opt, Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed,
+		ClipNorm: float32(o.conv.clipNorm)}
+	trainSet, valSet := d.feat.Dataset(d.train), d.feat.Dataset(d.val)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1)) // checkMemory may set it
+	if err := checkMemory(o, tr, trainSet, train.Config{Validation: &valSet}, stdout); err != nil {
+		return err
+	}
+	removeStale(o, func(s string) { fmt.Fprintln(stdout, s) })
 	in := tensor.Shape{d.feat.Width()}
 	if err := tr.Build(in); err != nil {
 		return setup(err)
@@ -393,8 +401,7 @@ func trainRatings(o *options, stdout io.Writer) error {
 		opt.Name(), o.batch, opt.LearningRate())
 	fmt.Fprintln(stdout, desc)
 	o.conv.describeModel(desc, tr.Net())
-	valSet := d.feat.Dataset(d.val)
-	hist, err := fit(o, tr, d.all.Name, d.feat.Dataset(d.train), train.Config{
+	hist, err := fit(o, tr, d.all.Name, trainSet, train.Config{
 		Epochs: o.epochs, Validation: &valSet,
 		Metrics: func(m *nn.Model) (map[string]float64, error) {
 			s, err := d.valEval.Evaluate(recsys.ModelScorer(m, d.feat))
@@ -408,9 +415,9 @@ func trainRatings(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", d.all.Name, opt.Name(), o.batch), true, stdout); err != nil {
-		return err
-	}
+	// A file that cannot be written after all (a disk gone full) does not cost the test
+	// evaluation: its error is returned at the end.
+	finishErr := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", d.all.Name, opt.Name(), o.batch), true, stdout)
 	test, err := d.testEval.Evaluate(recsys.ModelScorer(tr.Net(), d.feat))
 	if err != nil {
 		return err
@@ -464,5 +471,5 @@ func trainRatings(o *options, stdout io.Writer) error {
 		}
 		fmt.Fprintln(stdout, string(b))
 	}
-	return nil
+	return finishErr
 }

@@ -195,10 +195,14 @@ func TestRatingsFlagErrors(t *testing.T) {
 		{[]string{"-dataset", ds, "-model", "mf:dim"}, 2, "option dim has no value"},
 		{[]string{"-dataset", ds, "-model", "mf:dim=-3"}, 2, "dim=-3 is not a positive whole number"},
 		{[]string{"-dataset", ds, "-model", "twotower:side=maybe"}, 2, "side=maybe is not true or false"},
+		{[]string{"-dataset", ds, "-model", "mf:l2=NaN"}, 2, "l2=NaN is not a non-negative number"},
+		{[]string{"-dataset", ds, "-model", "twotower:std=Inf"}, 2, "std=Inf is not a positive number"},
+		{[]string{"-dataset", ds, "-model", "mf:dim=99999999999999999999"}, 2, "is not a positive whole number"},
+		{[]string{"-dataset", ds, "-model", "mf:dim=100000000", "-max-memory", "1GB"}, 2, "needs "},
 		{[]string{"-dataset", ds, "-model", "mf", "-augment", "2"}, 2, "-augment shifts images"},
 		{[]string{"-dataset", "ratings:" + filepath.Join(dir, "none.csv"), "-model", "mf"}, 2, "none.csv"},
 		{[]string{"recommend", "-user", "u1"}, 2, "-resume FILE names the recommender's checkpoint"},
-		{[]string{"recommend", "-resume", "x", "-user", "u1", "-k", "0"}, 2, "-k must be positive"},
+		{[]string{"recommend", "-resume", "x", "-user", "u1", "-k", "0"}, 2, "invalid value \"0\" for flag -k: out of range (want >= 1)"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(append(c.args, "-device", "cpu"), &out, &errb)

@@ -6,9 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/device/comm"
@@ -31,6 +36,7 @@ type options struct {
 	lr           float64
 	l2           float64
 	optimizer    string
+	hiddenFlag   string
 	hidden       []int
 	valSplit     float64
 	seed         uint64
@@ -38,12 +44,16 @@ type options struct {
 	dataDir      string
 	limit        int
 	json         bool
+	showVersion  bool
+	maxMemory    int64           // -max-memory, bytes; 0: what the device reports free
+	diverge      float64         // -diverge: train.Config.DivergenceFactor; 0: off
 	conv         conveniences    // conveniences.go
-	ckpt         ckptOptions     // -save, -resume (checkpoint.go)
+	ckpt         ckptOptions     // -save, -resume, -save-every, -overwrite (checkpoint.go)
 	tune         finetuneOptions // -init, -freeze, -accum-steps, -decay (finetune.go)
 	text         textOptions     // -steps, -eval-every, -context (text.go)
 	dist         distOptions     // -dist (dist.go)
 	modelOptions                 // -model, -dataset, -augment (models.go)
+	proc         *process        // the process the run is part of
 }
 
 // errVersionShown ends a run after -version, with exit status 0 (as -help).
@@ -54,48 +64,48 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func parseFlags(args []string, stdout io.Writer) (*options, error) {
-	o := &options{}
-	fs := flag.NewFlagSet("gputrain", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+// trainFlagSet defines the training command's flags on a new flag set, into o.
+// Numeric flags state their range (flags.go).
+func trainFlagSet(o *options) *flag.FlagSet {
+	fs := newFlagSet("gputrain")
 	fs.StringVar(&o.device, "device", "auto", "device to train on: auto (the best present), cpu or cuda")
-	fs.IntVar(&o.epochs, "epochs", 10, "number of epochs")
-	fs.IntVar(&o.batch, "batch", 32, "batch size (256 for a ratings data set)")
-	fs.Float64Var(&o.lr, "lr", 0, "learning rate (0: the optimizer's Keras default; 0.002 for a ratings data set)")
-	fs.Float64Var(&o.l2, "l2", 0, "L2 weight decay: adds X·w to every weight's gradient (not the biases'), as PyTorch's weight_decay")
+	intFlag(fs, &o.epochs, "epochs", 10, atLeast(1), "number of epochs")
+	intFlag(fs, &o.batch, "batch", 32, atLeast(1), "batch size (256 for a ratings data set)")
+	floatFlag(fs, &o.lr, "lr", 0, above(0).absentMeans("the optimizer's Keras default, 0.01 for sgd and momentum, 0.001 for adam and adamw; 0.002 for a ratings data set"), "learning rate")
+	floatFlag(fs, &o.l2, "l2", 0, atLeast(0), "L2 weight decay: adds X·w to every weight's gradient (not the biases'), as PyTorch's weight_decay")
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum, adam or adamw")
-	hidden := fs.String("hidden", "128,64", "hidden layer widths, comma-separated (ReLU); empty for none")
-	fs.Float64Var(&o.valSplit, "val-split", 0.1, "fraction of the training set held out for validation (the last examples)")
-	fs.Uint64Var(&o.seed, "seed", 1, "random seed for weights, shuffling and dropout")
-	fs.IntVar(&o.threads, "threads", 0, "CPU threads for the cpu device (0: all cores)")
+	fs.StringVar(&o.hiddenFlag, "hidden", "128,64", "hidden layer widths, comma-separated (ReLU); empty for none")
+	floatFlag(fs, &o.valSplit, "val-split", 0.1, atLeast(0).below(1), "fraction of the training set held out for validation (the last examples)")
+	uintFlag(fs, &o.seed, "seed", 1, atLeast(0), "random seed for weights, shuffling and dropout")
+	intFlag(fs, &o.threads, "threads", 0, atLeast(1).orZero("all cores"), "CPU threads for the cpu device")
 	fs.StringVar(&o.dataDir, "data", "", "folder holding the four IDX files (gzip or raw) of mnist or fashion-mnist (default "+data.DefaultMNISTDir+" or "+data.DefaultFashionMNISTDir+")")
-	fs.IntVar(&o.limit, "limit", 0, "train on the first N training examples only (0: all), for quick runs")
+	intFlag(fs, &o.limit, "limit", 0, atLeast(1).orZero("all"), "train on the first `N` training examples only, for quick runs")
 	fs.BoolVar(&o.json, "json", false, "print the run's figures as one JSON object on the last line")
-	showVersion := fs.Bool("version", false, "print the version, commit and build tags, and exit")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version, commit and build tags, and exit")
+	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take (on the cpu device, a job's ranks on one machine together), a `SIZE` such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
+	floatFlag(fs, &o.diverge, "diverge", train.DefaultDivergenceFactor, above(1).orZero("off"),
+		"stop when the mean loss of the batches between two readings (every 25) exceeds `X` times the first batch's")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
 	o.tune.register(fs)
 	o.text.register(fs)
 	o.dist.register(fs)
 	addCheckpointFlags(fs, o)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: gputrain [flags]")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil, err
-		}
-		return nil, usageError{err.Error()}
+	return fs
+}
+
+func parseFlags(args []string, stdout io.Writer) (*options, error) {
+	o := &options{}
+	fs := trainFlagSet(o)
+	if err := parseArgs(fs, args, "usage: gputrain [flags]", stdout); err != nil && !o.showVersion {
+		return nil, err
 	}
-	if *showVersion {
+	if o.showVersion { // before any other flag's error
 		fmt.Fprintln(stdout, version.Get())
 		return nil, errVersionShown
 	}
 	o.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
-	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
-	}
 	if err := ratingsDefaults(fs, o.explicit); err != nil { // -batch 256 -lr 0.002 (recsys.go)
 		return nil, err
 	}
@@ -106,27 +116,11 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, err
 	}
 	var err error
-	if o.hidden, err = parseWidths(*hidden); err != nil {
+	if o.hidden, err = parseWidths(o.hiddenFlag); err != nil {
 		return nil, err
 	}
 	if err := checkModelFlags(o); err != nil {
 		return nil, err
-	}
-	switch {
-	case o.epochs <= 0:
-		return nil, usageError{fmt.Sprintf("-epochs must be positive, got %d", o.epochs)}
-	case o.batch <= 0:
-		return nil, usageError{fmt.Sprintf("-batch must be positive, got %d", o.batch)}
-	case o.lr < 0:
-		return nil, usageError{fmt.Sprintf("-lr must not be negative, got %v", o.lr)}
-	case o.l2 < 0:
-		return nil, usageError{fmt.Sprintf("-l2 must not be negative, got %v", o.l2)}
-	case !(o.valSplit >= 0 && o.valSplit < 1):
-		return nil, usageError{fmt.Sprintf("-val-split must be in [0, 1), got %v", o.valSplit)}
-	case o.limit < 0:
-		return nil, usageError{fmt.Sprintf("-limit must not be negative, got %d", o.limit)}
-	case o.threads < 0:
-		return nil, usageError{fmt.Sprintf("-threads must not be negative, got %d", o.threads)}
 	}
 	if err := o.conv.check(o); err != nil {
 		return nil, err
@@ -135,6 +129,12 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return nil, err
 	}
 	if err := o.dist.check(); err != nil {
+		return nil, err
+	}
+	if err := o.ckpt.check(); err != nil {
+		return nil, err
+	}
+	if err := checkFiles(o); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -188,9 +188,48 @@ type report struct {
 	Recsys            *recsysReport `json:"recsys,omitempty"`
 }
 
-// run is the whole program; it returns the exit status.
+// process is what a run takes from the process it runs in: the output streams, the
+// signals it handles while it trains, and how it ends at once. main gives it the real
+// ones (run); a test gives its own, and callbacks that watch or steer training.
+type process struct {
+	stdout, stderr io.Writer
+	// notify delivers sigs (of signalsHandled, checkpoint.go) to c until stop is called.
+	notify func(c chan<- os.Signal, sigs []os.Signal) (stop func())
+	// exit ends the process at once (a second interrupt).
+	exit func(code int)
+	// callbacks are added to Fit's (tests).
+	callbacks []train.Callback
+	// handled counts the signals the handler has acted on, for tests to wait on.
+	handled atomic.Int32
+}
+
+// osSignals delivers the process's signals sigs to c.
+func osSignals(c chan<- os.Signal, sigs []os.Signal) func() {
+	signal.Notify(c, sigs...)
+	return func() { signal.Stop(c) }
+}
+
+// run is the whole program with the process's own streams, signals and exit; it
+// returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	stderr = &lockedWriter{w: stderr}
+	return (&process{stdout: stdout, stderr: stderr, notify: osSignals, exit: os.Exit}).run(args)
+}
+
+// run runs the program; it returns the exit status. A failure to write the output
+// (a full disk, a closed pipe) is an error: exit status 1.
+func (p *process) run(args []string) int {
+	stdout := &checkedWriter{w: p.stdout}
+	stderr := &lockedWriter{w: p.stderr}
+	code := p.command(args, stdout, stderr)
+	if err := stdout.err; err != nil && code == 0 {
+		fmt.Fprintf(stderr, "gputrain: writing the output: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+// command runs the subcommand args name, or training.
+func (p *process) command(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "predict" {
 		return runPredict(args[1:], stdout, stderr)
 	}
@@ -211,6 +250,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gputrain: %v\n", err)
 		return 2
 	}
+	o.proc = p
 	o.ckpt.stderr = stderr
 	if err := train1(o, stdout); err != nil {
 		code := exitCode(err)
@@ -223,6 +263,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	return 0
+}
+
+// checkedWriter keeps the first error of its writer: the program's output goes on
+// being written (a progress bar need not check), and run reports the error at the end.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+// Fd is the file descriptor of the writer's file, for the progress bar's terminal
+// test; an invalid one when it writes to no file.
+func (c *checkedWriter) Fd() uintptr {
+	if f, ok := c.w.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
+}
+
+func (c *checkedWriter) Write(b []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	c.err = err
+	return n, err
 }
 
 // exitCode is the exit status for train1's error.
@@ -320,6 +388,7 @@ func train1(o *options, stdout io.Writer) (err error) {
 		return setup(err)
 	}
 	defer dev.Close()
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1)) // checkMemory may set it
 	if err := o.dist.openJob(dev); err != nil {
 		return setup(err)
 	}
@@ -368,9 +437,9 @@ func train1(o *options, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch*c.Size()), o.dist.rank() == 0, stdout); err != nil {
-		return err
-	}
+	// A file that cannot be written after all (a disk gone full) does not cost the test
+	// evaluation: its error is returned at the end.
+	finishErr := o.conv.finish(hist, fmt.Sprintf("gputrain on %s: %s, batch %d", ds.Name, opt.Name(), o.batch*c.Size()), o.dist.rank() == 0, stdout)
 	res, err := tr.Evaluate(train.Dataset{X: ds.Test.X, Y: ds.Test.Y})
 	if err != nil {
 		return err
@@ -404,6 +473,54 @@ func train1(o *options, stdout io.Writer) (err error) {
 		}
 		fmt.Fprintln(stdout, string(b))
 	}
+	return finishErr
+}
+
+// checkMemory plans the run's memory (train.Trainer.PlanMemory) before anything is
+// allocated and refuses, as a usage error, a run that needs more than the device has
+// free (device.MemoryInfo), or than -max-memory; where the device cannot tell, the run
+// goes ahead. On the cpu device the Go runtime is then held to the limit too
+// (debug.SetMemoryLimit), so that garbage collection works harder near it rather
+// than the process growing past it; train1 restores the runtime's limit at its end.
+func checkMemory(o *options, tr *train.Trainer, d train.Dataset, cfg train.Config, stdout io.Writer) error {
+	limit, source := o.maxMemory, "-max-memory"
+	if limit == 0 {
+		info, ok := tr.Dev.(device.MemoryInfo)
+		if !ok {
+			return nil
+		}
+		free, err := info.AvailableMemory()
+		if err != nil {
+			fmt.Fprintf(stdout, "memory: not checked (%v)\n", err)
+			return nil
+		}
+		limit, source = free, "available"
+	}
+	plan, err := tr.PlanMemory(d, cfg)
+	if err != nil {
+		return setup(fmt.Errorf("planning the memory: %w", err))
+	}
+	need := plan.Peak
+	if o.conv.earlyStop > 0 {
+		need += plan.Parameters // the best epoch's snapshot
+	}
+	// The ranks of a job on one machine share its memory on the cpu device (each GPU
+	// has its own): they need it together, and -max-memory is what they may take
+	// together.
+	ranks, what := int64(1), ""
+	if c := o.dist.c; c != nil && c.LocalSize() > 1 && tr.Dev.Name() == "cpu" {
+		ranks = int64(c.LocalSize())
+		what = fmt.Sprintf(" (%d ranks on this machine, %s each)", ranks, device.FormatBytes(need))
+	}
+	if need*ranks > limit {
+		return usageError{fmt.Sprintf("needs %s on %s%s; %s %s; lower -batch or the model size (%s)",
+			device.FormatBytes(need*ranks), plan.Device, what, device.FormatBytes(limit), source, plan)}
+	}
+	if tr.Dev.Name() == "cpu" {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		debug.SetMemoryLimit(int64(ms.Sys) + limit/ranks) // what the process has, and what it may add
+	}
 	return nil
 }
 
@@ -420,7 +537,14 @@ func prepare(o *options, opt *train.Optim, dev device.Backend, stdout io.Writer)
 		return nil, nil, nil, nil, setup(err)
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: opt,
-		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, Comm: o.dist.c}
+		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, Comm: o.dist.c,
+		ClipNorm: float32(o.conv.clipNorm)}
+	if err := checkMemory(o, tr, train.Dataset{X: ds.Train.X, Y: ds.Train.Y}, train.Config{ValidationSplit: o.valSplit}, stdout); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if o.dist.rank() == 0 {
+		removeStale(o, func(s string) { fmt.Fprintln(stdout, s) })
+	}
 	if err := tr.Build(tensor.Shape(ds.Train.Shape())); err != nil {
 		return nil, nil, nil, nil, setup(err)
 	}

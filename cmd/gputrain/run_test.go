@@ -25,12 +25,16 @@ func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-epochs", "0"}, "-epochs must be positive, got 0"},
-		{[]string{"-batch", "-3"}, "-batch must be positive"},
+		{[]string{"-epochs", "0"}, `invalid value "0" for flag -epochs: out of range (want >= 1)`},
+		{[]string{"-batch", "-3"}, `invalid value "-3" for flag -batch: out of range (want >= 1)`},
 		{[]string{"-hidden", "128,x"}, `-hidden: "x" is not a positive layer width`},
-		{[]string{"-val-split", "1.5"}, "-val-split must be in [0, 1)"},
-		{[]string{"-lr", "-1"}, "-lr must not be negative"},
-		{[]string{"-l2", "-0.5"}, "-l2 must not be negative, got -0.5"},
+		{[]string{"-val-split", "1.5"}, `invalid value "1.5" for flag -val-split: out of range (want in [0, 1))`},
+		{[]string{"-lr", "-1"}, `invalid value "-1" for flag -lr: out of range (want > 0; when not given: the optimizer's Keras default`},
+		{[]string{"-lr", "0"}, `invalid value "0" for flag -lr: 0 is not accepted (want > 0; when not given: the optimizer's Keras default, 0.01 for sgd and momentum, 0.001 for adam and adamw; 0.002 for a ratings data set)`},
+		{[]string{"-lr", "NaN"}, `invalid value "NaN" for flag -lr: not a finite number (want > 0;`},
+		{[]string{"-lr", "Inf"}, `invalid value "Inf" for flag -lr: not a finite number`},
+		{[]string{"-l2", "NaN"}, `invalid value "NaN" for flag -l2: not a finite number (want >= 0)`},
+		{[]string{"-l2", "-0.5"}, `invalid value "-0.5" for flag -l2: out of range (want >= 0)`},
 		{[]string{"-optimizer", "rmsprop"}, `unknown optimizer "rmsprop"`},
 		{[]string{"-device", "tpu"}, `unknown device "tpu"`},
 		{[]string{"-device", "cuda"}, "built without CUDA support (build with -tags cuda)"},

@@ -46,9 +46,9 @@ type textOptions struct {
 }
 
 func (t *textOptions) register(fs *flag.FlagSet) {
-	fs.IntVar(&t.steps, "steps", 0, "train a text model for `N` optimizer steps (text data trains by steps, not epochs)")
-	fs.IntVar(&t.evalEvery, "eval-every", 250, "with -steps: compute the validation loss every `N` steps and after the last (0: after the last only)")
-	fs.IntVar(&t.context, "context", 0, "text data: windows of `N` characters (0: the model's context)")
+	intFlag(fs, &t.steps, "steps", 0, atLeast(1).orZero("not given"), "train a text model for `N` optimizer steps (text data trains by steps, not epochs)")
+	intFlag(fs, &t.evalEvery, "eval-every", 250, atLeast(1).orZero("after the last step only"), "with -steps: compute the validation loss every `N` steps and after the last")
+	intFlag(fs, &t.context, "context", 0, atLeast(1).orZero("the model's context"), "text data: windows of `N` characters")
 }
 
 // isText reports whether the run trains a text model (-dataset text:FILE).

@@ -14,6 +14,9 @@ var (
 
 // Unary implements device.Backend: y = f(x) elementwise (kernels <op>_forward_f32).
 func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUnary(op, x, y); err != nil {
 		return err
 	}
@@ -30,6 +33,9 @@ func (b *Backend) Unary(op device.UnaryOp, x, y device.Buffer, p float32) error 
 // UnaryBackward implements device.Backend: dx = dy * f'(·), f' read from x, or from
 // y = f(x) for Sigmoid and Tanh (kernels <op>_backward_f32).
 func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUnaryBackward(op, x, y, dy, dx); err != nil {
 		return err
 	}
@@ -49,6 +55,9 @@ func (b *Backend) UnaryBackward(op device.UnaryOp, x, y, dy, dx device.Buffer, p
 
 // Softmax implements device.Backend: one block per row (softmax_forward_f32).
 func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckSoftmax(x, y, rows, cols); err != nil {
 		return err
 	}
@@ -60,6 +69,9 @@ func (b *Backend) Softmax(x, y device.Buffer, rows, cols int) error {
 
 // SoftmaxBackward implements device.Backend: one block per row (softmax_backward_f32).
 func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckSoftmaxBackward(y, dy, dx, rows, cols); err != nil {
 		return err
 	}
@@ -72,6 +84,9 @@ func (b *Backend) SoftmaxBackward(y, dy, dx device.Buffer, rows, cols int) error
 // CausalSoftmax implements device.Backend: one block per row of the (batch, seq, seq)
 // scores (causal_softmax_forward_f32). Its backward pass is SoftmaxBackward.
 func (b *Backend) CausalSoftmax(x, y device.Buffer, batch, seq int, scale float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckCausalSoftmax(x, y, batch, seq, scale); err != nil {
 		return err
 	}

@@ -95,13 +95,14 @@ func New(opts Options) (*Backend, error) {
 	if err := b.loadKernels(); err != nil {
 		return fail(err)
 	}
-	sms, _ := dev.Attribute(cu.MultiprocessorCount)
+	sms, _ := dev.Attribute(cu.MultiprocessorCount) // 0 on failure: grids of 32 blocks, correct but slower
 	b.maxGrid = max(sms, 1) * 32
 	b.mem = newAllocator(b.stream.Synchronize)
 	if b.blas, err = newBLAS(b); err != nil {
 		return fail(err)
 	}
 	b.rec.init(b, !opts.NoGraphs && os.Getenv("GPUTRAIN_CUDA_GRAPHS") != "0")
+	// The rest only describes the device (Describe); a failure leaves a blank in it.
 	name, _ := dev.Name()
 	major, _ := dev.Attribute(cu.ComputeCapabilityMajor)
 	minor, _ := dev.Attribute(cu.ComputeCapabilityMinor)
@@ -182,6 +183,9 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+// closeResources releases everything; errors are not reported: Close has waited for
+// the stream (and reports that), and a resource the driver fails to release is gone
+// with the context anyway.
 func (b *Backend) closeResources() {
 	b.rec.close()
 	if b.blas != nil {

@@ -8,6 +8,9 @@ import "github.com/gputrain/gputrain/device"
 // per channel computing the statistics in double, the running statistics and Y.
 // Inference: batchnorm_infer_f32, elementwise.
 func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBatchNorm(a, false); err != nil {
 		return err
 	}
@@ -25,6 +28,9 @@ func (b *Backend) BatchNorm(a device.BatchNormArgs) error {
 // BatchNormBackward implements device.Backend: batchnorm_backward_f32, one block per
 // channel reducing DBeta and DGamma in double, then writing DX.
 func (b *Backend) BatchNormBackward(a device.BatchNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBatchNorm(a, true); err != nil {
 		return err
 	}

@@ -11,6 +11,9 @@ var (
 
 // Binary implements device.Backend: c = a op b elementwise (add_f32, sub_f32, …).
 func (b *Backend) Binary(op device.BinaryOp, x, y, c device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBinary(op, x, y, c); err != nil {
 		return err
 	}
@@ -23,6 +26,9 @@ func (b *Backend) Binary(op device.BinaryOp, x, y, c device.Buffer) error {
 
 // Broadcast implements device.Backend: y[o,m,i] = x[o,m,i] op v[m] (broadcast_<op>_f32).
 func (b *Backend) Broadcast(op device.BinaryOp, x, v, y device.Buffer, s device.Shape3) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckBroadcast(op, x, v, y, s); err != nil {
 		return err
 	}
@@ -35,6 +41,9 @@ func (b *Backend) Broadcast(op device.BinaryOp, x, v, y device.Buffer, s device.
 // Axpby implements device.Backend: y = alpha*x + beta*y; with beta == 0, y is not read
 // (axpby_f32).
 func (b *Backend) Axpby(alpha float32, x device.Buffer, beta float32, y device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckAxpby(x, y); err != nil {
 		return err
 	}

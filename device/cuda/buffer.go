@@ -64,6 +64,9 @@ func dp(x device.Buffer) uint64 {
 
 // View implements device.Backend.
 func (b *Backend) View(x device.Buffer, off, n int) (device.Buffer, error) {
+	if b.closed {
+		return nil, device.ErrClosed
+	}
 	if err := device.CheckView(x, off, n); err != nil {
 		return nil, err
 	}
@@ -76,6 +79,9 @@ func (b *Backend) View(x device.Buffer, off, n int) (device.Buffer, error) {
 
 // Fill implements device.Backend (fill_f32).
 func (b *Backend) Fill(dst device.Buffer, v float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	n := 0
 	if dst != nil {
 		n = dst.Len()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gputrain/gputrain/cpu"
 	"github.com/gputrain/gputrain/device"
+	"github.com/gputrain/gputrain/device/cuda"
 	"github.com/gputrain/gputrain/device/devicetest"
 )
 
@@ -23,4 +24,14 @@ func TestParityWithTunedCPU(t *testing.T) {
 	ref := cpu.New(cpu.Options{})
 	t.Cleanup(func() { ref.Close() })
 	devicetest.Parity(t, ref, gpu)
+}
+
+// A closed backend (a second one on the same GPU) refuses every call with
+// device.ErrClosed.
+func TestClosed(t *testing.T) {
+	b, err := cuda.New(cuda.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devicetest.Closed(t, b)
 }

@@ -16,6 +16,9 @@ func geomArgs(g device.ConvGeom) [12]uint64 {
 
 // Im2Col implements device.Backend (im2col_f32, one thread per col element).
 func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckIm2Col("im2col", x, col, g); err != nil {
 		return err
 	}
@@ -29,6 +32,9 @@ func (b *Backend) Im2Col(x, col device.Buffer, g device.ConvGeom) error {
 // Col2Im implements device.Backend (col2im_f32, one thread per image element gathering
 // its col entries: deterministic, no atomics).
 func (b *Backend) Col2Im(col, dx device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckIm2Col("col2im", dx, col, g); err != nil {
 		return err
 	}
@@ -90,6 +96,9 @@ func (b *Backend) convViews(col, dwBatch, dbTmp, sumW, sumB int) (*convWork, err
 // Conv implements device.Backend: Im2Col of the batch, one strided batched GEMM
 // (Y_n = W · col_n), then the bias broadcast over each filter's pixels.
 func (b *Backend) Conv(a device.ConvArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckConv(a, false); err != nil {
 		return err
 	}
@@ -122,6 +131,9 @@ func (b *Backend) Conv(a device.ConvArgs) error {
 // (a second batched GEMM into the same scratch) and Col2Im. With Accumulate the summed
 // gradients go to scratch first and are added to DW and DB.
 func (b *Backend) ConvBackward(a device.ConvArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckConv(a, true); err != nil {
 		return err
 	}

@@ -67,6 +67,15 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+// AvailableMemory implements device.MemoryInfo: the emulator cannot tell (its memory is
+// the host's).
+func (b *Backend) AvailableMemory() (int64, error) {
+	if b.closed {
+		return 0, device.ErrClosed
+	}
+	return 0, fmt.Errorf("cuda emulator: the free memory is unknown")
+}
+
 func (b *Backend) Alloc(dt device.DType, n int) (device.Buffer, error) {
 	if b.closed {
 		return nil, device.ErrClosed

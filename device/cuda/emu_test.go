@@ -41,3 +41,10 @@ func TestEmulatedTrainingMatchesCPU(t *testing.T) {
 
 // testBackend is the backend of the tests shared with the GPU build.
 func testBackend(t *testing.T) device.Backend { return emulated(t) }
+
+// A closed backend refuses every call with device.ErrClosed.
+func TestEmulatedClosed(t *testing.T) {
+	b, err := cuda.New(cuda.Options{})
+	require.NoError(t, err)
+	devicetest.Closed(t, b)
+}

@@ -9,6 +9,9 @@ import "github.com/gputrain/gputrain/device"
 // an index outside src (that would need a wait); such a row reads NaN (float) or -1
 // (int32).
 func (b *Backend) Gather(dst, src, idx device.Buffer, rowLen int, scale float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckGather(dst, src, idx, rowLen); err != nil {
 		return err
 	}
@@ -37,6 +40,9 @@ const scatterRanges = 1024
 // the CPU's bit for bit. The device does not report an index outside dst (that would
 // need a wait): such rows are skipped.
 func (b *Backend) ScatterAdd(dst, src, idx device.Buffer, rowLen int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckScatterAdd(dst, src, idx, rowLen); err != nil {
 		return err
 	}

@@ -10,6 +10,9 @@ const layerNormParamsThreads = 256
 // LayerNorm implements device.Backend: layernorm_forward_f32, one block per row computing
 // the mean and the variance in two passes, then Y.
 func (b *Backend) LayerNorm(a device.LayerNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLayerNorm(a, false); err != nil {
 		return err
 	}
@@ -25,6 +28,9 @@ func (b *Backend) LayerNorm(a device.LayerNormArgs) error {
 // then layernorm_backward_f32 writes DX (one block per row). DY is read by the first
 // before the second writes DX, which may alias it.
 func (b *Backend) LayerNormBackward(a device.LayerNormArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLayerNorm(a, true); err != nil {
 		return err
 	}

@@ -8,6 +8,9 @@ import "github.com/gputrain/gputrain/device"
 // Labels are not checked against Cols on the device: a label outside [0, Cols) gives a
 // NaN loss.
 func (b *Backend) Loss(a device.LossArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLoss(a, false); err != nil {
 		return err
 	}
@@ -30,6 +33,9 @@ func (b *Backend) Loss(a device.LossArgs) error {
 // LossBackward implements device.Backend: the gradient of Scale * sum of the per-row
 // losses, elementwise.
 func (b *Backend) LossBackward(a device.LossArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckLoss(a, true); err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type gemmCall struct {
 // The epilogue, if any, is the broadcast-add and activation kernels launched after
 // cuBLAS on the same stream (broadcast_add_f32, then <act>_forward_f32 in place).
 func (b *Backend) Gemm(g device.GemmArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckGemm(g); err != nil {
 		return err
 	}

@@ -54,13 +54,21 @@ func (a *allocator) get(bytes int64) (*block, error) {
 	}
 	ptr, err := cu.MemAlloc(size)
 	if err != nil && a.cached > 0 {
-		// out of memory with blocks cached: give them back to the driver and retry
+		// out of memory with blocks cached: give them back to the driver and retry (a
+		// failed wait is a fault of a queued op, which the next read or Sync reports)
 		_ = a.sync()
 		a.release()
 		ptr, err = cu.MemAlloc(size)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cuda: alloc: cuMemAlloc(%d bytes): %w (in use %d bytes)", size, err, a.inUse)
+		// The bytes asked for and those free, so that an out-of-memory failure says by
+		// how much it missed (the caller has bound the context).
+		free, total, ierr := cu.MemInfo()
+		if ierr != nil {
+			return nil, fmt.Errorf("cuda: alloc: cuMemAlloc(%d bytes): %w (this run holds %d bytes; cuMemGetInfo: %v)", size, err, a.inUse, ierr)
+		}
+		return nil, fmt.Errorf("cuda: alloc: cuMemAlloc(%d bytes, %s): %w: %s free of %s on the device, %s held by this run",
+			size, device.FormatBytes(size), err, device.FormatBytes(free), device.FormatBytes(total), device.FormatBytes(a.inUse))
 	}
 	a.driverAllocs++
 	a.inUse += size
@@ -81,11 +89,28 @@ func (a *allocator) put(blk *block) {
 func (a *allocator) release() {
 	for size, l := range a.free {
 		for _, blk := range l {
-			_ = cu.MemFree(cu.DevicePtr(blk.ptr))
+			_ = cu.MemFree(cu.DevicePtr(blk.ptr)) // no use to retry: the block is lost either way
 		}
 		a.cached -= size * int64(len(l))
 		delete(a.free, size)
 	}
+}
+
+var _ device.MemoryInfo = (*Backend)(nil)
+
+// AvailableMemory implements device.MemoryInfo: the device's free memory (cuMemGetInfo)
+// plus the blocks this backend keeps cached for reuse, which it gives back to the
+// driver before it lets an allocation fail.
+func (b *Backend) AvailableMemory() (int64, error) {
+	if b.closed {
+		return 0, device.ErrClosed
+	}
+	defer b.bind()()
+	free, _, err := cu.MemInfo()
+	if err != nil {
+		return 0, fmt.Errorf("cuda: cuMemGetInfo: %w", err)
+	}
+	return free + b.mem.cached, nil
 }
 
 // MemStats describes the caching allocator.
@@ -140,6 +165,8 @@ func (b *Backend) Free(x device.Buffer) {
 		return
 	}
 	defer b.bind()()
+	// Free returns nothing: a failure here is kept by the recorder and the next op
+	// that can return an error reports it.
 	_ = b.rec.hostSync("free")
 	b.mem.put(bx.blk)
 }

@@ -9,6 +9,9 @@ import "github.com/gputrain/gputrain/device"
 // every backend; it changes each step and reaches a replayed graph as a patched kernel
 // parameter.
 func (b *Backend) Update(op device.OptOp, h device.Hyper, param, grad, m, v device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUpdate(op, h, param, grad, m, v); err != nil {
 		return err
 	}
@@ -43,6 +46,9 @@ const rowsBlock = 256
 // device does not report an id outside the table (that would need a wait): it is
 // skipped.
 func (b *Backend) AddRows(set, ids device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckAddRows(set, ids); err != nil {
 		return err
 	}
@@ -65,6 +71,9 @@ func (b *Backend) rowGrid(rows int) int { return min(rows, b.maxGrid*4) }
 // adam_update_rows_f32, the dense kernels' formulas), then rows_reset_i32 empties the
 // set. Adam's step size is computed on the host, as for Update.
 func (b *Backend) UpdateRows(op device.OptOp, h device.Hyper, param, grad, m, v, set device.Buffer, rowLen int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUpdateRows(op, h, param, grad, m, v, set, rowLen); err != nil {
 		return err
 	}
@@ -105,6 +114,9 @@ func (b *Backend) UpdateRows(op device.OptOp, h device.Hyper, param, grad, m, v,
 // ClearRows implements device.Backend: clear_rows_f32 zeroes the set's gradient rows,
 // then rows_reset_i32 empties the set.
 func (b *Backend) ClearRows(grad, set device.Buffer, rowLen int) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckClearRows(grad, set, rowLen); err != nil {
 		return err
 	}

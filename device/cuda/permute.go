@@ -8,6 +8,9 @@ import "github.com/gputrain/gputrain/device"
 // simplified permutation (device.PermuteArgs.Simplify) padded to six axes with leading
 // axes of size 1.
 func (b *Backend) Permute(x, y device.Buffer, p device.PermuteArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckPermute(x, y, p); err != nil {
 		return err
 	}

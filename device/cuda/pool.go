@@ -7,6 +7,9 @@ import "github.com/gputrain/gputrain/device"
 // Pool implements device.Backend (max_pool_forward_f32, avg_pool_forward_f32: one
 // thread per output).
 func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckPool(op, x, y, nil, nil, g, false); err != nil {
 		return err
 	}
@@ -25,6 +28,9 @@ func (b *Backend) Pool(op device.PoolOp, x, y device.Buffer, g device.ConvGeom) 
 // the windows that route to it (MaxPool: the window's first maximum, found again from x
 // and y), so no atomics are needed and dx is overwritten.
 func (b *Backend) PoolBackward(op device.PoolOp, x, y, dy, dx device.Buffer, g device.ConvGeom) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckPool(op, x, y, dy, dx, g, true); err != nil {
 		return err
 	}

@@ -7,6 +7,9 @@ import "github.com/gputrain/gputrain/device"
 // DropoutMask implements device.Backend with the CPU's Philox stream layout, so the masks
 // are the CPU's bit for bit (dropout_mask_f32: one thread per four elements).
 func (b *Backend) DropoutMask(mask device.Buffer, rate float32, seed, offset uint64) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckDropout(mask, rate); err != nil {
 		return err
 	}
@@ -21,6 +24,9 @@ func (b *Backend) DropoutMask(mask device.Buffer, rate float32, seed, offset uin
 // Augment implements device.Backend: shifts and flips drawn per image from Philox as
 // device.AugmentArgs says (augment_f32: one thread per output element).
 func (b *Backend) Augment(x, y device.Buffer, a device.AugmentArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckAugment(x, y, a); err != nil {
 		return err
 	}

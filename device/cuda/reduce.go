@@ -12,6 +12,9 @@ const reduceThreads = 256
 // Reduce implements device.Backend: y[o,i] = reduce over m of x[o,m,i]. One block of 256
 // threads per (o, tile of 32 consecutive i), or per o when Inner is 1 (reduce_<op>_f32).
 func (b *Backend) Reduce(op device.ReduceOp, x, y device.Buffer, s device.Shape3) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckReduce(op, x, y, s); err != nil {
 		return err
 	}

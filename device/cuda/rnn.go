@@ -7,6 +7,9 @@ import "github.com/gputrain/gputrain/device"
 // RNNCell implements device.Backend: lstm_cell_forward_f32 or gru_cell_forward_f32, one
 // thread per (row, unit).
 func (b *Backend) RNNCell(a device.RNNCellArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckRNNCell(a, false); err != nil {
 		return err
 	}
@@ -23,6 +26,9 @@ func (b *Backend) RNNCell(a device.RNNCellArgs) error {
 // RNNCellBackward implements device.Backend: lstm_cell_backward_f32 or
 // gru_cell_backward_f32, one thread per (row, unit).
 func (b *Backend) RNNCellBackward(a device.RNNCellArgs) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckRNNCell(a, true); err != nil {
 		return err
 	}

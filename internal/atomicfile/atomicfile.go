@@ -5,18 +5,21 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 )
 
-// rename is os.Rename; tests replace it to fail the last step of a write.
-var rename = os.Rename
-
 // Write writes what write produces to path without ever exposing a partial file: it
-// writes a temporary file in path's directory, flushes it to stable storage (fsync),
-// renames it over path and syncs the directory. A failure at any step removes the
+// writes a temporary file in path's directory (".NAME.tmp-HOST-PID-RANDOM", HOST a
+// hash of the host name and PID the writer's process, so that RemoveStale can tell
+// whose it is), flushes it to stable storage (fsync), renames it over path and syncs
+// the directory. A failure at any step removes the
 // temporary file and leaves path as it was; the error is write's own, or one naming
 // path. A new file gets mode 0644; a replaced file keeps its mode.
 func Write(path string, write func(io.Writer) error) (err error) {
@@ -36,7 +39,7 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(base)+hostTag()+"-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	// Make the rename itself durable. A directory that cannot be synced (some file
@@ -72,4 +75,73 @@ func Write(path string, write func(io.Writer) error) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// tempPrefix starts the names of the temporary files of path's base name.
+func tempPrefix(base string) string { return "." + base + ".tmp-" }
+
+// hostTag is the first 8 hex digits of the FNV-1a hash of the host name: temporary
+// files of processes on other hosts (a shared file system) are told apart by it.
+func hostTag() string {
+	name, err := os.Hostname()
+	if err != nil {
+		name = "?"
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// StaleAge is how long a temporary file must have gone unmodified before RemoveStale
+// removes it when it cannot tell whether its writer is alive (it came from another
+// host, or from a version that did not name its writer).
+const StaleAge = time.Hour
+
+// RemoveStale removes the temporary files that writes of path left behind when their
+// process was killed mid-write (they are never renamed, and a kill -9 runs no clean-up):
+// those of this host whose writing process no longer exists, and any not modified for
+// StaleAge (from another host, an older gputrain, or a process id reused since). A write in progress, here or on another host sharing the
+// directory, keeps its file. It returns the names removed; an error only when the
+// directory cannot be read (a missing directory removes nothing).
+func RemoveStale(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	prefix, host, self := tempPrefix(base), hostTag(), os.Getpid()
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, prefix) || !e.Type().IsRegular() {
+			continue
+		}
+		parts := strings.SplitN(strings.TrimPrefix(name, prefix), "-", 3)
+		pid := -1
+		if len(parts) == 3 && parts[0] == host {
+			if n, err := strconv.Atoi(parts[1]); err == nil && n > 0 {
+				pid = n
+			}
+		}
+		if pid == self {
+			continue // ours: a write in progress in this process
+		}
+		stale := pid > 0 && !processAlive(pid)
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > StaleAge {
+			stale = true
+		}
+		if !stale {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err == nil {
+			removed = append(removed, filepath.Join(dir, name))
+		}
+	}
+	return removed, nil
 }

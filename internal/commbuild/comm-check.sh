@@ -6,14 +6,16 @@
 #  1. go vet -tags mpi ./device/...
 #  2. go test -tags mpi ./device/comm: the collectives on cpu buffers under mpirun -np 2
 #     and -np 3 --oversubscribe, the disagreement, Abort, and a rank killed with SIGKILL
-#     (the survivors exit non-zero within 30 s naming it; the last checkpoint is whole)
+#     (the survivors exit non-zero naming it, no hang; the last checkpoint is whole)
 #  3. go test -tags mpi -run '^TestDist' ./cmd/gputrain: gputrain -dist under mpirun on
 #     MNIST (make data): 2 ranks x 16 = 1 process x 32 for 200 steps (losses and weights
 #     within 1e-5 relative), resumed with 2 ranks, refused by 1; 3 ranks with an uneven
-#     last batch; a rank SIGKILLed mid-training (the others exit non-zero within 30 s
+#     last batch; a rank SIGKILLed mid-training (the others exit non-zero, no hang,
 #     naming it, the last checkpoint whole); SIGINT to one rank (every rank stops at the
-#     same step, rank 0 saves, exit 130, resumed); ranks that disagree or cannot start
-#     (exit 2)
+#     same step, rank 0 saves, exit 130, resumed); SIGUSR1 to rank 0 (it saves, the
+#     job trains on) then SIGTERM to every rank (each ends at once, 143); ranks that
+#     disagree or cannot start (exit 2); a -max-memory that one process fits in and
+#     two ranks on the machine do not (exit 2)
 #  4. libnccl.so.2 from NVIDIA's wheel (fetch-nccl.sh), then go test -tags cuda
 #     ./device/cuda/nccl: load it with dlopen, read its version and make unique ids
 #

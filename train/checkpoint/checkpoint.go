@@ -11,8 +11,10 @@
 //     scalar (the training steps taken), so that load_state_dict(strict=True) accepts
 //     the model part as it is;
 //   - the optimizer's per-parameter state as "optimizer.<param>.<slot>"
-//     ("optimizer.0.weight.m"), names no PyTorch module has: a PyTorch user drops the
-//     keys that start with "optimizer.";
+//     ("optimizer.0.weight.m"), and the state of the training callbacks that have some
+//     (train.Stateful) as "train.<key>.<name>" ("train.early_stopping.0.weight": the
+//     best epoch's weights), names no PyTorch module has: a PyTorch user drops the keys
+//     that start with "optimizer." or "train.";
 //   - in the header's "__metadata__" (string to string): "format" "pt" (what PyTorch
 //     tools look for), the layout version ("gputrain.version"), the version of the
 //     gputrain that wrote the file ("gputrain.writer": internal/version.Version, such
@@ -45,6 +47,7 @@ package checkpoint
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -98,6 +101,18 @@ var binaryVersion = binver.Version
 
 // OptimizerPrefix starts the names of the optimizer's state tensors.
 const OptimizerPrefix = "optimizer."
+
+// CallbackPrefix starts the names of the tensors of the training callbacks' state
+// (train.Stateful): "train.<key>.<name>", such as "train.early_stopping.0.weight", the
+// best epoch's weights that early stopping puts back at the end. Like the optimizer's,
+// no PyTorch module has them: a PyTorch user keeps the keys that start with neither.
+const CallbackPrefix = "train."
+
+// trainingState reports whether a tensor name is the optimizer's or a callback's, not
+// the model's.
+func trainingState(name string) bool {
+	return strings.HasPrefix(name, OptimizerPrefix) || strings.HasPrefix(name, CallbackPrefix)
+}
 
 // Settings describe the run a checkpoint belongs to: what is needed to build the same
 // model and go on training it the same way.
@@ -183,7 +198,10 @@ func Capture(tr *train.Trainer, s Settings) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: describing the model: %w", err)
 	}
-	p := tr.Progress()
+	p, err := tr.State()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
 	s.Input = slices.Clone([]int(m.InputShape()))
 	s.Loss = tr.Loss.Name()
 	s.Seed = tr.Seed
@@ -201,6 +219,15 @@ func Capture(tr *train.Trainer, s Settings) (*File, error) {
 		return nil, err
 	}
 	f.Tensors = tensors
+	keys := slices.Sorted(maps.Keys(p.Callbacks))
+	for _, key := range keys {
+		for _, x := range p.Callbacks[key].Tensors {
+			if len(x.Data) != tensor.Shape(x.Shape).Len() {
+				return nil, fmt.Errorf("checkpoint: state tensor %s of %s: %d values for shape %v", x.Name, key, len(x.Data), x.Shape)
+			}
+			f.Tensors = append(f.Tensors, Tensor{Name: CallbackPrefix + key + "." + x.Name, DType: F32, Shape: slices.Clone(x.Shape), F32: x.Data})
+		}
+	}
 	opt := OptimizerState{Name: tr.Optimizer.Name(), LearningRate: tr.Optimizer.LearningRate(), Steps: tr.Optimizer.Iterations()}
 	if o, ok := tr.Optimizer.(*train.Optim); ok {
 		h := o.Hyper
@@ -410,6 +437,22 @@ func (c *Checkpoint) parseMetadata() error {
 		}
 		c.Spec = spec
 	}
+	// The callbacks' tensors, in file order, back into their states.
+	for _, t := range f.Tensors {
+		key, name, ok := strings.Cut(strings.TrimPrefix(t.Name, CallbackPrefix), ".")
+		if !strings.HasPrefix(t.Name, CallbackPrefix) {
+			continue
+		}
+		st, known := c.Progress.Callbacks[key]
+		if !ok || !known {
+			return fmt.Errorf("tensor %s: no callback state %q in metadata %q", t.Name, key, keyProgress)
+		}
+		if t.DType != F32 {
+			return fmt.Errorf("tensor %s has dtype %s, want F32", t.Name, t.DType)
+		}
+		st.Tensors = append(st.Tensors, train.StateTensor{Name: name, Shape: slices.Clone(t.Shape), Data: t.F32})
+		c.Progress.Callbacks[key] = st
+	}
 	p, s := c.Progress, c.Settings
 	switch {
 	case p.Epoch < 1 || p.Batch < 0 || p.OptimizerSteps < 0:
@@ -582,7 +625,7 @@ func (c *Checkpoint) load(m *nn.Model, opt train.Optimizer) error {
 		writes = append(writes, write{w.value, t.F32})
 	}
 	for _, t := range c.File.Tensors {
-		if !known[t.Name] && (opt != nil || !strings.HasPrefix(t.Name, OptimizerPrefix)) {
+		if !known[t.Name] && !strings.HasPrefix(t.Name, CallbackPrefix) && (opt != nil || !strings.HasPrefix(t.Name, OptimizerPrefix)) {
 			unexpected = append(unexpected, t.Name)
 		}
 	}
@@ -711,7 +754,7 @@ func LoadWeights(m *nn.Model, path string, strict bool) (*LoadReport, error) {
 		}
 	}
 	for _, t := range f.Tensors {
-		if !have[t.Name] && !strings.HasPrefix(t.Name, OptimizerPrefix) {
+		if !have[t.Name] && !trainingState(t.Name) {
 			r.Unexpected = append(r.Unexpected, t.Name)
 		}
 	}

@@ -386,3 +386,24 @@ func TestCheckpointsRecordTheirWriter(t *testing.T) {
 	require.ErrorContains(t, err, `unknown layer type "warp"`)
 	assert.NotContains(t, err.Error(), "upgrade")
 }
+
+// IsCheckpoint tells our checkpoints from every other file by the header alone.
+func TestIsCheckpoint(t *testing.T) {
+	tr, _ := trained(t, 8, nn.ReLU, "adam")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.safetensors")
+	require.NoError(t, Save(path, tr, Settings{}))
+	assert.True(t, IsCheckpoint(path))
+	plain := filepath.Join(dir, "torch.safetensors") // safetensors, but not ours
+	require.NoError(t, WriteFile(plain, &File{Metadata: map[string]string{"format": "pt"},
+		Tensors: []Tensor{{Name: "w", DType: F32, Shape: []int{2}, F32: []float32{1, 2}}}}))
+	assert.False(t, IsCheckpoint(plain))
+	for name, content := range map[string]string{"png": "\x89PNG\r\n\x1a\n....", "empty": "", "short": "\x10\x00",
+		"huge header": "\xff\xff\xff\xff\xff\xff\xff\x7f{}", "not json": "\x04\x00\x00\x00\x00\x00\x00\x00abcd"} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		assert.False(t, IsCheckpoint(p), name)
+	}
+	assert.False(t, IsCheckpoint(filepath.Join(dir, "missing")))
+	assert.False(t, IsCheckpoint(dir))
+}

@@ -152,3 +152,61 @@ func TestResumeFromAnotherStateDiffers(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, snapshot(t, ref), snapshot(t, other))
 }
+
+// Early stopping resumes where it was: its best epoch, patience so far and the best
+// epoch's weights travel in the checkpoint ("train.early_stopping.*"), so that a run
+// interrupted before, between and after its best epochs stops after the same epoch and
+// restores the same weights as the run never interrupted; resuming a run it stopped
+// trains nothing more.
+func TestResumeWithEarlyStoppingIsBitIdentical(t *testing.T) {
+	data := blobs(4, 160, []int{4}, 3)
+	const epochs = 12
+	stopper := func() *train.EarlyStopping {
+		return &train.EarlyStopping{Monitor: train.MonitorValLoss, MinDelta: 0.1, Patience: 2, RestoreBest: true}
+	}
+	cfg := func(cbs ...train.Callback) train.Config {
+		return train.Config{Epochs: epochs, ValidationSplit: 0.2, Callbacks: cbs}
+	}
+	ref := newTrainer(mlp(8, nn.ReLU), "adam", 11)
+	refStop := stopper()
+	hist, err := ref.Fit(data, cfg(refStop))
+	require.NoError(t, err)
+	require.Positive(t, refStop.StoppedEpoch, "the reference run stops early: %v", epochFigures(hist))
+	require.Less(t, refStop.BestEpoch, refStop.StoppedEpoch)
+	require.True(t, refStop.Restored)
+	want := snapshot(t, ref)
+	t.Logf("best epoch %d, stopped after %d", refStop.BestEpoch, refStop.StoppedEpoch)
+
+	dir := t.TempDir()
+	for _, at := range []struct{ epoch, batch int }{{1, 3}, {refStop.BestEpoch, 4}, {refStop.BestEpoch + 1, 2}, {refStop.StoppedEpoch, 0}} {
+		t.Run(fmt.Sprintf("epoch %d batch %d", at.epoch, at.batch), func(t *testing.T) {
+			path := filepath.Join(dir, fmt.Sprintf("e%d-b%d.safetensors", at.epoch, at.batch))
+			first := newTrainer(mlp(8, nn.ReLU), "adam", 11)
+			stop := stopper()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			conf := cfg(stop, &saveAt{t: t, epoch: at.epoch, batch: at.batch, path: path, cancel: cancel})
+			conf.Context = ctx
+			_, err := first.Fit(data, conf)
+			if at.batch > 0 {
+				require.ErrorIs(t, err, train.ErrInterrupted)
+			} else {
+				require.NoError(t, err, "saved at the end of the epoch early stopping ended")
+			}
+			ck, err := Open(path)
+			require.NoError(t, err)
+			if _, ok := ck.Progress.Callbacks["early_stopping"]; !ok {
+				t.Fatalf("no early stopping state in the checkpoint")
+			}
+			fresh := newTrainer(mlp(8, nn.ReLU), "adam", 11)
+			require.NoError(t, ck.Restore(fresh))
+			freshStop := stopper()
+			got, err := fresh.Fit(data, cfg(freshStop))
+			require.NoError(t, err)
+			assert.Equal(t, want, snapshot(t, fresh), "the best epoch's weights, restored")
+			assert.Equal(t, epochFigures(hist), epochFigures(got), "the same epochs")
+			assert.Equal(t, [4]any{refStop.BestEpoch, refStop.Best, refStop.StoppedEpoch, refStop.Restored},
+				[4]any{freshStop.BestEpoch, freshStop.Best, freshStop.StoppedEpoch, freshStop.Restored})
+		})
+	}
+}

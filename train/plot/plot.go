@@ -9,10 +9,14 @@
 package plot
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image/color"
 	"io"
 	"math"
+	"os"
 	"strconv"
 
 	gplot "gonum.org/v1/plot"
@@ -40,18 +44,60 @@ type Options struct {
 
 const dpi = 96
 
-// WritePNG draws h and encodes it as PNG on w. It returns an error for an empty history
-// or a bad size, and w's error. Non-finite values (a diverged epoch) are left out of
-// the curves.
+// WritePNG draws h and encodes it as PNG on w, with a tEXt chunk "Software: gputrain"
+// (IsPlot looks for it). It returns an error for an empty history or a bad size, and
+// w's error. Non-finite values (a diverged epoch) are left out of the curves.
 func WritePNG(w io.Writer, h *train.History, o Options) error {
 	c, err := render(h, o)
 	if err != nil {
 		return err
 	}
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&b); err != nil {
 		return fmt.Errorf("plot: writing PNG: %w", err)
 	}
+	png := b.Bytes()
+	if len(png) < ihdrEnd || string(png[12:16]) != "IHDR" {
+		return fmt.Errorf("plot: the PNG encoder wrote no IHDR chunk first")
+	}
+	for _, part := range [][]byte{png[:ihdrEnd], softwareChunk(), png[ihdrEnd:]} {
+		if _, err := w.Write(part); err != nil {
+			return fmt.Errorf("plot: writing PNG: %w", err)
+		}
+	}
 	return nil
+}
+
+// ihdrEnd is where a PNG's first chunk, IHDR, ends: the 8-byte signature, then the
+// length, type, 13 bytes of data and CRC of IHDR.
+const ihdrEnd = 8 + 4 + 4 + 13 + 4
+
+// software is the keyword and text of the tEXt chunk that marks our plots.
+const software = "Software\x00gputrain"
+
+// softwareChunk is the tEXt chunk "Software: gputrain": length, type, data, CRC-32 of
+// type and data (PNG specification, 5.3).
+func softwareChunk() []byte {
+	c := binary.BigEndian.AppendUint32(nil, uint32(len(software)))
+	c = append(c, "tEXt"+software...)
+	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+}
+
+// IsPlot reports whether the file at path is a PNG that WritePNG wrote (its second
+// chunk is the "Software: gputrain" text), so that a program can tell its own plot
+// from another image before it replaces the file.
+func IsPlot(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want := softwareChunk()
+	head := make([]byte, ihdrEnd+len(want))
+	if _, err := io.ReadFull(f, head); err != nil {
+		return false
+	}
+	return string(head[:8]) == "\x89PNG\r\n\x1a\n" && bytes.Equal(head[ihdrEnd:], want)
 }
 
 // SavePNG writes the figure of h to path atomically (train.WriteFileAtomic).

@@ -130,3 +130,25 @@ func TestWritePNGByStep(t *testing.T) {
 	assert.Greater(t, count(img, plot.TrainColor), 600)
 	assert.Greater(t, count(img, plot.ValColor), 400)
 }
+
+// Our plots carry a "Software: gputrain" text chunk (a valid PNG still: the decoder
+// checks every chunk's CRC), by which IsPlot tells them from other images.
+func TestIsPlot(t *testing.T) {
+	dir := t.TempDir()
+	ours := filepath.Join(dir, "h.png")
+	require.NoError(t, plot.SavePNG(ours, overfitting(3), plot.Options{}))
+	b, err := os.ReadFile(ours)
+	require.NoError(t, err)
+	decode(t, b)
+	assert.Contains(t, string(b[:80]), "tEXtSoftware\x00gputrain")
+	assert.True(t, plot.IsPlot(ours))
+
+	other := filepath.Join(dir, "photo.png")
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 4, 4))))
+	require.NoError(t, os.WriteFile(other, buf.Bytes(), 0o644))
+	assert.False(t, plot.IsPlot(other))
+	require.NoError(t, os.WriteFile(other, b[:40], 0o644))
+	assert.False(t, plot.IsPlot(other), "cut short")
+	assert.False(t, plot.IsPlot(filepath.Join(dir, "missing.png")))
+}

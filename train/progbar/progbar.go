@@ -7,8 +7,9 @@
 // It draws only on a terminal (golang.org/x/term.IsTerminal on the writer's file
 // descriptor) unless forced, so logs, pipes and CI output stay clean; the bar clears
 // itself at the end of the epoch, leaving the line to the caller's epoch summary.
-// The drawing is github.com/schollz/progressbar's. It lives apart from package train
-// so that train does not depend on terminal libraries.
+// It lives apart from package train so that train does not depend on terminal
+// libraries. (It draws the bar itself: the library it used, schollz/progressbar, links
+// net/http, which made every gputrain binary depend on the C library.)
 package progbar
 
 import (
@@ -17,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/gputrain/gputrain/train"
@@ -45,7 +45,7 @@ type Bar struct {
 
 	classifies bool
 	epoch      int
-	bar        *progressbar.ProgressBar
+	bar        *line
 	start      time.Time        // when the epoch's first step began
 	seen0      int              // examples of the epoch trained before this Fit's first step (a resume)
 	known      train.BatchStats // the last batch with a running loss
@@ -93,23 +93,10 @@ func (b *Bar) OnBatchBegin(s train.BatchStats) error {
 	}
 	b.start, b.seen0 = time.Now(), s.Seen
 	b.known = train.BatchStats{}
-	b.bar = progressbar.NewOptions(s.Batches,
-		progressbar.OptionSetWriter(b.w),
-		progressbar.OptionSetWidth(b.opt.Width),
-		progressbar.OptionThrottle(b.opt.Throttle),
-		progressbar.OptionSetTheme(progressbar.ThemeASCII),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetDescription(b.status(s, 0)),
-	)
-	if s.Batch > 1 {
-		// A resumed epoch: the batches before were trained by another run (the time
-		// left is then underestimated for this epoch).
-		if err := b.bar.Set(s.Batch - 1); err != nil {
-			return fmt.Errorf("progbar: %w", err)
-		}
-	}
+	// A resumed epoch starts at the batches another run trained (counted out of the
+	// rate, so that the time left is this run's).
+	b.bar = &line{w: b.w, width: b.opt.Width, throttle: b.opt.Throttle, total: s.Batches, start: time.Now(),
+		done: s.Batch - 1, done0: s.Batch - 1, desc: b.status(s, 0)}
 	return nil
 }
 
@@ -122,10 +109,8 @@ func (b *Bar) OnBatchEnd(s train.BatchStats) error {
 	if s.Known {
 		b.known = s
 	}
-	b.bar.Describe(b.status(s, time.Since(b.start)))
-	if err := b.bar.Add(1); err != nil {
-		return fmt.Errorf("progbar: %w", err)
-	}
+	b.bar.desc = b.status(s, time.Since(b.start))
+	b.bar.add()
 	return nil
 }
 
@@ -142,12 +127,74 @@ func (b *Bar) OnTrainEnd(*train.History, error) { b.clear() }
 
 func (b *Bar) clear() {
 	if b.bar != nil {
-		if !b.bar.IsFinished() {
-			b.bar.Clear()
-		}
-		b.bar.Exit()
+		b.bar.clear()
 		b.bar = nil
 	}
+}
+
+// line is one epoch's bar, redrawn in place with a carriage return:
+//
+//	<desc> 45% [=============>.................] (765/1688) [12s:15s]
+//
+// the time spent and the time left at this run's rate. It clears itself (spaces, then
+// a carriage return) when the last batch is done, and draws at most once per throttle.
+type line struct {
+	w            io.Writer
+	width        int // of the bar itself
+	throttle     time.Duration
+	desc         string
+	total        int
+	done, done0  int // batches done, and done before this run (a resume)
+	start, drawn time.Time
+	widest       int // the longest line drawn, which clear covers
+	cleared      bool
+}
+
+// add counts a batch and redraws; the last one clears the line instead.
+func (l *line) add() {
+	l.done++
+	if l.done >= l.total {
+		l.clear()
+		return
+	}
+	if now := time.Now(); l.drawn.IsZero() || now.Sub(l.drawn) >= l.throttle {
+		l.drawn = now
+		l.draw()
+	}
+}
+
+func (l *line) draw() {
+	elapsed := time.Since(l.start)
+	left := time.Duration(0)
+	if n := l.done - l.done0; n > 0 {
+		left = elapsed / time.Duration(n) * time.Duration(l.total-l.done)
+	}
+	tail := fmt.Sprintf(" (%d/%d) [%ds:%ds]", l.done, l.total, int(elapsed.Seconds()), int(left.Seconds()))
+	head := fmt.Sprintf("%s%3d%% [", l.desc, 100*l.done/l.total)
+	width := l.width
+	if f, ok := l.w.(interface{ Fd() uintptr }); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 { // shrink to the terminal
+			width = min(width, max(cols-1-len(head)-len(tail)-1, 5))
+		}
+	}
+	filled := width * l.done / l.total
+	bar := strings.Repeat("=", max(filled-1, 0))
+	if filled > 0 {
+		bar += ">"
+	}
+	bar += strings.Repeat(".", width-filled)
+	s := head + bar + "]" + tail
+	l.widest = max(l.widest, len(s))
+	fmt.Fprint(l.w, "\r"+s)
+}
+
+// clear overwrites what was drawn with spaces and returns to the line's start, once.
+func (l *line) clear() {
+	if l.cleared {
+		return
+	}
+	l.cleared = true
+	fmt.Fprint(l.w, "\r"+strings.Repeat(" ", l.widest)+"\r")
 }
 
 // status is the text before the bar: the epoch, the last running loss and accuracy

@@ -14,7 +14,7 @@ the module at that index path of the outer Sequential.
 The script
   1. loads the checkpoint with safetensors.numpy and with safetensors.torch and checks
      that both give the same tensors;
-  2. keeps the model part (every key not starting with "optimizer.") and loads it into
+  2. keeps the model part (every key starting with neither "optimizer." nor "train.") and loads it into
      the Sequential with load_state_dict(strict=True): every name and shape must match;
   3. runs the batch through the model in eval mode (running batch-norm statistics, no
      dropout) and prints one JSON object per triple, one per line, on stdout:
@@ -116,7 +116,7 @@ def run(ckpt_path, inputs_path, spec_path):
     with safe_open(ckpt_path, framework="pt") as f:
         metadata = f.metadata() or {}
 
-    state = {k: v for k, v in as_torch.items() if not k.startswith("optimizer.")}
+    state = {k: v for k, v in as_torch.items() if not k.startswith(("optimizer.", "train."))}
     model = build(spec)
     model.load_state_dict(state, strict=True)  # raises on any missing/unexpected/shape mismatch
     model.eval()
