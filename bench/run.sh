@@ -7,7 +7,7 @@
 #
 #   [ROUNDS=3] [EPOCHS=3] [THREADS="1 2"] [SGEMM=1] [JOB=1] [CNN=1] [CONV=1] [COMM=1] [DIST=1]
 #   [GPT=1] [GPT_ROUNDS=2] [GPT_STEPS=2000] [GPT_THREADS=2] [GPT_STEP_ROUNDS=5] [GPT_STEP_STEPS=100]
-#   [RECSYS=1] [SOAK=0] [PRECISION=1]
+#   [RNN=1] [RNN_EPOCHS=1] [RNN_LIMIT=0] [RECSYS=1] [SOAK=0] [PRECISION=1]
 #   [CNN_EPOCHS=1] [CNN_LIMIT=10000] [PY=.venv/bin/python] bash bench/run.sh
 #
 # SGEMM: bench/sgemm_compare.py runs BenchmarkSgemm (./cpu) and OpenBLAS through numpy,
@@ -28,6 +28,10 @@
 # thread count. CONV: bench/conv_compare.py times each convolution of the cnn preset,
 # forward and backward, in gputrain (cpu.BenchmarkConv) and PyTorch, interleaved in
 # rounds; the table goes to build/bench/conv.md.
+# RNN: each round runs gputrain -model lstm:hidden=128 (row-sequential MNIST, batch 64,
+# Adam) and PyTorch's nn.LSTM twin (bench/torch_rnn.py) for RNN_EPOCHS epochs on the
+# first RNN_LIMIT training images (0: all) at each thread count, interleaved; results
+# in build/bench/rnn-<threads>t.jsonl, a ratio table per thread count.
 # RECSYS: the mf preset on InstEval (make data-insteval) against its PyTorch twin
 # (bench/recsys_twin.py: the same split and ranking lists, written by bench/recsplit;
 # the same model, init, penalty and lazy Adam as SparseAdam), RECSYS_EPOCHS (8) epochs,
@@ -179,6 +183,26 @@ if [ "${GPT:-1}" = 1 ]; then
   done
   echo "== char-GPT step time, interleaved rounds, $gt threads (load $(cut -d' ' -f1 /proc/loadavg))"
   "$py" bench/gpt_compare.py --rounds "$out/gpt-steps.jsonl" | tee "$out/gpt-steps.md"
+fi
+
+if [ "${RNN:-1}" = 1 ]; then
+  go build -o build/gputrain ./cmd/gputrain
+  rnn_epochs="${RNN_EPOCHS:-1}"
+  rnn_limit="${RNN_LIMIT:-0}"
+  for t in $threads; do : > "$out/rnn-${t}t.jsonl"; done
+  for r in $(seq "$rounds"); do
+    for t in $threads; do
+      echo "== lstm round $r, $t thread(s): gputrain, pytorch ($rnn_epochs epoch(s), limit $rnn_limit; load $(cut -d' ' -f1 /proc/loadavg))"
+      ./build/gputrain -device cpu -threads "$t" -model lstm:hidden=128 -batch 64 -epochs "$rnn_epochs" -limit "$rnn_limit" -json |
+        tail -n 1 >> "$out/rnn-${t}t.jsonl"
+      "$py" bench/torch_rnn.py --data data/mnist --epochs "$rnn_epochs" --limit "$rnn_limit" --threads "$t" --json |
+        tail -n 1 >> "$out/rnn-${t}t.jsonl"
+    done
+  done
+  for t in $threads; do
+    echo "== lstm preset (row-sequential MNIST), $t thread(s): median epoch seconds over $rounds rounds, ratio to PyTorch"
+    "$py" bench/compare.py --group "$out/rnn-${t}t.jsonl"
+  done
 fi
 
 if [ "${RECSYS:-1}" = 1 ]; then

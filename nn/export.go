@@ -52,6 +52,8 @@ var (
 	_ Exporter = (*MLP)(nil)
 	_ Exporter = (*Block)(nil)
 	_ Exporter = (*GPT)(nil)
+	_ Exporter = (*LSTM)(nil)
+	_ Exporter = (*GRU)(nil)
 )
 
 // ExportChild exports child, which its container built under name (Context.Build),

@@ -277,6 +277,19 @@ func TestExportRunsInONNXRuntime(t *testing.T) {
 		{name: "gelu-tanh-opset20", in: []int{4, 6}, opset: 20, root: func() nn.Module {
 			return nn.NewSequential(&nn.MLP{Act: nn.GELUTanh}, nn.NewLinearLayer(2), nn.NewActivation(nn.Softmax))
 		}},
+		{name: "lstm-last", in: []int{7, 5}, root: func() nn.Module {
+			s, err := nn.RecurrentSpec("lstm", 8, 2, []int{7, 5}, 4)
+			require.NoError(t, err)
+			return s.Root
+		}},
+		{name: "gru-last", in: []int{7, 5}, root: func() nn.Module {
+			s, err := nn.RecurrentSpec("gru", 8, 2, []int{7, 5}, 4)
+			require.NoError(t, err)
+			return s.Root
+		}},
+		{name: "lstm-gru-sequence", in: []int{6, 3}, root: func() nn.Module {
+			return nn.NewSequential(nn.NewLSTM(5, 1, false), nn.NewGRU(4, 1, false), nn.NewLinearLayer(3), nn.NewActivation(nn.Softmax))
+		}},
 		{name: "embedding-sequence", in: []int{5}, ids: 13, root: func() nn.Module {
 			return nn.NewSequential(nn.NewEmbedding(13, 6), nn.NewFlatten(), nn.NewDense(8, nn.GELU), nn.NewDense(4, nn.Softmax))
 		}},

@@ -187,6 +187,8 @@ func TestGradientsAccumulate(t *testing.T) {
 		{"dense", nn.NewSequential(nn.NewDense(5, nn.ReLU), &nn.BatchNorm{}, nn.NewDense(3, nn.Linear)), tensor.Shape{4}, 3},
 		{"conv", nn.NewSequential(&nn.Conv2D{Filters: 3, Kernel: 3, Padding: 1, Act: nn.Tanh}, &nn.Conv2D{Filters: 2, Kernel: 3},
 			nn.NewFlatten(), nn.NewDense(3, nn.Linear)), tensor.Shape{2, 5, 5}, 3},
+		{"lstm", nn.NewSequential(nn.NewLSTM(4, 2, false), nn.NewFlatten(), nn.NewDense(3, nn.Linear)), tensor.Shape{5, 3}, 3},
+		{"gru", nn.NewSequential(nn.NewGRU(4, 1, true), nn.NewDense(3, nn.Linear)), tensor.Shape{5, 3}, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dev := newDev(t)

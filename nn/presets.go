@@ -92,3 +92,61 @@ func ResNetSpec(in []int, classes int) (*Spec, error) {
 		NewDense(classes, Softmax),
 	)}, nil
 }
+
+// RecurrentSpec describes a sequence classifier: layers recurrent layers of hidden
+// units of the given cell ("lstm" or "gru", PyTorch's nn.LSTM or nn.GRU with
+// batch_first), then a dense softmax layer of classes units on the last state:
+//
+//	lstm(hidden, layers, last) → dense classes softmax
+//
+// Examples of shape in are read as sequences: a grey image (1, H, W) row by row, H
+// steps of W pixels (row-sequential MNIST: 28 steps of 28 pixels); a sequence (T, F)
+// as it is; flat features (F) as F steps of one value. Its parameters are named as
+// torch.nn.Sequential(LSTM, Linear) would have them, but for the LSTM's tuple output:
+// "0.weight_ih_l0" …, "1.weight", "1.bias". The error names a cell it does not know,
+// or examples of another shape (colour images).
+func RecurrentSpec(cell string, hidden, layers int, in []int, classes int) (*Spec, error) {
+	var rnn Module
+	switch cell {
+	case "lstm":
+		rnn = NewLSTM(hidden, layers, true)
+	case "gru":
+		rnn = NewGRU(hidden, layers, true)
+	default:
+		return nil, fmt.Errorf("nn: recurrent model: unknown cell %q (want lstm or gru)", cell)
+	}
+	var seq []int
+	switch {
+	case len(in) == 3 && in[0] == 1:
+		seq = []int{in[1], in[2]}
+	case len(in) == 2:
+		seq = []int{in[0], in[1]}
+	case len(in) == 1:
+		seq = []int{in[0], 1}
+	default:
+		return nil, fmt.Errorf("nn: the %s model reads grey images (1, height, width) row by row, sequences (steps, features) or flat features, got examples of shape %v", cell, in)
+	}
+	return &Spec{Input: seq, Root: NewSequential(rnn, NewDense(classes, Softmax))}, nil
+}
+
+// RecurrentLMSpec describes the character-level language model of the cell ("lstm" or
+// "gru") for windows of context ids of a vocabulary of vocab: an embedding of the ids
+// into hidden values, layers recurrent layers of hidden units over the window, and a
+// Linear head giving every step's next-id logits, (context, vocab):
+//
+//	embedding(vocab, hidden) → lstm(hidden, layers) → linear vocab
+//
+// named as torch's Embedding, LSTM (or GRU, batch_first) and Linear held by the
+// attributes "0", "1" and "2": "0.weight", "1.weight_ih_l0" …, "2.weight", "2.bias".
+func RecurrentLMSpec(cell string, hidden, layers, vocab, context int) (*Spec, error) {
+	var rnn Module
+	switch cell {
+	case "lstm":
+		rnn = NewLSTM(hidden, layers, false)
+	case "gru":
+		rnn = NewGRU(hidden, layers, false)
+	default:
+		return nil, fmt.Errorf("nn: recurrent language model: unknown cell %q (want lstm or gru)", cell)
+	}
+	return &Spec{Input: []int{context}, Root: NewSequential(NewEmbedding(vocab, hidden), rnn, NewLinearLayer(vocab))}, nil
+}

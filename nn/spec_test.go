@@ -125,7 +125,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"no type", `{"layers": [{"type": "flatten"}, {"units": 3}]}`, []string{`layer 1: no "type"`, "dense"}},
 		{"type not a string", `{"layers": [{"type": 3}]}`, []string{`layer 0: "type" must be a string, got 3`}},
 		{"layer not an object", `{"layers": [{"type": "flatten"}, "dense"]}`, []string{"layer 1: line 1, column", "want a JSON object, got string"}},
-		{"unknown type", `{"layers": [{"type": "lstm", "units": 3}]}`, []string{`layer 0: unknown layer type "lstm"`, "conv2d, dense, dropout"}},
+		{"unknown type", `{"layers": [{"type": "transformer_xl", "units": 3}]}`, []string{`layer 0: unknown layer type "transformer_xl"`, "conv2d, dense, dropout"}},
 		{"unknown field", `{"layers": [{"type": "dense", "unit": 3}]}`, []string{`layer 0 (dense): unknown field "unit" (dense takes units, activation, slope, no_bias, tie_weight)`}},
 		{"field of another type", `{"layers": [{"type": "flatten"}, {"type": "conv2d", "filters": 2, "kernel": 3, "units": 4}]}`,
 			[]string{`layer 1 (conv2d): field "units" does not apply to conv2d (it takes filters, kernel, stride, padding, activation, slope)`}},

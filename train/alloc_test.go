@@ -58,6 +58,9 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 		{cnnModel, images, device.FP32},
 		// residual blocks with projections, global average pooling
 		{resnetModel, images, device.FP32},
+		// recurrent layers on rows of pixels (the lstm and gru presets, two layers)
+		{nn.NewSequential(nn.NewReshape(28, 28), nn.NewLSTM(16, 2, true), nn.NewDense(10, nn.Softmax)), images, device.FP32},
+		{nn.NewSequential(nn.NewReshape(28, 28), nn.NewGRU(16, 1, false), nn.NewFlatten(), nn.NewDense(10, nn.Softmax)), images, device.FP32},
 	} {
 		model, d := c.model, c.d
 		tr := &Trainer{Model: model, Loss: &nn.SparseCategoricalCrossEntropy{}, Optimizer: NewAdam(),
@@ -86,18 +89,27 @@ func TestTrainingStepAllocatesNothing(t *testing.T) {
 // threaded paths (the GEMMs split on the pool, the gradients' norm in chunks).
 func TestStreamStepAllocatesNothing(t *testing.T) {
 	raw := []byte(strings.Repeat("to be or not to be, that is the question. ", 30))
+	lmVocab, err := data.NewText(raw, "test", 16)
+	require.NoError(t, err)
+	// and the language model of -model lstm on text (embedding, two LSTM layers, a
+	// Linear on every step)
+	lm, err := nn.RecurrentLMSpec("lstm", 16, 2, lmVocab.Vocab.Size(), 16)
+	require.NoError(t, err)
 	for _, c := range []struct {
-		gpt   nn.GPT
-		batch int
+		model   nn.Module
+		context int
+		batch   int
 	}{
-		{nn.GPT{Context: 16, Layers: 2, Heads: 2, Dim: 16, Dropout: 0.1}, 4},
-		{nn.GPT{Context: 64, Layers: 4, Heads: 4, Dim: 128}, 12},
+		{&nn.GPT{Context: 16, Layers: 2, Heads: 2, Dim: 16, Dropout: 0.1}, 16, 4},
+		{&nn.GPT{Context: 64, Layers: 4, Heads: 4, Dim: 128}, 64, 12},
+		{lm.Root, 16, 4},
 	} {
-		text, err := data.NewText(raw, "test", c.gpt.Context)
+		text, err := data.NewText(raw, "test", c.context)
 		require.NoError(t, err)
-		model := c.gpt
-		model.Vocab = text.Vocab.Size()
-		tr := &Trainer{Model: &model, Loss: &nn.SequenceCrossEntropy{}, Optimizer: NewAdamW(),
+		if g, ok := c.model.(*nn.GPT); ok {
+			g.Vocab = text.Vocab.Size()
+		}
+		tr := &Trainer{Model: c.model, Loss: &nn.SequenceCrossEntropy{}, Optimizer: NewAdamW(),
 			Dev: cpu.New(cpu.Options{Threads: 2}), BatchSize: c.batch, Seed: 1, ClipNorm: 1}
 		s := text.Stream(1)
 		_, err = tr.FitSteps(s, StepConfig{Steps: 2}) // builds everything
@@ -112,7 +124,7 @@ func TestStreamStepAllocatesNothing(t *testing.T) {
 		}
 		step()
 		allocs := testing.AllocsPerRun(20, step)
-		require.Zero(t, allocs, "allocations per training step of gpt dim %d", c.gpt.Dim)
+		require.Zero(t, allocs, "%s (batch %d, context %d): allocations per training step", c.model.Kind(), c.batch, c.context)
 		tr.Dev.Close()
 	}
 }

@@ -85,6 +85,19 @@ func BenchmarkTrainStepResNet(b *testing.B) {
 	}, 1, 28, 28)
 }
 
+// BenchmarkTrainStepLSTM is the lstm preset's training step (nn.RecurrentSpec: LSTM(128)
+// over 28 rows of 28 pixels, a dense softmax head; docs/rnn.md), batch 32, Adam.
+func BenchmarkTrainStepLSTM(b *testing.B) {
+	benchSteps(b, func(threads int) *Trainer {
+		spec, err := nn.RecurrentSpec("lstm", 128, 1, []int{1, 28, 28}, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &Trainer{Model: nn.NewSequential(nn.NewReshape(28, 28), spec.Root), Loss: &nn.SparseCategoricalCrossEntropy{},
+			Optimizer: NewAdam(), Dev: cpu.New(cpu.Options{Threads: threads}), BatchSize: 32, Seed: 1}
+	}, 1, 28, 28)
+}
+
 // benchSteps times training steps of the trainers newTrainer makes, per thread count,
 // on random examples of the given shape.
 func benchSteps(b *testing.B, newTrainer func(threads int) *Trainer, shape ...int) {

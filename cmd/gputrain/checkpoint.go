@@ -180,7 +180,7 @@ func applyResume(fs *flag.FlagSet, o *options) error {
 				continue
 			}
 			if v == fs.Lookup(name).DefValue {
-				continue // the default ("0" for -lr: an explicit 0 is refused)
+				continue // the default ("0" for -lr: an explicit 0 is refused); applyTextDefaults counts it as given
 			}
 			if err := fs.Set(name, v); err != nil {
 				return usageError{fmt.Sprintf("-resume: %s: bad stored -%s %q: %v", c.resume, name, v, err)}

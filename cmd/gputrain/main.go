@@ -30,10 +30,11 @@
 //	gputrain recommend -resume FILE -user ID [-k 10] [-json]  (recommend.go)
 //
 // predict runs a checkpoint's model on the test set; export writes it as an ONNX model;
-// sample generates text with a text model's checkpoint; recommend lists a recommender's
-// top items for a user. -dataset text:FILE trains a character-level language model
-// (-model gpt:…) by -steps (text.go). A ratings data set (insteval, ratings:FILE) trains
-// a recommender, -model mf or twotower (recsys.go, docs/recommenders.md).
+// sample generates text with a text model's checkpoint; recommend lists a
+// recommender's top items for a user. -dataset text:FILE trains a character-level
+// language model (-model gpt:… or lstm:…) by -steps (text.go). A ratings data set
+// (insteval, ratings:FILE) trains a recommender, -model mf or twotower (recsys.go,
+// docs/recommenders.md).
 package main
 
 import (

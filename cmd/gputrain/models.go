@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gputrain/gputrain/nn"
@@ -22,7 +23,7 @@ type modelOptions struct {
 
 // addModelFlags registers -model, -dataset and -augment on fs.
 func addModelFlags(fs *flag.FlagSet, o *modelOptions) {
-	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network), for ratings mf[:dim=32,l2=0.2,bias_l2=0.02,std=0.01] (matrix factorization) or twotower[:dim=32,hidden=64,l2=1,std=0.01,side=true], for text data gpt[:layers=4,heads=4,dim=128,context=64,dropout=0] (nanoGPT's GPT, see docs/text.md), or a JSON model description file (see docs/cnn.md, docs/recommenders.md)")
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (dense layers of -hidden widths), cnn (a LeNet-style convolutional network), resnet (a small residual network), lstm[:hidden=128,layers=1] or gru[:…] (recurrent layers then a dense head on the last state; images are read row by row, see docs/rnn.md), for ratings mf[:dim=32,l2=0.2,bias_l2=0.02,std=0.01] (matrix factorization) or twotower[:dim=32,hidden=64,l2=1,std=0.01,side=true], a JSON model description file (see docs/cnn.md, docs/recommenders.md), or for text data gpt[:layers=4,heads=4,dim=128,context=64,dropout=0] (nanoGPT's GPT, see docs/text.md)")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist, fashion-mnist, csv:FILE[:label=COL][:test=FILE] (features and a label column; without test= the last 10% of the shuffled rows are the test set), ratings: insteval or ratings:FILE[:user=COL,item=COL,rating=COL] (split 80/10/10 by -seed), or text:FILE (a text for a character-level language model, trained by -steps; make data-text writes "+data.DefaultTextFile+")")
 	intFlag(fs, &o.augment, "augment", 0, atLeast(0), "augment training images with random shifts of up to `N` pixels (and left-right mirroring for fashion-mnist, not for digits); 0: none")
 }
@@ -36,6 +37,11 @@ func checkModelFlags(o *options) error {
 		return usageError{fmt.Sprintf("-hidden applies to -model mlp only, not %s", o.model)}
 	case o.explicit["data"] && strings.HasPrefix(o.dataset, "csv:"):
 		return usageError{"-data names the folder of IDX files; a csv data set names its file in -dataset csv:FILE"}
+	}
+	if isRecurrentModel(o.model) {
+		if _, err := parseRecurrent(o.model); err != nil {
+			return err
+		}
 	}
 	if !presetModel(o.model) && !recsysPreset(o.model) {
 		if _, err := os.Stat(o.model); err != nil {
@@ -61,7 +67,56 @@ func loadSet(o *options) (*data.Set, error) {
 
 // presetModel reports whether name is a built-in model rather than a JSON file.
 func presetModel(name string) bool {
-	return name == "mlp" || name == "cnn" || name == "resnet" || isTextModel(name)
+	return name == "mlp" || name == "cnn" || name == "resnet" || isTextModel(name) || isRecurrentModel(name)
+}
+
+// isRecurrentModel reports whether name is a recurrent preset (-model lstm[:…] or gru[:…]).
+func isRecurrentModel(name string) bool {
+	cell, _, _ := strings.Cut(name, ":")
+	return cell == "lstm" || cell == "gru"
+}
+
+// recurrentModel is a -model lstm[:hidden=128,layers=1] or gru[:…] preset.
+type recurrentModel struct {
+	cell           string
+	hidden, layers int
+}
+
+// parseRecurrent reads -model lstm[:key=value,…] or gru[:…] (hidden, layers; defaults
+// 128 and 1).
+func parseRecurrent(name string) (recurrentModel, error) {
+	cell, rest, _ := strings.Cut(name, ":")
+	m := recurrentModel{cell: cell, hidden: 128, layers: 1}
+	bad := func(why string) error {
+		return usageError{fmt.Sprintf("-model %q: %s (want %s:hidden=128[,layers=1])", name, why, cell)}
+	}
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(rest, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, found := strings.Cut(kv, "=")
+		if !found {
+			return m, bad(fmt.Sprintf("%q is not key=value", kv))
+		}
+		if seen[k] {
+			return m, bad(fmt.Sprintf("%s given twice", k))
+		}
+		seen[k] = true
+		n, err := strconv.Atoi(v)
+		switch {
+		case k != "hidden" && k != "layers":
+			return m, bad(fmt.Sprintf("unknown key %q", k))
+		case err != nil || n <= 0:
+			return m, bad(fmt.Sprintf("%s=%s is not a positive whole number", k, v))
+		case k == "hidden":
+			m.hidden = n
+		default:
+			m.layers = n
+		}
+	}
+	return m, nil
 }
 
 // modelSpec describes the model the flags ask for, for examples of set's shape.
@@ -70,7 +125,11 @@ func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
 	images := len(shape) == 3
 	var spec *nn.Spec
 	var err error
-	switch o.model {
+	model := o.model
+	if isRecurrentModel(model) {
+		model, _, _ = strings.Cut(model, ":")
+	}
+	switch model {
 	case "mlp":
 		spec = nn.MLPSpec(tensor.Shape(shape).Len(), o.hidden, set.Classes)
 		if o.augment > 0 && images {
@@ -86,6 +145,14 @@ func modelSpec(o *options, set *data.Set) (*nn.Spec, error) {
 		}
 		if spec, err = preset(shape, set.Classes); err != nil {
 			return nil, fmt.Errorf("%w (%s examples have shape %v: use -model mlp, or a JSON model that starts with a reshape layer)", err, set.Name, shape)
+		}
+	case "lstm", "gru":
+		r, err := parseRecurrent(o.model)
+		if err != nil {
+			return nil, err
+		}
+		if spec, err = nn.RecurrentSpec(r.cell, r.hidden, r.layers, shape, set.Classes); err != nil {
+			return nil, fmt.Errorf("%w (%s examples have shape %v)", err, set.Name, shape)
 		}
 	default:
 		if spec, err = nn.ReadSpecFile(o.model); err != nil {

@@ -121,6 +121,10 @@ func TestModelFlagErrors(t *testing.T) {
 		{[]string{"-device", "cpu", "-dataset", "csv:" + csvFile, "-model", noFit}, "layer 1 (conv2d) on input (4)"},
 		{[]string{"-device", "cpu", "-dataset", "csv:" + csvFile, "-model", badJSON}, "bad.json: nn: spec: layer 0 (dense): units must be positive"},
 		{[]string{"-device", "cpu", "-dataset", "csv:" + csvFile, "-model", shifts, "-augment", "1"}, "already augments its input (layer 1 is a random_shift)"},
+		{[]string{"-model", "lstm:hidden=0"}, `-model "lstm:hidden=0": hidden=0 is not a positive whole number (want lstm:hidden=128[,layers=1])`},
+		{[]string{"-model", "gru:width=3"}, `unknown key "width"`},
+		{[]string{"-model", "lstm:hidden=3,hidden=4"}, "hidden given twice"},
+		{[]string{"-model", "gru:layers"}, `"layers" is not key=value`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -179,4 +183,22 @@ func TestModelSpecsForImages(t *testing.T) {
 	assert.Equal(t, "random_shift", s.Layers()[0].Kind())
 	assert.True(t, s.Layers()[0].(*nn.RandomShift).FlipH, "clothes are mirrored")
 	assert.Equal(t, "conv2d", s.Layers()[1].Kind())
+}
+
+func TestRecurrentPresetReadsRows(t *testing.T) {
+	o := &options{modelOptions: modelOptions{model: "gru:hidden=32,layers=2"}}
+	set := imageSet(t, "mnist")
+	s, err := modelSpec(o, set)
+	require.NoError(t, err)
+	assert.Equal(t, []int{14, 14}, s.Input, "14 steps of 14 pixels")
+	assert.Equal(t, []string{"gru", "dense"}, types(s))
+	g := s.Layers()[0].(*nn.GRU)
+	assert.Equal(t, nn.GRU{Hidden: 32, Layers: 2, Last: true}, *g)
+	require.NoError(t, shapeFor(set, s, o.model))
+	assert.Equal(t, []int{14, 14}, set.Train.Shape())
+
+	o.model = "lstm"
+	s, err = modelSpec(o, imageSet(t, "mnist"))
+	require.NoError(t, err)
+	assert.Equal(t, 128, s.Layers()[0].(*nn.LSTM).Hidden, "hidden=128 by default")
 }

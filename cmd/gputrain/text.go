@@ -12,6 +12,7 @@ package main
 // and bits per character is val_loss/ln 2, so that runs compare across engines.
 //
 //	-model gpt[:layers=4,heads=4,dim=128,context=64,dropout=0,bias=false]
+//	-model lstm[:hidden=128,layers=1]   (or gru: an embedding, the recurrent layers, a Linear head per step; -context 64)
 //
 // is nanoGPT's GPT (nn.GPT) with these defaults (its CPU recipe's model), trained as
 // nanoGPT trains it unless the flags say otherwise: AdamW (lr 1e-3, β 0.9/0.99, ε 1e-8,
@@ -55,6 +56,10 @@ func isText(o *options) bool { return strings.HasPrefix(o.dataset, "text:") }
 
 // isTextModel reports whether name is a text model preset (-model gpt[:…]).
 func isTextModel(name string) bool { return name == "gpt" || strings.HasPrefix(name, "gpt:") }
+
+// recurrentTextContext is the window of -model lstm or gru on text (nn.RecurrentLMSpec)
+// when -context does not say.
+const recurrentTextContext = 64
 
 // gptDefaults is -model gpt's configuration when the flag gives no other values:
 // nanoGPT's CPU recipe.
@@ -117,12 +122,16 @@ func parseGPT(name string) (*nn.GPT, error) {
 // flags do not say otherwise, flag by flag: 100 warm-up steps (a tenth of a run of 100
 // steps or fewer).
 func textRecipe(model string, steps int) map[string]string {
-	if !isTextModel(model) {
+	if !isTextModel(model) && !isRecurrentModel(model) {
 		return nil
 	}
 	warmup := 100
 	if steps <= 100 {
 		warmup = steps / 10
+	}
+	if isRecurrentModel(model) {
+		// char-rnn's recipe: Adam (no weight decay) at 2e-3, clipped
+		return map[string]string{"optimizer": "adam", "lr": "0.002", "clip-norm": "1", "lr-schedule": "cosine:0.0001", "warmup": strconv.Itoa(warmup)}
 	}
 	return map[string]string{"optimizer": "adamw", "lr": "0.001", "clip-norm": "1", "lr-schedule": "cosine:0.0001", "warmup": strconv.Itoa(warmup)}
 }
@@ -167,11 +176,13 @@ func applyTextDefaults(fs *flag.FlagSet, o *options) error {
 			return err
 		}
 	}
-	if !isTextModel(o.model) {
-		return usageError{fmt.Sprintf("-dataset %s trains a text model: -model must be gpt[:…], not %s", o.dataset, o.model)}
+	if !isTextModel(o.model) && !isRecurrentModel(o.model) {
+		return usageError{fmt.Sprintf("-dataset %s trains a text model: -model must be gpt[:…], lstm[:…] or gru[:…], not %s", o.dataset, o.model)}
 	}
-	if _, err := parseGPT(o.model); err != nil {
-		return err
+	if isTextModel(o.model) {
+		if _, err := parseGPT(o.model); err != nil {
+			return err
+		}
 	}
 	for name, v := range textRecipe(o.model, o.text.steps) {
 		if !set[name] {
@@ -219,22 +230,43 @@ type textReport struct {
 
 // trainText is train1 for text data.
 func trainText(o *options, stdout io.Writer) error {
-	gpt, err := parseGPT(o.model)
-	if err != nil {
-		return setup(err)
-	}
+	var gpt *nn.GPT
 	ctxLen := o.text.context
-	if ctxLen == 0 {
-		ctxLen = gpt.Context
-	}
-	if ctxLen > gpt.Context {
-		return setup(usageError{fmt.Sprintf("-context %d is longer than the model's context=%d (its learned positions)", ctxLen, gpt.Context)})
+	if isRecurrentModel(o.model) {
+		if ctxLen == 0 {
+			ctxLen = recurrentTextContext
+		}
+	} else {
+		var err error
+		if gpt, err = parseGPT(o.model); err != nil {
+			return setup(err)
+		}
+		if ctxLen == 0 {
+			ctxLen = gpt.Context
+		}
+		if ctxLen > gpt.Context {
+			return setup(usageError{fmt.Sprintf("-context %d is longer than the model's context=%d (its learned positions)", ctxLen, gpt.Context)})
+		}
 	}
 	text, err := data.LoadText(strings.TrimPrefix(o.dataset, "text:"), ctxLen)
 	if err != nil {
 		return setup(err)
 	}
-	gpt.Vocab = text.Vocab.Size()
+	vocab := text.Vocab.Size()
+	var root nn.Module = gpt
+	if gpt != nil {
+		gpt.Vocab = vocab
+	} else {
+		r, err := parseRecurrent(o.model)
+		if err != nil {
+			return setup(err)
+		}
+		spec, err := nn.RecurrentLMSpec(r.cell, r.hidden, r.layers, vocab, ctxLen)
+		if err != nil {
+			return setup(err)
+		}
+		root = spec.Root
+	}
 	if ck := o.ckpt.ck; ck != nil && string(ck.Settings.Vocab) != string(text.Vocab.Bytes) {
 		return setup(fmt.Errorf("-resume %s: the checkpoint's vocabulary (%d bytes) is not %s's (%d bytes): the file changed", ck.Path, len(ck.Settings.Vocab), o.dataset, text.Vocab.Size()))
 	}
@@ -262,7 +294,7 @@ func trainText(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	defer dev.Close()
-	spec := &nn.Spec{Input: []int{ctxLen}, Root: gpt}
+	spec := &nn.Spec{Input: []int{ctxLen}, Root: root}
 	model, err := spec.Model()
 	if err != nil {
 		return setup(err)
@@ -288,7 +320,7 @@ func trainText(o *options, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
 	fmt.Fprintf(stdout, "data %s: %d characters (%d distinct), the first %d train and the last %d validate (%d windows of %d)\n",
 		o.dataset, len(text.Train)+len(text.Val), text.Vocab.Size(), len(text.Train), len(text.Val), text.ValWindows(), ctxLen)
-	desc := fmt.Sprintf("model %s: vocabulary %d, context %d, %d trainable parameters", o.model, gpt.Vocab, ctxLen, tr.Net().TrainableCount())
+	desc := fmt.Sprintf("model %s: vocabulary %d, context %d, %d trainable parameters", o.model, vocab, ctxLen, tr.Net().TrainableCount())
 	fmt.Fprintln(stdout, desc)
 	o.conv.describeModel(desc, tr.Net())
 	printer := train.EpochFunc(func(e train.EpochStats) {
@@ -311,7 +343,7 @@ func trainText(o *options, stdout io.Writer) error {
 	}
 	last := hist.Epochs[len(hist.Epochs)-1]
 	r := textReport{Device: dev.Name(), DeviceInfo: dev.Describe(), Model: o.model, ModelSpec: spec, Dataset: o.dataset,
-		Vocab: gpt.Vocab, Context: ctxLen, Steps: o.text.steps, Batch: o.batch, Optimizer: opt.Name(),
+		Vocab: vocab, Context: ctxLen, Steps: o.text.steps, Batch: o.batch, Optimizer: opt.Name(),
 		LearningRate: o.lr, Seed: o.seed, Threads: o.threads, Parameters: tr.Net().TrainableCount(),
 		Loss: last.Loss, ValLoss: last.ValLoss, BitsPerChar: last.ValLoss / math.Ln2,
 		StepMS: train.MedianMillis(tr.StepMillis()), ValWindows: text.ValWindows(), History: hist.Epochs}

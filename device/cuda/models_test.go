@@ -51,6 +51,14 @@ func TestModelsTrainAsOnTheCPU(t *testing.T) {
 			return nn.NewSequential(nn.NewDense(32, nn.Tanh), nn.NewDense(32, nn.Tanh),
 				&nn.Dense{Units: 32, Act: nn.Tanh, TieWeight: "2.weight", NoBias: true}, nn.NewDense(10, nn.Softmax))
 		}, flat, 8, 3},
+		// recurrent layers reading the images row by row (the lstm and gru presets'
+		// shape): Permute, the per-step GEMMs, RNNCell and its backward
+		{"lstm-rows", func() nn.Module {
+			return nn.NewSequential(nn.NewReshape(side, side), nn.NewLSTM(8, 2, true), nn.NewDense(10, nn.Softmax))
+		}, images, 8, 1},
+		{"gru-rows", func() nn.Module {
+			return nn.NewSequential(nn.NewReshape(side, side), nn.NewGRU(8, 1, false), nn.NewFlatten(), nn.NewDense(10, nn.Softmax))
+		}, images, 8, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ref := cpu.New(cpu.Options{Reference: true})
