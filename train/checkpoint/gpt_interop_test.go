@@ -81,34 +81,7 @@ func lossAndGrads(t *testing.T, m *nn.Model, x, y []int32, b int, train bool) (f
 	require.NoError(t, err)
 	ys, err := tensor.FromInt32(dev, y, b, tt)
 	require.NoError(t, err)
-	loss := &nn.SequenceCrossEntropy{}
-	require.NoError(t, loss.Build(dev, b, m.OutputShape()))
-	out, err := m.Forward(xs, train)
-	require.NoError(t, err)
-	res, err := loss.Forward(out, nil, ys)
-	require.NoError(t, err)
-	per, err := res.Loss.Float32s()
-	require.NoError(t, err)
-	mean := 0.0
-	for _, v := range per {
-		mean += float64(v) / float64(b)
-	}
-	if !train {
-		return mean, nil
-	}
-	g, _, err := loss.Backward(1 / float32(b))
-	require.NoError(t, err)
-	require.NoError(t, m.ZeroGrad())
-	require.NoError(t, m.Backward(g, false))
-	grads := map[string][]float32{}
-	for _, e := range m.StateDict() {
-		if e.Param.Grad != nil {
-			v, err := e.Param.Grad.Float32s()
-			require.NoError(t, err)
-			grads[e.Name] = v
-		}
-	}
-	return mean, grads
+	return meanLossAndGrads(t, m, &nn.SequenceCrossEntropy{}, xs, ys, b, train)
 }
 
 func gptText(t *testing.T, context int) *data.Text {
@@ -194,4 +167,38 @@ func TestPyTorchGPTWeightsLoadIntoGputrain(t *testing.T) {
 			assert.LessOrEqual(t, rel, 1e-3, "%s: gradients differ by %.3g relative (L2)", wt.Name, rel)
 		}
 	}
+}
+
+// meanLossAndGrads runs m on xs and loss against ys (inference mode when train is
+// false) and returns the batch's mean loss and, in training mode, every parameter's
+// gradient by name: the tail of the interop tests' loss-and-gradient helpers.
+func meanLossAndGrads(t *testing.T, m *nn.Model, loss nn.Loss, xs, ys *tensor.Tensor, b int, train bool) (float64, map[string][]float32) {
+	t.Helper()
+	require.NoError(t, loss.Build(m.Device(), b, m.OutputShape()))
+	out, err := m.Forward(xs, train)
+	require.NoError(t, err)
+	res, err := loss.Forward(out, m.Logits(), ys)
+	require.NoError(t, err)
+	per, err := res.Loss.Float32s()
+	require.NoError(t, err)
+	mean := 0.0
+	for _, v := range per {
+		mean += float64(v) / float64(b)
+	}
+	if !train {
+		return mean, nil
+	}
+	g, fromLogits, err := loss.Backward(1 / float32(b))
+	require.NoError(t, err)
+	require.NoError(t, m.ZeroGrad())
+	require.NoError(t, m.Backward(g, fromLogits))
+	grads := map[string][]float32{}
+	for _, e := range m.StateDict() {
+		if e.Param.Grad != nil {
+			v, err := e.Param.Grad.Float32s()
+			require.NoError(t, err)
+			grads[e.Name] = v
+		}
+	}
+	return mean, grads
 }

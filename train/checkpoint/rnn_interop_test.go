@@ -78,34 +78,7 @@ func classifierLossAndGrads(t *testing.T, m *nn.Model, x []float32, y []int32, t
 	require.NoError(t, err)
 	ys, err := tensor.FromInt32(dev, y, b)
 	require.NoError(t, err)
-	loss := &nn.SparseCategoricalCrossEntropy{}
-	require.NoError(t, loss.Build(dev, b, m.OutputShape()))
-	out, err := m.Forward(xs, train)
-	require.NoError(t, err)
-	res, err := loss.Forward(out, m.Logits(), ys)
-	require.NoError(t, err)
-	per, err := res.Loss.Float32s()
-	require.NoError(t, err)
-	mean := 0.0
-	for _, v := range per {
-		mean += float64(v) / float64(b)
-	}
-	if !train {
-		return mean, nil
-	}
-	g, fromLogits, err := loss.Backward(1 / float32(b))
-	require.NoError(t, err)
-	require.NoError(t, m.ZeroGrad())
-	require.NoError(t, m.Backward(g, fromLogits))
-	grads := map[string][]float32{}
-	for _, e := range m.StateDict() {
-		if e.Param.Grad != nil {
-			v, err := e.Param.Grad.Float32s()
-			require.NoError(t, err)
-			grads[e.Name] = v
-		}
-	}
-	return mean, grads
+	return meanLossAndGrads(t, m, &nn.SparseCategoricalCrossEntropy{}, xs, ys, b, train)
 }
 
 var rnnConfigs = []rnnConfig{
