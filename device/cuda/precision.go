@@ -8,6 +8,9 @@ import "github.com/gputrain/gputrain/device"
 // (cast_f32_to_bf16, cast_bf16_to_f32, cast_f32_to_f16, cast_f16_to_f32), rounding with
 // the same bit manipulations as the CPU.
 func (b *Backend) Cast(dst, src device.Buffer) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckCast(dst, src); err != nil {
 		return err
 	}
@@ -32,6 +35,9 @@ func (b *Backend) Cast(dst, src device.Buffer) error {
 // Unscale implements device.Backend (unscale_f32): x *= inv, and found[0] = 1 when any x
 // was ±Inf or NaN; every thread that sees one stores the same 1.
 func (b *Backend) Unscale(x, found device.Buffer, inv float32) error {
+	if b.closed {
+		return device.ErrClosed
+	}
 	if err := device.CheckUnscale(x, found, inv); err != nil {
 		return err
 	}
