@@ -48,10 +48,7 @@ type Dense struct {
 	z, y, dz, dx *batchBuf
 	db           accumulator
 
-	prec      device.Precision
-	w16       *tensor.Tensor // W's 16-bit copy (BF16, FP16), nil otherwise
-	x16, dz16 *batchBuf      // the 16-bit copies of the input and of dz
-	xh        *tensor.Tensor // the last Forward's 16-bit input (a view of x16, or x itself)
+	half halfGemm // the GEMMs' operands in the model's precision
 }
 
 // NewDense returns a Dense layer of units outputs followed by act.
@@ -152,18 +149,8 @@ func (d *Dense) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error) {
 		}
 	}
 	d.dx = nil // allocated on the first Backward that needs it: a first layer never does
-	d.prec, d.w16, d.x16, d.dz16, d.xh = ctx.Precision, nil, nil, nil, nil
-	if d.w16, err = ctx.HalfOf(d.w); err != nil {
+	if err := d.half.build(ctx, d.w, d.inShape, out); err != nil {
 		return nil, err
-	}
-	if d.w16 != nil {
-		half := d.w16.DType()
-		if d.x16, err = newBatchBuf(ctx.Dev, half, ctx.MaxBatch, d.inShape); err != nil {
-			return nil, err
-		}
-		if d.dz16, err = newBatchBuf(ctx.Dev, half, ctx.MaxBatch, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
@@ -193,17 +180,9 @@ func (d *Dense) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, error) {
 	}
 	dev := d.ctx.Dev
 	d.x, d.n = x, n
-	g := device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1,
-		A: x.Buffer(), B: d.w.Value.Buffer(), Precision: d.prec}
-	if d.w16 != nil {
-		// 16-bit operands: W's copy, and the input's, kept for dW
-		if d.xh = x; x.DType() != d.w16.DType() {
-			d.xh, _ = d.x16.rows(n)
-			if err := dev.Cast(d.xh.Buffer(), x.Buffer()); err != nil {
-				return nil, fmt.Errorf("nn: dense forward: %w", err)
-			}
-		}
-		g.A, g.B = d.xh.Buffer(), d.w16.Buffer()
+	g := device.GemmArgs{TransB: true, M: n, N: d.Units, K: d.in, Alpha: 1}
+	if err := d.half.forward(dev, &g, x, d.w, n); err != nil {
+		return nil, fmt.Errorf("nn: dense forward: %w", err)
 	}
 	if d.b != nil {
 		g.Bias = d.b.Value.Buffer()
@@ -272,21 +251,14 @@ func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 	}
 	dev := d.ctx.Dev
 	// the GEMMs' operands: float32, or their 16-bit copies
-	dzg, xg, wg := dz.Buffer(), d.x.Buffer(), d.w.Value.Buffer()
-	if d.w16 != nil && (needDX || d.w.needsGrad()) {
-		dz16, err := d.dz16.rows(d.n)
-		if err != nil {
-			return nil, err
-		}
-		if err := dev.Cast(dz16.Buffer(), dz.Buffer()); err != nil {
-			return nil, fmt.Errorf("nn: dense backward: %w", err)
-		}
-		dzg, xg, wg = dz16.Buffer(), d.xh.Buffer(), d.w16.Buffer()
+	dzg, xg, wg, err := d.half.backward(dev, dz, d.x, d.w, d.n, needDX || d.w.needsGrad())
+	if err != nil {
+		return nil, fmt.Errorf("nn: dense backward: %w", err)
 	}
 	if d.w.needsGrad() {
 		// dW (Units×In) += dzᵀ (Units×n) · x (n×In)
 		if err := dev.Gemm(device.GemmArgs{TransA: true, M: d.Units, N: d.in, K: d.n, Alpha: 1, Beta: 1,
-			A: dzg, B: xg, C: d.w.Grad.Buffer(), Precision: d.prec}); err != nil {
+			A: dzg, B: xg, C: d.w.Grad.Buffer(), Precision: d.half.prec}); err != nil {
 			return nil, fmt.Errorf("nn: dense backward: %w", err)
 		}
 	}
@@ -318,7 +290,7 @@ func (d *Dense) backwardLogits(dz *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 	}
 	// dx (n×In) = dz (n×Units) · W (Units×In)
 	if err := dev.Gemm(device.GemmArgs{M: d.n, N: d.in, K: d.Units, Alpha: 1,
-		A: dzg, B: wg, C: dx.Buffer(), Precision: d.prec}); err != nil {
+		A: dzg, B: wg, C: dx.Buffer(), Precision: d.half.prec}); err != nil {
 		return nil, fmt.Errorf("nn: dense backward: %w", err)
 	}
 	return dx, nil

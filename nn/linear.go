@@ -27,6 +27,10 @@ func init() {
 // a language model's output head shares the token embedding's table so, and the
 // gradients of both uses add up.
 //
+// Its three GEMMs run in the model's precision (Context.Precision) as Dense's do: in
+// BF16 and FP16 on 16-bit copies of W, of the input (kept for dW) and of dy, with
+// float32 outputs and bias.
+//
 // Dense is the same map on flat (batch, In) inputs, with an activation; LinearLayer is the
 // form a sequence model's projections take.
 type LinearLayer struct {
@@ -43,6 +47,7 @@ type LinearLayer struct {
 	n            int
 	y, dx        *batchBuf
 	db           accumulator
+	half         halfGemm // the GEMMs' operands in the model's precision
 }
 
 // NewLinearLayer returns a Linear layer of out outputs with a bias and PyTorch's
@@ -147,6 +152,9 @@ func (l *LinearLayer) Build(ctx *Context, in tensor.Shape) (tensor.Shape, error)
 		return nil, err
 	}
 	l.dx = nil // allocated on the first Backward that needs it: after an embedding none does
+	if err := l.half.build(ctx, l.w, l.inShape, l.out); err != nil {
+		return nil, err
+	}
 	return l.out.Clone(), nil
 }
 
@@ -162,8 +170,10 @@ func (l *LinearLayer) Forward(x *tensor.Tensor, train bool) (*tensor.Tensor, err
 	}
 	l.x, l.n = x, n
 	// y (n·R × Out) = x (n·R × In) · Wᵀ (In × Out) + b
-	g := device.GemmArgs{TransB: true, M: n * l.rows, N: l.Out, K: l.in, Alpha: 1,
-		A: x.Buffer(), B: l.w.Value.Buffer(), C: y.Buffer()}
+	g := device.GemmArgs{TransB: true, M: n * l.rows, N: l.Out, K: l.in, Alpha: 1, C: y.Buffer()}
+	if err := l.half.forward(l.ctx.Dev, &g, x, l.w, n); err != nil {
+		return nil, fmt.Errorf("nn: linear forward: %w", err)
+	}
 	if l.b != nil {
 		g.Bias = l.b.Value.Buffer()
 	}
@@ -179,10 +189,15 @@ func (l *LinearLayer) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 		return nil, err
 	}
 	dev, rows := l.ctx.Dev, l.n*l.rows
+	// the GEMMs' operands: float32, or their 16-bit copies
+	dyg, xg, wg, err := l.half.backward(dev, dy, l.x, l.w, l.n, needDX || l.w.needsGrad())
+	if err != nil {
+		return nil, fmt.Errorf("nn: linear backward: %w", err)
+	}
 	if l.w.needsGrad() {
 		// dW (Out×In) += dyᵀ (Out×n·R) · x (n·R×In)
 		if err := dev.Gemm(device.GemmArgs{TransA: true, M: l.Out, N: l.in, K: rows, Alpha: 1, Beta: 1,
-			A: dy.Buffer(), B: l.x.Buffer(), C: l.w.Grad.Buffer()}); err != nil {
+			A: dyg, B: xg, C: l.w.Grad.Buffer(), Precision: l.half.prec}); err != nil {
 			return nil, fmt.Errorf("nn: linear backward: %w", err)
 		}
 	}
@@ -214,7 +229,7 @@ func (l *LinearLayer) Backward(dy *tensor.Tensor, needDX bool) (*tensor.Tensor, 
 	}
 	// dx (n·R×In) = dy (n·R×Out) · W (Out×In)
 	if err := dev.Gemm(device.GemmArgs{M: rows, N: l.in, K: l.Out, Alpha: 1,
-		A: dy.Buffer(), B: l.w.Value.Buffer(), C: dx.Buffer()}); err != nil {
+		A: dyg, B: wg, C: dx.Buffer(), Precision: l.half.prec}); err != nil {
 		return nil, fmt.Errorf("nn: linear backward: %w", err)
 	}
 	return dx, nil
