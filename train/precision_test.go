@@ -9,7 +9,6 @@ import (
 
 	"github.com/gputrain/gputrain/cpu"
 	"github.com/gputrain/gputrain/device"
-	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 )
 
@@ -247,13 +246,72 @@ func TestResumeNeedsTheSamePrecision(t *testing.T) {
 	assert.ErrorContains(t, third.UseModel(tr.Net()), "the model was built in precision bf16, the Trainer asks for fp16")
 }
 
-// FitSteps trains in fp32 only so far: another precision, or a loss scaler, is refused
-// first (the step loop has no scaler step and no copy refresh).
-func TestFitStepsRefusesPrecisions(t *testing.T) {
-	for _, p := range []device.Precision{device.TF32, device.BF16, device.FP16} {
-		tr := &train.Trainer{Model: nn.NewSequential(nn.NewDense(3, nn.Softmax)), Loss: &nn.SparseCategoricalCrossEntropy{},
-			Optimizer: train.NewAdam(), Dev: cpu.New(cpu.Options{Threads: 1}), BatchSize: 4, Precision: p}
-		_, err := tr.FitSteps(nil, train.StepConfig{Steps: 1})
-		require.ErrorContains(t, err, "train: FitSteps trains in fp32 only so far (Precision "+p.String())
+// FitSteps trains a GPT (its LinearLayers' GEMMs) in every precision: the validation
+// loss ends within a small distance of FP32's, the GEMMs run in the model's precision
+// except the attention's batched products (float32, as documented), and FP16's default
+// scaler never skips here.
+func TestFitStepsPrecisions(t *testing.T) {
+	text := poemText(t, 16)
+	final := map[device.Precision]float64{}
+	for p := device.FP32; p <= device.LastPrecision; p++ {
+		t.Run(p.String(), func(t *testing.T) {
+			tr := gptTrainer(text, 2, 0)
+			log := &callLog{Backend: tr.Dev, gemmPrec: map[device.Precision]int{}}
+			tr.Dev, tr.Precision = log, p
+			hist, err := tr.FitSteps(text.Stream(1), train.StepConfig{Steps: 120, EvalEvery: 60, CheckEvery: 10})
+			require.NoError(t, err)
+			last := hist.Epochs[len(hist.Epochs)-1]
+			final[p] = last.ValLoss
+			assert.Less(t, last.ValLoss, 0.5*math.Log(float64(text.Vocab.Size())), "%s learns the text", p)
+			if p != device.FP32 {
+				assert.Positive(t, log.gemmPrec[p], "%s: the linear layers' GEMMs", p)
+			}
+			for q, n := range log.gemmPrec {
+				if q != p {
+					assert.Equal(t, device.FP32, q, "%s: %d GEMMs in %s", p, n, q)
+				}
+			}
+			if p.Half().IsHalf() {
+				assert.Positive(t, log.casts)
+				assert.Positive(t, log.halfUpdates)
+			} else {
+				assert.Zero(t, log.casts, p)
+			}
+			if p == device.FP16 {
+				require.NotNil(t, tr.Scaler)
+				assert.Zero(t, tr.Scaler.Skipped)
+				assert.Equal(t, float64(1<<16), last.LossScale)
+				assert.Equal(t, 120, log.unscales)
+			} else {
+				assert.Zero(t, log.unscales, p)
+			}
+			assert.Equal(t, 120, tr.Optimizer.Iterations())
+		})
 	}
+	for p, l := range final {
+		t.Logf("%s: val_loss %.4f (fp32 %.4f)", p, l, final[device.FP32])
+		assert.InDelta(t, final[device.FP32], l, 0.05, "%s's final val_loss against fp32's", p)
+	}
+}
+
+// FitSteps with a loss scale so large that the scaled gradients overflow binary16:
+// those steps are skipped (the optimizer's count stays, the schedule of steps does
+// not), the intervals count them, and training goes on once the scale fits.
+func TestFitStepsSkipsOverflowingFP16Steps(t *testing.T) {
+	text := poemText(t, 16)
+	tr := gptTrainer(text, 2, 0)
+	tr.Precision = device.FP16
+	big := math.Ldexp(1, 60)
+	tr.Scaler = &train.GradScaler{Scale: big, Growth: 2, Backoff: 0.5, GrowthInterval: 2000}
+	hist, err := tr.FitSteps(text.Stream(1), train.StepConfig{Steps: 80, EvalEvery: 40, CheckEvery: 10})
+	require.NoError(t, err)
+	k := tr.Scaler.Skipped
+	assert.Greater(t, k, 5, "skips until the gradients fit in binary16")
+	assert.Less(t, k, 60)
+	require.Len(t, hist.Epochs, 2)
+	assert.Equal(t, k, hist.Epochs[0].SkippedSteps+hist.Epochs[1].SkippedSteps)
+	assert.Equal(t, big/math.Ldexp(1, k), hist.Epochs[1].LossScale)
+	assert.Equal(t, 80-k, tr.Optimizer.Iterations(), "skipped steps do not count")
+	assert.Equal(t, 80, hist.Epochs[1].Step)
+	assert.Less(t, hist.Epochs[1].ValLoss, hist.Epochs[0].ValLoss)
 }

@@ -162,10 +162,6 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 	switch {
 	case t.Optimizer == nil:
 		return nil, fmt.Errorf("train: FitSteps needs an Optimizer")
-	case t.Precision != device.FP32 || t.Scaler != nil:
-		// the step-based loop has neither the loss scaler's read and update step nor the
-		// 16-bit copies' refresh yet, and nn.LinearLayer does not read the precision
-		return nil, fmt.Errorf("train: FitSteps trains in fp32 only so far (Precision %s%s); use Fit, or fp32", t.Precision, map[bool]string{true: ", with a loss scaler"}[t.Scaler != nil])
 	case s == nil:
 		return nil, fmt.Errorf("train: FitSteps needs a Stream")
 	case cfg.Steps <= 0:
@@ -176,6 +172,13 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		return nil, fmt.Errorf("train: CheckEvery must not be negative, got %d", cfg.CheckEvery)
 	}
 	if err := t.buildStream(s); err != nil {
+		return nil, err
+	}
+	if err := t.Scaler.Check(); err != nil {
+		return nil, err
+	}
+	// the weights' 16-bit copies, from whatever the weights are now (loaded, resumed)
+	if err := t.net.RefreshHalf(); err != nil {
 		return nil, err
 	}
 	every := cfg.EvalEvery
@@ -212,6 +215,9 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		return t.hist, err
 	}
 	done := t.Optimizer.Iterations()
+	if t.Scaler != nil {
+		done += t.Scaler.Skipped // a skipped step leaves the optimizer's count as it was
+	}
 	if err := each(cfg.Callbacks, func(c Callback) error { return c.OnTrainBegin(t) }); err != nil {
 		if !errors.Is(err, ErrStop) {
 			return fail(err)
@@ -229,6 +235,9 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		hi := min(lo+every, cfg.Steps)
 		nb := hi - lo
 		start := time.Now()
+		if t.Scaler != nil {
+			t.skip0 = t.Scaler.Skipped - p.EpochSkipped
+		}
 		if err := t.fitM.set(t.Dev, p.LossSum, p.CorrectSum); err != nil {
 			return fail(err)
 		}
@@ -295,6 +304,9 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		examples := nb * perStep
 		es := EpochStats{Epoch: p.Epoch, Step: done, Loss: t.pos.LossSum / float64(examples), Accuracy: t.pos.CorrectSum / float64(examples),
 			Examples: examples, LearningRate: float64(t.Optimizer.LearningRate()), StepMS: MedianMillis(interval)}
+		if t.Scaler != nil {
+			es.LossScale, es.SkippedSteps = t.Scaler.Scale, t.Scaler.Skipped-t.skip0
+		}
 		if s.ValExamples() > 0 {
 			r, err := t.evaluateStream(s)
 			if err != nil {
@@ -330,6 +342,9 @@ func (t *Trainer) streamStep(ph stepKey, scale float32) error {
 	}
 	ph.rows = -1 // stream steps: their own keys
 	t.cur = step{rows: bs, scale: scale}
+	if t.Scaler != nil {
+		t.cur.scale, t.cur.inv = scale*float32(t.Scaler.Scale), float32(1/t.Scaler.Scale)
+	}
 	sf, ok := t.stepFns[ph]
 	if !ok {
 		first, last := ph.first, ph.last
@@ -349,7 +364,10 @@ func (t *Trainer) streamStep(ph stepKey, scale float32) error {
 		}
 		t.stepFns[ph] = sf
 	}
-	return t.Dev.Step(sf.key, sf.fn)
+	if err := t.Dev.Step(sf.key, sf.fn); err != nil || !ph.last || t.Scaler == nil {
+		return err
+	}
+	return t.scaledUpdate()
 }
 
 // EvaluateStream computes the model's mean loss and accuracy over every validation

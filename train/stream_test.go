@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gputrain/gputrain/cpu"
+	"github.com/gputrain/gputrain/device"
 	"github.com/gputrain/gputrain/nn"
 	"github.com/gputrain/gputrain/train"
 	"github.com/gputrain/gputrain/train/data"
@@ -111,27 +112,50 @@ func (s *stopAt) OnBatchEnd(b train.BatchStats) error {
 // A run interrupted mid-interval and resumed (weights, optimizer state, progress with
 // the stream's position, all copied to a fresh Trainer) ends with the weights and
 // history of the uninterrupted run, bit for bit; with dropout, so that the model's step
-// counter matters too.
+// counter matters too. In FP16 with a loss scale that overflows at first, the skipped
+// steps (which the optimizer does not count) are resumed right too.
 func TestFitStepsResumesBitForBit(t *testing.T) {
+	t.Run("fp32", func(t *testing.T) { resumesBitForBit(t, func(*train.Trainer) {}) })
+	t.Run("fp16_skips", func(t *testing.T) {
+		resumesBitForBit(t, func(tr *train.Trainer) {
+			tr.Precision = device.FP16
+			tr.Scaler = &train.GradScaler{Scale: math.Ldexp(1, 26), Growth: 2, Backoff: 0.5, GrowthInterval: 2000}
+		})
+	})
+}
+
+func resumesBitForBit(t *testing.T, setup func(*train.Trainer)) {
 	text := poemText(t, 8)
 	cfg := func() train.StepConfig { return train.StepConfig{Steps: 30, EvalEvery: 12, CheckEvery: 5} }
-	straight := gptTrainer(text, 2, 0.1)
+	trainer := func() *train.Trainer {
+		tr := gptTrainer(text, 2, 0.1)
+		setup(tr)
+		return tr
+	}
+	straight := trainer()
 	want, err := straight.FitSteps(text.Stream(3), cfg())
 	require.NoError(t, err)
 
-	first := gptTrainer(text, 2, 0.1)
+	first := trainer()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := cfg()
 	c.Context, c.Callbacks = ctx, []train.Callback{&stopAt{step: 17, cancel: cancel}}
 	_, err = first.FitSteps(text.Stream(3), c)
 	require.ErrorIs(t, err, train.ErrInterrupted)
 	p := first.Progress()
-	require.Equal(t, 17, p.OptimizerSteps)
+	skipped := 0
+	if first.Scaler != nil {
+		skipped = first.Scaler.Skipped
+		require.Positive(t, skipped, "the test's own check: some steps were skipped")
+		require.Less(t, skipped, 17, "and some were not")
+	}
+	require.Equal(t, 17, p.OptimizerSteps+skipped)
 	require.Equal(t, 2, p.Epoch, "the second interval")
 	require.Equal(t, 5, p.Batch, "5 of its steps done")
 	require.NotEmpty(t, p.StreamState)
 
-	second := gptTrainer(text, 2, 0.1)
+	second := trainer()
+	second.Scaler = nil // Resume restores it
 	require.NoError(t, second.Build([]int{8}))
 	require.NoError(t, second.Optimizer.Allocate(second.Dev, second.Net().Params()))
 	for i, p := range second.Net().Params() {
@@ -154,6 +178,8 @@ func TestFitStepsResumesBitForBit(t *testing.T) {
 		assert.Equal(t, w.Loss, g.Loss, "interval %d", i+1)
 		assert.Equal(t, w.ValLoss, g.ValLoss, "interval %d", i+1)
 		assert.Equal(t, w.Step, g.Step)
+		assert.Equal(t, w.SkippedSteps, g.SkippedSteps)
+		assert.Equal(t, w.LossScale, g.LossScale)
 	}
 }
 

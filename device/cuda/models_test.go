@@ -75,15 +75,17 @@ func TestModelsTrainAsOnTheCPU(t *testing.T) {
 // attention (Permute, batched GEMMs, CausalSoftmax and its backward), the exact GELU,
 // dropout, the tied head, the sequence cross-entropy, clipping on the device
 // (Reduce Norm) and AdamW, for a few steps drawn from a text stream, through
-// Backend.Step (a CUDA graph on a GPU). Tiny, for the emulator.
+// Backend.Step (a CUDA graph on a GPU). Tiny, for the emulator. In BF16 and FP16 (with
+// the loss scaler's read and update steps) too: the linear layers' 16-bit operands and
+// their casts, within mixedTraining.
 func TestGPTTrainsAsOnTheCPU(t *testing.T) {
 	text, err := data.NewText([]byte(strings.Repeat("O Romeo, Romeo! wherefore art thou Romeo?\n", 20)), "romeo", 8)
 	require.NoError(t, err)
-	run := func(dev device.Backend) ([]float64, map[string][]float32) {
+	run := func(dev device.Backend, p device.Precision) ([]float64, map[string][]float32) {
 		opt := train.NewAdamW()
 		opt.Hyper.LR, opt.Hyper.Beta2 = 3e-3, 0.99
 		tr := &train.Trainer{Model: &nn.GPT{Vocab: text.Vocab.Size(), Context: 8, Layers: 2, Heads: 2, Dim: 8, Dropout: 0.1},
-			Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: dev, BatchSize: 3, Seed: 5, ClipNorm: 0.5}
+			Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt, Dev: dev, BatchSize: 3, Seed: 5, ClipNorm: 0.5, Precision: p}
 		var losses []float64
 		rec := &lossRecorder{losses: &losses}
 		_, err := tr.FitSteps(text.Stream(2), train.StepConfig{Steps: 4, CheckEvery: 1, Callbacks: []train.Callback{rec}})
@@ -98,7 +100,15 @@ func TestGPTTrainsAsOnTheCPU(t *testing.T) {
 	}
 	ref := cpu.New(cpu.Options{Reference: true})
 	defer ref.Close()
-	wantLoss, wantParams := run(ref)
-	gotLoss, gotParams := run(testBackend(t))
-	sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
+	for _, p := range []device.Precision{device.FP32, device.BF16, device.FP16} {
+		t.Run(p.String(), func(t *testing.T) {
+			wantLoss, wantParams := run(ref, p)
+			gotLoss, gotParams := run(testBackend(t), p)
+			if p == device.FP32 {
+				sameTraining(t, wantLoss, wantParams, gotLoss, gotParams)
+			} else {
+				sameTrainingTol(t, mixedTraining, wantLoss, wantParams, gotLoss, gotParams)
+			}
+		})
+	}
 }
