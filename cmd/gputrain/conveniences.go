@@ -217,7 +217,9 @@ func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer
 func (c *conveniences) stepCallbacks(o *options, tr *train.Trainer) ([]train.Callback, error) {
 	tr.ClipNorm = float32(c.clipNorm)
 	var out []train.Callback
-	lr := float64(tr.Optimizer.LearningRate())
+	// the schedule's peak is the run's -lr, not the optimizer's rate now: a resumed
+	// run's optimizer holds the rate the schedule had reached
+	lr := baseLR(o)
 	warm, steps := int(c.warmup), o.text.steps
 	switch c.schedKind {
 	case "cosine":

@@ -187,7 +187,7 @@ func TestRatingsPrecision(t *testing.T) {
 	code := run([]string{"-device", "cpu", "-dataset", "ratings:" + p + ":rating=stars", "-model", "twotower:dim=8,hidden=16", "-epochs", "1",
 		"-precision", "fp16", "-history", hist}, &out, &errb)
 	require.Equal(t, 0, code, "stderr: %s", errb.String())
-	assert.Contains(t, out.String(), "precision fp16: dense layers' GEMMs on float16")
+	assert.Contains(t, out.String(), "precision fp16: dense and linear layers' GEMMs on float16")
 	assert.Regexp(t, `  twotower +rmse [0-9.]+`, out.String())
 	b, err := os.ReadFile(hist)
 	require.NoError(t, err)

@@ -87,7 +87,7 @@ func trainFlagSet(o *options) *flag.FlagSet {
 	fs.Var(&sizeValue{&o.maxMemory}, "max-memory", "the memory the run may take (on the cpu device, a job's ranks on one machine together), a `SIZE` such as 16GB or 512MiB, instead of what the device reports free ("+sizeBounds.String()+"); a run that needs more is refused before it allocates")
 	floatFlag(fs, &o.diverge, "diverge", train.DefaultDivergenceFactor, above(1).orZero("off"),
 		"stop when the mean loss of the batches between two readings (every 25) exceeds `X` times the first batch's")
-	fs.StringVar(&o.precisionFlag, "precision", "fp32", "arithmetic of the dense layers' GEMMs: fp32; tf32; bf16 or fp16 (16-bit operands, float32 accumulation, "+
+	fs.StringVar(&o.precisionFlag, "precision", "fp32", "arithmetic of the dense and linear layers' GEMMs: fp32; tf32; bf16 or fp16 (16-bit operands, float32 accumulation, "+
 		"float32 master weights, optimizer and everything else; fp16 with dynamic loss scaling)")
 	addModelFlags(fs, &o.modelOptions)
 	o.conv.register(fs)
@@ -542,11 +542,11 @@ func checkMemory(o *options, tr *train.Trainer, d train.Dataset, cfg train.Confi
 func describePrecision(p device.Precision) string {
 	switch p {
 	case device.TF32:
-		return "tf32: dense layers' GEMMs with operands rounded to TF32 (10-bit mantissa), float32 accumulation"
+		return "tf32: dense and linear layers' GEMMs with operands rounded to TF32 (10-bit mantissa), float32 accumulation"
 	case device.BF16:
-		return "bf16: dense layers' GEMMs on bfloat16 weights and activations, float32 accumulation; float32 master weights and optimizer"
+		return "bf16: dense and linear layers' GEMMs on bfloat16 weights and activations, float32 accumulation; float32 master weights and optimizer"
 	case device.FP16:
-		return "fp16: dense layers' GEMMs on float16 weights and activations, float32 accumulation; float32 master weights and optimizer; dynamic loss scaling (initial 65536)"
+		return "fp16: dense and linear layers' GEMMs on float16 weights and activations, float32 accumulation; float32 master weights and optimizer; dynamic loss scaling (initial 65536)"
 	}
 	return p.String()
 }

@@ -218,6 +218,7 @@ type textReport struct {
 	LearningRate float64            `json:"lr"`
 	Seed         uint64             `json:"seed"`
 	Threads      int                `json:"threads,omitempty"`
+	Precision    string             `json:"precision"`
 	Parameters   int                `json:"parameters"`
 	Loss         float64            `json:"loss"`
 	ValLoss      float64            `json:"val_loss"`
@@ -285,10 +286,6 @@ func trainText(o *options, stdout io.Writer) error {
 			opt.Hyper.WeightDecay = 0.1
 		}
 	}
-	if o.precision != device.FP32 {
-		// nn.LinearLayer does not read the precision yet, nor does FitSteps scale losses
-		return setup(fmt.Errorf("-precision %s: a text run trains in fp32 only so far (docs/precision.md)", o.precision))
-	}
 	dev, err := device.Open(o.device, device.Options{Threads: o.threads})
 	if err != nil {
 		return setup(err)
@@ -300,7 +297,7 @@ func trainText(o *options, stdout io.Writer) error {
 		return setup(err)
 	}
 	tr := &train.Trainer{Model: model, Loss: &nn.SequenceCrossEntropy{}, Optimizer: opt,
-		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed}
+		Dev: dev, BatchSize: o.batch, AccumSteps: o.tune.accumSteps, Seed: o.seed, Precision: o.precision}
 	if err := tr.Build([]int{ctxLen}); err != nil {
 		return setup(err)
 	}
@@ -310,14 +307,23 @@ func trainText(o *options, stdout io.Writer) error {
 	if err := restoreCheckpoint(o, tr, []int{ctxLen}, stdout); err != nil {
 		return setup(err)
 	}
-	if p := tr.Progress(); o.ckpt.ck != nil && o.ckpt.ck.Progress.OptimizerSteps >= o.text.steps {
-		return setup(usageError{fmt.Sprintf("-resume: %s has trained %d steps; -steps %d trains nothing more", o.ckpt.ck.Path, p.OptimizerSteps, o.text.steps)})
+	if ck := o.ckpt.ck; ck != nil {
+		done := ck.Progress.OptimizerSteps
+		if sc := ck.Progress.Scaler; sc != nil {
+			done += sc.Skipped // fp16 steps the loss scaler skipped count as steps too
+		}
+		if done >= o.text.steps {
+			return setup(usageError{fmt.Sprintf("-resume: %s has trained %d steps; -steps %d trains nothing more", ck.Path, done, o.text.steps)})
+		}
 	}
 	callbacks, err := o.conv.stepCallbacks(o, tr)
 	if err != nil {
 		return setup(err)
 	}
 	fmt.Fprintf(stdout, "device %s\n", dev.Describe())
+	if o.precision != device.FP32 {
+		fmt.Fprintf(stdout, "precision %s\n", describePrecision(o.precision))
+	}
 	fmt.Fprintf(stdout, "data %s: %d characters (%d distinct), the first %d train and the last %d validate (%d windows of %d)\n",
 		o.dataset, len(text.Train)+len(text.Val), text.Vocab.Size(), len(text.Train), len(text.Val), text.ValWindows(), ctxLen)
 	desc := fmt.Sprintf("model %s: vocabulary %d, context %d, %d trainable parameters", o.model, vocab, ctxLen, tr.Net().TrainableCount())
@@ -327,6 +333,9 @@ func trainText(o *options, stdout io.Writer) error {
 		line := fmt.Sprintf("step %d/%d  loss %.4f", e.Step, o.text.steps, e.Loss)
 		if e.HasValidation {
 			line += fmt.Sprintf("  val_loss %.4f  (%.3f bits/char)", e.ValLoss, e.ValLoss/math.Ln2)
+		}
+		if e.LossScale != 0 {
+			line += fmt.Sprintf("  loss_scale %g  skipped %d", e.LossScale, e.SkippedSteps)
 		}
 		fmt.Fprintf(stdout, "%s  lr %.3g  %.1f ms/step\n", line, e.LearningRate, e.StepMS)
 	})
@@ -344,7 +353,7 @@ func trainText(o *options, stdout io.Writer) error {
 	last := hist.Epochs[len(hist.Epochs)-1]
 	r := textReport{Device: dev.Name(), DeviceInfo: dev.Describe(), Model: o.model, ModelSpec: spec, Dataset: o.dataset,
 		Vocab: vocab, Context: ctxLen, Steps: o.text.steps, Batch: o.batch, Optimizer: opt.Name(),
-		LearningRate: o.lr, Seed: o.seed, Threads: o.threads, Parameters: tr.Net().TrainableCount(),
+		LearningRate: o.lr, Seed: o.seed, Threads: o.threads, Precision: o.precision.String(), Parameters: tr.Net().TrainableCount(),
 		Loss: last.Loss, ValLoss: last.ValLoss, BitsPerChar: last.ValLoss / math.Ln2,
 		StepMS: train.MedianMillis(tr.StepMillis()), ValWindows: text.ValWindows(), History: hist.Epochs}
 	for _, e := range hist.Epochs {

@@ -112,6 +112,37 @@ func TestTextRunResumes(t *testing.T) {
 	assert.Contains(t, errb.String(), "-context 8 differs from the checkpoint's 0")
 }
 
+// A text run in bf16 says so, reports it, learns, saves its precision in the
+// checkpoint and resumes in it (extending a finished cosine schedule: its peak is the
+// run's -lr, not the rate the optimizer ended on); another precision on resume is
+// refused.
+func TestTextRunInBF16(t *testing.T) {
+	path := smallText(t)
+	ck := filepath.Join(t.TempDir(), "gpt.safetensors")
+	var out, errb bytes.Buffer
+	args := append(tinyGPT(path), "-steps", "60", "-eval-every", "30", "-lr", "0.01", "-warmup", "5", "-precision", "bf16", "-save", ck, "-json")
+	require.Equal(t, 0, run(args, &out, &errb), errb.String())
+	assert.Contains(t, out.String(), "precision bf16")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r struct {
+		Precision string            `json:"precision"`
+		History   []json.RawMessage `json:"history"`
+		ValLoss   float64           `json:"val_loss"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &r))
+	assert.Equal(t, "bf16", r.Precision)
+	assert.Len(t, r.History, 2)
+	assert.Less(t, r.ValLoss, 3.0, "below the uniform guess over the text's characters")
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-resume", ck, "-steps", "90", "-device", "cpu", "-save", ck}, &out, &errb), errb.String())
+	assert.Contains(t, out.String(), "precision bf16")
+	assert.Contains(t, out.String(), "step 90/90")
+	errb.Reset()
+	assert.Equal(t, 2, run([]string{"-resume", ck, "-steps", "120", "-device", "cpu", "-precision", "fp16"}, &out, &errb))
+	assert.Contains(t, errb.String(), "-precision fp16 differs from the checkpoint's bf16")
+}
+
 func TestTextRunErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := smallText(t)
@@ -136,7 +167,6 @@ func TestTextRunErrors(t *testing.T) {
 		{[]string{"-dataset", "text:" + path, "-steps", "5", "-epochs", "3"}, "-epochs does not apply to text data"},
 		{[]string{"-dataset", "text:" + path, "-steps", "5", "-val-split", "0.2"}, "-val-split does not apply to text data"},
 		{[]string{"-dataset", "text:" + path, "-steps", "5", "-model", "mlp"}, "-model must be gpt[:…], lstm[:…] or gru[:…], not mlp"},
-		{[]string{"-dataset", "text:" + path, "-steps", "5", "-precision", "bf16"}, "-precision bf16: a text run trains in fp32 only so far"},
 		{[]string{"-dataset", "text:" + path, "-steps", "5", "-model", "gpt:layers=2,heads=3"}, "dim=128 is not a multiple of heads=3"},
 		{[]string{"-dataset", "text:" + path, "-steps", "5", "-model", "gpt:depth=2"}, `unknown key "depth"`},
 		{[]string{"-dataset", "text:" + path, "-steps", "5", "-model", "gpt:dropout=1"}, "dropout=1 is not in [0, 1)"},
