@@ -55,6 +55,12 @@ type StepConfig struct {
 	CheckEvery int
 	// Context, when set, interrupts training when it is done (see Config.Context).
 	Context context.Context
+	// DivergenceFactor stops training when the loss grows by orders of magnitude, as
+	// Config.DivergenceFactor does for Fit: when the mean loss of the steps between two
+	// reads exceeds DivergenceFactor times the loss of this FitSteps' first step (read
+	// once, after that step), FitSteps returns an error wrapping ErrDiverged that names
+	// the steps. 0 means DefaultDivergenceFactor; a negative value turns the check off.
+	DivergenceFactor float64
 }
 
 // streamRun is the Trainer's state for FitSteps.
@@ -152,12 +158,15 @@ func (t *Trainer) streamBatch(rows int) (x, y *tensor.Tensor, err error) {
 // continues from the saved step, interval and stream position, bit for bit.
 //
 // Each step writes the batch's ids and targets to fixed device buffers, then runs one
-// Backend.Step (forward, loss, backward, clipping, update) that reads nothing back;
-// the running loss is read every CheckEvery steps. Callbacks see each interval as an
-// epoch (OnEpochBegin, OnEpochEnd) and each step as a batch (BatchStats.Step is the
-// optimizer step, Batches and Steps the interval's steps), so that the learning-rate
-// schedules and checkpoints work as they do with Fit. It stops as Fit does: ErrStop
-// from a callback, a non-finite loss (ErrNotFinite), cfg.Context (ErrInterrupted).
+// Backend.Step (forward, loss, backward, clipping, update) that reads nothing back
+// (with a loss scaler, as in Fit: the step, one read of the overflow flag, then the
+// update as a step of its own or none); the running loss is read every CheckEvery
+// steps, and once after the first step for the divergence check. Callbacks see each
+// interval as an epoch (OnEpochBegin, OnEpochEnd) and each step as a batch
+// (BatchStats.Step is the optimizer step, Batches and Steps the interval's steps), so
+// that the learning-rate schedules and checkpoints work as they do with Fit. It stops
+// as Fit does: ErrStop from a callback, a non-finite loss (ErrNotFinite), a diverging
+// one (ErrDiverged, cfg.DivergenceFactor), cfg.Context (ErrInterrupted).
 func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 	switch {
 	case t.Optimizer == nil:
@@ -170,6 +179,12 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		return nil, fmt.Errorf("train: EvalEvery must not be negative, got %d", cfg.EvalEvery)
 	case cfg.CheckEvery < 0:
 		return nil, fmt.Errorf("train: CheckEvery must not be negative, got %d", cfg.CheckEvery)
+	case math.IsNaN(cfg.DivergenceFactor) || (cfg.DivergenceFactor > 0 && cfg.DivergenceFactor <= 1):
+		return nil, fmt.Errorf("train: DivergenceFactor must be above 1 (or 0 for the default, negative for none), got %v", cfg.DivergenceFactor)
+	}
+	factor := cfg.DivergenceFactor
+	if factor == 0 {
+		factor = DefaultDivergenceFactor
 	}
 	if err := t.buildStream(s); err != nil {
 		return nil, err
@@ -229,6 +244,7 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 	}
 	bs, accum := t.batchSize(), t.accumSteps()
 	perStep := bs * accum
+	firstLoss, first := 0.0, true // the loss of this FitSteps' first step, the reference for divergence
 	for done < cfg.Steps {
 		// The interval in progress: steps [lo, hi) of the run, of which p.Batch are done.
 		lo := done - p.Batch
@@ -250,6 +266,8 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		stopped := false
 		var interval []float64
 		chunk, chunkSteps := time.Now(), 0
+		// the window since the last read: the running sum then, its examples, its last step
+		winLoss, winSeen, winFrom := p.LossSum, p.Batch*perStep, done
 		for b := p.Batch; b < nb; b++ {
 			if cfg.Context.Err() != nil {
 				return fail(fmt.Errorf("train: step %d of %d: %w", done+1, cfg.Steps, ErrInterrupted))
@@ -274,21 +292,34 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 			chunkSteps++
 			t.pos.Epoch, t.pos.Batch = p.Epoch, b+1
 			bi.Seen = (b + 1) * perStep
-			if (b+1)%checkEvery == 0 || b+1 == nb {
+			scheduled := (b+1)%checkEvery == 0 || b+1 == nb
+			if scheduled || (first && factor > 0) {
 				loss, correct, err := t.fitM.read(t.Dev)
 				if err != nil {
 					return fail(err)
 				}
-				ms := float64(time.Since(chunk).Microseconds()) / 1e3 / float64(chunkSteps)
-				interval = append(interval, ms)
-				t.stepMillis = append(t.stepMillis, ms)
-				chunk, chunkSteps = time.Now(), 0
-				bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
-				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					return fail(fmt.Errorf("train: steps %d to %d: %w (%v)", max(lo+1, done-checkEvery+1), done, ErrNotFinite, loss))
+				if scheduled { // the timings and the callbacks' figures on the CheckEvery schedule only
+					ms := float64(time.Since(chunk).Microseconds()) / 1e3 / float64(chunkSteps)
+					interval = append(interval, ms)
+					t.stepMillis = append(t.stepMillis, ms)
+					chunk, chunkSteps = time.Now(), 0
+					bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
 				}
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					return fail(fmt.Errorf("train: steps %d to %d: %w (%v)", winFrom+1, done, ErrNotFinite, loss))
+				}
+				window := (loss - winLoss) / float64(max(bi.Seen-winSeen, 1))
+				switch {
+				case first:
+					firstLoss = window
+				case factor > 0 && firstLoss > 0 && window > factor*firstLoss:
+					return fail(fmt.Errorf("train: steps %d to %d: %w: their mean loss %.4g is %.3g times the first step's %.4g (more than %g times; lower the learning rate?)",
+						winFrom+1, done, ErrDiverged, window, window/firstLoss, firstLoss, factor))
+				}
+				winLoss, winSeen, winFrom = loss, bi.Seen, done
 				t.pos.LossSum, t.pos.CorrectSum = loss, correct
 			}
+			first = false
 			if err := each(cfg.Callbacks, func(c Callback) error { return c.OnBatchEnd(bi) }); err != nil {
 				if errors.Is(err, ErrStop) {
 					stopped = true

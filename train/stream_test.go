@@ -219,6 +219,29 @@ func TestFitStepsAccumulates(t *testing.T) {
 	}
 }
 
+// A learning rate far too high makes the loss grow by orders of magnitude: FitSteps
+// stops with ErrDiverged, naming the steps and the factor; with the check off only a
+// non-finite loss stops it.
+func TestFitStepsStopsOnDivergence(t *testing.T) {
+	text := poemText(t, 8)
+	tr := gptTrainer(text, 1, 0)
+	tr.Optimizer.(*train.Optim).Hyper.LR, tr.ClipNorm = 1e4, 0
+	_, err := tr.FitSteps(text.Stream(1), train.StepConfig{Steps: 60, CheckEvery: 5}) // the default factor
+	require.ErrorIs(t, err, train.ErrDiverged)
+	assert.Regexp(t, `^train: steps \d+ to \d+: loss diverged: their mean loss \S+ is \S+ times the first step's \S+ \(more than 10000 times; lower the learning rate\?\)$`, err.Error())
+
+	off := gptTrainer(text, 1, 0)
+	off.Optimizer.(*train.Optim).Hyper.LR, off.ClipNorm = 1e4, 0
+	hist, err := off.FitSteps(text.Stream(1), train.StepConfig{Steps: 60, CheckEvery: 5, DivergenceFactor: -1})
+	if err == nil {
+		assert.Equal(t, 60, hist.Epochs[len(hist.Epochs)-1].Step)
+	} else {
+		require.ErrorIs(t, err, train.ErrNotFinite, "with the check off only a non-finite loss stops it")
+	}
+	_, err = off.FitSteps(text.Stream(1), train.StepConfig{Steps: 1, DivergenceFactor: 0.5})
+	require.ErrorContains(t, err, "DivergenceFactor must be above 1")
+}
+
 func TestFitStepsErrors(t *testing.T) {
 	text := poemText(t, 8)
 	tr := gptTrainer(text, 1, 0)

@@ -353,10 +353,7 @@ func signalName(sig os.Signal) string {
 // fit runs tr.Fit with the run's checkpoints, the signal handling and the messages
 // for an interruption or a loss gone wrong.
 func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg train.Config, stdout io.Writer) (*train.History, error) {
-	cfg.DivergenceFactor = o.diverge
-	if o.diverge == 0 {
-		cfg.DivergenceFactor = -1 // -diverge 0: off
-	}
+	cfg.DivergenceFactor = divergence(o)
 	return fitWith(o, tr, checkpoint.Settings{Dataset: dataset}, cfg.Callbacks, stdout,
 		func(callbacks []train.Callback, ctx context.Context) (*train.History, error) {
 			cfg.Callbacks, cfg.Context = callbacks, ctx
@@ -367,11 +364,20 @@ func fit(o *options, tr *train.Trainer, dataset string, d train.Dataset, cfg tra
 // fitSteps is fit for a step-based run on text (text.go): its checkpoints hold the
 // vocabulary.
 func fitSteps(o *options, tr *train.Trainer, text *data.Text, cfg train.StepConfig, stdout io.Writer) (*train.History, error) {
+	cfg.DivergenceFactor = divergence(o)
 	return fitWith(o, tr, checkpoint.Settings{Dataset: o.dataset, Vocab: text.Vocab.Bytes}, cfg.Callbacks, stdout,
 		func(callbacks []train.Callback, ctx context.Context) (*train.History, error) {
 			cfg.Callbacks, cfg.Context = callbacks, ctx
 			return tr.FitSteps(text.Stream(o.seed), cfg)
 		})
+}
+
+// divergence is -diverge as the Trainer takes it: 0 (off) is a negative factor.
+func divergence(o *options) float64 {
+	if o.diverge == 0 {
+		return -1
+	}
+	return o.diverge
 }
 
 // fitWith runs run (Fit or FitSteps with the callbacks and context it is given) with

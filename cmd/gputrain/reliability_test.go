@@ -229,6 +229,19 @@ func TestRunWithoutSaveSaysSo(t *testing.T) {
 	assert.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &r), "the JSON object stays the last line")
 }
 
+// A diverging text run stops the same way, with its steps named; -diverge sets the
+// factor there too.
+func TestDivergingTextRunStops(t *testing.T) {
+	path := smallText(t)
+	var out, errb bytes.Buffer
+	args := append(tinyGPT(path), "-steps", "200", "-lr", "30", "-clip-norm", "0", "-warmup", "0", "-lr-schedule", "none")
+	assert.Equal(t, 1, run(args, &out, &errb))
+	assert.Regexp(t, `^gputrain: train: steps \d+ to \d+: loss diverged: their mean loss \S+ is \S+ times the first step's \S+ \(more than 10000 times; lower the learning rate\?\)`, errb.String())
+	errb.Reset()
+	assert.Equal(t, 1, run(append(args, "-diverge", "50"), &out, &errb))
+	assert.Contains(t, errb.String(), "(more than 50 times; lower the learning rate?)")
+}
+
 // A diverging run (Adam at -lr 1e6) stops with the steps named and exit status 1,
 // keeping the last good checkpoint.
 func TestDivergingRunStops(t *testing.T) {
