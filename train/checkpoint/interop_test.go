@@ -70,7 +70,7 @@ func TestPyTorchLoadsCheckpoint(t *testing.T) {
 			require.NoError(t, err)
 			return m
 		}, []int{1, 8, 8}, []module{
-			conv(1, 24, 3, 1, 1), bn(24), relu, {"type": "maxpool2d", "kernel": 2},
+			conv(1, 24, 3, 1, 1), {"type": "maxpool2d", "kernel": 2}, bn(24), relu,
 			{"type": "residual", "body": []module{conv(24, 24, 3, 1, 1), bn(24), relu, conv(24, 24, 3, 1, 1), bn(24)}, "shortcut": nil}, relu,
 			{"type": "residual", "body": []module{conv(24, 48, 3, 2, 1), bn(48), relu, conv(48, 48, 3, 1, 1), bn(48)},
 				"shortcut": []module{conv(24, 48, 1, 2, 0), bn(48)}}, relu,
