@@ -177,6 +177,50 @@ var ErrInterrupted = errors.New("training interrupted")
 // Config.DivergenceFactor.
 var ErrDiverged = errors.New("loss diverged")
 
+// lossWatch is the check Fit and FitSteps make at each read of the running loss sum:
+// it must be finite, and the mean loss of the window since the previous read must not
+// exceed factor times the first window's (the call's first batch or step, read alone).
+type lossWatch struct {
+	factor float64 // a non-positive factor: no divergence check
+	unit   string  // what the first window is, for the error: "batch" or "step"
+	first  float64 // the first window's mean loss
+	sum    float64 // the running sum at the previous read
+	seen   int     // and the examples it covered
+}
+
+// newLossWatch makes the check for a Config's or StepConfig's DivergenceFactor (0: the
+// default).
+func newLossWatch(factor float64, unit string) *lossWatch {
+	if factor == 0 {
+		factor = DefaultDivergenceFactor
+	}
+	return &lossWatch{factor: factor, unit: unit}
+}
+
+// on reports whether the divergence check is on (and so the first window is read).
+func (w *lossWatch) on() bool { return w.factor > 0 }
+
+// from starts the window at the running sum sum over seen examples.
+func (w *lossWatch) from(sum float64, seen int) { w.sum, w.seen = sum, seen }
+
+// read checks the running sum loss over seen examples, the first window's when first
+// is set; where names the window for the errors (ErrNotFinite, ErrDiverged).
+func (w *lossWatch) read(loss float64, seen int, first bool, where func() string) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("train: %s: %w (%v)", where(), ErrNotFinite, loss)
+	}
+	window := (loss - w.sum) / float64(max(seen-w.seen, 1))
+	switch {
+	case first:
+		w.first = window
+	case w.on() && w.first > 0 && window > w.factor*w.first:
+		return fmt.Errorf("train: %s: %w: their mean loss %.4g is %.3g times the first %s's %.4g (more than %g times; lower the learning rate?)",
+			where(), ErrDiverged, window, window/w.first, w.unit, w.first, w.factor)
+	}
+	w.from(loss, seen)
+	return nil
+}
+
 func (t *Trainer) batchSize() int {
 	if t.BatchSize == 0 {
 		return 32
@@ -464,11 +508,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		}
 		p.Epoch = cfg.Epochs + 1 // train nothing
 	}
-	factor := cfg.DivergenceFactor
-	if factor == 0 {
-		factor = DefaultDivergenceFactor
-	}
-	firstLoss := 0.0 // the loss of the Fit's first batch, the reference for divergence
+	watch := newLossWatch(cfg.DivergenceFactor, "batch")
 	startEpoch := p.Epoch
 	ids := make([]int32, nTrain)
 	accum := t.accumSteps()
@@ -511,7 +551,8 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 		first := p.Batch
 		nb := len(set.orderV)
 		// The window of batches since the last read of the running sums.
-		winLoss, winSeen, winFrom := p.LossSum, min(first*global, nTrain), first
+		watch.from(p.LossSum, min(first*global, nTrain))
+		winFrom := first // the window's first batch, 0-based
 		for b := first; b < nb; b++ {
 			g0 := b / accum * accum // the accumulation group of batch b: [g0, g1)
 			g1 := min(g0+accum, nb)
@@ -550,7 +591,7 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 			scheduled := (b+1)%checkEvery == 0 || b+1 == nb
 			// In a data-parallel job a read is a collective: every rank makes the same
 			// reads, since the schedule, the first batch and the factor are agreed.
-			if scheduled || (firstOfFit && factor > 0) {
+			if scheduled || (firstOfFit && watch.on()) {
 				loss, correct, stop, err := t.readSums(t.fitM, cfg.Context.Err() != nil)
 				if err != nil {
 					return fail(err)
@@ -564,18 +605,10 @@ func (t *Trainer) Fit(d Dataset, cfg Config) (*History, error) {
 					return fmt.Sprintf("epoch %d, batches %d to %d (steps %d to %d)", p.Epoch, lo, b+1,
 						t.Optimizer.Iterations()-(b+1-lo)/accum, t.Optimizer.Iterations())
 				}
-				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					return fail(fmt.Errorf("train: %s: %w (%v)", steps(), ErrNotFinite, loss))
+				if err := watch.read(loss, bi.Seen, firstOfFit, steps); err != nil {
+					return fail(err)
 				}
-				window := (loss - winLoss) / float64(max(bi.Seen-winSeen, 1))
-				switch {
-				case firstOfFit:
-					firstLoss = window
-				case factor > 0 && firstLoss > 0 && window > factor*firstLoss:
-					return fail(fmt.Errorf("train: %s: %w: their mean loss %.4g is %.3g times the first batch's %.4g (more than %g times; lower the learning rate?)",
-						steps(), ErrDiverged, window, window/firstLoss, firstLoss, factor))
-				}
-				winLoss, winSeen, winFrom = loss, bi.Seen, b+1
+				winFrom = b + 1
 				t.pos.LossSum, t.pos.CorrectSum = loss, correct
 			}
 			if err := each(callbacks, func(c Callback) error { return c.OnBatchEnd(bi) }); err != nil {

@@ -182,10 +182,6 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 	case math.IsNaN(cfg.DivergenceFactor) || (cfg.DivergenceFactor > 0 && cfg.DivergenceFactor <= 1):
 		return nil, fmt.Errorf("train: DivergenceFactor must be above 1 (or 0 for the default, negative for none), got %v", cfg.DivergenceFactor)
 	}
-	factor := cfg.DivergenceFactor
-	if factor == 0 {
-		factor = DefaultDivergenceFactor
-	}
 	if err := t.buildStream(s); err != nil {
 		return nil, err
 	}
@@ -244,7 +240,7 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 	}
 	bs, accum := t.batchSize(), t.accumSteps()
 	perStep := bs * accum
-	firstLoss, first := 0.0, true // the loss of this FitSteps' first step, the reference for divergence
+	watch, first := newLossWatch(cfg.DivergenceFactor, "step"), true
 	for done < cfg.Steps {
 		// The interval in progress: steps [lo, hi) of the run, of which p.Batch are done.
 		lo := done - p.Batch
@@ -266,8 +262,8 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 		stopped := false
 		var interval []float64
 		chunk, chunkSteps := time.Now(), 0
-		// the window since the last read: the running sum then, its examples, its last step
-		winLoss, winSeen, winFrom := p.LossSum, p.Batch*perStep, done
+		watch.from(p.LossSum, p.Batch*perStep)
+		winFrom := done // the step before the window since the last read
 		for b := p.Batch; b < nb; b++ {
 			if cfg.Context.Err() != nil {
 				return fail(fmt.Errorf("train: step %d of %d: %w", done+1, cfg.Steps, ErrInterrupted))
@@ -293,7 +289,7 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 			t.pos.Epoch, t.pos.Batch = p.Epoch, b+1
 			bi.Seen = (b + 1) * perStep
 			scheduled := (b+1)%checkEvery == 0 || b+1 == nb
-			if scheduled || (first && factor > 0) {
+			if scheduled || (first && watch.on()) {
 				loss, correct, err := t.fitM.read(t.Dev)
 				if err != nil {
 					return fail(err)
@@ -305,18 +301,10 @@ func (t *Trainer) FitSteps(s Stream, cfg StepConfig) (*History, error) {
 					chunk, chunkSteps = time.Now(), 0
 					bi.Loss, bi.Accuracy, bi.Known = loss/float64(bi.Seen), correct/float64(bi.Seen), true
 				}
-				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					return fail(fmt.Errorf("train: steps %d to %d: %w (%v)", winFrom+1, done, ErrNotFinite, loss))
+				if err := watch.read(loss, bi.Seen, first, func() string { return fmt.Sprintf("steps %d to %d", winFrom+1, done) }); err != nil {
+					return fail(err)
 				}
-				window := (loss - winLoss) / float64(max(bi.Seen-winSeen, 1))
-				switch {
-				case first:
-					firstLoss = window
-				case factor > 0 && firstLoss > 0 && window > factor*firstLoss:
-					return fail(fmt.Errorf("train: steps %d to %d: %w: their mean loss %.4g is %.3g times the first step's %.4g (more than %g times; lower the learning rate?)",
-						winFrom+1, done, ErrDiverged, window, window/firstLoss, firstLoss, factor))
-				}
-				winLoss, winSeen, winFrom = loss, bi.Seen, done
+				winFrom = done
 				t.pos.LossSum, t.pos.CorrectSum = loss, correct
 			}
 			first = false
