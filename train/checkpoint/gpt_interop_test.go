@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os/exec"
 	"path/filepath"
@@ -151,21 +152,28 @@ func TestPyTorchGPTWeightsLoadIntoGputrain(t *testing.T) {
 		got, gg := lossAndGrads(t, m, x, y, b, true)
 		t.Logf("%+v: loss PyTorch %.7f, gputrain %.7f", c, want, got)
 		assert.InEpsilon(t, want, got, 1e-4)
-		tg, err := ReadFile(grads)
-		require.NoError(t, err)
-		require.Len(t, gg, len(tg.Tensors), "a gradient for every name")
-		for _, wt := range tg.Tensors {
-			g, ok := gg[wt.Name]
-			require.True(t, ok, "no gradient %s in gputrain's model", wt.Name)
-			require.Len(t, g, len(wt.F32), wt.Name)
-			diff, norm := 0.0, 0.0
-			for i, w := range wt.F32 {
-				diff += (float64(g[i]) - float64(w)) * (float64(g[i]) - float64(w))
-				norm += float64(w) * float64(w)
-			}
-			rel := math.Sqrt(diff / norm)
-			assert.LessOrEqual(t, rel, 1e-3, "%s: gradients differ by %.3g relative (L2)", wt.Name, rel)
+		sameGrads(t, fmt.Sprintf("%+v", c), gg, grads)
+	}
+}
+
+// sameGrads checks the gradients gg, by name, against those PyTorch wrote to the
+// safetensors file path: the same names, and each within 1e-3 relative (L2).
+func sameGrads(t *testing.T, label string, gg map[string][]float32, path string) {
+	t.Helper()
+	tg, err := ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, gg, len(tg.Tensors), "%s: a gradient for every name", label)
+	for _, wt := range tg.Tensors {
+		g, ok := gg[wt.Name]
+		require.True(t, ok, "%s: no gradient %s in gputrain's model", label, wt.Name)
+		require.Len(t, g, len(wt.F32), wt.Name)
+		diff, norm := 0.0, 0.0
+		for i, w := range wt.F32 {
+			diff += (float64(g[i]) - float64(w)) * (float64(g[i]) - float64(w))
+			norm += float64(w) * float64(w)
 		}
+		rel := math.Sqrt(diff / norm)
+		assert.LessOrEqual(t, rel, 1e-3, "%s %s: gradients differ by %.3g relative (L2)", label, wt.Name, rel)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -134,21 +133,7 @@ func TestPyTorchRNNWeightsLoadIntoGputrain(t *testing.T) {
 		got, gg := classifierLossAndGrads(t, m, x, y, true)
 		t.Logf("%+v: loss PyTorch %.7f, gputrain %.7f", c, want, got)
 		assert.InEpsilon(t, want, got, 1e-4)
-		tg, err := ReadFile(grads)
-		require.NoError(t, err)
-		require.Len(t, gg, len(tg.Tensors), "a gradient for every name")
-		for _, wt := range tg.Tensors {
-			g, ok := gg[wt.Name]
-			require.True(t, ok, "no gradient %s in gputrain's model", wt.Name)
-			require.Len(t, g, len(wt.F32), wt.Name)
-			diff, norm := 0.0, 0.0
-			for i, w := range wt.F32 {
-				diff += (float64(g[i]) - float64(w)) * (float64(g[i]) - float64(w))
-				norm += float64(w) * float64(w)
-			}
-			rel := math.Sqrt(diff / norm)
-			assert.LessOrEqual(t, rel, 1e-3, "%s %s: gradients differ by %.3g relative (L2)", c.Cell, wt.Name, rel)
-		}
+		sameGrads(t, c.Cell, gg, grads)
 	}
 }
 
@@ -249,19 +234,6 @@ func TestRecurrentLanguageModelAgainstPyTorch(t *testing.T) {
 		got, gg := lossAndGrads(t, m, x, y, b, true)
 		t.Logf("%s: loss PyTorch %.7f, gputrain %.7f", c.Cell, want, got)
 		assert.InEpsilon(t, want, got, 1e-4)
-		tg, err := ReadFile(grads)
-		require.NoError(t, err)
-		require.Len(t, gg, len(tg.Tensors), "a gradient for every name")
-		for _, wt := range tg.Tensors {
-			g, ok := gg[wt.Name]
-			require.True(t, ok, "no gradient %s in gputrain's model", wt.Name)
-			diff, norm := 0.0, 0.0
-			for i, w := range wt.F32 {
-				diff += (float64(g[i]) - float64(w)) * (float64(g[i]) - float64(w))
-				norm += float64(w) * float64(w)
-			}
-			rel := math.Sqrt(diff / norm)
-			assert.LessOrEqual(t, rel, 1e-3, "%s %s: gradients differ by %.3g relative (L2)", c.Cell, wt.Name, rel)
-		}
+		sameGrads(t, c.Cell, gg, grads)
 	}
 }
