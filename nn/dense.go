@@ -67,15 +67,7 @@ func (d *Dense) Modules() int {
 }
 
 // Params implements Module.
-func (d *Dense) Params() []*Param {
-	if d.w == nil {
-		return nil
-	}
-	if d.b == nil {
-		return []*Param{d.w}
-	}
-	return []*Param{d.w, d.b}
-}
+func (d *Dense) Params() []*Param { return builtParams(d.w, d.b) }
 
 // Validate checks the configuration without building it.
 func (d *Dense) Validate() error {

@@ -48,15 +48,7 @@ func NewLayerNorm() *LayerNorm { return &LayerNorm{} }
 func (l *LayerNorm) Kind() string { return "layer_norm" }
 
 // Params implements Module.
-func (l *LayerNorm) Params() []*Param {
-	if l.gamma == nil {
-		return nil
-	}
-	if l.beta == nil {
-		return []*Param{l.gamma}
-	}
-	return []*Param{l.gamma, l.beta}
-}
+func (l *LayerNorm) Params() []*Param { return builtParams(l.gamma, l.beta) }
 
 // Validate checks the configuration without building it.
 func (l *LayerNorm) Validate() error {

@@ -58,15 +58,7 @@ func NewLinearLayer(out int) *LinearLayer { return &LinearLayer{Out: out} }
 func (l *LinearLayer) Kind() string { return "linear" }
 
 // Params implements Module.
-func (l *LinearLayer) Params() []*Param {
-	if l.w == nil {
-		return nil
-	}
-	if l.b == nil {
-		return []*Param{l.w}
-	}
-	return []*Param{l.w, l.b}
-}
+func (l *LinearLayer) Params() []*Param { return builtParams(l.w, l.b) }
 
 // Weight is W, (Out, In).
 func (l *LinearLayer) Weight() *Param { return l.w }

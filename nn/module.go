@@ -305,6 +305,18 @@ func (c *Context) pathOf(name string) string {
 	return "module " + s
 }
 
+// builtParams is a module's Params from its parameter fields, in order: those that
+// exist (an optional bias may not), none before Build.
+func builtParams(ps ...*Param) []*Param {
+	var out []*Param
+	for _, p := range ps {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // HalfOf returns p's 16-bit copy for the model's precision (allocating it, rounded
 // from p.Value, on first use; a weight shared by two modules has one), or nil in FP32
 // and TF32, whose GEMMs read float32.
