@@ -84,15 +84,7 @@ func (t *Trainer) evaluate(set *deviceSet) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		out, err := t.net.Forward(x, false)
-		if err != nil {
-			return Result{}, err
-		}
-		res, err := t.Loss.Forward(out, t.net.Logits(), y)
-		if err != nil {
-			return Result{}, err
-		}
-		if err := t.accumulate(res, t.evalM); err != nil {
+		if err := t.evalBatch(x, y); err != nil {
 			return Result{}, err
 		}
 	}
@@ -156,4 +148,18 @@ func (b *rowsBuf) shaped(n int, per tensor.Shape) (*tensor.Tensor, error) {
 	}
 	b.shapes[n] = v
 	return v, nil
+}
+
+// evalBatch adds the batch x, y to the evaluation sums (evalM): the model in inference
+// mode, then the loss.
+func (t *Trainer) evalBatch(x, y *tensor.Tensor) error {
+	out, err := t.net.Forward(x, false)
+	if err != nil {
+		return err
+	}
+	res, err := t.Loss.Forward(out, t.net.Logits(), y)
+	if err != nil {
+		return err
+	}
+	return t.accumulate(res, t.evalM)
 }

@@ -423,15 +423,7 @@ func (t *Trainer) evaluateStream(s Stream) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		out, err := t.net.Forward(x, false)
-		if err != nil {
-			return Result{}, err
-		}
-		res, err := t.Loss.Forward(out, t.net.Logits(), y)
-		if err != nil {
-			return Result{}, err
-		}
-		if err := t.accumulate(res, t.evalM); err != nil {
+		if err := t.evalBatch(x, y); err != nil {
 			return Result{}, err
 		}
 		first += rows
