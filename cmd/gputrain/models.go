@@ -82,6 +82,29 @@ type recurrentModel struct {
 	hidden, layers int
 }
 
+// keyValues splits a -model preset's options, "key=value,key=value" (empty items
+// ignored), into their pairs in order; why, when not empty, says what is wrong with the
+// first item that is not key=value or names a key already given.
+func keyValues(opts string) (kvs [][2]string, why string) {
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(opts, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, found := strings.Cut(kv, "=")
+		if !found {
+			return nil, fmt.Sprintf("%q is not key=value", kv)
+		}
+		if seen[k] {
+			return nil, fmt.Sprintf("%s given twice", k)
+		}
+		seen[k] = true
+		kvs = append(kvs, [2]string{k, v})
+	}
+	return kvs, ""
+}
+
 // parseRecurrent reads -model lstm[:key=value,…] or gru[:…] (hidden, layers; defaults
 // 128 and 1).
 func parseRecurrent(name string) (recurrentModel, error) {
@@ -90,20 +113,12 @@ func parseRecurrent(name string) (recurrentModel, error) {
 	bad := func(why string) error {
 		return usageError{fmt.Sprintf("-model %q: %s (want %s:hidden=128[,layers=1])", name, why, cell)}
 	}
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(rest, ",") {
-		kv = strings.TrimSpace(kv)
-		if kv == "" {
-			continue
-		}
-		k, v, found := strings.Cut(kv, "=")
-		if !found {
-			return m, bad(fmt.Sprintf("%q is not key=value", kv))
-		}
-		if seen[k] {
-			return m, bad(fmt.Sprintf("%s given twice", k))
-		}
-		seen[k] = true
+	kvs, why := keyValues(rest)
+	if why != "" {
+		return m, bad(why)
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
 		n, err := strconv.Atoi(v)
 		switch {
 		case k != "hidden" && k != "layers":

@@ -75,20 +75,12 @@ func parseGPT(name string) (*nn.GPT, error) {
 	bad := func(why string) error {
 		return usageError{fmt.Sprintf("-model %q: %s (want gpt:layers=4,heads=4,dim=128,context=64[,dropout=0][,bias=false])", name, why)}
 	}
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(strings.TrimPrefix(rest, ":"), ",") {
-		kv = strings.TrimSpace(kv)
-		if kv == "" {
-			continue
-		}
-		k, v, found := strings.Cut(kv, "=")
-		if !found {
-			return nil, bad(fmt.Sprintf("%q is not key=value", kv))
-		}
-		if seen[k] {
-			return nil, bad(fmt.Sprintf("%s given twice", k))
-		}
-		seen[k] = true
+	kvs, why := keyValues(strings.TrimPrefix(rest, ":"))
+	if why != "" {
+		return nil, bad(why)
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
 		switch k {
 		case "layers", "heads", "dim", "context":
 			n, err := strconv.Atoi(v)
