@@ -17,13 +17,11 @@ CONFIG is JSON: {"vocab", "context", "layers", "heads", "dim", "dropout", "bias"
 """
 
 import importlib.util
-import json
 import os
 import sys
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -46,30 +44,16 @@ def loss_of(model, batch):
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
-def main():
-    if len(sys.argv) < 5 or sys.argv[1] not in ("load", "write"):
-        sys.exit(__doc__)
-    cfg = json.loads(sys.argv[2])
-    batch = load_file(sys.argv[3])
-    torch.manual_seed(cfg.get("seed", 0))
-    model = model_of(cfg)
-    if sys.argv[1] == "load":
-        state = {k: v for k, v in load_file(sys.argv[4]).items() if not k.startswith("optimizer.")}
-        model.load_state_dict(state, strict=True)
-        model.eval()
-        with torch.no_grad():
-            loss = loss_of(model, batch)
-        print(json.dumps({"loss": loss.item()}))
-        return
-    weights, grads = sys.argv[4], sys.argv[5]
+def check_write(cfg):
     if cfg["dropout"] != 0:
-        sys.exit("gpt_torch.py write: dropout must be 0 (the gradients are compared)")
-    save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, weights)
-    model.train()
-    loss = loss_of(model, batch)
-    loss.backward()
-    save_file({k: p.grad.detach().clone().contiguous() for k, p in model.named_parameters(remove_duplicate=False)}, grads)
-    print(json.dumps({"loss": loss.item()}))
+        return "gpt_torch.py write: dropout must be 0 (the gradients are compared)"
+    return None
+
+
+def main():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import loss_cli
+    loss_cli.main(__doc__, model_of, loss_of, check_write)
 
 
 if __name__ == "__main__":

@@ -22,13 +22,11 @@ cross-entropy over every position.
 """
 
 import importlib.util
-import json
 import os
 import sys
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -69,27 +67,9 @@ def loss_of(model, batch):
 
 
 def main():
-    if len(sys.argv) < 5 or sys.argv[1] not in ("load", "write"):
-        sys.exit(__doc__)
-    cfg = json.loads(sys.argv[2])
-    batch = load_file(sys.argv[3])
-    torch.manual_seed(cfg.get("seed", 0))
-    model = model_of(cfg)
-    if sys.argv[1] == "load":
-        state = {k: v for k, v in load_file(sys.argv[4]).items() if not k.startswith("optimizer.")}
-        model.load_state_dict(state, strict=True)
-        model.eval()
-        with torch.no_grad():
-            loss = loss_of(model, batch)
-        print(json.dumps({"loss": loss.item()}))
-        return
-    weights, grads = sys.argv[4], sys.argv[5]
-    save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, weights)
-    model.train()
-    loss = loss_of(model, batch)
-    loss.backward()
-    save_file({k: p.grad.detach().clone().contiguous() for k, p in model.named_parameters()}, grads)
-    print(json.dumps({"loss": loss.item()}))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import loss_cli
+    loss_cli.main(__doc__, model_of, loss_of)
 
 
 if __name__ == "__main__":
