@@ -1,5 +1,6 @@
-"""common holds what torch_mlp.py and keras_mlp.py share: the flags, the thread
-environment, the per-epoch line and the final JSON object.
+"""common holds what the benchmark twins (torch_mlp.py, torch_rnn.py, keras_mlp.py)
+share: the flags, the thread environment, torch's device and MNIST's splits, the
+per-epoch line and the final JSON object.
 
 The reference job (the founding tutorial's Keras MLP): MNIST, 784 -> Dense 128 relu
 -> Dense 64 relu -> Dense 10 softmax, Glorot-uniform weights and zero biases, Adam
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 
 BATCH = 32
 LEARNING_RATE = 1e-3
@@ -66,6 +68,32 @@ def set_thread_env(threads):
     for name in THREAD_ENV:
         os.environ.setdefault(name, str(threads))
     return {name: os.environ.get(name) for name in THREAD_ENV + PRESET_ENV}
+
+
+def torch_device(args, prog):
+    """Sizes torch's thread pool to --threads and returns --device's torch.device (call it
+    after set_thread_env); exits naming prog when CUDA is asked for and absent."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"{prog}: --device cuda: torch.cuda.is_available() is False")
+    return torch.device(args.device)
+
+
+def mnist_splits(args, prog, val_split):
+    """MNIST from --data, its training images cut to --limit when set, the last val_split
+    of them held out: (x_train, y_train, x_val, y_val, x_test, y_test); a reading error
+    exits naming prog."""
+    import mnist
+
+    try:
+        x_all, y_all, x_test, y_test = mnist.load(args.data)
+    except mnist.MnistError as e:
+        sys.exit(f"{prog}: {e}")
+    if args.limit:
+        x_all, y_all = x_all[:args.limit], y_all[:args.limit]
+    return (*mnist.split_validation(x_all, y_all, val_split), x_test, y_test)
 
 
 def epoch_line(epoch, epochs, loss, acc, val_loss, val_acc, seconds):

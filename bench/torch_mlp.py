@@ -38,11 +38,9 @@ weights).
 the last 10% of those N), as gputrain's -limit does.
 """
 
-import sys
 import time
 
 import common
-import mnist
 
 
 def main():
@@ -72,18 +70,8 @@ def main():
     import torch.nn.functional as F
     from torch import nn
 
-    torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("torch_mlp: --device cuda: torch.cuda.is_available() is False")
-    device = torch.device(args.device)
-
-    try:
-        x_all, y_all, x_test, y_test = mnist.load(args.data)
-    except mnist.MnistError as e:
-        sys.exit(f"torch_mlp: {e}")
-    if args.limit:
-        x_all, y_all = x_all[:args.limit], y_all[:args.limit]
-    x_tr, y_tr, x_val, y_val = mnist.split_validation(x_all, y_all, common.VALIDATION_SPLIT)
+    device = common.torch_device(args, "torch_mlp")
+    x_tr, y_tr, x_val, y_val, x_test, y_test = common.mnist_splits(args, "torch_mlp", common.VALIDATION_SPLIT)
 
     def to_device(x, y):
         # (N, 28, 28) float32 -> (N, 784), or (N, 1, 28, 28) for the cnn, on the device;

@@ -22,11 +22,9 @@ Usage: .venv/bin/python bench/torch_rnn.py --data data/mnist [--epochs 10]
 the last 10% of those N), as gputrain's -limit does.
 """
 
-import sys
 import time
 
 import common
-import mnist
 
 BATCH = 64
 
@@ -72,17 +70,8 @@ def main():
     import torch  # after the thread environment is set
     import torch.nn.functional as F
 
-    torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("torch_rnn: --device cuda: torch.cuda.is_available() is False")
-    device = torch.device(args.device)
-    try:
-        x_all, y_all, x_test, y_test = mnist.load(args.data)
-    except mnist.MnistError as e:
-        sys.exit(f"torch_rnn: {e}")
-    if args.limit:
-        x_all, y_all = x_all[:args.limit], y_all[:args.limit]
-    x_tr, y_tr, x_val, y_val = mnist.split_validation(x_all, y_all, args.val_split)
+    device = common.torch_device(args, "torch_rnn")
+    x_tr, y_tr, x_val, y_val, x_test, y_test = common.mnist_splits(args, "torch_rnn", args.val_split)
 
     def to_device(x, y):
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)  # (N, 28, 28): 28 steps of 28
