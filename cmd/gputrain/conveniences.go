@@ -186,6 +186,13 @@ func (c *conveniences) callbacks(o *options, tr *train.Trainer, stdout io.Writer
 		}
 		c.schedule = train.Warmup{Epochs: c.warmup, Then: then}
 	}
+	return c.sharedCallbacks(o, lr, out)
+}
+
+// sharedCallbacks appends to out the callbacks that epoch- and step-based runs share:
+// the learning-rate schedule set in c.schedule (checked against the base rate lr),
+// early stopping and TensorBoard (rank 0's alone in a data-parallel job).
+func (c *conveniences) sharedCallbacks(o *options, lr float64, out []train.Callback) ([]train.Callback, error) {
 	if c.schedule != nil {
 		if err := c.schedule.Check(); err != nil {
 			return nil, fmt.Errorf("-lr-schedule %q with learning rate %g: %w", c.lrSchedule, lr, err)
@@ -239,26 +246,7 @@ func (c *conveniences) stepCallbacks(o *options, tr *train.Trainer) ([]train.Cal
 			c.schedule = train.WarmupCosine{Peak: lr, Floor: lr, Warmup: warm, Steps: steps}
 		}
 	}
-	if c.schedule != nil {
-		if err := c.schedule.Check(); err != nil {
-			return nil, fmt.Errorf("-lr-schedule %q with learning rate %g: %w", c.lrSchedule, lr, err)
-		}
-		out = append(out, train.NewLearningRateSchedule(c.schedule))
-	}
-	if c.earlyStop > 0 {
-		c.stopper = &train.EarlyStopping{Monitor: c.monitor, MinDelta: c.minDelta, Patience: c.earlyStop, RestoreBest: true}
-		out = append(out, c.stopper)
-	}
-	if c.tensorboard != "" {
-		tb, err := tensorboard.NewCallback(c.tensorboard, tensorboard.Options{Histograms: c.tbHist,
-			Text: map[string]string{"flags": flagTable(c.fs)}})
-		if err != nil {
-			return nil, fmt.Errorf("-tensorboard: %w", err)
-		}
-		c.tb = tb
-		out = append(out, tb)
-	}
-	return out, nil
+	return c.sharedCallbacks(o, lr, out)
 }
 
 // perStep is a schedule of epochs read as steps: its epochs are one step long.
